@@ -1,0 +1,56 @@
+import path from "node:path";
+
+/** Typed configuration read once from the environment; every variable is listed in README.md. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  backupDir: string;
+  demo: boolean;
+  sessionIdleMinutes: number;
+  sessionAbsoluteHours: number;
+  trustProxy: boolean;
+  clubName: string;
+  changeClass: string;
+  gitCommit: string | undefined;
+  logLevel: string;
+  modePollMs: number;
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive whole number, got "${raw}".`);
+  }
+  return value;
+}
+
+/** Reads the environment into a Config, refusing values that make no sense. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(env.CLUBOS_DATA_DIR || "./.clubos/data");
+  const backupDir = path.resolve(env.CLUBOS_BACKUP_DIR || "./.clubos/backups");
+  if (backupDir === dataDir || backupDir.startsWith(dataDir + path.sep)) {
+    throw new Error(
+      "CLUBOS_BACKUP_DIR must not be inside CLUBOS_DATA_DIR: a backup must survive losing the data folder.",
+    );
+  }
+  return {
+    port: intFrom(env, "PORT", 3000),
+    host: env.HOST || "0.0.0.0",
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir,
+    backupDir,
+    demo: env.CLUBOS_DEMO !== "0",
+    sessionIdleMinutes: intFrom(env, "CLUBOS_SESSION_IDLE_MINUTES", 30),
+    sessionAbsoluteHours: intFrom(env, "CLUBOS_SESSION_ABSOLUTE_HOURS", 12),
+    trustProxy: env.CLUBOS_TRUST_PROXY === "1",
+    clubName: env.CLUBOS_CLUB_NAME || "Demo Club",
+    changeClass: env.CLUBOS_CHANGE_CLASS || "low-risk",
+    gitCommit: env.CLUBOS_GIT_COMMIT || undefined,
+    logLevel: env.LOG_LEVEL || "info",
+    modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),
+  };
+}

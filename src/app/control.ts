@@ -1,0 +1,74 @@
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import readline from "node:readline";
+import type { CliIO } from "./cli-io.ts";
+
+/** The control socket inside the data folder: while a server holds the embedded database, the clubos
+ * verbs reach it here instead of opening the folder themselves. Mode 0600: only the folder's owner. */
+export function controlSocketPath(dataDir: string): string {
+  return path.join(dataDir, "control.sock");
+}
+
+type Message = { stream: "out" | "err" | "progress"; text: string } | { exit: number };
+
+/** Serves verbs on the socket; `run` executes one argv against the server's own runtime. */
+export async function startControlServer(
+  dataDir: string,
+  run: (argv: string[], io: CliIO) => Promise<number>,
+): Promise<() => Promise<void>> {
+  const file = controlSocketPath(dataDir);
+  fs.rmSync(file, { force: true });
+  const server = net.createServer((socket) => {
+    const send = (m: Message) => socket.write(`${JSON.stringify(m)}\n`);
+    const lines = readline.createInterface({ input: socket });
+    lines.once("line", async (line) => {
+      let code = 1;
+      try {
+        const { argv } = JSON.parse(line) as { argv: string[] };
+        code = await run(argv, {
+          out: (text) => send({ stream: "out", text }),
+          err: (text) => send({ stream: "err", text }),
+          progress: (text) => send({ stream: "progress", text }),
+        });
+      } catch (error) {
+        send({ stream: "err", text: error instanceof Error ? error.message : String(error) });
+      }
+      send({ exit: code });
+      socket.end();
+    });
+  });
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(file, () => resolve());
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  fs.chmodSync(file, 0o600);
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      fs.rmSync(file, { force: true });
+    });
+}
+
+/** Sends a verb to the running server and relays its output; resolves with its exit code. */
+export function runThroughControlSocket(dataDir: string, argv: string[], io: CliIO): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(controlSocketPath(dataDir));
+    socket.once("error", reject);
+    socket.once("connect", () => socket.write(`${JSON.stringify({ argv })}\n`));
+    let exit = 1;
+    readline.createInterface({ input: socket }).on("line", (line) => {
+      const m = JSON.parse(line) as Message;
+      if ("exit" in m) exit = m.exit;
+      else if (m.stream === "out") io.out(m.text);
+      else if (m.stream === "err") io.err(m.text);
+      else io.progress(m.text);
+    });
+    socket.once("close", () => resolve(exit));
+  });
+}

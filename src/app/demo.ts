@@ -1,0 +1,40 @@
+import { runAction } from "../core/action.ts";
+import { systemActor } from "../core/actor.ts";
+import { bootstrapAdmin, grantRole } from "../domains/identity/identity.actions.ts";
+import { createMemberRecord } from "../domains/identity/member.actions.ts";
+import type { AppContext } from "./context.ts";
+
+const DEMO_MEMBERS = [
+  { name: "Ada Lovelace", email: "ada@example.org", roles: ["member", "events_chair"] },
+  { name: "Grace Hopper", email: "grace@example.org", roles: ["member", "membership_chair"] },
+  { name: "Tim Berners-Lee", email: "tim@example.org", roles: ["member", "web_editor"] },
+  { name: "Katherine Johnson", email: "katherine@example.org", roles: ["member"] },
+  { name: "Alan Turing", email: "alan@example.org", roles: ["member"] },
+];
+
+/** Seeds a small demo club the first time (no members yet): a handful of members with the built-in
+ * roles and one administrator whose one-time password is returned to be printed once. */
+export async function seedDemoClub(
+  ctx: AppContext,
+): Promise<{ adminEmail: string; password: string } | null> {
+  const existing = await ctx.database.db.selectFrom("members").select("id").limit(1).executeTakeFirst();
+  if (existing) return null;
+  const env = ctx.actionEnv(systemActor("demo-seed"));
+  const admin = await runAction(env, bootstrapAdmin, {
+    email: "admin@example.org",
+    name: "Demo Administrator",
+    reason: "demo club seeded at first start",
+  });
+  await runAction(env, grantRole, {
+    memberId: admin.memberId,
+    roleKey: "operator",
+    reason: "demo administrator also operates the demo",
+  });
+  for (const m of DEMO_MEMBERS) {
+    const member = await runAction(env, createMemberRecord, { name: m.name, email: m.email });
+    for (const role of m.roles) {
+      await runAction(env, grantRole, { memberId: member.id, roleKey: role, reason: "demo club" });
+    }
+  }
+  return { adminEmail: "admin@example.org", password: admin.password };
+}

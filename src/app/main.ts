@@ -1,0 +1,52 @@
+import fs from "node:fs";
+import { addVerbs, type CliEnv, runCli } from "./cli.ts";
+import { terminalIO } from "./cli-io.ts";
+import { loadConfig } from "./config.ts";
+import { controlSocketPath, runThroughControlSocket } from "./control.ts";
+import { lockHolder } from "./data-lock.ts";
+import { openRuntime } from "./runtime.ts";
+import { registerServeVerb } from "./serve.ts";
+
+// Verbs that never open the database, so they never need the running server.
+const LOCAL_ONLY = new Set(["serve", "routes", "guarantees", "help", "--help", "-h"]);
+
+async function main(argv: string[]): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    terminalIO.err((error as Error).message);
+    return 2;
+  }
+  addVerbs(registerServeVerb);
+  const verb = argv[0];
+  const embedded = !config.databaseUrl;
+  if (
+    embedded &&
+    verb &&
+    !LOCAL_ONLY.has(verb) &&
+    !argv.includes("--help") &&
+    lockHolder(config.dataDir) !== null
+  ) {
+    if (fs.existsSync(controlSocketPath(config.dataDir))) {
+      return runThroughControlSocket(config.dataDir, argv, terminalIO);
+    }
+  }
+  const env: CliEnv = {
+    io: terminalIO,
+    config,
+    async withRuntime(fn, options) {
+      const runtime = await openRuntime(config, {
+        migrations: options?.forMigrate ? "check-drift" : "require-current",
+      });
+      try {
+        return await fn(runtime);
+      } finally {
+        await runtime.close();
+      }
+    },
+  };
+  return runCli(argv.length ? argv : ["--help"], env);
+}
+
+process.exitCode = await main(process.argv.slice(2));

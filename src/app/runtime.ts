@@ -1,0 +1,76 @@
+import { AuditSealer } from "../core/audit-sealer.ts";
+import { connectPglite, connectPostgres, type Database } from "../core/db/connect.ts";
+import { assertNoDrift, migrate, migrationStatus } from "../core/db/migrate.ts";
+import { ClubError } from "../core/errors.ts";
+import { ModeWatcher } from "../core/modes.ts";
+import { makeAuthenticator } from "../domains/identity/authenticate.ts";
+import type { Config } from "./config.ts";
+import type { AppContext } from "./context.ts";
+import { lockDataFolder } from "./data-lock.ts";
+
+/** A process's open runtime and how to close it. */
+export interface Runtime extends AppContext {
+  close(): Promise<void>;
+}
+
+/** Opens the database (locking the embedded folder), applies or checks migrations, and wires the
+ * shared mechanisms. The server applies migrations; operator verbs require them current. */
+export async function openRuntime(
+  config: Config,
+  options: { migrations: "apply" | "require-current" | "check-drift"; database?: Database },
+): Promise<Runtime> {
+  let unlock = () => {};
+  let database = options.database;
+  if (!database) {
+    if (config.databaseUrl) {
+      database = connectPostgres(config.databaseUrl);
+    } else {
+      unlock = lockDataFolder(config.dataDir);
+      try {
+        database = await connectPglite(config.dataDir);
+      } catch (error) {
+        unlock();
+        throw error;
+      }
+    }
+  }
+  try {
+    if (options.migrations === "apply") await migrate(database);
+    else {
+      const statuses = await migrationStatus(database);
+      assertNoDrift(statuses);
+      if (options.migrations === "require-current" && statuses.some((s) => s.state === "pending")) {
+        throw new ClubError(
+          "migrations_pending",
+          "The database is not set up for this version yet. Run `clubos migrate` (or start the server, which migrates) first.",
+        );
+      }
+    }
+  } catch (error) {
+    if (!options.database) await database.close();
+    unlock();
+    throw error;
+  }
+  const modes = new ModeWatcher(database, config.modePollMs);
+  const sealer = new AuditSealer(database, config.backupDir);
+  const authenticate = makeAuthenticator(database, {
+    idleMinutes: config.sessionIdleMinutes,
+    absoluteHours: config.sessionAbsoluteHours,
+  });
+  const db = database;
+  return {
+    config,
+    database: db,
+    modes,
+    sealer,
+    deploy: null,
+    authenticate,
+    actionEnv: (actor, requestId) => ({ database: db, actor, requestId, afterCommit: sealer.schedule }),
+    async close() {
+      await modes.stop();
+      await sealer.stop();
+      if (!options.database) await db.close();
+      unlock();
+    },
+  };
+}

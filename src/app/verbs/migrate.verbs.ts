@@ -1,0 +1,27 @@
+import type { Command } from "commander";
+import { migrate, migrationStatus } from "../../core/db/migrate.ts";
+import type { CliEnv } from "../cli.ts";
+import { CliExit } from "../cli-io.ts";
+
+/** `clubos migrate` and `clubos migrate --status`. */
+export function registerMigrateVerbs(program: Command, env: CliEnv): void {
+  program
+    .command("migrate")
+    .description("Apply pending database migrations (forward-only), or show their status")
+    .option("--status", "only list each migration and whether it is applied")
+    .action(async (options: { status?: boolean }) => {
+      await env.withRuntime(
+        async (ctx) => {
+          if (options.status) {
+            const statuses = await migrationStatus(ctx.database);
+            for (const s of statuses) env.io.out(`${s.state.padEnd(8)} ${s.name}`);
+            if (statuses.some((s) => s.state === "changed" || s.state === "unknown")) throw new CliExit(1);
+            return;
+          }
+          const applied = await migrate(ctx.database);
+          env.io.out(applied.length ? `Applied ${applied.join(", ")}.` : "The database is up to date.");
+        },
+        { forMigrate: true },
+      );
+    });
+}

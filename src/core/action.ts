@@ -1,0 +1,127 @@
+import type { Transaction } from "kysely";
+import type { Actor } from "./actor.ts";
+import { type AuditDraft, writeAuditEntry } from "./audit.ts";
+import type { Capability } from "./capabilities.ts";
+import type { Database } from "./db/connect.ts";
+import type { DB } from "./db/schema.ts";
+import { forbidden, frozen, readOnly, sqlState, stateUnknown, unauthenticated } from "./errors.ts";
+import { actionCounter } from "./metrics.ts";
+import { readSystemState, type SystemState } from "./modes.ts";
+
+/** What kind of change an action makes, which decides the modes and switches that stop it. */
+export type ActionEffect =
+  | "write" // ordinary write: refused in read-only and maintenance mode
+  | "admin" // admin write: also refused under the admin freeze
+  | "publish" // publishing: also refused under the publish freeze
+  | "recovery"; // the operator's way out (mode switch, admin recovery): allowed in every mode
+
+/** A message to send after commit (W-6), stored in the outbox inside the action's transaction. */
+export interface OutboxDraft {
+  topic: string;
+  recipient?: string;
+  subject?: string;
+  body?: string;
+  payload?: unknown;
+}
+
+/** What an action's body returns: its result, its one audit entry and any outbox messages. */
+export interface ActionOutcome<O> {
+  result: O;
+  audit: AuditDraft;
+  outbox?: OutboxDraft[];
+}
+
+/** What an action's body may use: the open transaction, who acts and the state read inside it. */
+export interface ActionScope {
+  trx: Transaction<DB>;
+  actor: Actor;
+  state: SystemState;
+  requestId: string | undefined;
+}
+
+/** A use case: one capability, one transaction, one audit entry. */
+export interface ActionSpec<I, O> {
+  name: string;
+  /** The capability required; "self" means any signed-in member acting on their own account. */
+  capability: Capability | "self";
+  effect: ActionEffect;
+  run(scope: ActionScope, input: I): Promise<ActionOutcome<O>>;
+}
+
+/** Declares an action; the identity function keeps the types. */
+export function defineAction<I, O>(spec: ActionSpec<I, O>): ActionSpec<I, O> {
+  return spec;
+}
+
+/** Where and as whom an action runs. */
+export interface ActionEnv {
+  database: Database;
+  actor: Actor;
+  requestId?: string;
+  /** Called after a successful commit (the audit sealer listens here). */
+  afterCommit?: () => void;
+}
+
+const RETRYABLE = new Set(["40001", "40P01"]); // serialization failure, deadlock
+const MAX_ATTEMPTS = 4;
+
+/** Refuses the action when the mode or a switch forbids it (W-8, D-3). */
+export function assertModeAllows(effect: ActionEffect, state: SystemState | null): void {
+  if (effect === "recovery") return;
+  if (!state) throw stateUnknown();
+  if (state.mode !== "normal") throw readOnly(state.reason);
+  if (effect === "admin" && state.adminFreeze) throw frozen("Admin changes", state.reason);
+  if (effect === "publish" && state.publishFreeze) throw frozen("Publishing changes", state.reason);
+}
+
+/** Runs an action (W-1, W-2, W-7): capability, then one transaction holding the mode check, the domain
+ * writes, the audit entry and the outbox rows. Any failure rolls all of it back. */
+export async function runAction<I, O>(env: ActionEnv, spec: ActionSpec<I, O>, input: I): Promise<O> {
+  const { actor } = env;
+  const allowed =
+    spec.capability === "self" ? actor.type === "member" : actor.capabilities.has(spec.capability);
+  if (!allowed) {
+    actionCounter.inc({ action: spec.name, outcome: "denied" });
+    throw actor.type === "anonymous" ? unauthenticated() : forbidden(String(spec.capability));
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await env.database.db.transaction().execute(async (trx) => {
+        let state: SystemState | null = null;
+        try {
+          state = await readSystemState(trx);
+        } catch {
+          state = null;
+        }
+        assertModeAllows(spec.effect, state);
+        const outcome = await spec.run({ trx, actor, state: state!, requestId: env.requestId }, input);
+        const auditId = await writeAuditEntry(trx, actor, outcome.audit, env.requestId);
+        for (const message of outcome.outbox ?? []) {
+          await trx
+            .insertInto("outbox")
+            .values({
+              topic: message.topic,
+              recipient: message.recipient ?? null,
+              subject: message.subject ?? null,
+              body: message.body ?? null,
+              payload: JSON.stringify(message.payload ?? {}),
+              audit_id: auditId,
+            })
+            .execute();
+        }
+        return outcome.result;
+      });
+      actionCounter.inc({ action: spec.name, outcome: "committed" });
+      env.afterCommit?.();
+      return result;
+    } catch (error) {
+      const state = sqlState(error);
+      if (state && RETRYABLE.has(state) && attempt < MAX_ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
+        continue;
+      }
+      actionCounter.inc({ action: spec.name, outcome: "failed" });
+      throw error;
+    }
+  }
+}

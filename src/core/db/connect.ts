@@ -1,0 +1,85 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { PGlitePool } from "./pglite-pool.ts";
+import type { DB } from "./schema.ts";
+
+// int8 (counts, sequence numbers) as JS numbers on both engines; PGlite already does this.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+/** Which engine holds the data: embedded PGlite or a PostgreSQL server. */
+export type DatabaseKind = "pglite" | "postgres";
+
+/** The open database: a Kysely handle plus the engine-specific extras the core needs. */
+export interface Database {
+  kind: DatabaseKind;
+  db: Kysely<DB>;
+  /** Subscribes to NOTIFY on a channel; returns an unsubscribe function. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** Connects to a PostgreSQL server (pooled). */
+export function connectPostgres(url: string, poolSize = 10): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  pool.on("error", () => {
+    // An idle client died (server restart); the pool replaces it and readiness reports the outage.
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: "postgres",
+    db,
+    async listen(channel, onMessage) {
+      const client = new pg.Client({ connectionString: url });
+      client.on("error", () => {});
+      await client.connect();
+      client.on("notification", (msg) => {
+        if (msg.channel === channel) onMessage(msg.payload ?? "");
+      });
+      await client.query(`LISTEN ${quoteIdent(channel)}`);
+      return async () => {
+        await client.end().catch(() => {});
+      };
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Opens the embedded PGlite database in dataDir/pgdata (created on first use). */
+export async function connectPglite(dataDir: string): Promise<Database> {
+  const dir = path.join(dataDir, "pgdata");
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pglite = await PGlite.create(dir);
+  return wrapPglite(pglite);
+}
+
+/** An in-memory PGlite, for tests and tools that need a throwaway database. */
+export async function connectPgliteMemory(): Promise<Database> {
+  return wrapPglite(await PGlite.create());
+}
+
+function wrapPglite(pglite: PGlite): Database {
+  const pool = new PGlitePool(pglite);
+  // Kysely's Postgres dialect only needs connect() and end(); the cast bridges the nominal pg.Pool type.
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool }) });
+  return {
+    kind: "pglite",
+    db,
+    async listen(channel, onMessage) {
+      return pglite.listen(channel, onMessage);
+    },
+    async close() {
+      await db.destroy();
+      await pglite.close();
+    },
+  };
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`Unsafe channel name: ${name}`);
+  return `"${name}"`;
+}

@@ -1,0 +1,177 @@
+import type { ColumnType, Generated } from "kysely";
+
+/** Kysely's view of the tables: the SQL in migrations/ is the source of truth, this mirrors it. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type GenTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json = ColumnType<unknown, string | undefined | null, string | null>;
+
+export interface SystemStateTable {
+  id: Generated<number>;
+  installation_id: Generated<string>;
+  mode: Generated<string>;
+  publish_freeze: Generated<boolean>;
+  admin_freeze: Generated<boolean>;
+  preview_off: Generated<boolean>;
+  reason: string | null;
+  changed_by: Generated<string>;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface MembersTable {
+  id: Generated<string>;
+  name: string;
+  email: string;
+  status: Generated<string>;
+  version: Generated<number>;
+  deleted_at: NullableTimestamp;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface AccountsTable {
+  id: Generated<string>;
+  member_id: string;
+  password_hash: string;
+  must_change_password: Generated<boolean>;
+  disabled_at: NullableTimestamp;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  token_hash: string;
+  account_id: string;
+  created_at: GenTimestamp;
+  last_seen_at: GenTimestamp;
+  expires_at: Timestamp;
+  ended_at: NullableTimestamp;
+  ended_reason: string | null;
+  ip: string | null;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  email_key: string;
+  ip: string;
+  succeeded: boolean;
+  at: GenTimestamp;
+}
+
+export interface ApiTokensTable {
+  id: Generated<string>;
+  member_id: string;
+  name: string;
+  token_hash: string;
+  capabilities: string[] | null;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface RolesTable {
+  key: string;
+  name: string;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface RoleAssignmentsTable {
+  id: Generated<string>;
+  member_id: string;
+  role_key: string;
+  starts_at: GenTimestamp;
+  ends_at: NullableTimestamp;
+  granted_by: string;
+  ended_by: string | null;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  id: Generated<string>;
+  occurred_at: GenTimestamp;
+  actor_type: string;
+  actor_id: string;
+  action: string;
+  subject_type: string;
+  subject_id: string;
+  before: Json;
+  after: Json;
+  reason: string | null;
+  request_id: string | null;
+}
+
+export interface AuditChainTable {
+  seq: number;
+  entry_hash: string;
+  chain_hash: string;
+  sealed_at: GenTimestamp;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  topic: string;
+  recipient: string | null;
+  subject: string | null;
+  body: string | null;
+  payload: Json;
+  audit_id: string;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  available_at: GenTimestamp;
+  last_error: string | null;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface DeploysTable {
+  id: Generated<string>;
+  version: string;
+  git_commit: string | null;
+  change_class: string;
+  host: string;
+  process_kind: string;
+  node_version: string;
+  started_at: GenTimestamp;
+}
+
+export interface InvariantRunsTable {
+  id: Generated<string>;
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  actor: string;
+  ok: boolean;
+  checks: number;
+  violations: Json;
+}
+
+export interface SchemaMigrationsTable {
+  name: string;
+  checksum: string;
+  applied_at: GenTimestamp;
+}
+
+/** Every table Kysely may touch. */
+export interface DB {
+  system_state: SystemStateTable;
+  members: MembersTable;
+  accounts: AccountsTable;
+  sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
+  api_tokens: ApiTokensTable;
+  roles: RolesTable;
+  role_assignments: RoleAssignmentsTable;
+  audit_log: AuditLogTable;
+  audit_chain: AuditChainTable;
+  outbox: OutboxTable;
+  deploys: DeploysTable;
+  invariant_runs: InvariantRunsTable;
+  schema_migrations: SchemaMigrationsTable;
+}

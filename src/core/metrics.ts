@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** The process's metrics, served at /metrics (C-4, G17: operators see rejections, latency, backlog). */
+export const registry = new Registry();
+
+/** Actions by name and outcome (committed, failed, denied). */
+export const actionCounter = new Counter({
+  name: "clubos_actions_total",
+  help: "Domain actions by name and outcome",
+  labelNames: ["action", "outcome"] as const,
+  registers: [registry],
+});
+
+/** HTTP responses by load class and status. */
+export const httpCounter = new Counter({
+  name: "clubos_http_responses_total",
+  help: "HTTP responses by load class and status code",
+  labelNames: ["load_class", "status"] as const,
+  registers: [registry],
+});
+
+/** Request latency by load class. */
+export const httpLatency = new Histogram({
+  name: "clubos_http_request_seconds",
+  help: "HTTP request latency by load class",
+  labelNames: ["load_class"] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
+
+/** Requests refused by guards, by reason (unauthenticated, forbidden, read_only, ...). */
+export const refusalCounter = new Counter({
+  name: "clubos_refusals_total",
+  help: "Requests refused by a guard, by error code",
+  labelNames: ["code"] as const,
+  registers: [registry],
+});
+
+/** Audit entries written but not yet sealed into the chain. */
+export const auditUnsealed = new Gauge({
+  name: "clubos_audit_unsealed_entries",
+  help: "Audit entries not yet sealed into the hash chain",
+  registers: [registry],
+});
+
+/** Sealing runs that failed. */
+export const auditSealFailures = new Counter({
+  name: "clubos_audit_seal_failures_total",
+  help: "Audit chain sealing runs that failed",
+  registers: [registry],
+});
+
+/** 1 when the system is in normal mode, 0 otherwise; -1 when the state cannot be read. */
+export const modeGauge = new Gauge({
+  name: "clubos_mode_normal",
+  help: "1 normal, 0 read-only or maintenance, -1 state unreadable",
+  registers: [registry],
+});
+
+/** Failed logins, by reason. */
+export const loginFailures = new Counter({
+  name: "clubos_login_failures_total",
+  help: "Failed logins by reason",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});

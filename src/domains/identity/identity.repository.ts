@@ -1,0 +1,134 @@
+import { type Kysely, sql } from "kysely";
+import type { DB } from "../../core/db/schema.ts";
+
+/** The identity domain's SQL: members as far as login needs them, accounts, sessions, tokens, roles. */
+
+/** The account and member behind an email, if the member is not deleted. */
+export function findAccountByEmail(db: Kysely<DB>, email: string) {
+  return db
+    .selectFrom("accounts")
+    .innerJoin("members", "members.id", "accounts.member_id")
+    .select([
+      "accounts.id as accountId",
+      "accounts.password_hash as passwordHash",
+      "accounts.disabled_at as disabledAt",
+      "accounts.must_change_password as mustChangePassword",
+      "members.id as memberId",
+      "members.name as name",
+      "members.email as email",
+    ])
+    .where(sql`lower(members.email)`, "=", email.trim().toLowerCase())
+    .where("members.deleted_at", "is", null)
+    .executeTakeFirst();
+}
+
+/** A member by email (case-insensitive), deleted or not. */
+export function findMemberByEmail(db: Kysely<DB>, email: string) {
+  return db
+    .selectFrom("members")
+    .selectAll()
+    .where(sql`lower(email)`, "=", email.trim().toLowerCase())
+    .executeTakeFirst();
+}
+
+/** Role keys whose term covers now, for an active, undeleted member; sorted for determinism. */
+export async function activeRoleKeys(db: Kysely<DB>, memberId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom("role_assignments")
+    .innerJoin("members", "members.id", "role_assignments.member_id")
+    .select("role_assignments.role_key")
+    .where("role_assignments.member_id", "=", memberId)
+    .where("members.deleted_at", "is", null)
+    .where("members.status", "=", "active")
+    .where("role_assignments.starts_at", "<=", sql<Date>`now()`)
+    .where((eb) =>
+      eb.or([
+        eb("role_assignments.ends_at", "is", null),
+        eb("role_assignments.ends_at", ">", sql<Date>`now()`),
+      ]),
+    )
+    .orderBy("role_assignments.role_key")
+    .execute();
+  return [...new Set(rows.map((r) => r.role_key))];
+}
+
+/** A live session by token hash, with its account and member. */
+export function findSession(db: Kysely<DB>, tokenHash: string) {
+  return db
+    .selectFrom("sessions")
+    .innerJoin("accounts", "accounts.id", "sessions.account_id")
+    .innerJoin("members", "members.id", "accounts.member_id")
+    .select([
+      "sessions.id as sessionId",
+      "sessions.last_seen_at as lastSeenAt",
+      "sessions.expires_at as expiresAt",
+      "sessions.ended_at as endedAt",
+      "accounts.id as accountId",
+      "accounts.disabled_at as disabledAt",
+      "accounts.must_change_password as mustChangePassword",
+      "members.id as memberId",
+      "members.name as name",
+      "members.deleted_at as deletedAt",
+      sql<Date>`now()`.as("now"),
+    ])
+    .where("sessions.token_hash", "=", tokenHash)
+    .executeTakeFirst();
+}
+
+/** Ends a session with a reason (logout, idle, absolute, password_changed, rotated). */
+export async function endSession(db: Kysely<DB>, sessionId: string, reason: string): Promise<void> {
+  await db
+    .updateTable("sessions")
+    .set({ ended_at: sql`now()`, ended_reason: reason })
+    .where("id", "=", sessionId)
+    .where("ended_at", "is", null)
+    .execute();
+}
+
+/** Marks a session as seen now (idle timeout), at most every 15 seconds to spare writes. */
+export async function touchSession(db: Kysely<DB>, sessionId: string): Promise<void> {
+  await db
+    .updateTable("sessions")
+    .set({ last_seen_at: sql`now()` })
+    .where("id", "=", sessionId)
+    .where("last_seen_at", "<", sql<Date>`now() - interval '15 seconds'`)
+    .execute();
+}
+
+/** A live API token with its member. */
+export function findApiToken(db: Kysely<DB>, tokenHash: string) {
+  return db
+    .selectFrom("api_tokens")
+    .innerJoin("members", "members.id", "api_tokens.member_id")
+    .select([
+      "api_tokens.id as tokenId",
+      "api_tokens.capabilities as capabilities",
+      "api_tokens.revoked_at as revokedAt",
+      "members.id as memberId",
+      "members.name as name",
+      "members.deleted_at as deletedAt",
+    ])
+    .where("api_tokens.token_hash", "=", tokenHash)
+    .executeTakeFirst();
+}
+
+/** Failures in the last window for an email key and for an address. */
+export async function recentFailures(db: Kysely<DB>, emailKey: string, ip: string, windowMinutes: number) {
+  const since = sql<Date>`now() - make_interval(mins => ${windowMinutes})`;
+  const row = await db
+    .selectFrom("login_attempts")
+    .select([
+      sql<number>`count(*) FILTER (WHERE email_key = ${emailKey})`.as("byEmail"),
+      sql<number>`count(*) FILTER (WHERE ip = ${ip})`.as("byIp"),
+    ])
+    .where("succeeded", "=", false)
+    .where("at", ">", since)
+    .where((eb) => eb.or([eb("email_key", "=", emailKey), eb("ip", "=", ip)]))
+    .executeTakeFirstOrThrow();
+  return { byEmail: Number(row.byEmail), byIp: Number(row.byIp) };
+}
+
+/** Records one login attempt (ephemeral throttling data, not an authoritative record). */
+export async function recordAttempt(db: Kysely<DB>, emailKey: string, ip: string, succeeded: boolean) {
+  await db.insertInto("login_attempts").values({ email_key: emailKey, ip, succeeded }).execute();
+}

@@ -1,0 +1,162 @@
+import type { FastifyRequest } from "fastify";
+import type { DeployInfo } from "../../app/context.ts";
+import type { SystemState } from "../../core/modes.ts";
+import { CsrfField } from "../../http/page.tsx";
+import type { AuditFilter } from "./audit.repository.ts";
+
+/** The admin console's home: who is signed in, the mode, the running deploy. */
+export function AdminHome({
+  name,
+  state,
+  deploy,
+  canOperate,
+  canAudit,
+}: {
+  name: string;
+  state: SystemState | null;
+  deploy: DeployInfo | null;
+  canOperate: boolean;
+  canAudit: boolean;
+}) {
+  return (
+    <section>
+      <h1>Admin</h1>
+      <p>Signed in as {name}.</p>
+      <h2>System</h2>
+      <dl>
+        <dt>Mode</dt>
+        <dd>{state ? state.mode : "unreadable: writes are refused"}</dd>
+        <dt>Running version</dt>
+        <dd>
+          {deploy
+            ? `${deploy.version} (${deploy.gitCommit ?? "no commit recorded"}, ${deploy.changeClass}), started ${deploy.startedAt.toISOString()} on ${deploy.host}`
+            : "not recorded"}
+        </dd>
+      </dl>
+      <ul>
+        {canOperate ? (
+          <li>
+            <a href="/admin/system">Mode and kill switches</a>
+          </li>
+        ) : null}
+        {canAudit ? (
+          <li>
+            <a href="/admin/audit">Audit log</a>
+          </li>
+        ) : null}
+      </ul>
+    </section>
+  );
+}
+
+/** The operator's mode and kill-switch page. */
+export function SystemView({ request, state }: { request: FastifyRequest; state: SystemState | null }) {
+  const switches = state
+    ? [
+        { name: "admin_freeze", label: "Admin freeze", on: state.adminFreeze },
+        { name: "publish_freeze", label: "Publishing freeze", on: state.publishFreeze },
+        { name: "preview_off", label: "Previews off", on: state.previewOff },
+      ]
+    : [];
+  return (
+    <section>
+      <h1>Mode and kill switches</h1>
+      <p>
+        Current mode: <strong>{state?.mode ?? "unreadable"}</strong>
+        {state?.reason ? ` (reason: ${state.reason}, by ${state.changedBy})` : ""}
+      </p>
+      <form method="post" action="/admin/system/mode">
+        <CsrfField request={request} />
+        <label for="mode">New mode</label>
+        <select id="mode" name="mode">
+          <option value="normal">normal</option>
+          <option value="read-only">read-only</option>
+          <option value="maintenance">maintenance</option>
+        </select>
+        <label for="mode-reason">Reason (shown to everyone)</label>
+        <input id="mode-reason" name="reason" required />
+        <button type="submit">Change mode</button>
+      </form>
+      <h2>Kill switches</h2>
+      {switches.map((s) => (
+        <form method="post" action="/admin/system/switch" key={s.name}>
+          <CsrfField request={request} />
+          <input type="hidden" name="name" value={s.name} />
+          <input type="hidden" name="on" value={s.on ? "false" : "true"} />
+          <label for={`reason-${s.name}`}>
+            {s.label}: {s.on ? "on" : "off"}. Reason to turn it {s.on ? "off" : "on"}
+          </label>
+          <input id={`reason-${s.name}`} name="reason" required />
+          <button type="submit">Turn {s.on ? "off" : "on"}</button>
+        </form>
+      ))}
+    </section>
+  );
+}
+
+type Entry = {
+  seq: number;
+  occurred_at: Date;
+  actor_id: string;
+  action: string;
+  subject_type: string;
+  subject_id: string;
+  reason: string | null;
+};
+
+/** The audit log with its filters. */
+export function AuditView({ entries, filter }: { entries: Entry[]; filter: AuditFilter }) {
+  const last = entries.at(-1);
+  const params = new URLSearchParams(
+    Object.entries({ ...filter, beforeSeq: last ? String(last.seq) : "" }).filter(([, v]) => v) as [
+      string,
+      string,
+    ][],
+  );
+  return (
+    <section>
+      <h1>Audit log</h1>
+      <form method="get" action="/admin/audit">
+        <label for="actor">Actor contains</label>
+        <input id="actor" name="actor" value={filter.actor ?? ""} />
+        <label for="action">Action (for example role.granted)</label>
+        <input id="action" name="action" value={filter.action ?? ""} />
+        <label for="subject">Subject id</label>
+        <input id="subject" name="subject" value={filter.subject ?? ""} />
+        <label for="from">From (date)</label>
+        <input id="from" name="from" type="date" value={filter.from ?? ""} />
+        <label for="to">Before (date)</label>
+        <input id="to" name="to" type="date" value={filter.to ?? ""} />
+        <button type="submit">Filter</button>
+      </form>
+      <table>
+        <caption>Newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">When (UTC)</th>
+            <th scope="col">Actor</th>
+            <th scope="col">Action</th>
+            <th scope="col">Subject</th>
+            <th scope="col">Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.seq}>
+              <td>{e.seq}</td>
+              <td>{new Date(e.occurred_at).toISOString().replace("T", " ").slice(0, 19)}</td>
+              <td>{e.actor_id}</td>
+              <td>{e.action}</td>
+              <td>
+                {e.subject_type} {e.subject_id}
+              </td>
+              <td>{e.reason ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {entries.length === 50 ? <a href={`/admin/audit?${params}`}>Older entries</a> : null}
+    </section>
+  );
+}

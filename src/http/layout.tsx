@@ -1,0 +1,119 @@
+import type { ComponentChildren } from "preact";
+import { renderToString } from "preact-render-to-string";
+import type { Actor } from "../core/actor.ts";
+import type { SystemState } from "../core/modes.ts";
+
+/** What every page needs to draw its frame. */
+export interface PageFrame {
+  title: string;
+  clubName: string;
+  actor: Actor;
+  state: SystemState | null;
+  csrf?: string;
+}
+
+const STYLE = `
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fafafa}
+a{color:#0b4f9c}a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}
+header{background:#123a63;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+header a{color:#fff}header nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:1rem;margin:0;padding:0}
+.site{font-weight:700;font-size:1.2rem;margin-right:auto}
+main{max-width:60rem;margin:0 auto;padding:1rem}
+.banner{background:#7a2e00;color:#fff;padding:.75rem 1rem;font-weight:600}
+.notice{background:#e8f1fb;border-left:4px solid #0b4f9c;padding:.75rem 1rem;margin:1rem 0}
+.error{background:#fdecea;border-left:4px solid #a4161a;padding:.75rem 1rem;margin:1rem 0}
+label{display:block;font-weight:600;margin-top:.75rem}input,select,textarea{font:inherit;padding:.4rem;width:100%;max-width:28rem;border:1px solid #555;border-radius:3px}
+button{font:inherit;padding:.5rem 1rem;margin-top:1rem;background:#123a63;color:#fff;border:0;border-radius:3px;cursor:pointer}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}
+.inline{display:inline}.inline button{margin:0;padding:.2rem .6rem}
+footer{max-width:60rem;margin:2rem auto;padding:0 1rem;color:#555;font-size:.9rem}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
+`;
+
+function Banner({ state }: { state: SystemState | null }) {
+  if (!state) {
+    return (
+      <div class="banner" role="alert">
+        ClubOS cannot read its operating mode right now, so changes are paused.
+      </div>
+    );
+  }
+  if (state.mode === "normal" && !state.adminFreeze && !state.publishFreeze && !state.previewOff) return null;
+  const parts: string[] = [];
+  if (state.mode === "read-only")
+    parts.push("The club's site is in read-only mode: you can read, but nothing can be changed");
+  if (state.mode === "maintenance")
+    parts.push("The club's site is under maintenance: nothing can be changed");
+  if (state.adminFreeze) parts.push("admin changes are frozen");
+  if (state.publishFreeze) parts.push("publishing is frozen");
+  if (state.previewOff) parts.push("previews are off");
+  return (
+    <div class="banner" role="status">
+      {parts.join("; ")}.{state.reason ? ` Reason: ${state.reason}` : ""}
+    </div>
+  );
+}
+
+function Nav({ actor, csrf }: { actor: Actor; csrf?: string }) {
+  const signedIn = actor.type === "member";
+  return (
+    <nav aria-label="Site">
+      <ul>
+        <li>
+          <a href="/">Home</a>
+        </li>
+        {signedIn && actor.capabilities.has("admin:access") ? (
+          <li>
+            <a href="/admin">Admin</a>
+          </li>
+        ) : null}
+        {signedIn ? (
+          <>
+            <li>
+              <a href="/account/password">Change password</a>
+            </li>
+            <li>
+              <form method="post" action="/logout" class="inline">
+                <input type="hidden" name="_csrf" value={csrf ?? ""} />
+                <button type="submit">Log out</button>
+              </form>
+            </li>
+          </>
+        ) : (
+          <li>
+            <a href="/login">Log in</a>
+          </li>
+        )}
+      </ul>
+    </nav>
+  );
+}
+
+/** Renders a full HTML page; all text is escaped by Preact, so views never build HTML by hand. */
+export function renderPage(frame: PageFrame, body: ComponentChildren): string {
+  const html = renderToString(
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${frame.title} · ${frame.clubName}`}</title>
+        <style>{STYLE}</style>
+      </head>
+      <body>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <header>
+          <a class="site" href="/">
+            {frame.clubName}
+          </a>
+          <Nav actor={frame.actor} csrf={frame.csrf} />
+        </header>
+        <Banner state={frame.state} />
+        <main id="main">{body}</main>
+        <footer>Powered by ClubOS</footer>
+      </body>
+    </html>,
+  );
+  return `<!doctype html>${html}`;
+}
