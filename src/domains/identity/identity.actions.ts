@@ -19,10 +19,7 @@ export const startSession = defineAction({
   name: "startSession",
   capability: "self",
   effect: "recovery", // logging in must keep working in read-only mode
-  async run(
-    { trx },
-    input: { accountId: string; absoluteHours: number; ip: string; replaces?: string },
-  ) {
+  async run({ trx }, input: { accountId: string; absoluteHours: number; ip: string; replaces?: string }) {
     if (input.replaces) await endSession(trx, input.replaces, "rotated");
     const token = newSecret();
     const row = await trx
@@ -295,6 +292,48 @@ export const revokeApiToken = defineAction({
     return {
       result: row,
       audit: { action: "api_token.revoked", subjectType: "api_token", subjectId: row.id },
+    };
+  },
+});
+
+/** Opens a login account for a member: with the given password, or a one-time password that must
+ * be changed at first login. Refused if the member already has one. */
+export const createAccount = defineAction({
+  name: "createAccount",
+  capability: "members:write",
+  effect: "admin",
+  async run({ trx }, input: { memberId: string; password?: string }) {
+    const member = await trx
+      .selectFrom("members")
+      .select(["id", "deleted_at"])
+      .where("id", "=", input.memberId)
+      .executeTakeFirst();
+    if (!member || member.deleted_at) throw notFound();
+    const existing = await trx
+      .selectFrom("accounts")
+      .select("id")
+      .where("member_id", "=", input.memberId)
+      .executeTakeFirst();
+    if (existing) throw conflict("This member already has a login account.");
+    if (input.password) assertAcceptablePassword(input.password);
+    const password = input.password ?? oneTimePassword();
+    const row = await trx
+      .insertInto("accounts")
+      .values({
+        member_id: input.memberId,
+        password_hash: await hashPassword(password),
+        must_change_password: !input.password,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    return {
+      result: { accountId: row.id, password },
+      audit: {
+        action: "account.created",
+        subjectType: "account",
+        subjectId: row.id,
+        after: { memberId: input.memberId },
+      },
     };
   },
 });

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import Fastify from "fastify";
+import type { AppContext } from "../../src/app/context.ts";
+import { buildServer } from "../../src/app/server.ts";
+import { declareRoute, enforceDeclarations, routeTable, validateDeclaration } from "../../src/http/routes.ts";
+import { testConfig } from "../helpers/app.ts";
+
+const fakeCtx = () => ({ config: testConfig().config }) as AppContext;
+
+test("[G16] a route registered without a declaration refuses to boot", async () => {
+  const app = Fastify();
+  enforceDeclarations(app);
+  assert.throws(() => app.get("/sneaky", async () => "hi"), /without a declaration/);
+  await app.close();
+});
+
+test("[G16] a declaration missing its degraded behaviour, capability or load class refuses to boot", () => {
+  const base = {
+    method: "POST",
+    url: "/x",
+    capability: "members:write",
+    loadClass: "admin",
+    response: "json",
+    summary: "x",
+    degraded: { readOnly: "refused", databaseDown: "503", frozenBy: "none" },
+    handler: async () => null,
+  } as const;
+  assert.doesNotThrow(() => validateDeclaration({ ...base }));
+  for (const missing of ["capability", "loadClass", "degraded"] as const) {
+    const decl: Record<string, unknown> = { ...base };
+    delete decl[missing];
+    assert.throws(() => validateDeclaration(decl), /not fully declared/, `without ${missing}`);
+  }
+  assert.throws(
+    () => validateDeclaration({ ...base, capability: "members:fly" as never }),
+    /not in the catalogue/,
+  );
+  assert.throws(
+    () => validateDeclaration({ ...base, degraded: { ...base.degraded, readOnly: "serves" } }),
+    /write route/,
+  );
+});
+
+test("[G16] boot fails when any module adds an undeclared route", async () => {
+  await assert.rejects(
+    buildServer(fakeCtx(), { extraRoutes: [(app) => app.post("/undeclared", async () => "x")] }),
+    /without a declaration/,
+  );
+});
+
+test("[G03] every registered route declares a capability, load class and degraded behaviour", async () => {
+  const app = await buildServer(fakeCtx(), {
+    extraRoutes: [
+      (a) =>
+        declareRoute(a, {
+          method: "GET",
+          url: "/probe",
+          capability: "public",
+          loadClass: "public",
+          response: "json",
+          summary: "probe",
+          degraded: { readOnly: "serves", databaseDown: "serves", frozenBy: "none" },
+          handler: async () => ({}),
+        }),
+    ],
+  });
+  const table = routeTable(app);
+  const fastifyRoutes = app
+    .printRoutes({ commonPrefix: false })
+    .split("\n")
+    .filter((l) => l.includes("("));
+  assert.ok(table.length >= 10, "the table lists the app's routes");
+  assert.ok(fastifyRoutes.length > 0);
+  for (const r of table) {
+    assert.ok(r.capability, `${r.method} ${r.url} capability`);
+    assert.ok(r.loadClass, `${r.method} ${r.url} load class`);
+    assert.ok(
+      r.degraded.readOnly && r.degraded.databaseDown && r.degraded.frozenBy,
+      `${r.method} ${r.url} degraded`,
+    );
+  }
+  await app.close();
+});
