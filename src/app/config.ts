@@ -28,6 +28,9 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return value;
 }
 
+// CC-1: every deploy carries one of these change classes.
+const CHANGE_CLASSES = ["docs-only", "low-risk", "high-risk", "emergency"];
+
 /** Reads the environment into a Config, refusing values that make no sense. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.CLUBOS_DATA_DIR || "./.clubos/data");
@@ -36,6 +39,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(
       "CLUBOS_BACKUP_DIR must not be inside CLUBOS_DATA_DIR: a backup must survive losing the data folder.",
     );
+  }
+  const changeClass = env.CLUBOS_CHANGE_CLASS || "low-risk";
+  if (!CHANGE_CLASSES.includes(changeClass)) {
+    throw new Error(`CLUBOS_CHANGE_CLASS must be one of ${CHANGE_CLASSES.join(", ")}, got "${changeClass}".`);
   }
   return {
     port: intFrom(env, "PORT", 3000),
@@ -48,7 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionAbsoluteHours: intFrom(env, "CLUBOS_SESSION_ABSOLUTE_HOURS", 12),
     trustProxy: env.CLUBOS_TRUST_PROXY === "1",
     clubName: env.CLUBOS_CLUB_NAME || "Demo Club",
-    changeClass: env.CLUBOS_CHANGE_CLASS || "low-risk",
+    changeClass,
     gitCommit: env.CLUBOS_GIT_COMMIT || undefined,
     logLevel: env.LOG_LEVEL || "info",
     modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),

@@ -59,7 +59,9 @@ export function systemRoutes(app: FastifyInstance): void {
     summary: "Prometheus metrics, for operators or from loopback only",
     handler: async (request, reply) => {
       const operator = request.auth.actor.capabilities.has("system:operate");
-      if (!operator && !isLoopback(request.socket.remoteAddress ?? "")) {
+      // Behind a proxy on the same machine every peer is loopback, so trust the forwarded address then.
+      const peer = request.server.ctx.config.trustProxy ? request.ip : (request.socket.remoteAddress ?? "");
+      if (!operator && !isLoopback(peer)) {
         throw new ClubError("not_found", "This page does not exist, or you do not have access to it.", 404);
       }
       return reply.type(registry.contentType).send(await registry.metrics());
