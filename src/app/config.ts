@@ -16,6 +16,7 @@ export interface Config {
   gitCommit: string | undefined;
   logLevel: string;
   modePollMs: number;
+  timeZone: string;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -40,6 +41,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "CLUBOS_BACKUP_DIR must not be inside CLUBOS_DATA_DIR: a backup must survive losing the data folder.",
     );
   }
+  const timeZone = env.CLUBOS_TIMEZONE || "UTC";
+  try {
+    new Intl.DateTimeFormat("en", { timeZone });
+  } catch {
+    throw new Error(`CLUBOS_TIMEZONE must be an IANA time zone such as Europe/London, got "${timeZone}".`);
+  }
   const changeClass = env.CLUBOS_CHANGE_CLASS || "low-risk";
   if (!CHANGE_CLASSES.includes(changeClass)) {
     throw new Error(`CLUBOS_CHANGE_CLASS must be one of ${CHANGE_CLASSES.join(", ")}, got "${changeClass}".`);
@@ -59,5 +66,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gitCommit: env.CLUBOS_GIT_COMMIT || undefined,
     logLevel: env.LOG_LEVEL || "info",
     modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),
+    timeZone,
   };
 }

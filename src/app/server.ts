@@ -2,6 +2,7 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import { httpCounter, httpLatency } from "../core/metrics.ts";
+import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
@@ -16,6 +17,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   identityRoutes,
   systemRoutes,
   opsRoutes,
+  eventRoutes,
 ];
 
 const SECURITY_HEADERS = {

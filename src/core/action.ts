@@ -1,4 +1,4 @@
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Actor } from "./actor.ts";
 import { type AuditDraft, writeAuditEntry } from "./audit.ts";
 import type { Capability } from "./capabilities.ts";
@@ -74,9 +74,43 @@ export function assertModeAllows(effect: ActionEffect, state: SystemState | null
   if (effect === "publish" && state.publishFreeze) throw frozen("Publishing changes", state.reason);
 }
 
+/** The state as seen inside the action's transaction, or null if it cannot be read. A failed read aborts a
+ * PostgreSQL transaction, so a recovery action (which runs even then) reads under a savepoint it can roll
+ * back to; every other effect is refused on null anyway, so it skips the extra round trips. */
+async function readStateForAction(trx: Transaction<DB>, effect: ActionEffect): Promise<SystemState | null> {
+  if (effect !== "recovery") return readSystemState(trx).catch(() => null);
+  await sql`SAVEPOINT clubos_mode_check`.execute(trx);
+  try {
+    const state = await readSystemState(trx);
+    await sql`RELEASE SAVEPOINT clubos_mode_check`.execute(trx);
+    return state;
+  } catch {
+    await sql`ROLLBACK TO SAVEPOINT clubos_mode_check`.execute(trx);
+    return null;
+  }
+}
+
+/** Extra steps inside the action's transaction (idempotency keys use them). */
+export interface TransactionHooks<O, R> {
+  /** Runs first, after the mode check; a value ends the action there with nothing written. */
+  before?(trx: Transaction<DB>): Promise<R | undefined>;
+  /** Runs after the audit entry and outbox rows, in the same transaction; its value is returned. */
+  after(trx: Transaction<DB>, result: O): Promise<R>;
+}
+
 /** Runs an action (W-1, W-2, W-7): capability, then one transaction holding the mode check, the domain
  * writes, the audit entry and the outbox rows. Any failure rolls all of it back. */
-export async function runAction<I, O>(env: ActionEnv, spec: ActionSpec<I, O>, input: I): Promise<O> {
+export function runAction<I, O>(env: ActionEnv, spec: ActionSpec<I, O>, input: I): Promise<O> {
+  return runActionWith(env, spec, input, { after: async (_trx, result) => result });
+}
+
+/** runAction with hooks inside the same transaction. */
+export async function runActionWith<I, O, R>(
+  env: ActionEnv,
+  spec: ActionSpec<I, O>,
+  input: I,
+  hooks: TransactionHooks<O, R>,
+): Promise<R> {
   const { actor } = env;
   const allowed =
     spec.capability === "self" ? actor.type === "member" : actor.capabilities.has(spec.capability);
@@ -86,14 +120,15 @@ export async function runAction<I, O>(env: ActionEnv, spec: ActionSpec<I, O>, in
   }
   for (let attempt = 1; ; attempt++) {
     try {
+      let wrote = true;
       const result = await env.database.db.transaction().execute(async (trx) => {
-        let state: SystemState | null = null;
-        try {
-          state = await readSystemState(trx);
-        } catch {
-          state = null;
-        }
+        const state = await readStateForAction(trx, spec.effect);
         assertModeAllows(spec.effect, state);
+        const early = await hooks.before?.(trx);
+        if (early !== undefined) {
+          wrote = false;
+          return early;
+        }
         const outcome = await spec.run({ trx, actor, state: state!, requestId: env.requestId }, input);
         const auditId = await writeAuditEntry(trx, actor, outcome.audit, env.requestId);
         for (const message of outcome.outbox ?? []) {
@@ -109,10 +144,10 @@ export async function runAction<I, O>(env: ActionEnv, spec: ActionSpec<I, O>, in
             })
             .execute();
         }
-        return outcome.result;
+        return hooks.after(trx, outcome.result);
       });
-      actionCounter.inc({ action: spec.name, outcome: "committed" });
-      env.afterCommit?.();
+      actionCounter.inc({ action: spec.name, outcome: wrote ? "committed" : "replayed" });
+      if (wrote) env.afterCommit?.();
       return result;
     } catch (error) {
       const state = sqlState(error);

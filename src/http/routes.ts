@@ -102,7 +102,8 @@ export function declareRoute(app: FastifyInstance, decl: RouteDeclaration): void
   const options: RouteShorthandOptions = {
     schema,
     config: { [DECLARED]: true, declaration: listing } as Record<string | symbol, unknown>,
-    preHandler: guardsFor(decl),
+    // Guards run before validation, so nobody learns anything from a route they may not use.
+    preValidation: guardsFor(decl),
   };
   app.route({ method: decl.method, url: decl.url, ...options, handler });
 }

@@ -1,5 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { after, before, describe } from "node:test";
+import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { connectPgliteMemory, connectPostgres, type Database } from "../../src/core/db/connect.ts";
 import { migrate } from "../../src/core/db/migrate.ts";
@@ -14,23 +15,22 @@ export const SERVER_URL =
 /** In CI every suite is required: a missing PostgreSQL or browser fails instead of skipping. */
 export const REQUIRE_ALL = process.env.CLUBOS_REQUIRE_ALL_SUITES === "1";
 
-let serverCheck: Promise<string | null> | undefined;
+let serverCheck: string | null | undefined;
 
-/** Null when the server answers, else why not. */
-export function postgresUnavailable(): Promise<string | null> {
-  serverCheck ??= (async () => {
-    const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 3000 });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      await client.query("SELECT 1");
-      return null;
-    } catch (error) {
-      return `PostgreSQL at ${SERVER_URL.replace(/\/\/[^@]*@/, "//")} does not answer (${(error as Error).message})`;
-    } finally {
-      await client.end().catch(() => {});
-    }
-  })();
+/** Null when the server answers, else why not. Asked once per test file, synchronously, so that
+ * suites can be declared synchronously (node:test attaches hooks to the wrong suite after an await). */
+export function postgresUnavailable(): string | null {
+  if (serverCheck !== undefined) return serverCheck;
+  const probe = `const pg=require("pg");const c=new pg.Client({connectionString:process.argv[1],connectionTimeoutMillis:3000});
+c.connect().then(()=>c.query("SELECT 1")).then(()=>{process.exit(0)},e=>{console.error(e.message);process.exit(1)})`;
+  const result = spawnSync(process.execPath, ["-e", probe, SERVER_URL], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  serverCheck =
+    result.status === 0
+      ? null
+      : `PostgreSQL at ${SERVER_URL.replace(/\/\/[^@]*@/, "//")} does not answer (${(result.stderr || "timeout").trim()})`;
   return serverCheck;
 }
 
@@ -90,17 +90,16 @@ export async function openTestDatabase(
  * the reason, except in CI (CLUBOS_REQUIRE_ALL_SUITES=1), where it fails. */
 export function forEachEngine(title: string, body: (engine: Engine) => void): void {
   for (const engine of ["pglite", "postgres"] as const) {
-    describe(`${title} (${engine})`, async () => {
-      if (engine === "postgres") {
-        const why = await postgresUnavailable();
-        if (why) {
-          if (REQUIRE_ALL) throw new Error(`Required suite cannot run: ${why}`);
-          describe(`skipped: ${why}`, { skip: why }, () => {});
-          return;
-        }
-      }
-      body(engine);
-    });
+    const why = engine === "postgres" ? postgresUnavailable() : null;
+    if (why && REQUIRE_ALL) {
+      describe(`${title} (${engine})`, () => {
+        test("required suite", () => {
+          throw new Error(`Required suite cannot run: ${why}`);
+        });
+      });
+      continue;
+    }
+    describe(`${title} (${engine})`, { skip: why ?? false }, () => body(engine));
   }
 }
 
@@ -119,4 +118,18 @@ export function suiteDatabase(engine: Engine, options: { migrate?: boolean } = {
       return current;
     },
   };
+}
+
+/** Declares a suite that needs the PostgreSQL server (real concurrency); same skip rules as forEachEngine. */
+export function postgresOnly(title: string, body: () => void): void {
+  const why = postgresUnavailable();
+  if (why && REQUIRE_ALL) {
+    describe(`${title} (postgres)`, () => {
+      test("required suite", () => {
+        throw new Error(`Required suite cannot run: ${why}`);
+      });
+    });
+    return;
+  }
+  describe(`${title} (postgres)`, { skip: why ?? false }, body);
 }

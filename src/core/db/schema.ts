@@ -158,6 +158,56 @@ export interface SchemaMigrationsTable {
   applied_at: GenTimestamp;
 }
 
+export interface CommitteesTable {
+  id: Generated<string>;
+  name: string;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface EventsTable {
+  id: Generated<string>;
+  title: string;
+  description: Generated<string>;
+  location: Generated<string>;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  capacity: number;
+  registration_opens_at: NullableTimestamp;
+  registration_closes_at: NullableTimestamp;
+  audience: Generated<string>;
+  status: Generated<string>;
+  committee_id: string | null;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface RegistrationsTable {
+  id: Generated<string>;
+  event_id: string;
+  member_id: string;
+  status: string;
+  guest_names: Generated<string[]>;
+  waitlist_position: number | null;
+  checked_in_at: NullableTimestamp;
+  no_show: Generated<boolean>;
+  cancelled_at: NullableTimestamp;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface IdempotencyKeysTable {
+  caller: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: Json;
+  created_at: GenTimestamp;
+  expires_at: GenTimestamp;
+}
+
 /** Every table Kysely may touch. */
 export interface DB {
   system_state: SystemStateTable;
@@ -174,4 +224,8 @@ export interface DB {
   deploys: DeploysTable;
   invariant_runs: InvariantRunsTable;
   schema_migrations: SchemaMigrationsTable;
+  committees: CommitteesTable;
+  events: EventsTable;
+  registrations: RegistrationsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

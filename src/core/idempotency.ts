@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+import { sql } from "kysely";
+import { type ActionEnv, type ActionSpec, runActionWith } from "./action.ts";
+import { ClubError } from "./errors.ts";
+
+/** What identifies a request for idempotency (W-3): who sent it, their key, and what they sent. */
+export interface IdempotentRequest {
+  caller: string;
+  key: string;
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+/** A response as first given, and whether this call replayed it. */
+export interface IdempotentResponse {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+/** JSON with object keys sorted, so the same body always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+function requestHash(request: IdempotentRequest): string {
+  return createHash("sha256")
+    .update(canonicalJson([request.method, request.path, request.body]))
+    .digest("hex");
+}
+
+/** Validates an Idempotency-Key header value (the IETF httpapi draft: a string, here 1-255 visible characters). */
+export function parseIdempotencyKey(header: unknown): string | undefined {
+  if (header === undefined) return undefined;
+  const value = String(header)
+    .trim()
+    .replace(/^"(.*)"$/, "$1");
+  if (!/^[\x21-\x7e]{1,255}$/.test(value)) {
+    throw new ClubError(
+      "invalid_idempotency_key",
+      "The Idempotency-Key header must be 1 to 255 visible characters.",
+      400,
+    );
+  }
+  return value;
+}
+
+/** Runs the action once per (caller, key) for 24 hours. A replay with the same request gets the first
+ * response and writes nothing; a different request under the same key gets 422; a replay while the
+ * first is still running gets 409. Key, action and response commit in one transaction. */
+export function runIdempotent<I, O>(
+  env: ActionEnv,
+  spec: ActionSpec<I, O>,
+  input: I,
+  request: IdempotentRequest,
+  respond: (result: O) => { status: number; body: unknown },
+): Promise<IdempotentResponse> {
+  const hash = requestHash(request);
+  const { caller, key } = request;
+  return runActionWith<I, O, IdempotentResponse>(env, spec, input, {
+    async before(trx) {
+      const lock = await sql<{
+        ok: boolean;
+      }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${`${caller}\n${key}`}, 7204)) AS ok`.execute(trx);
+      if (!lock.rows[0]?.ok) {
+        throw new ClubError(
+          "idempotency_in_progress",
+          "A request with this Idempotency-Key is still being processed. Wait a moment and retry it unchanged.",
+          409,
+          undefined,
+          { "Retry-After": "1" },
+        );
+      }
+      await trx
+        .deleteFrom("idempotency_keys")
+        .where("caller", "=", caller)
+        .where("key", "=", key)
+        .where("expires_at", "<=", sql<Date>`now()`)
+        .execute();
+      const stored = await trx
+        .selectFrom("idempotency_keys")
+        .selectAll()
+        .where("caller", "=", caller)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      if (!stored) return undefined;
+      if (stored.request_hash !== hash) {
+        throw new ClubError(
+          "idempotency_key_reused",
+          "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
+          422,
+        );
+      }
+      return { status: stored.response_status, body: stored.response_body, replayed: true };
+    },
+    async after(trx, result) {
+      const response = respond(result);
+      await trx
+        .insertInto("idempotency_keys")
+        .values({
+          caller,
+          key,
+          request_hash: hash,
+          response_status: response.status,
+          response_body: JSON.stringify(response.body ?? null),
+        })
+        .execute();
+      return { ...response, replayed: false };
+    },
+  });
+}
+
+/** Removes keys past their 24 hours; returns how many. */
+export async function purgeExpiredIdempotencyKeys(env: Pick<ActionEnv, "database">): Promise<number> {
+  const result = await env.database.db
+    .deleteFrom("idempotency_keys")
+    .where("expires_at", "<=", sql<Date>`now()`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

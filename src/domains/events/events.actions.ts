@@ -1,0 +1,250 @@
+import { sql } from "kysely";
+import { type ActionScope, defineAction, type OutboxDraft } from "../../core/action.ts";
+import { ClubError, conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
+import {
+  cancellationEmail,
+  confirmationEmail,
+  type MessageContext,
+  promotionEmail,
+  waitlistEmail,
+} from "./events.messages.ts";
+import {
+  closeWaitlistGap,
+  confirmedSeats,
+  firstWaitlisted,
+  lockEvent,
+  memberContact,
+  waitlistLength,
+} from "./events.repository.ts";
+
+/** The fields an event is created with. */
+export interface EventInput {
+  title: string;
+  description?: string;
+  location?: string;
+  startsAt: string;
+  endsAt: string;
+  capacity: number;
+  registrationOpensAt?: string | null;
+  registrationClosesAt?: string | null;
+  audience: "public" | "members";
+  status?: "draft" | "published";
+}
+
+function parseTime(value: string | null | undefined, field: string): Date | null {
+  if (value === null || value === undefined || value === "") return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalidInput(`${field} is not a valid date and time.`);
+  return date;
+}
+
+/** Creates an event (draft unless published at once). */
+export const createEvent = defineAction({
+  name: "createEvent",
+  capability: "events:manage",
+  effect: "write",
+  async run({ trx }, input: EventInput) {
+    const startsAt = parseTime(input.startsAt, "The start")!;
+    const endsAt = parseTime(input.endsAt, "The end")!;
+    if (!startsAt || !endsAt) throw invalidInput("An event needs a start and an end.");
+    if (endsAt < startsAt) throw invalidInput("The event ends before it starts.");
+    if (!Number.isInteger(input.capacity) || input.capacity < 0)
+      throw invalidInput("Capacity must be a whole number, 0 or more.");
+    if (!input.title?.trim()) throw invalidInput("An event needs a title.");
+    const row = await trx
+      .insertInto("events")
+      .values({
+        title: input.title.trim(),
+        description: input.description ?? "",
+        location: input.location ?? "",
+        starts_at: startsAt,
+        ends_at: endsAt,
+        capacity: input.capacity,
+        registration_opens_at: parseTime(input.registrationOpensAt, "Registration opening"),
+        registration_closes_at: parseTime(input.registrationClosesAt, "Registration closing"),
+        audience: input.audience,
+        status: input.status ?? "draft",
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return {
+      result: row,
+      audit: {
+        action: "event.created",
+        subjectType: "event",
+        subjectId: row.id,
+        after: { title: row.title, capacity: row.capacity, status: row.status },
+      },
+    };
+  },
+});
+
+async function contextFor(
+  scope: ActionScope,
+  memberId: string,
+  event: { title: string; starts_at: Date; location: string },
+  timeZone: string,
+): Promise<MessageContext> {
+  const member = await memberContact(scope.trx, memberId);
+  if (!member) throw notFound();
+  return {
+    memberName: member.name,
+    memberEmail: member.email,
+    eventTitle: event.title,
+    startsAt: new Date(event.starts_at),
+    location: event.location,
+    timeZone,
+  };
+}
+
+/** Registers the signed-in member (and named guests) for an event: a confirmed seat while capacity
+ * allows, else a place at the end of the waitlist. The event row lock serialises registrations for
+ * one event, so capacity holds whatever the concurrency (INV-6); the message is written to the
+ * outbox in the same transaction (W-6). */
+export const registerForEvent = defineAction({
+  name: "registerForEvent",
+  capability: "events:register",
+  effect: "write",
+  async run(scope, input: { eventId: string; guestNames?: string[]; timeZone: string }) {
+    const { trx, actor } = scope;
+    if (actor.type !== "member")
+      throw new ClubError("members_only", "Only members can register for events.", 403);
+    const guests = (input.guestNames ?? []).map((g) => g.trim()).filter(Boolean);
+    if (guests.length > 10) throw invalidInput("At most 10 guests per registration.");
+    const event = await lockEvent(trx, input.eventId);
+    if (!event || event.status === "draft") throw notFound();
+    if (event.status !== "published")
+      throw conflict(`Registration is closed: this event is ${event.status}.`);
+    const now = new Date();
+    if (event.registration_opens_at && now < new Date(event.registration_opens_at))
+      throw conflict("Registration has not opened yet.");
+    if (event.registration_closes_at && now > new Date(event.registration_closes_at))
+      throw conflict("Registration has closed.");
+    const seats = 1 + guests.length;
+    const taken = await confirmedSeats(trx, event.id);
+    const waiting = await waitlistLength(trx, event.id);
+    // Nobody jumps the queue: while anyone waits, newcomers wait too.
+    const confirmed = waiting === 0 && taken + seats <= event.capacity;
+    let row: { id: string; status: string; waitlist_position: number | null };
+    try {
+      row = await trx
+        .insertInto("registrations")
+        .values({
+          event_id: event.id,
+          member_id: actor.memberId,
+          status: confirmed ? "confirmed" : "waitlisted",
+          guest_names: guests,
+          waitlist_position: confirmed ? null : waiting + 1,
+        })
+        .returning(["id", "status", "waitlist_position"])
+        .executeTakeFirstOrThrow();
+    } catch (error) {
+      if (sqlState(error) === "23505") throw conflict("You are already registered for this event.");
+      throw error;
+    }
+    const ctx = await contextFor(scope, actor.memberId, event, input.timeZone);
+    const payload = { registrationId: row.id, eventId: event.id };
+    return {
+      result: {
+        id: row.id,
+        eventId: event.id,
+        status: row.status as "confirmed" | "waitlisted",
+        waitlistPosition: row.waitlist_position,
+        guests,
+      },
+      audit: {
+        action: confirmed ? "registration.confirmed" : "registration.waitlisted",
+        subjectType: "registration",
+        subjectId: row.id,
+        after: {
+          eventId: event.id,
+          memberId: actor.memberId,
+          status: row.status,
+          waitlistPosition: row.waitlist_position,
+          guests: guests.length,
+        },
+      },
+      outbox: [
+        confirmed ? confirmationEmail(ctx, payload) : waitlistEmail(ctx, row.waitlist_position!, payload),
+      ],
+    };
+  },
+});
+
+/** Cancels a registration (one's own, or any with events:manage). A freed seat goes to the first
+ * waitlisted member in the same transaction; waitlist positions stay 1..n. */
+export const cancelRegistration = defineAction({
+  name: "cancelRegistration",
+  capability: "events:register",
+  effect: "write",
+  async run(scope, input: { registrationId: string; timeZone: string }) {
+    const { trx, actor } = scope;
+    if (!/^[0-9a-f-]{36}$/i.test(input.registrationId)) throw notFound();
+    const peek = await trx
+      .selectFrom("registrations")
+      .select(["event_id", "member_id"])
+      .where("id", "=", input.registrationId)
+      .executeTakeFirst();
+    const own = actor.type === "member" && peek?.member_id === actor.memberId;
+    if (!peek || (!own && !actor.capabilities.has("events:manage"))) throw notFound();
+    const event = await lockEvent(trx, peek.event_id);
+    if (!event) throw notFound();
+    const before = await trx
+      .selectFrom("registrations")
+      .selectAll()
+      .where("id", "=", input.registrationId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (before.status === "cancelled") throw conflict("This registration is already cancelled.");
+    await trx
+      .updateTable("registrations")
+      .set({
+        status: "cancelled",
+        waitlist_position: null,
+        cancelled_at: sql`now()`,
+        version: sql`version + 1`,
+      })
+      .where("id", "=", before.id)
+      .execute();
+    if (before.status === "waitlisted") await closeWaitlistGap(trx, event.id, before.waitlist_position!);
+    const outbox: OutboxDraft[] = [
+      cancellationEmail(await contextFor(scope, before.member_id, event, input.timeZone), {
+        registrationId: before.id,
+        eventId: event.id,
+      }),
+    ];
+    const promoted: string[] = [];
+    if (before.status === "confirmed") {
+      for (;;) {
+        const next = await firstWaitlisted(trx, event.id);
+        if (!next) break;
+        const free = event.capacity - (await confirmedSeats(trx, event.id));
+        if (1 + next.guest_names.length > free) break; // strict order: the first in line is never skipped
+        await trx
+          .updateTable("registrations")
+          .set({ status: "confirmed", waitlist_position: null, version: sql`version + 1` })
+          .where("id", "=", next.id)
+          .execute();
+        await closeWaitlistGap(trx, event.id, next.waitlist_position!);
+        promoted.push(next.id);
+        outbox.push(
+          promotionEmail(await contextFor(scope, next.member_id, event, input.timeZone), {
+            registrationId: next.id,
+            eventId: event.id,
+          }),
+        );
+      }
+    }
+    return {
+      result: { id: before.id, promoted },
+      audit: {
+        action: "registration.cancelled",
+        subjectType: "registration",
+        subjectId: before.id,
+        before: { status: before.status, waitlistPosition: before.waitlist_position },
+        after: { status: "cancelled", promoted },
+      },
+      outbox,
+    };
+  },
+});

@@ -1,0 +1,84 @@
+import type { OutboxDraft } from "../../core/action.ts";
+
+/** What a registration message needs to say. */
+export interface MessageContext {
+  memberName: string;
+  memberEmail: string;
+  eventTitle: string;
+  startsAt: Date;
+  location: string;
+  timeZone: string;
+}
+
+function when(ctx: MessageContext): string {
+  return new Intl.DateTimeFormat("en-GB", {
+    dateStyle: "full",
+    timeStyle: "short",
+    timeZone: ctx.timeZone,
+  }).format(ctx.startsAt);
+}
+
+function email(
+  topic: string,
+  ctx: MessageContext,
+  subject: string,
+  lines: string[],
+  payload: Record<string, unknown>,
+): OutboxDraft {
+  return {
+    topic,
+    recipient: ctx.memberEmail,
+    subject,
+    body: [
+      `Hello ${ctx.memberName},`,
+      "",
+      ...lines,
+      "",
+      `${ctx.eventTitle}: ${when(ctx)}${ctx.location ? `, ${ctx.location}` : ""}.`,
+    ].join("\n"),
+    payload,
+  };
+}
+
+/** "You have a seat." */
+export const confirmationEmail = (ctx: MessageContext, payload: Record<string, unknown>) =>
+  email(
+    "registration.confirmed",
+    ctx,
+    `You are registered: ${ctx.eventTitle}`,
+    ["Your place is confirmed."],
+    payload,
+  );
+
+/** "You are on the waitlist at position N." */
+export const waitlistEmail = (ctx: MessageContext, position: number, payload: Record<string, unknown>) =>
+  email(
+    "registration.waitlisted",
+    ctx,
+    `Waitlist: ${ctx.eventTitle}`,
+    [
+      `The event is full, so you are on the waitlist at position ${position}.`,
+      "We will write to you if a place becomes free.",
+    ],
+    payload,
+  );
+
+/** "A place became free and it is yours." */
+export const promotionEmail = (ctx: MessageContext, payload: Record<string, unknown>) =>
+  email(
+    "registration.promoted",
+    ctx,
+    `A place is yours: ${ctx.eventTitle}`,
+    ["A place became free and you now have a confirmed seat."],
+    payload,
+  );
+
+/** "Your registration is cancelled." */
+export const cancellationEmail = (ctx: MessageContext, payload: Record<string, unknown>) =>
+  email(
+    "registration.cancelled",
+    ctx,
+    `Cancelled: ${ctx.eventTitle}`,
+    ["Your registration is cancelled."],
+    payload,
+  );
