@@ -1,7 +1,7 @@
 import { runAction } from "../core/action.ts";
 import { systemActor } from "../core/actor.ts";
 import { bootstrapAdmin, grantRole } from "../domains/identity/identity.actions.ts";
-import { createMemberRecord } from "../domains/identity/member.actions.ts";
+import { createMemberRecord } from "../domains/members/member-create.actions.ts";
 import type { AppContext } from "./context.ts";
 
 const DEMO_MEMBERS = [

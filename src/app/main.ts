@@ -29,7 +29,16 @@ async function main(argv: string[]): Promise<number> {
     lockHolder(config.dataDir) !== null
   ) {
     if (fs.existsSync(controlSocketPath(config.dataDir))) {
-      return runThroughControlSocket(config.dataDir, argv, terminalIO);
+      try {
+        return await runThroughControlSocket(config.dataDir, argv, terminalIO);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        terminalIO.err(
+          `The running ClubOS server holds ${config.dataDir}, but its control socket could not be reached (${code ?? "unknown error"}). ` +
+            (code === "EACCES" ? "Run this command as the user that runs the server." : "Check that the server is healthy, or stop it and run the command again."),
+        );
+        return 2;
+      }
     }
   }
   const env: CliEnv = {
@@ -37,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     config,
     async withRuntime(fn, options) {
       const runtime = await openRuntime(config, {
-        migrations: options?.forMigrate ? "check-drift" : "require-current",
+        migrations: options?.forMigrate ? "none" : "require-current",
       });
       try {
         return await fn(runtime);

@@ -17,7 +17,7 @@ export interface Runtime extends AppContext {
  * shared mechanisms. The server applies migrations; operator verbs require them current. */
 export async function openRuntime(
   config: Config,
-  options: { migrations: "apply" | "require-current" | "check-drift"; database?: Database },
+  options: { migrations: "apply" | "require-current" | "none"; database?: Database },
 ): Promise<Runtime> {
   let unlock = () => {};
   let database = options.database;
@@ -36,10 +36,10 @@ export async function openRuntime(
   }
   try {
     if (options.migrations === "apply") await migrate(database);
-    else {
+    else if (options.migrations === "require-current") {
       const statuses = await migrationStatus(database);
       assertNoDrift(statuses);
-      if (options.migrations === "require-current" && statuses.some((s) => s.state === "pending")) {
+      if (statuses.some((s) => s.state === "pending")) {
         throw new ClubError(
           "migrations_pending",
           "The database is not set up for this version yet. Run `clubos migrate` (or start the server, which migrates) first.",

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { httpCounter, httpLatency } from "../core/metrics.ts";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
+import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { siteRoutes } from "../domains/site/site.routes.tsx";
@@ -18,6 +19,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   systemRoutes,
   opsRoutes,
   eventRoutes,
+  memberRoutes,
 ];
 
 const SECURITY_HEADERS = {

@@ -69,7 +69,7 @@ const MAX_ATTEMPTS = 4;
 export function assertModeAllows(effect: ActionEffect, state: SystemState | null): void {
   if (effect === "recovery") return;
   if (!state) throw stateUnknown();
-  if (state.mode !== "normal") throw readOnly(state.reason);
+  if (state.mode !== "normal") throw readOnly(state.reason, state.mode);
   if (effect === "admin" && state.adminFreeze) throw frozen("Admin changes", state.reason);
   if (effect === "publish" && state.publishFreeze) throw frozen("Publishing changes", state.reason);
 }

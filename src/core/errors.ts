@@ -39,10 +39,10 @@ export const invalidInput = (message: string, details?: Record<string, unknown>)
   new ClubError("invalid_input", message, 400, details);
 
 /** 503 while the club is in read-only or maintenance mode. */
-export const readOnly = (reason: string | null) =>
+export const readOnly = (reason: string | null, mode = "read-only") =>
   new ClubError(
     "read_only",
-    `ClubOS is in read-only mode, so nothing can be changed right now${reason ? `: ${reason}` : ""}. ` +
+    `ClubOS is ${mode === "maintenance" ? "under maintenance" : "in read-only mode"}, so nothing can be changed right now${reason ? `: ${reason}` : ""}. ` +
       "Reading still works; please try again later.",
     503,
     undefined,

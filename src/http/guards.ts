@@ -105,7 +105,7 @@ function modeGuard(decl: RouteDeclaration): Guard {
     }
     if (decl.degraded.readOnly !== "refused") return;
     if (!state) refuse(stateUnknown());
-    if (state.mode !== "normal") refuse(readOnly(state.reason));
+    if (state.mode !== "normal") refuse(readOnly(state.reason, state.mode));
   };
 }
 

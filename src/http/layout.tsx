@@ -16,7 +16,7 @@ const STYLE = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fafafa}
 a{color:#0b4f9c}a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #f5a623;outline-offset:2px}
 header{background:#123a63;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
-header a{color:#fff}header nav ul{list-style:none;display:flex;flex-wrap:wrap;gap:1rem;margin:0;padding:0}
+header a{color:#fff}header nav ul{list-style:none;display:flex;flex-wrap:wrap;align-items:center;gap:1rem;margin:0;padding:0}
 .site{font-weight:700;font-size:1.2rem;margin-right:auto}
 main{max-width:60rem;margin:0 auto;padding:1rem}
 .banner{background:#7a2e00;color:#fff;padding:.75rem 1rem;font-weight:600}
@@ -25,7 +25,8 @@ main{max-width:60rem;margin:0 auto;padding:1rem}
 label{display:block;font-weight:600;margin-top:.75rem}input,select,textarea{font:inherit;padding:.4rem;width:100%;max-width:28rem;border:1px solid #555;border-radius:3px}
 button{font:inherit;padding:.5rem 1rem;margin-top:1rem;background:#123a63;color:#fff;border:0;border-radius:3px;cursor:pointer}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}
-.inline{display:inline}.inline button{margin:0;padding:.2rem .6rem}
+.scroll{overflow-x:auto;max-width:100%}caption{text-align:left}dt{font-weight:600}
+.inline{display:inline}.inline button{margin:0;padding:.2rem .6rem}header button{border:1px solid #fff}
 footer{max-width:60rem;margin:2rem auto;padding:0 1rem;color:#555;font-size:.9rem}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
 `;
@@ -62,6 +63,19 @@ function Nav({ actor, csrf }: { actor: Actor; csrf?: string }) {
         <li>
           <a href="/">Home</a>
         </li>
+        <li>
+          <a href="/events">Events</a>
+        </li>
+        {signedIn ? (
+          <>
+            <li>
+              <a href="/directory">Directory</a>
+            </li>
+            <li>
+              <a href="/members/me">My details</a>
+            </li>
+          </>
+        ) : null}
         {signedIn && actor.capabilities.has("admin:access") ? (
           <li>
             <a href="/admin">Admin</a>

@@ -10,7 +10,7 @@ import { runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
 import type { RoleKey } from "../../src/core/capabilities.ts";
 import { createAccount, grantRole } from "../../src/domains/identity/identity.actions.ts";
-import { createMemberRecord } from "../../src/domains/identity/member.actions.ts";
+import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { type Engine, openTestDatabase, type TestDatabase } from "./engines.ts";
 
 /** A running ClubOS on a fresh database, reached over real HTTP. */

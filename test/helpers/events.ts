@@ -4,7 +4,7 @@ import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import type { RoleKey } from "../../src/core/capabilities.ts";
 import { createEvent, type EventInput } from "../../src/domains/events/events.actions.ts";
 import { createApiToken, grantRole } from "../../src/domains/identity/identity.actions.ts";
-import { createMemberRecord } from "../../src/domains/identity/member.actions.ts";
+import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 
 let serial = 0;
 

@@ -27,8 +27,33 @@ export interface MembersTable {
   status: Generated<string>;
   version: Generated<number>;
   deleted_at: NullableTimestamp;
+  phone: Generated<string>;
+  address: Generated<string>;
+  joined_on: ColumnType<string, string | undefined, string>;
+  tier_key: string | null;
+  renewal_due_on: ColumnType<string | null, string | null | undefined, string | null>;
+  admin_notes: Generated<string>;
+  directory_opt_out: Generated<boolean>;
   created_at: GenTimestamp;
   updated_at: GenTimestamp;
+}
+
+export interface MembershipTiersTable {
+  key: string;
+  name: string;
+  renewal_months: number;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface MemberStatusHistoryTable {
+  id: Generated<string>;
+  member_id: string;
+  from_status: string | null;
+  to_status: string;
+  reason: string;
+  changed_by: string;
+  changed_at: GenTimestamp;
 }
 
 export interface AccountsTable {
@@ -228,4 +253,6 @@ export interface DB {
   events: EventsTable;
   registrations: RegistrationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  membership_tiers: MembershipTiersTable;
+  member_status_history: MemberStatusHistoryTable;
 }

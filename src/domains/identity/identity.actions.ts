@@ -10,6 +10,7 @@ import {
   type RoleKey,
 } from "../../core/capabilities.ts";
 import { ClubError, conflict, forbidden, invalidInput, notFound } from "../../core/errors.ts";
+import { recordStatusChange } from "../members/members.actions.ts";
 import { activeRoleKeys, endSession, findMemberByEmail } from "./identity.repository.ts";
 import { assertAcceptablePassword, hashPassword } from "./passwords.ts";
 import { hashSecret, newSecret, oneTimePassword } from "./tokens.ts";
@@ -101,11 +102,14 @@ export const bootstrapAdmin = defineAction({
         `${email} belongs to a deleted member; restore the member before making them an administrator.`,
       );
     }
-    member ??= await trx
-      .insertInto("members")
-      .values({ name: input.name.trim(), email, status: "active" })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    if (!member) {
+      member = await trx
+        .insertInto("members")
+        .values({ name: input.name.trim(), email, status: "active" })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordStatusChange(trx, member.id, null, "active", "administrator created", actorRef(actor));
+    }
     const passwordHash = await hashPassword(password);
     const account = await trx
       .insertInto("accounts")

@@ -35,7 +35,7 @@ export function identityRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Log in",
-        <LoginView next={safeNext((request.query as { next?: string }).next)} />,
+        <LoginView request={request} next={safeNext((request.query as { next?: string }).next)} />,
       ),
   });
 
@@ -65,6 +65,7 @@ export function identityRoutes(app: FastifyInstance): void {
             reply,
             "Log in",
             <LoginView
+              request={request}
               error="That email and password do not match. Please try again."
               email={email}
               next={next}
@@ -81,7 +82,7 @@ export function identityRoutes(app: FastifyInstance): void {
             request,
             reply,
             "Log in",
-            <LoginView error={error.message} email={email} next={next} />,
+            <LoginView request={request} error={error.message} email={email} next={next} />,
             429,
           );
         }

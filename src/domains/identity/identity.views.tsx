@@ -2,7 +2,17 @@ import type { FastifyRequest } from "fastify";
 import { CsrfField } from "../../http/page.tsx";
 
 /** The login form; shows a problem and keeps the email when there is one. */
-export function LoginView({ error, email, next }: { error?: string; email?: string; next?: string }) {
+export function LoginView({
+  request,
+  error,
+  email,
+  next,
+}: {
+  request: FastifyRequest;
+  error?: string;
+  email?: string;
+  next?: string;
+}) {
   return (
     <section>
       <h1>Log in</h1>
@@ -12,6 +22,8 @@ export function LoginView({ error, email, next }: { error?: string; email?: stri
         </p>
       ) : null}
       <form method="post" action="/login">
+        {/* Someone already signed in posts with a live session, which the CSRF guard checks. */}
+        <CsrfField request={request} />
         <input type="hidden" name="next" value={next ?? "/"} />
         <label for="email">Email</label>
         <input id="email" name="email" type="email" autocomplete="username" required value={email ?? ""} />

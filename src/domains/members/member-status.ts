@@ -1,0 +1,31 @@
+/** Membership status as a declared state machine (INV-2): the one table of allowed transitions.
+ * Anything not listed is refused by the app and reported by the invariant scan. */
+export const MEMBER_STATUSES = ["pending", "active", "lapsed", "expired", "suspended", "resigned"] as const;
+/** One membership status. */
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+export const TRANSITIONS: Record<MemberStatus, readonly MemberStatus[]> = {
+  pending: ["active", "resigned"],
+  active: ["lapsed", "suspended", "resigned"],
+  lapsed: ["active", "expired", "resigned"],
+  expired: ["active", "resigned"],
+  suspended: ["active", "resigned"],
+  resigned: ["pending"],
+};
+
+/** True if the string is a status. */
+export function isMemberStatus(value: string): value is MemberStatus {
+  return (MEMBER_STATUSES as readonly string[]).includes(value);
+}
+
+/** True if the state machine allows going from one status to the other. */
+export function canTransition(from: string, to: string): boolean {
+  return isMemberStatus(from) && isMemberStatus(to) && TRANSITIONS[from].includes(to);
+}
+
+/** Every allowed (from, to) pair, for the invariant scan's SQL. */
+export function allowedPairs(): Array<[MemberStatus, MemberStatus]> {
+  return MEMBER_STATUSES.flatMap((from) =>
+    TRANSITIONS[from].map((to) => [from, to] as [MemberStatus, MemberStatus]),
+  );
+}

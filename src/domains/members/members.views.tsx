@@ -1,0 +1,281 @@
+import type { FastifyRequest } from "fastify";
+import { CsrfField } from "../../http/page.tsx";
+import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
+
+type Member = {
+  id: string;
+  name: string;
+  email: string;
+  phone: string;
+  address: string;
+  status: string;
+  version: number;
+  directory_opt_out: boolean;
+  joined_on: string | Date;
+  tier_key: string | null;
+  renewal_due_on: string | Date | null;
+  admin_notes: string;
+};
+
+const day = (d: string | Date | null) => (d ? new Date(d).toISOString().slice(0, 10) : "");
+
+/** The fields a member edits about themselves. */
+function ContactFields({ member }: { member: Member }) {
+  return (
+    <>
+      <label for="name">Name</label>
+      <input id="name" name="name" required value={member.name} />
+      <label for="phone">Phone</label>
+      <input id="phone" name="phone" type="tel" value={member.phone} />
+      <label for="address">Address</label>
+      <textarea id="address" name="address" rows={3}>
+        {member.address}
+      </textarea>
+      <label>
+        <input
+          type="checkbox"
+          name="directory_opt_out"
+          value="1"
+          checked={member.directory_opt_out}
+          style="width:auto"
+        />{" "}
+        Leave me out of the member directory
+      </label>
+    </>
+  );
+}
+
+/** The member's own profile form. */
+export function ProfileView({
+  request,
+  member,
+  saved,
+}: {
+  request: FastifyRequest;
+  member: Member;
+  saved?: boolean;
+}) {
+  return (
+    <section>
+      <h1>My details</h1>
+      {saved ? (
+        <p class="notice" role="status">
+          Your details were saved.
+        </p>
+      ) : null}
+      <p>
+        Email: {member.email} · Status: {member.status}
+      </p>
+      <form method="post" action="/members/me">
+        <CsrfField request={request} />
+        <input type="hidden" name="version" value={String(member.version)} />
+        <ContactFields member={member} />
+        <button type="submit">Save</button>
+      </form>
+    </section>
+  );
+}
+
+/** The member directory. */
+export function DirectoryView({
+  rows,
+  search,
+}: {
+  rows: { id: string; name: string; email: string; phone: string }[];
+  search?: string;
+}) {
+  return (
+    <section>
+      <h1>Member directory</h1>
+      <form method="get" action="/directory">
+        <label for="q">Search by name</label>
+        <input id="q" name="q" value={search ?? ""} />
+        <button type="submit">Search</button>
+      </form>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Email</th>
+            <th scope="col">Phone</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((m) => (
+            <tr key={m.id}>
+              <td>{m.name}</td>
+              <td>{m.email}</td>
+              <td>{m.phone}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** The admin member list with filters and a "next page" link. */
+export function MemberListView(props: {
+  rows: {
+    id: string;
+    name: string;
+    email: string;
+    status: string;
+    tier_key: string | null;
+    sort_key: string;
+  }[];
+  query: Record<string, string>;
+  next?: string;
+}) {
+  const q = props.query;
+  return (
+    <section>
+      <h1>Members</h1>
+      <form method="get" action="/admin/members">
+        <label for="search">Name or email contains</label>
+        <input id="search" name="search" value={q.search ?? ""} />
+        <label for="status">Status</label>
+        <select id="status" name="status">
+          <option value="">any</option>
+          {MEMBER_STATUSES.map((s) => (
+            <option value={s} selected={q.status === s} key={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+        <label for="sort">Sort by</label>
+        <select id="sort" name="sort">
+          <option value="name">name</option>
+          <option value="joined" selected={q.sort === "joined"}>
+            joining date
+          </option>
+        </select>
+        <button type="submit">Filter</button>
+      </form>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Email</th>
+            <th scope="col">Status</th>
+            <th scope="col">Tier</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((m) => (
+            <tr key={m.id}>
+              <td>
+                <a href={`/admin/members/${m.id}`}>{m.name}</a>
+              </td>
+              <td>{m.email}</td>
+              <td>{m.status}</td>
+              <td>{m.tier_key ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {props.next ? <a href={props.next}>Next page</a> : null}
+    </section>
+  );
+}
+
+/** One member for an admin: edit form, status change and history. */
+export function MemberAdminView(props: {
+  request: FastifyRequest;
+  member: Member;
+  history: {
+    id: string;
+    from_status: string | null;
+    to_status: string;
+    reason: string;
+    changed_by: string;
+    changed_at: Date;
+  }[];
+  tiers: { key: string; name: string }[];
+  canWrite: boolean;
+  notice?: string;
+}) {
+  const { member, request } = props;
+  const next = TRANSITIONS[member.status as keyof typeof TRANSITIONS] ?? [];
+  return (
+    <section>
+      <h1>{member.name}</h1>
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
+      <p>Status: {member.status}</p>
+      {props.canWrite ? (
+        <>
+          <form method="post" action={`/admin/members/${member.id}`}>
+            <CsrfField request={request} />
+            <input type="hidden" name="version" value={String(member.version)} />
+            <label for="email">Email</label>
+            <input id="email" name="email" type="email" required value={member.email} />
+            <ContactFields member={member} />
+            <label for="joined_on">Joined on</label>
+            <input id="joined_on" name="joined_on" type="date" value={day(member.joined_on)} />
+            <label for="tier_key">Tier</label>
+            <select id="tier_key" name="tier_key">
+              <option value="">none</option>
+              {props.tiers.map((t) => (
+                <option value={t.key} selected={member.tier_key === t.key} key={t.key}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+            <label for="renewal_due_on">Renewal due on</label>
+            <input id="renewal_due_on" name="renewal_due_on" type="date" value={day(member.renewal_due_on)} />
+            <label for="admin_notes">Notes (admins only)</label>
+            <textarea id="admin_notes" name="admin_notes" rows={3}>
+              {member.admin_notes}
+            </textarea>
+            <button type="submit">Save</button>
+          </form>
+          {next.length ? (
+            <form method="post" action={`/admin/members/${member.id}/status`}>
+              <CsrfField request={request} />
+              <input type="hidden" name="version" value={String(member.version)} />
+              <h2>Change status</h2>
+              <label for="new-status">New status</label>
+              <select id="new-status" name="status">
+                {next.map((s) => (
+                  <option value={s} key={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+              <label for="status-reason">Reason</label>
+              <input id="status-reason" name="reason" required />
+              <button type="submit">Change status</button>
+            </form>
+          ) : null}
+        </>
+      ) : null}
+      <h2>Status history</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">From</th>
+            <th scope="col">To</th>
+            <th scope="col">Why</th>
+            <th scope="col">By</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.history.map((h) => (
+            <tr key={h.id}>
+              <td>{new Date(h.changed_at).toISOString().slice(0, 16).replace("T", " ")}</td>
+              <td>{h.from_status ?? ""}</td>
+              <td>{h.to_status}</td>
+              <td>{h.reason}</td>
+              <td>{h.changed_by}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

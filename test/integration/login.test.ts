@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createMember, suiteApp } from "../helpers/app.ts";
+import { forEachEngine } from "../helpers/engines.ts";
+import { Client } from "../helpers/http.ts";
+import { assertAuditAttributed, type Suite } from "../helpers/identity.ts";
+
+const alertOf = (html: string) => html.match(/role="alert">([^<]*)</)?.[1]?.trim();
+
+/** One login attempt from a fresh browser. */
+const attempt = (t: Suite, email: string, password: string) =>
+  new Client(t.get().baseUrl).login(email, password);
+
+/** The address the server sees for this test's requests, read from what it recorded. */
+async function ourIp(t: Suite): Promise<string> {
+  const row = await t
+    .get()
+    .runtime.database.db.selectFrom("login_attempts")
+    .select("ip")
+    .orderBy("id", "desc")
+    .executeTakeFirstOrThrow();
+  return row.ip;
+}
+
+async function failuresFrom(t: Suite, ip: string): Promise<number> {
+  const row = await t
+    .get()
+    .runtime.database.db.selectFrom("login_attempts")
+    .select((eb) => eb.fn.countAll().as("n"))
+    .where("ip", "=", ip)
+    .where("succeeded", "=", false)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+forEachEngine("login", (engine) => {
+  const t = suiteApp(engine);
+
+  test("a failed login does not reveal whether the email exists", async () => {
+    const member = await createMember(t.get().runtime);
+    const unknown = await attempt(t, "nobody-here@example.org", member.password);
+    const wrong = await attempt(t, member.email, "not the right password");
+    assert.equal(unknown.status, 401);
+    assert.equal(wrong.status, unknown.status);
+    assert.ok(alertOf(unknown.text));
+    assert.equal(alertOf(wrong.text), alertOf(unknown.text));
+    // The pages differ only in the email typed back into the form.
+    assert.equal(
+      wrong.text.replaceAll(member.email, "EMAIL"),
+      unknown.text.replaceAll("nobody-here@example.org", "EMAIL"),
+    );
+  });
+
+  test("[G03] after 5 failures for one email even the right password gets 429 with Retry-After; other accounts still log in", async () => {
+    const member = await createMember(t.get().runtime);
+    const other = await createMember(t.get().runtime);
+    for (let i = 0; i < 4; i++) assert.equal((await attempt(t, member.email, `wrong ${i}`)).status, 401);
+    assert.equal((await attempt(t, member.email, member.password)).status, 303, "4 failures: not yet");
+    assert.equal((await attempt(t, member.email, "wrong 5")).status, 401);
+    // The email key is case-insensitive, so changing case does not get around the count.
+    const blocked = await attempt(t, member.email.toUpperCase(), member.password);
+    assert.equal(blocked.status, 429);
+    assert.ok(Number(blocked.headers.get("retry-after")) > 0, "Retry-After says when to try again");
+    assert.match(alertOf(blocked.text) ?? "", /Too many failed attempts/);
+    assert.equal((await attempt(t, other.email, other.password)).status, 303, "same IP, other account");
+  });
+
+  test("[G03] 30 failures from one address across different emails block that address", async () => {
+    const db = t.get().runtime.database.db;
+    const member = await createMember(t.get().runtime);
+    await attempt(t, "probe@example.org", "x");
+    const ip = await ourIp(t);
+    // Test setup: fill the address's window with failures for many emails, one short of the limit.
+    const missing = 29 - (await failuresFrom(t, ip));
+    assert.ok(missing > 0);
+    const rows = Array.from({ length: missing }, (_, i) => ({
+      email_key: `spray${i}@example.org`,
+      ip,
+      succeeded: false,
+    }));
+    await db.insertInto("login_attempts").values(rows).execute();
+    try {
+      assert.equal((await attempt(t, member.email, member.password)).status, 303, "29: not yet");
+      assert.equal((await attempt(t, "spray-last@example.org", "x")).status, 401);
+      const blocked = await attempt(t, member.email, member.password);
+      assert.equal(blocked.status, 429, "the address is blocked although this email never failed");
+      assert.ok(blocked.headers.get("retry-after"));
+    } finally {
+      await db.deleteFrom("login_attempts").where("ip", "=", ip).execute();
+    }
+    assert.equal((await attempt(t, member.email, member.password)).status, 303);
+  });
+
+  test("[G13] every audit entry written in this suite names its actor", async () => {
+    await assertAuditAttributed(t);
+  });
+});

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type CliEnv, runCli } from "../../src/app/cli.ts";
+import { openRuntime } from "../../src/app/runtime.ts";
+import type { Database } from "../../src/core/db/connect.ts";
+import { migrate, readMigrationFiles } from "../../src/core/db/migrate.ts";
+import { testConfig } from "../helpers/app.ts";
+import { type Engine, forEachEngine, openTestDatabase } from "../helpers/engines.ts";
+
+const FILES = readMigrationFiles().map((f) => f.name);
+const FIRST = FILES[0]!;
+
+/** Runs fn on a fresh, unmigrated database of its own, dropped after. */
+async function withFreshDatabase(engine: Engine, fn: (database: Database) => Promise<void>): Promise<void> {
+  const testDb = await openTestDatabase(engine, { migrate: false });
+  try {
+    await fn(testDb.database);
+  } finally {
+    await testDb.drop();
+  }
+}
+
+/** Runs a CLI verb the way bin/clubos.mjs does, on the given database, capturing what it prints. */
+async function cli(database: Database, argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { config } = testConfig();
+  const env: CliEnv = {
+    io: { out: (s) => out.push(s), err: (s) => err.push(s), progress: () => {} },
+    config,
+    async withRuntime(fn, options) {
+      const runtime = await openRuntime(config, {
+        migrations: options?.forMigrate ? "none" : "require-current",
+        database,
+      });
+      try {
+        return await fn(runtime);
+      } finally {
+        await runtime.close();
+      }
+    },
+  };
+  const code = await runCli(argv, env);
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+const refusedWith = (code: string, names: string) => (error: { code?: string; message?: string }) => {
+  assert.equal(error.code, code);
+  assert.ok(error.message?.includes(names), `the message names ${names}: ${error.message}`);
+  return true;
+};
+
+forEachEngine("migrations", (engine) => {
+  test("migrating twice applies every file once and nothing the second time", async () => {
+    await withFreshDatabase(engine, async (database) => {
+      assert.deepEqual(await migrate(database), FILES);
+      assert.deepEqual(await migrate(database), []);
+      const rows = await database.db.selectFrom("schema_migrations").select("name").orderBy("name").execute();
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        FILES,
+      );
+    });
+  });
+
+  test("a migration changed after it was applied stops the runtime with migration_changed", async () => {
+    await withFreshDatabase(engine, async (database) => {
+      await migrate(database);
+      await database.db
+        .updateTable("schema_migrations")
+        .set({ checksum: "x" })
+        .where("name", "=", FIRST)
+        .execute();
+      const { config } = testConfig();
+      for (const migrations of ["apply", "require-current"] as const) {
+        await assert.rejects(
+          openRuntime(config, { migrations, database }),
+          refusedWith("migration_changed", FIRST),
+        );
+      }
+    });
+  });
+
+  test("a migration this version does not know stops the runtime with migration_unknown", async () => {
+    await withFreshDatabase(engine, async (database) => {
+      await migrate(database);
+      await database.db
+        .insertInto("schema_migrations")
+        .values({ name: "9999_future.sql", checksum: "x" })
+        .execute();
+      const { config } = testConfig();
+      await assert.rejects(
+        openRuntime(config, { migrations: "apply", database }),
+        refusedWith("migration_unknown", "9999_future.sql"),
+      );
+      assert.equal(
+        (await database.db.selectFrom("schema_migrations").select("name").execute()).length,
+        FILES.length + 1,
+        "nothing was applied or removed",
+      );
+    });
+  });
+
+  test("a verb that needs the database refuses an unmigrated one with migrations_pending", async () => {
+    await withFreshDatabase(engine, async (database) => {
+      const result = await cli(database, ["mode", "show"]);
+      assert.equal(result.code, 2);
+      assert.match(result.err, /\[migrations_pending\]$/);
+      assert.match(result.err, /clubos migrate/, "says what to do");
+      assert.equal(result.out, "");
+      const applied = await database.db.selectFrom("schema_migrations").select("name").execute();
+      assert.equal(applied.length, 0, "the verb did not migrate behind the operator's back");
+    });
+  });
+
+  test("`migrate --status` lists each migration's state, and `migrate` applies them", async () => {
+    await withFreshDatabase(engine, async (database) => {
+      const pending = await cli(database, ["migrate", "--status"]);
+      assert.equal(pending.code, 0);
+      assert.match(pending.out, new RegExp(`^pending +${FIRST}$`, "m"));
+      const applied = await cli(database, ["migrate"]);
+      assert.equal(applied.code, 0);
+      assert.match(applied.out, new RegExp(`Applied ${FIRST}`));
+      const status = await cli(database, ["migrate", "--status"]);
+      assert.equal(status.code, 0);
+      assert.equal(status.out.split("\n").length, FILES.length);
+      assert.match(status.out, new RegExp(`^applied +${FIRST}$`, "m"));
+      assert.equal((await cli(database, ["migrate"])).out, "The database is up to date.");
+      await database.db
+        .insertInto("schema_migrations")
+        .values({ name: "9999_future.sql", checksum: "x" })
+        .execute();
+      const drift = await cli(database, ["migrate", "--status"]);
+      assert.notEqual(drift.code, 0, "drift makes the status check fail");
+      assert.match(`${drift.out}\n${drift.err}`, /9999_future\.sql/, "and names the file");
+    });
+  });
+});
