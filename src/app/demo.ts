@@ -1,5 +1,6 @@
 import { runAction } from "../core/action.ts";
 import { systemActor } from "../core/actor.ts";
+import { createEvent } from "../domains/events/events.actions.ts";
 import { bootstrapAdmin, grantRole } from "../domains/identity/identity.actions.ts";
 import { createMemberRecord } from "../domains/members/member-create.actions.ts";
 import type { AppContext } from "./context.ts";
@@ -36,5 +37,27 @@ export async function seedDemoClub(
       await runAction(env, grantRole, { memberId: member.id, roleKey: role, reason: "demo club" });
     }
   }
+  const day = 86_400_000;
+  const at = (days: number, hour: number) => new Date(Math.floor(Date.now() / day + days) * day + hour * 3_600_000).toISOString();
+  await runAction(env, createEvent, {
+    title: "Open evening",
+    description: "Come and meet the club. Everyone is welcome.",
+    location: "Club house",
+    startsAt: at(7, 18),
+    endsAt: at(7, 20),
+    capacity: 30,
+    audience: "public",
+    status: "published",
+  });
+  await runAction(env, createEvent, {
+    title: "Members' annual dinner",
+    description: "Our yearly dinner for members and their guests.",
+    location: "The Old Mill",
+    startsAt: at(21, 19),
+    endsAt: at(21, 23),
+    capacity: 4,
+    audience: "members",
+    status: "published",
+  });
   return { adminEmail: "admin@example.org", password: admin.password };
 }
