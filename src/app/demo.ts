@@ -38,7 +38,8 @@ export async function seedDemoClub(
     }
   }
   const day = 86_400_000;
-  const at = (days: number, hour: number) => new Date(Math.floor(Date.now() / day + days) * day + hour * 3_600_000).toISOString();
+  const at = (days: number, hour: number) =>
+    new Date(Math.floor(Date.now() / day + days) * day + hour * 3_600_000).toISOString();
   await runAction(env, createEvent, {
     title: "Open evening",
     description: "Come and meet the club. Everyone is welcome.",

@@ -35,7 +35,9 @@ async function main(argv: string[]): Promise<number> {
         const code = (error as NodeJS.ErrnoException).code;
         terminalIO.err(
           `The running ClubOS server holds ${config.dataDir}, but its control socket could not be reached (${code ?? "unknown error"}). ` +
-            (code === "EACCES" ? "Run this command as the user that runs the server." : "Check that the server is healthy, or stop it and run the command again."),
+            (code === "EACCES"
+              ? "Run this command as the user that runs the server."
+              : "Check that the server is healthy, or stop it and run the command again."),
         );
         return 2;
       }
