@@ -1,6 +1,9 @@
 import { sql, type Transaction } from "kysely";
 import type { Actor } from "./actor.ts";
-import { type AuditDraft, writeAuditEntry } from "./audit.ts";
+import { type AuditDraft, type OutboxDraft, writeAuditEntry } from "./audit.ts";
+
+export type { OutboxDraft };
+
 import type { Capability } from "./capabilities.ts";
 import type { Database } from "./db/connect.ts";
 import type { DB } from "./db/schema.ts";
@@ -14,15 +17,6 @@ export type ActionEffect =
   | "admin" // admin write: also refused under the admin freeze
   | "publish" // publishing: also refused under the publish freeze
   | "recovery"; // the operator's way out (mode switch, admin recovery): allowed in every mode
-
-/** A message to send after commit (W-6), stored in the outbox inside the action's transaction. */
-export interface OutboxDraft {
-  topic: string;
-  recipient?: string;
-  subject?: string;
-  body?: string;
-  payload?: unknown;
-}
 
 /** What an action's body returns: its result, its one audit entry and any outbox messages. */
 export interface ActionOutcome<O> {
@@ -130,20 +124,7 @@ export async function runActionWith<I, O, R>(
           return early;
         }
         const outcome = await spec.run({ trx, actor, state: state!, requestId: env.requestId }, input);
-        const auditId = await writeAuditEntry(trx, actor, outcome.audit, env.requestId);
-        for (const message of outcome.outbox ?? []) {
-          await trx
-            .insertInto("outbox")
-            .values({
-              topic: message.topic,
-              recipient: message.recipient ?? null,
-              subject: message.subject ?? null,
-              body: message.body ?? null,
-              payload: JSON.stringify(message.payload ?? {}),
-              audit_id: auditId,
-            })
-            .execute();
-        }
+        await writeAuditEntry(trx, actor, outcome.audit, env.requestId, outcome.outbox);
         return hooks.after(trx, outcome.result);
       });
       actionCounter.inc({ action: spec.name, outcome: wrote ? "committed" : "replayed" });

@@ -22,8 +22,8 @@ export interface Database {
 }
 
 /** Connects to a PostgreSQL server (pooled). */
-export function connectPostgres(url: string, poolSize = 10): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+export function connectPostgres(url: string, poolSize = 10, idleTimeoutMillis = 10_000): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis });
   pool.on("error", () => {
     // An idle client died (server restart); the pool replaces it and readiness reports the outage.
   });
