@@ -81,9 +81,15 @@ export function routeTable(app: FastifyInstance): RouteListing[] {
   return (app as unknown as { clubosRoutes: RouteListing[] }).clubosRoutes;
 }
 
+/** The validation schema of each route ("METHOD url" -> schema), for the OpenAPI document. */
+export function schemaTable(app: FastifyInstance): Map<string, FastifySchema | undefined> {
+  return (app as unknown as { clubosSchemas: Map<string, FastifySchema | undefined> }).clubosSchemas;
+}
+
 /** Makes the app refuse any route that did not come through declareRoute, and starts its table. */
 export function enforceDeclarations(app: FastifyInstance): void {
   app.decorate("clubosRoutes", [] as RouteListing[]);
+  app.decorate("clubosSchemas", new Map());
   app.addHook("onRoute", (options) => {
     const config = options.config as Record<symbol, unknown> | undefined;
     if (!config?.[DECLARED] && options.method !== "HEAD") {
@@ -99,6 +105,7 @@ export function declareRoute(app: FastifyInstance, decl: RouteDeclaration): void
   validateDeclaration(decl);
   const { handler, schema, ...listing } = decl;
   routeTable(app).push({ ...listing, writes: isWrite(decl.method) });
+  schemaTable(app).set(`${decl.method} ${decl.url}`, schema);
   const options: RouteShorthandOptions = {
     schema,
     config: { [DECLARED]: true, declaration: listing } as Record<string | symbol, unknown>,
