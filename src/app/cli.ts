@@ -5,6 +5,7 @@ import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { registerAdminVerbs } from "./verbs/admin.verbs.ts";
 import { registerAuditVerbs } from "./verbs/audit.verbs.ts";
+import { registerInvariantsVerbs } from "./verbs/invariants.verbs.ts";
 import { registerMigrateVerbs } from "./verbs/migrate.verbs.ts";
 import { registerModeVerbs } from "./verbs/mode.verbs.ts";
 import { registerRoutesVerbs } from "./verbs/routes.verbs.ts";
@@ -27,6 +28,7 @@ const registrars: VerbRegistrar[] = [
   registerModeVerbs,
   registerAuditVerbs,
   registerRoutesVerbs,
+  registerInvariantsVerbs,
 ];
 
 /** Adds verbs from another module; call before runCli. */

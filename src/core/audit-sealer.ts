@@ -32,8 +32,12 @@ export class AuditSealer {
 
   /** Seals now (and anchors if due); resolves when done. */
   async runOnce(forceAnchor = false): Promise<void> {
-    if (this.running) await this.running.catch(() => {});
+    // Chain behind the previous run, and publish this run before awaiting: with an await first, two
+    // callers waiting on the same run would then seal at once, and one could resolve (e.g. stop's last
+    // seal) while the other's seal was still uncommitted.
+    const previous = this.running;
     this.running = (async () => {
+      await previous?.catch(() => {});
       try {
         await sealAuditChain(this.database);
         const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM audit_log

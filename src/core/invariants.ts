@@ -1,0 +1,125 @@
+import { type RawBuilder, sql } from "kysely";
+import { identityInvariantChecks } from "../domains/identity/identity.invariants.ts";
+import { opsInvariantChecks } from "../domains/ops/ops.invariants.ts";
+import type { Database } from "./db/connect.ts";
+
+/* The invariant scanner (INV-10). The database refuses most bad states by itself (foreign keys,
+ * CHECKs, triggers); the scanner finds the ones that got in anyway: a superuser with triggers off,
+ * a restore of a damaged dump, a bug in a repair script. Each check is one set-based query, so a
+ * scan costs a handful of statements however big the club is. Violations are SEV-1 and are never
+ * repaired here: the scanner only reports and records. */
+
+/** One row that breaks an invariant: what it is, which one, and what is wrong with it. */
+export interface Violation {
+  subject_type: string;
+  subject_id: string;
+  detail: string;
+}
+
+/** One invariant, checked by one query that returns the rows breaking it (none when it holds). */
+export interface InvariantCheck {
+  /** Stable id, `<domain>.<what>`, e.g. "identity.timestamps". */
+  id: string;
+  /** The rule it checks, e.g. "INV-9". */
+  rule: string;
+  description: string;
+  /** Selects subject_type, subject_id and detail (all text) of every violating row. */
+  sql: RawBuilder<Violation>;
+}
+
+/** The outcome of one check in a run. */
+export interface CheckResult {
+  id: string;
+  rule: string;
+  description: string;
+  violations: number;
+  sample: Violation[];
+  /** Set when the check itself could not run: the invariant is then not known to hold. */
+  error?: string;
+}
+
+/** The outcome of a run, as printed by `clubos invariants check` and kept in invariant_runs. */
+export interface InvariantReport {
+  ok: boolean;
+  runId: string;
+  actor: string;
+  startedAt: string;
+  finishedAt: string;
+  checks: CheckResult[];
+}
+
+/** How many violating rows a check reports; the count is always exact. */
+export const SAMPLE_LIMIT = 100;
+
+/** Every check of every domain, in the order they run. A domain adds its checks here. */
+export function allInvariantChecks(): InvariantCheck[] {
+  return [...identityInvariantChecks, ...opsInvariantChecks];
+}
+
+async function runCheck(database: Database, check: InvariantCheck): Promise<CheckResult> {
+  const base = { id: check.id, rule: check.rule, description: check.description };
+  try {
+    // count(*) OVER () is computed before LIMIT, so one statement gives the exact count and a sample.
+    const { rows } = await sql<Violation & { total: number }>`
+      SELECT count(*) OVER () AS total, v.subject_type::text AS subject_type,
+             v.subject_id::text AS subject_id, v.detail::text AS detail
+      FROM (${check.sql}) AS v
+      ORDER BY 2, 3, 4
+      LIMIT ${SAMPLE_LIMIT}`.execute(database.db);
+    const sample = rows.map(({ subject_type, subject_id, detail }) => ({ subject_type, subject_id, detail }));
+    return { ...base, violations: Number(rows[0]?.total ?? 0), sample };
+  } catch (error) {
+    // A check that cannot run proves nothing: it fails the run rather than passing silently.
+    return {
+      ...base,
+      violations: 0,
+      sample: [],
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+/** Runs every check, one query each, and records the run in invariant_runs (INV-10: reviewable).
+ * Opens no transaction of its own, so it also runs inside a caller's transaction (restore checks).
+ * actor is the audit-style reference of who asked, e.g. `operator:alice`. */
+export async function runInvariantChecks(
+  database: Database,
+  actor: string,
+  options: {
+    checks?: InvariantCheck[];
+    onProgress?: (done: number, total: number, check: CheckResult) => void;
+  } = {},
+): Promise<InvariantReport> {
+  const checks = options.checks ?? allInvariantChecks();
+  const startedAt = new Date();
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const result = await runCheck(database, check);
+    results.push(result);
+    options.onProgress?.(results.length, checks.length, result);
+  }
+  const failed = results.filter((r) => r.violations > 0 || r.error !== undefined);
+  const finishedAt = new Date();
+  // Written directly, not through an action: a scan changes no club data, and it must be recordable
+  // in read-only mode, which is exactly when an operator runs it.
+  const row = await database.db
+    .insertInto("invariant_runs")
+    .values({
+      started_at: startedAt,
+      finished_at: finishedAt,
+      actor,
+      ok: failed.length === 0,
+      checks: results.length,
+      violations: JSON.stringify(failed),
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return {
+    ok: failed.length === 0,
+    runId: row.id,
+    actor,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    checks: results,
+  };
+}
