@@ -1,5 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
+import { eventsInvariantChecks } from "../domains/events/events.invariants.ts";
 import { identityInvariantChecks } from "../domains/identity/identity.invariants.ts";
+import { membersInvariantChecks } from "../domains/members/members.invariants.ts";
 import { opsInvariantChecks } from "../domains/ops/ops.invariants.ts";
 import type { Database } from "./db/connect.ts";
 
@@ -53,7 +55,12 @@ export const SAMPLE_LIMIT = 100;
 
 /** Every check of every domain, in the order they run. A domain adds its checks here. */
 export function allInvariantChecks(): InvariantCheck[] {
-  return [...identityInvariantChecks, ...opsInvariantChecks];
+  return [
+    ...identityInvariantChecks,
+    ...membersInvariantChecks,
+    ...eventsInvariantChecks,
+    ...opsInvariantChecks,
+  ];
 }
 
 async function runCheck(database: Database, check: InvariantCheck): Promise<CheckResult> {
