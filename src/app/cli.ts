@@ -5,7 +5,10 @@ import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { registerAdminVerbs } from "./verbs/admin.verbs.ts";
 import { registerAuditVerbs } from "./verbs/audit.verbs.ts";
+import { registerGuaranteesVerbs } from "./verbs/guarantees.verbs.ts";
 import { registerInvariantsVerbs } from "./verbs/invariants.verbs.ts";
+import { registerJobsVerbs } from "./verbs/jobs.verbs.ts";
+import { registerMembersVerbs } from "./verbs/members.verbs.ts";
 import { registerMigrateVerbs } from "./verbs/migrate.verbs.ts";
 import { registerModeVerbs } from "./verbs/mode.verbs.ts";
 import { registerRoutesVerbs } from "./verbs/routes.verbs.ts";
@@ -14,6 +17,8 @@ import { registerRoutesVerbs } from "./verbs/routes.verbs.ts";
 export interface CliEnv {
   io: CliIO;
   config: Config;
+  /** The caller's working folder: relative file paths resolve against it, also inside the server. */
+  cwd?: string;
   /** Runs fn with a runtime: the server's own when the verb came through the control socket,
    * otherwise one opened for the verb and closed after it. */
   withRuntime<T>(fn: (ctx: AppContext) => Promise<T>, options?: { forMigrate?: boolean }): Promise<T>;
@@ -27,8 +32,11 @@ const registrars: VerbRegistrar[] = [
   registerAdminVerbs,
   registerModeVerbs,
   registerAuditVerbs,
-  registerRoutesVerbs,
   registerInvariantsVerbs,
+  registerJobsVerbs,
+  registerRoutesVerbs,
+  registerGuaranteesVerbs,
+  registerMembersVerbs,
 ];
 
 /** Adds verbs from another module; call before runCli. */

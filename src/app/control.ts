@@ -15,7 +15,7 @@ type Message = { stream: "out" | "err" | "progress"; text: string } | { exit: nu
 /** Serves verbs on the socket; `run` executes one argv against the server's own runtime. */
 export async function startControlServer(
   dataDir: string,
-  run: (argv: string[], io: CliIO) => Promise<number>,
+  run: (argv: string[], io: CliIO, cwd: string) => Promise<number>,
 ): Promise<() => Promise<void>> {
   const file = controlSocketPath(dataDir);
   fs.rmSync(file, { force: true });
@@ -25,12 +25,16 @@ export async function startControlServer(
     lines.once("line", async (line) => {
       let code = 1;
       try {
-        const { argv } = JSON.parse(line) as { argv: string[] };
-        code = await run(argv, {
-          out: (text) => send({ stream: "out", text }),
-          err: (text) => send({ stream: "err", text }),
-          progress: (text) => send({ stream: "progress", text }),
-        });
+        const { argv, cwd } = JSON.parse(line) as { argv: string[]; cwd?: string };
+        code = await run(
+          argv,
+          {
+            out: (text) => send({ stream: "out", text }),
+            err: (text) => send({ stream: "err", text }),
+            progress: (text) => send({ stream: "progress", text }),
+          },
+          cwd ?? process.cwd(),
+        );
       } catch (error) {
         send({ stream: "err", text: error instanceof Error ? error.message : String(error) });
       }
@@ -60,7 +64,7 @@ export function runThroughControlSocket(dataDir: string, argv: string[], io: Cli
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(controlSocketPath(dataDir));
     socket.once("error", reject);
-    socket.once("connect", () => socket.write(`${JSON.stringify({ argv })}\n`));
+    socket.once("connect", () => socket.write(`${JSON.stringify({ argv, cwd: process.cwd() })}\n`));
     let exit = 1;
     readline.createInterface({ input: socket }).on("line", (line) => {
       const m = JSON.parse(line) as Message;

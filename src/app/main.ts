@@ -46,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
   const env: CliEnv = {
     io: terminalIO,
     config,
+    cwd: process.cwd(),
     async withRuntime(fn, options) {
       const runtime = await openRuntime(config, {
         migrations: options?.forMigrate ? "none" : "require-current",

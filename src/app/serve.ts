@@ -3,12 +3,14 @@ import type { FastifyInstance } from "fastify";
 import { runAction } from "../core/action.ts";
 import { systemActor } from "../core/actor.ts";
 import { modeGauge } from "../core/metrics.ts";
+import { Scheduler } from "../core/scheduler.ts";
 import { recordDeploy } from "../domains/ops/deploy.actions.ts";
 import { gitCommit, packageVersion } from "./build-info.ts";
 import { type CliEnv, runCli } from "./cli.ts";
 import type { Config } from "./config.ts";
 import { startControlServer } from "./control.ts";
 import { seedDemoClub } from "./demo.ts";
+import { JOBS } from "./jobs.ts";
 import { openRuntime, type Runtime } from "./runtime.ts";
 import { buildServer } from "./server.ts";
 
@@ -63,11 +65,14 @@ export async function startServer(
     const address = await app.listen({ port: config.port, host: config.host });
     let stopControl = async () => {};
     if (runtime.database.kind === "pglite") {
-      stopControl = await startControlServer(config.dataDir, (argv, io) => {
-        const serverEnv: CliEnv = { io, config, withRuntime: (fn) => fn(runtime) };
+      stopControl = await startControlServer(config.dataDir, (argv, io, cwd) => {
+        const serverEnv: CliEnv = { io, config, cwd, withRuntime: (fn) => fn(runtime) };
         return runCli(argv, serverEnv);
       });
     }
+    // Scheduled jobs (lapse, ...): advisory-locked, so every server may run a scheduler (scale-out).
+    const scheduler = new Scheduler(runtime, JOBS, { logger: app.log });
+    scheduler.start();
     const url = address.replace("0.0.0.0", "localhost").replace("[::]", "localhost");
     log(
       `ClubOS is running at ${url} (${runtime.database.kind === "pglite" ? `embedded database in ${config.dataDir}` : "PostgreSQL server"})`,
@@ -78,6 +83,7 @@ export async function startServer(
       url,
       async stop() {
         clearInterval(gaugeTimer);
+        await scheduler.stop();
         await stopControl();
         await app.close();
         await runtime.close();

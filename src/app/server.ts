@@ -2,24 +2,40 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import { httpCounter, httpLatency } from "../core/metrics.ts";
+import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
+import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
+import { icalRoutes } from "../domains/events/ical.routes.ts";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
+import { committeeRoutes } from "../domains/members/committees.routes.tsx";
+import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
+import { renewalRoutes } from "../domains/members/renewal.routes.ts";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
+import { outboxRoutes } from "../domains/ops/outbox.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { siteRoutes } from "../domains/site/site.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
+import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, type RouteDeclaration } from "../http/routes.ts";
 import type { AppContext } from "./context.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
 export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   siteRoutes,
+  openApiRoutes,
   identityRoutes,
   systemRoutes,
   opsRoutes,
   eventRoutes,
+  eventAdminRoutes,
+  eventAdminApiRoutes,
+  icalRoutes,
+  outboxRoutes,
   memberRoutes,
+  memberImportRoutes,
+  renewalRoutes,
+  committeeRoutes,
 ];
 
 const SECURITY_HEADERS = {

@@ -9,13 +9,28 @@ import { forEachEngine } from "../helpers/engines.ts";
 import { tokenMember } from "../helpers/events.ts";
 import { Client } from "../helpers/http.ts";
 
-async function api(baseUrl: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function api(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(baseUrl + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, etag: res.headers.get("etag"), body: (await res.json()) as Record<string, unknown> };
+  return {
+    status: res.status,
+    etag: res.headers.get("etag"),
+    body: (await res.json()) as Record<string, unknown>,
+  };
 }
 
 forEachEngine("members", (engine) => {
@@ -27,18 +42,38 @@ forEachEngine("members", (engine) => {
     const subject = await tokenMember(runtime);
     const read = await api(baseUrl, admin.token, "GET", `/api/v1/members/${subject.memberId}`);
     assert.equal(read.etag, '"v1"');
-    const first = await api(baseUrl, admin.token, "PATCH", `/api/v1/members/${subject.memberId}`, { phone: "0123" }, { "if-match": read.etag! });
+    const first = await api(
+      baseUrl,
+      admin.token,
+      "PATCH",
+      `/api/v1/members/${subject.memberId}`,
+      { phone: "0123" },
+      { "if-match": read.etag! },
+    );
     assert.equal(first.status, 200);
     assert.equal(first.etag, '"v2"');
-    const stale = await api(baseUrl, admin.token, "PATCH", `/api/v1/members/${subject.memberId}`, { address: "1 Lane" }, { "if-match": read.etag! });
+    const stale = await api(
+      baseUrl,
+      admin.token,
+      "PATCH",
+      `/api/v1/members/${subject.memberId}`,
+      { address: "1 Lane" },
+      { "if-match": read.etag! },
+    );
     assert.equal(stale.status, 409);
     const error = stale.body.error as { message: string; details: { changedFields: string[] } };
     assert.deepEqual(error.details.changedFields, ["phone"]);
     assert.match(error.message, /phone/);
-    const row = await runtime.database.db.selectFrom("members").selectAll().where("id", "=", subject.memberId).executeTakeFirstOrThrow();
+    const row = await runtime.database.db
+      .selectFrom("members")
+      .selectAll()
+      .where("id", "=", subject.memberId)
+      .executeTakeFirstOrThrow();
     assert.equal(row.address, "", "the stale write changed nothing");
     assert.equal(row.version, 2);
-    const missing = await api(baseUrl, admin.token, "PATCH", `/api/v1/members/${subject.memberId}`, { address: "x" });
+    const missing = await api(baseUrl, admin.token, "PATCH", `/api/v1/members/${subject.memberId}`, {
+      address: "x",
+    });
     assert.equal(missing.status, 428, "no If-Match, no write");
   });
 
@@ -50,12 +85,24 @@ forEachEngine("members", (engine) => {
     const form = await browser.get("/members/me");
     const version = form.text.match(/name="version" value="(\d+)"/)?.[1];
     assert.ok(version);
-    const ok = await browser.postForm("/members/me", { version, name: "New Name", phone: "1", address: "" }, "/members/me");
+    const ok = await browser.postForm(
+      "/members/me",
+      { version, name: "New Name", phone: "1", address: "" },
+      "/members/me",
+    );
     assert.equal(ok.status, 303);
-    const stale = await browser.postForm("/members/me", { version, name: "Other Name", phone: "2", address: "" }, "/members/me");
+    const stale = await browser.postForm(
+      "/members/me",
+      { version, name: "Other Name", phone: "2", address: "" },
+      "/members/me",
+    );
     assert.equal(stale.status, 409);
     assert.match(stale.text, /Someone changed this member/);
-    const row = await runtime.database.db.selectFrom("members").select("name").where("id", "=", m.memberId).executeTakeFirstOrThrow();
+    const row = await runtime.database.db
+      .selectFrom("members")
+      .select("name")
+      .where("id", "=", m.memberId)
+      .executeTakeFirstOrThrow();
     assert.equal(row.name, "New Name");
   });
 
@@ -63,13 +110,30 @@ forEachEngine("members", (engine) => {
     const { runtime, baseUrl } = t.get();
     const admin = await tokenMember(runtime, ["member", "membership_chair"]);
     const subject = await tokenMember(runtime);
-    const illegal = await api(baseUrl, admin.token, "POST", `/api/v1/members/${subject.memberId}/status`, { status: "expired", reason: "test" });
+    const illegal = await api(baseUrl, admin.token, "POST", `/api/v1/members/${subject.memberId}/status`, {
+      status: "expired",
+      reason: "test",
+    });
     assert.equal(illegal.status, 409);
     assert.match((illegal.body.error as { message: string }).message, /cannot become expired/);
-    const lapse = await api(baseUrl, admin.token, "POST", `/api/v1/members/${subject.memberId}/status`, { status: "lapsed", reason: "did not renew" });
+    const lapse = await api(baseUrl, admin.token, "POST", `/api/v1/members/${subject.memberId}/status`, {
+      status: "lapsed",
+      reason: "did not renew",
+    });
     assert.equal(lapse.status, 200);
-    const history = await runtime.database.db.selectFrom("member_status_history").selectAll().where("member_id", "=", subject.memberId).orderBy("changed_at").execute();
-    assert.deepEqual(history.map((h) => [h.from_status, h.to_status]), [[null, "active"], ["active", "lapsed"]]);
+    const history = await runtime.database.db
+      .selectFrom("member_status_history")
+      .selectAll()
+      .where("member_id", "=", subject.memberId)
+      .orderBy("changed_at")
+      .execute();
+    assert.deepEqual(
+      history.map((h) => [h.from_status, h.to_status]),
+      [
+        [null, "active"],
+        ["active", "lapsed"],
+      ],
+    );
     assert.equal(history[1]!.reason, "did not renew");
     assert.match(history[1]!.changed_by, /^member:/);
   });
@@ -78,7 +142,14 @@ forEachEngine("members", (engine) => {
     const { runtime, baseUrl } = t.get();
     const visible = await createMember(runtime, ["member"], "Visible Person");
     const hidden = await tokenMember(runtime);
-    await api(baseUrl, hidden.token, "PATCH", "/api/v1/members/me", { directory_opt_out: true, name: "Hidden Person" }, { "if-match": '"v1"' });
+    await api(
+      baseUrl,
+      hidden.token,
+      "PATCH",
+      "/api/v1/members/me",
+      { directory_opt_out: true, name: "Hidden Person" },
+      { "if-match": '"v1"' },
+    );
     const browser = new Client(baseUrl);
     await browser.login(visible.email, visible.password);
     const page = await browser.get("/directory");
@@ -94,8 +165,15 @@ forEachEngine("members", (engine) => {
     const email = `gone-${Date.now()}@example.org`;
     const m = await runAction(env, createMemberRecord, { name: "Gone", email });
     await runAction(env, deleteMember, { memberId: m.id, reason: "left" });
-    await assert.rejects(runAction(env, createMemberRecord, { name: "Gone Again", email: email.toUpperCase() }), /deleted member.*Restore/);
-    const rows = await runtime.database.db.selectFrom("members").select("id").where("email", "ilike", email).execute();
+    await assert.rejects(
+      runAction(env, createMemberRecord, { name: "Gone Again", email: email.toUpperCase() }),
+      /deleted member.*Restore/,
+    );
+    const rows = await runtime.database.db
+      .selectFrom("members")
+      .select("id")
+      .where("email", "ilike", email)
+      .execute();
     assert.equal(rows.length, 1);
   });
 
@@ -107,7 +185,12 @@ forEachEngine("members", (engine) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page: { body: Record<string, unknown> } = await api(baseUrl, admin.token, "GET", `/api/v1/members?limit=3${cursor ? `&after=${cursor}` : ""}`);
+      const page: { body: Record<string, unknown> } = await api(
+        baseUrl,
+        admin.token,
+        "GET",
+        `/api/v1/members?limit=3${cursor ? `&after=${cursor}` : ""}`,
+      );
       for (const m of page.body.members as { id: string }[]) {
         assert.ok(!seen.has(m.id), "no member twice");
         seen.add(m.id);
@@ -115,7 +198,11 @@ forEachEngine("members", (engine) => {
       cursor = page.body.next as string | null;
       pages++;
     } while (cursor && pages < 100);
-    const total = await runtime.database.db.selectFrom("members").select((eb) => eb.fn.countAll().as("n")).where("deleted_at", "is", null).executeTakeFirstOrThrow();
+    const total = await runtime.database.db
+      .selectFrom("members")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where("deleted_at", "is", null)
+      .executeTakeFirstOrThrow();
     assert.equal(seen.size, Number(total.n));
     const lapsed = await api(baseUrl, admin.token, "GET", "/api/v1/members?status=lapsed");
     for (const m of lapsed.body.members as { status: string }[]) assert.equal(m.status, "lapsed");

@@ -12,7 +12,10 @@ test("the OpenAPI document lists every JSON API route with its capability, degra
   try {
     const res = await fetch(`${base}/api/v1/openapi.json`);
     assert.equal(res.status, 200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, Record<string, unknown>>> };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
     assert.equal(doc.openapi, "3.1.0");
     const api = routeTable(app).filter((r) => r.url.startsWith("/api/"));
     assert.ok(api.length >= 10);

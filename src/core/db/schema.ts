@@ -233,6 +233,44 @@ export interface IdempotencyKeysTable {
   expires_at: GenTimestamp;
 }
 
+/** A member's term on a committee (0005_committees.sql). */
+export interface CommitteeMembershipsTable {
+  id: Generated<string>;
+  committee_id: string;
+  member_id: string;
+  role: string;
+  starts_at: GenTimestamp;
+  ends_at: NullableTimestamp;
+  granted_by: string;
+  ended_by: string | null;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+/** A CSV member import's dry-run plan and, once confirmed, its result (0004_member_imports.sql). */
+export interface MemberImportsTable {
+  id: Generated<string>;
+  created_by: string;
+  file_name: Generated<string>;
+  file_hash: string;
+  status: Generated<string>;
+  plan: Json;
+  result: Json;
+  applied_at: NullableTimestamp;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+/** A member's personal calendar feed token, stored hashed (0006_ical_tokens.sql). */
+export interface MemberFeedTokensTable {
+  member_id: string;
+  token_hash: string;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 /** Every table Kysely may touch. */
 export interface DB {
   system_state: SystemStateTable;
@@ -255,4 +293,7 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   membership_tiers: MembershipTiersTable;
   member_status_history: MemberStatusHistoryTable;
+  committee_memberships: CommitteeMembershipsTable;
+  member_imports: MemberImportsTable;
+  member_feed_tokens: MemberFeedTokensTable;
 }

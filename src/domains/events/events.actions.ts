@@ -11,10 +11,10 @@ import {
 import {
   closeWaitlistGap,
   confirmedSeats,
+  eventCounts,
   firstWaitlisted,
   lockEvent,
   memberContact,
-  waitlistLength,
 } from "./events.repository.ts";
 
 /** The fields an event is created with. */
@@ -79,7 +79,8 @@ export const createEvent = defineAction({
   },
 });
 
-async function contextFor(
+/** What a message to one member about one event needs, read inside the transaction. */
+export async function contextFor(
   scope: ActionScope,
   memberId: string,
   event: { title: string; starts_at: Date; location: string },
@@ -97,6 +98,39 @@ async function contextFor(
   };
 }
 
+/** Gives free seats to the waitlist, first in line first, inside the caller's transaction (the caller
+ * holds the event row lock). Stops at the first registration that does not fit: strict order, nobody is
+ * skipped. Used when a seat is freed and when capacity grows. */
+export async function promoteFromWaitlist(
+  scope: ActionScope,
+  event: { id: string; capacity: number; title: string; starts_at: Date; location: string },
+  timeZone: string,
+): Promise<{ promoted: string[]; outbox: OutboxDraft[] }> {
+  const { trx } = scope;
+  const promoted: string[] = [];
+  const outbox: OutboxDraft[] = [];
+  for (;;) {
+    const next = await firstWaitlisted(trx, event.id);
+    if (!next) break;
+    const free = event.capacity - (await confirmedSeats(trx, event.id));
+    if (1 + next.guest_names.length > free) break; // strict order: the first in line is never skipped
+    await trx
+      .updateTable("registrations")
+      .set({ status: "confirmed", waitlist_position: null, version: sql`version + 1` })
+      .where("id", "=", next.id)
+      .execute();
+    await closeWaitlistGap(trx, event.id, next.waitlist_position!);
+    promoted.push(next.id);
+    outbox.push(
+      promotionEmail(await contextFor(scope, next.member_id, event, timeZone), {
+        registrationId: next.id,
+        eventId: event.id,
+      }),
+    );
+  }
+  return { promoted, outbox };
+}
+
 /** Registers the signed-in member (and named guests) for an event: a confirmed seat while capacity
  * allows, else a place at the end of the waitlist. The event row lock serialises registrations for
  * one event, so capacity holds whatever the concurrency (INV-6); the message is written to the
@@ -111,6 +145,10 @@ export const registerForEvent = defineAction({
       throw new ClubError("members_only", "Only members can register for events.", 403);
     const guests = (input.guestNames ?? []).map((g) => g.trim()).filter(Boolean);
     if (guests.length > 10) throw invalidInput("At most 10 guests per registration.");
+    // Everything that needs no lock happens before the event row is locked: registrations for one
+    // event queue on that lock, so each statement inside it costs every waiting member.
+    const member = await memberContact(trx, actor.memberId);
+    if (!member) throw notFound();
     const event = await lockEvent(trx, input.eventId);
     if (!event || event.status === "draft") throw notFound();
     if (event.status !== "published")
@@ -121,8 +159,7 @@ export const registerForEvent = defineAction({
     if (event.registration_closes_at && now > new Date(event.registration_closes_at))
       throw conflict("Registration has closed.");
     const seats = 1 + guests.length;
-    const taken = await confirmedSeats(trx, event.id);
-    const waiting = await waitlistLength(trx, event.id);
+    const { seats: taken, waiting } = await eventCounts(trx, event.id);
     // Nobody jumps the queue: while anyone waits, newcomers wait too.
     const confirmed = waiting === 0 && taken + seats <= event.capacity;
     let row: { id: string; status: string; waitlist_position: number | null };
@@ -142,7 +179,14 @@ export const registerForEvent = defineAction({
       if (sqlState(error) === "23505") throw conflict("You are already registered for this event.");
       throw error;
     }
-    const ctx = await contextFor(scope, actor.memberId, event, input.timeZone);
+    const ctx: MessageContext = {
+      memberName: member.name,
+      memberEmail: member.email,
+      eventTitle: event.title,
+      startsAt: new Date(event.starts_at),
+      location: event.location,
+      timeZone: input.timeZone,
+    };
     const payload = { registrationId: row.id, eventId: event.id };
     return {
       result: {
@@ -215,25 +259,9 @@ export const cancelRegistration = defineAction({
     ];
     const promoted: string[] = [];
     if (before.status === "confirmed") {
-      for (;;) {
-        const next = await firstWaitlisted(trx, event.id);
-        if (!next) break;
-        const free = event.capacity - (await confirmedSeats(trx, event.id));
-        if (1 + next.guest_names.length > free) break; // strict order: the first in line is never skipped
-        await trx
-          .updateTable("registrations")
-          .set({ status: "confirmed", waitlist_position: null, version: sql`version + 1` })
-          .where("id", "=", next.id)
-          .execute();
-        await closeWaitlistGap(trx, event.id, next.waitlist_position!);
-        promoted.push(next.id);
-        outbox.push(
-          promotionEmail(await contextFor(scope, next.member_id, event, input.timeZone), {
-            registrationId: next.id,
-            eventId: event.id,
-          }),
-        );
-      }
+      const promotion = await promoteFromWaitlist(scope, event, input.timeZone);
+      promoted.push(...promotion.promoted);
+      outbox.push(...promotion.outbox);
     }
     return {
       result: { id: before.id, promoted },

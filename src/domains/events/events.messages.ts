@@ -10,12 +10,20 @@ export interface MessageContext {
   timeZone: string;
 }
 
+// Building a formatter costs far more than using one, and messages are rendered inside transactions.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 function when(ctx: MessageContext): string {
-  return new Intl.DateTimeFormat("en-GB", {
-    dateStyle: "full",
-    timeStyle: "short",
-    timeZone: ctx.timeZone,
-  }).format(ctx.startsAt);
+  let format = formatters.get(ctx.timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-GB", {
+      dateStyle: "full",
+      timeStyle: "short",
+      timeZone: ctx.timeZone,
+    });
+    formatters.set(ctx.timeZone, format);
+  }
+  return format.format(ctx.startsAt);
 }
 
 function email(
@@ -80,5 +88,22 @@ export const cancellationEmail = (ctx: MessageContext, payload: Record<string, u
     ctx,
     `Cancelled: ${ctx.eventTitle}`,
     ["Your registration is cancelled."],
+    payload,
+  );
+
+/** "The event is cancelled, and so is your registration." */
+export const eventCancelledEmail = (
+  ctx: MessageContext,
+  reason: string | null,
+  payload: Record<string, unknown>,
+) =>
+  email(
+    "event.cancelled",
+    ctx,
+    `Event cancelled: ${ctx.eventTitle}`,
+    [
+      "This event has been cancelled, so your registration is cancelled too.",
+      ...(reason ? [`Reason: ${reason}`] : []),
+    ],
     payload,
   );

@@ -20,17 +20,6 @@ export async function confirmedSeats(trx: Transaction<DB>, eventId: string): Pro
   return Number(row.seats);
 }
 
-/** How many are waiting. */
-export async function waitlistLength(trx: Transaction<DB>, eventId: string): Promise<number> {
-  const row = await trx
-    .selectFrom("registrations")
-    .select(sql<number>`count(*)`.as("n"))
-    .where("event_id", "=", eventId)
-    .where("status", "=", "waitlisted")
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 /** The member's active (confirmed or waitlisted) registration for an event, if any. */
 export function activeRegistration(db: Kysely<DB>, eventId: string, memberId: string) {
   return db

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { CsrfField } from "../../http/page.tsx";
+import { renderMarkdown } from "./markdown.ts";
 
 type EventRow = {
   id: string;
@@ -63,10 +64,12 @@ export function EventPage(props: {
       ) : null}
       <p>
         {formatWhen(event.starts_at, props.timeZone)} to {formatWhen(event.ends_at, props.timeZone)}
-        {event.location ? ` · ${event.location}` : ""}
+        {event.location ? ` · ${event.location}` : ""} ·{" "}
+        <a href={`/events/${event.id}.ics`}>Add to calendar</a>
       </p>
       {event.status !== "published" ? <p class="notice">This event is {event.status}.</p> : null}
-      <p style="white-space:pre-wrap">{event.description}</p>
+      {/* The only raw HTML on the page: markdown.ts escapes HTML and allows http(s)/mailto links only. */}
+      <div class="description" dangerouslySetInnerHTML={{ __html: renderMarkdown(event.description) }} />
       <p>
         {free} of {event.capacity} places free{counts.waiting ? `, ${counts.waiting} on the waitlist` : ""}.
       </p>

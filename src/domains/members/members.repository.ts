@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import { termIsCurrent } from "./committees.repository.ts";
 
 /** The members domain's SQL. */
 
@@ -63,8 +64,9 @@ export function listMembers(db: Kysely<DB>, q: MemberListQuery) {
   return query.execute();
 }
 
-/** The member directory: active members who did not opt out, by name. */
-export function directory(db: Kysely<DB>, search: string | undefined, limit = 100) {
+/** The member directory: active members who did not opt out, by name; optionally only those serving
+ * on a committee now (a current term, any role). */
+export function directory(db: Kysely<DB>, search: string | undefined, limit = 100, committeeId?: string) {
   let query = db
     .selectFrom("members")
     .select(["id", "name", "email", "phone"])
@@ -79,6 +81,16 @@ export function directory(db: Kysely<DB>, search: string | undefined, limit = 10
       sql`lower(name)`,
       "like",
       `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+    );
+  if (committeeId)
+    query = query.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom("committee_memberships as cm")
+          .select("cm.id")
+          .whereRef("cm.member_id", "=", "members.id")
+          .where("cm.committee_id", "=", committeeId)
+          .where(termIsCurrent("cm")),
+      ),
     );
   return query.execute();
 }
@@ -100,7 +112,7 @@ export async function changedSince(db: Kysely<DB>, memberId: string, version: nu
     .select("after")
     .where("subject_type", "=", "member")
     .where("subject_id", "=", memberId)
-    .where("action", "in", ["member.updated", "member.status_changed"])
+    .where("action", "in", ["member.updated", "member.status_changed", "member.renewed"])
     .where(sql`(after->>'version')::int`, ">", version)
     .execute();
   const fields = new Set<string>();

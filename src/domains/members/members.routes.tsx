@@ -1,9 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { runAction } from "../../core/action.ts";
-import { ClubError, invalidInput, notFound } from "../../core/errors.ts";
+import { notFound } from "../../core/errors.ts";
 import { idempotentJson } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
+import { versionFrom } from "../../http/versions.ts";
+import { feedTokenStatus } from "../events/ical.routes.ts";
+import { FeedTokenSection } from "../events/ical.views.tsx";
+import { isUuid, listCommittees } from "./committees.repository.ts";
 import { createMemberRecord } from "./member-create.actions.ts";
 import { changeMemberStatus, type MemberChanges, updateMember, updateOwnProfile } from "./members.actions.ts";
 import {
@@ -45,21 +49,6 @@ function memberId(request: FastifyRequest): string {
   const { actor } = request.auth;
   if (actor.type !== "member") throw notFound();
   return actor.memberId;
-}
-
-/** The version a form or an If-Match header says the writer read (W-4). */
-function versionFrom(value: unknown, required: boolean): number {
-  if (value === undefined || value === "") {
-    if (!required) return Number.NaN;
-    throw new ClubError(
-      "precondition_required",
-      "Send If-Match with the ETag you read, so a change made meanwhile is not overwritten.",
-      428,
-    );
-  }
-  const n = Number(String(value).replace(/^W\//, "").replace(/"/g, "").replace(/^v/, ""));
-  if (!Number.isInteger(n) || n < 1) throw invalidInput("The version sent with the change is not valid.");
-  return n;
 }
 
 function formChanges(body: Record<string, unknown>, admin: boolean): MemberChanges {
@@ -123,15 +112,19 @@ export function memberRoutes(app: FastifyInstance): void {
     handler: async (request, reply) => {
       const member = await findMember(request.server.ctx.database.db, memberId(request));
       if (!member) throw notFound();
+      const feed = await feedTokenStatus(request.server.ctx.database.db, member.id);
       return sendPage(
         request,
         reply,
         "My details",
-        <ProfileView
-          request={request}
-          member={member}
-          saved={(request.query as { saved?: string }).saved === "1"}
-        />,
+        <>
+          <ProfileView
+            request={request}
+            member={member}
+            saved={(request.query as { saved?: string }).saved === "1"}
+          />
+          <FeedTokenSection request={request} since={feed?.updated_at} />
+        </>,
       );
     },
   });
@@ -163,12 +156,22 @@ export function memberRoutes(app: FastifyInstance): void {
     degraded: READ,
     summary: "Member directory (members who did not opt out)",
     handler: async (request, reply) => {
-      const search = (request.query as { q?: string }).q?.trim() || undefined;
+      const query = request.query as { q?: string; committee?: string };
+      const search = query.q?.trim() || undefined;
+      const committee = query.committee?.trim() || undefined;
+      const db = request.server.ctx.database.db;
+      // A malformed committee id matches nobody rather than being ignored.
+      const rows = committee && !isUuid(committee) ? [] : await directory(db, search, 100, committee);
       return sendPage(
         request,
         reply,
         "Member directory",
-        <DirectoryView rows={await directory(request.server.ctx.database.db, search)} search={search} />,
+        <DirectoryView
+          rows={rows}
+          search={search}
+          committees={await listCommittees(db)}
+          committee={committee}
+        />,
       );
     },
   });

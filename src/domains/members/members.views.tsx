@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { CsrfField } from "../../http/page.tsx";
 import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
@@ -76,13 +77,17 @@ export function ProfileView({
   );
 }
 
-/** The member directory. */
+/** The member directory, searchable by name and filterable by committee. */
 export function DirectoryView({
   rows,
   search,
+  committees = [],
+  committee,
 }: {
   rows: { id: string; name: string; email: string; phone: string }[];
   search?: string;
+  committees?: { id: string; name: string }[];
+  committee?: string;
 }) {
   return (
     <section>
@@ -90,6 +95,15 @@ export function DirectoryView({
       <form method="get" action="/directory">
         <label for="q">Search by name</label>
         <input id="q" name="q" value={search ?? ""} />
+        <label for="committee">Serving on committee</label>
+        <select id="committee" name="committee">
+          <option value="">any or none</option>
+          {committees.map((c) => (
+            <option value={c.id} selected={committee === c.id} key={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </select>
         <button type="submit">Search</button>
       </form>
       <table>
@@ -131,6 +145,9 @@ export function MemberListView(props: {
   return (
     <section>
       <h1>Members</h1>
+      <p>
+        <a href="/admin/members/import">Import</a> · <a href="/admin/members/export.csv">Export CSV</a>
+      </p>
       <form method="get" action="/admin/members">
         <label for="search">Name or email contains</label>
         <input id="search" name="search" value={q.search ?? ""} />
@@ -249,6 +266,21 @@ export function MemberAdminView(props: {
               <label for="status-reason">Reason</label>
               <input id="status-reason" name="reason" required />
               <button type="submit">Change status</button>
+            </form>
+          ) : null}
+          {member.status === "active" || member.status === "lapsed" ? (
+            <form method="post" action={`/admin/members/${member.id}/renew`}>
+              <CsrfField request={request} />
+              <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />
+              <input type="hidden" name="version" value={String(member.version)} />
+              <h2>Renew membership</h2>
+              <p>
+                Moves the renewal date on by the tier's period
+                {member.status === "lapsed" ? " and makes the member active again" : ""}.
+              </p>
+              <label for="renew-reason">Note (kept in the audit log)</label>
+              <input id="renew-reason" name="reason" />
+              <button type="submit">Renew</button>
             </form>
           ) : null}
         </>

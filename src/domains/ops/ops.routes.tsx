@@ -47,6 +47,7 @@ export function opsRoutes(app: FastifyInstance): void {
           deploy={request.server.ctx.deploy}
           canOperate={actor.capabilities.has("system:operate")}
           canAudit={actor.capabilities.has("audit:read")}
+          canManageEvents={actor.capabilities.has("events:manage")}
         />,
       );
     },

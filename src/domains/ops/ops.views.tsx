@@ -11,12 +11,14 @@ export function AdminHome({
   deploy,
   canOperate,
   canAudit,
+  canManageEvents = false,
 }: {
   name: string;
   state: SystemState | null;
   deploy: DeployInfo | null;
   canOperate: boolean;
   canAudit: boolean;
+  canManageEvents?: boolean;
 }) {
   return (
     <section>
@@ -38,7 +40,7 @@ export function AdminHome({
           <a href="/admin/members">Members</a>
         </li>
         <li>
-          <a href="/events">Events</a>
+          <a href={canManageEvents ? "/admin/events" : "/events"}>Events</a>
         </li>
         {canOperate ? (
           <li>
@@ -46,9 +48,14 @@ export function AdminHome({
           </li>
         ) : null}
         {canAudit ? (
-          <li>
-            <a href="/admin/audit">Audit log</a>
-          </li>
+          <>
+            <li>
+              <a href="/admin/audit">Audit log</a>
+            </li>
+            <li>
+              <a href="/admin/outbox">Outbox</a>
+            </li>
+          </>
         ) : null}
       </ul>
     </section>

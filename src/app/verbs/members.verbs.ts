@@ -1,0 +1,102 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { runAction } from "../../core/action.ts";
+import { operatorActor } from "../../core/actor.ts";
+import { ClubError } from "../../core/errors.ts";
+import { confirmImport } from "../../domains/members/import/apply.ts";
+import { decodeCsvBytes } from "../../domains/members/import/csv.ts";
+import { savePlan } from "../../domains/members/import/import.repository.ts";
+import { type ImportPlan, planImport } from "../../domains/members/import/plan.ts";
+import { exportMembers } from "../../domains/members/members.export.ts";
+import type { CliEnv } from "../cli.ts";
+import type { CliIO } from "../cli-io.ts";
+import { CliExit } from "../cli-io.ts";
+
+// Relative paths resolve against the caller's folder, also when the verb runs inside the server.
+function readFile(cwd: string, file: string): Buffer {
+  const full = path.resolve(cwd, file);
+  try {
+    return fs.readFileSync(full);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new ClubError(
+      "file_unreadable",
+      `Cannot read ${full} (${code}). Check the path; while the server runs, give the file's full path.`,
+    );
+  }
+}
+
+function printPlan(io: CliIO, plan: ImportPlan): void {
+  for (const row of plan.rows) {
+    if (row.outcome === "unchanged") continue;
+    const detail =
+      row.outcome === "reject"
+        ? row.reason
+        : Object.entries(row.changes ?? {})
+            .map(([f, v]) => `${f}=${JSON.stringify(v)}`)
+            .join(" ");
+    io.out(`line ${row.line}: ${row.outcome} ${row.email || "(no email)"}: ${detail}`);
+  }
+  if (plan.ignoredColumns.length) io.out(`Ignored columns: ${plan.ignoredColumns.join(", ")}`);
+  const c = plan.counts;
+  io.out(
+    `${plan.rows.length} rows: ${c.create} to create, ${c.update} to update, ${c.unchanged} unchanged, ${c.reject} rejected.`,
+  );
+}
+
+/** `clubos members import FILE` (dry run, then apply) and `clubos members export`. */
+export function registerMembersVerbs(program: Command, env: CliEnv): void {
+  const members = program.command("members").description("The member list as CSV: import and export");
+  members
+    .command("import")
+    .description("Import members from a CSV file (ClubOS or Wild Apricot columns), matched by email")
+    .argument("<file>", "the CSV file, saved as UTF-8")
+    .requiredOption("--actor <name>", "who runs this (kept in the audit log)")
+    .option("--dry-run", "only show what would change")
+    .action(async (file: string, o: { actor: string; dryRun?: boolean }) => {
+      const actor = operatorActor(o.actor);
+      const text = decodeCsvBytes(readFile(env.cwd ?? process.cwd(), file));
+      await env.withRuntime(async (ctx) => {
+        const plan = await planImport(ctx.database.db, text, path.basename(file));
+        printPlan(env.io, plan);
+        if (o.dryRun) return env.io.out("Dry run: nothing was changed.");
+        if (plan.counts.reject > 0) {
+          env.io.err("Nothing was imported: fix the rejected rows and run the import again.");
+          throw new CliExit(2);
+        }
+        if (plan.counts.create + plan.counts.update === 0)
+          return env.io.out("Nothing to import: every member in the file is up to date.");
+        const id = await savePlan(ctx.database, actor, plan);
+        const { result } = await confirmImport(ctx.actionEnv(actor), id, plan.fileHash, (done, total, n) =>
+          env.io.progress(
+            `Applied ${done} of ${total} rows: ${n.created} created, ${n.updated} updated, ${n.conflict} conflicts, ${n.failed} failed`,
+          ),
+        );
+        for (const row of result.rows) {
+          if (row.outcome === "conflict" || row.outcome === "failed")
+            env.io.err(`line ${row.line}: ${row.outcome} ${row.email}: ${row.message ?? ""}`);
+        }
+        const n = result.counts;
+        env.io.out(
+          `Import ${id} applied: ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.conflict} conflicts, ${n.failed} failed.`,
+        );
+        if (n.conflict + n.failed > 0) throw new CliExit(1);
+      });
+    });
+  members
+    .command("export")
+    .description("Export the member list as CSV (recorded in the audit log)")
+    .requiredOption("--actor <name>", "who runs this (kept in the audit log)")
+    .option("--out <file>", "write to this file (mode 0600) instead of standard output")
+    .action(async (o: { actor: string; out?: string }) => {
+      const actor = operatorActor(o.actor);
+      const { csv, count } = await env.withRuntime((ctx) =>
+        runAction(ctx.actionEnv(actor), exportMembers, {}),
+      );
+      if (!o.out) return env.io.out(csv.replace(/\r\n$/, ""));
+      const full = path.resolve(env.cwd ?? process.cwd(), o.out);
+      fs.writeFileSync(full, csv, { mode: 0o600 });
+      env.io.out(`Exported ${count} members to ${full}.`);
+    });
+}

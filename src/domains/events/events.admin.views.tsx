@@ -1,0 +1,286 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import { CsrfField } from "../../http/page.tsx";
+import { formatWhen } from "./events.views.tsx";
+
+type AdminEvent = {
+  id: string;
+  title: string;
+  description: string;
+  location: string;
+  starts_at: Date;
+  ends_at: Date;
+  capacity: number;
+  registration_opens_at: Date | null;
+  registration_closes_at: Date | null;
+  audience: string;
+  status: string;
+  version: number;
+};
+
+/** A registration as the admin page lists it, with the member's name. */
+export type AdminRegistration = {
+  id: string;
+  status: string;
+  waitlist_position: number | null;
+  guest_names: string[];
+  checked_in_at: Date | null;
+  no_show: boolean;
+  member_name: string;
+  member_email: string;
+};
+
+/** A time as a datetime-local value in the club's zone ("2026-05-01T19:30"); the form has no zone. */
+export function localInputValue(date: Date | null, timeZone: string): string {
+  if (!date) return "";
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    })
+      .formatToParts(new Date(date))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
+// A fresh one-time token per rendered form: a double click replays the first outcome (oncePerFormToken).
+const FormToken = () => <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />;
+
+/** A small form with one button, as used in tables and the status bar. */
+function ActionButton(props: { request: FastifyRequest; action: string; label: string }) {
+  return (
+    <form method="post" action={props.action} class="inline">
+      <CsrfField request={props.request} />
+      <FormToken />
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+/** Every event, drafts included, for those who manage them. */
+export function AdminEventList(props: {
+  events: (AdminEvent & { seats: number; waiting: number })[];
+  timeZone: string;
+}) {
+  return (
+    <section>
+      <h1>Events</h1>
+      <p>
+        <a href="/admin/events/new">Create an event</a>
+      </p>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be focusable to scroll by keyboard */}
+      <section class="scroll" aria-label="Events" tabIndex={0}>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Event</th>
+              <th scope="col">Starts</th>
+              <th scope="col">Status</th>
+              <th scope="col">Audience</th>
+              <th scope="col">Seats</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.events.map((e) => (
+              <tr key={e.id}>
+                <td>
+                  <a href={`/admin/events/${e.id}`}>{e.title}</a>
+                </td>
+                <td>{formatWhen(e.starts_at, props.timeZone)}</td>
+                <td>{e.status}</td>
+                <td>{e.audience === "members" ? "members only" : "public"}</td>
+                <td>
+                  {e.seats} of {e.capacity}
+                  {e.waiting ? `, ${e.waiting} waiting` : ""}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </section>
+  );
+}
+
+/** The create or edit form; an edit carries the version it was read at (W-4). */
+export function EventForm(props: { request: FastifyRequest; event?: AdminEvent; timeZone: string }) {
+  const e = props.event;
+  const tz = props.timeZone;
+  return (
+    <form method="post" action={e ? `/admin/events/${e.id}` : "/admin/events"}>
+      <CsrfField request={props.request} />
+      <FormToken />
+      {e ? <input type="hidden" name="version" value={String(e.version)} /> : null}
+      <label for="title">Title</label>
+      <input id="title" name="title" required maxLength={200} value={e?.title ?? ""} />
+      <label for="description">Description (Markdown: **bold**, *italic*, lists, links)</label>
+      <textarea id="description" name="description" rows={8}>
+        {e?.description ?? ""}
+      </textarea>
+      <label for="location">Location</label>
+      <input id="location" name="location" maxLength={500} value={e?.location ?? ""} />
+      <label for="startsAt">Starts ({tz})</label>
+      <input
+        id="startsAt"
+        name="startsAt"
+        type="datetime-local"
+        required
+        value={localInputValue(e?.starts_at ?? null, tz)}
+      />
+      <label for="endsAt">Ends ({tz})</label>
+      <input
+        id="endsAt"
+        name="endsAt"
+        type="datetime-local"
+        required
+        value={localInputValue(e?.ends_at ?? null, tz)}
+      />
+      <label for="capacity">Places (guests count too)</label>
+      <input id="capacity" name="capacity" type="number" min={0} required value={String(e?.capacity ?? 20)} />
+      <label for="registrationOpensAt">Registration opens (optional)</label>
+      <input
+        id="registrationOpensAt"
+        name="registrationOpensAt"
+        type="datetime-local"
+        value={localInputValue(e?.registration_opens_at ?? null, tz)}
+      />
+      <label for="registrationClosesAt">Registration closes (optional)</label>
+      <input
+        id="registrationClosesAt"
+        name="registrationClosesAt"
+        type="datetime-local"
+        value={localInputValue(e?.registration_closes_at ?? null, tz)}
+      />
+      <label for="audience">Who can see it</label>
+      <select id="audience" name="audience">
+        <option value="members">Members only</option>
+        <option value="public" selected={e?.audience === "public"}>
+          Everyone
+        </option>
+      </select>
+      <button type="submit">{e ? "Save changes" : "Create draft"}</button>
+    </form>
+  );
+}
+
+function Registrations(props: { request: FastifyRequest; rows: AdminRegistration[]; timeZone: string }) {
+  const confirmed = props.rows.filter((r) => r.status === "confirmed");
+  const who = (r: AdminRegistration) =>
+    `${r.member_name}${r.guest_names.length ? ` (+${r.guest_names.length}: ${r.guest_names.join(", ")})` : ""}`;
+  return (
+    <>
+      <h2>Confirmed ({confirmed.length})</h2>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be focusable to scroll by keyboard */}
+      <section class="scroll" aria-label="Confirmed registrations" tabIndex={0}>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Member</th>
+              <th scope="col">Email</th>
+              <th scope="col">Attendance</th>
+              <th scope="col">Record</th>
+            </tr>
+          </thead>
+          <tbody>
+            {confirmed.map((r) => (
+              <tr key={r.id}>
+                <td>{who(r)}</td>
+                <td>{r.member_email}</td>
+                <td>
+                  {r.checked_in_at
+                    ? `checked in ${formatWhen(r.checked_in_at, props.timeZone)}`
+                    : r.no_show
+                      ? "no-show"
+                      : "not yet"}
+                </td>
+                <td>
+                  {r.checked_in_at ? null : (
+                    <ActionButton
+                      request={props.request}
+                      action={`/admin/registrations/${r.id}/check-in`}
+                      label={`Check in ${r.member_name}`}
+                    />
+                  )}{" "}
+                  {r.checked_in_at || r.no_show ? null : (
+                    <ActionButton
+                      request={props.request}
+                      action={`/admin/registrations/${r.id}/no-show`}
+                      label={`No-show: ${r.member_name}`}
+                    />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <h2>Waitlist, in order</h2>
+      <ol>
+        {props.rows
+          .filter((r) => r.status === "waitlisted")
+          .map((r) => (
+            <li key={r.id}>
+              {who(r)} · {r.member_email}
+            </li>
+          ))}
+      </ol>
+    </>
+  );
+}
+
+/** One event for those who manage it: edit form, status buttons, registrations and waitlist. */
+export function AdminEventView(props: {
+  request: FastifyRequest;
+  event: AdminEvent;
+  counts: { seats: number; waiting: number };
+  registrations: AdminRegistration[];
+  timeZone: string;
+  notice?: string;
+}) {
+  const { event, request } = props;
+  const editable = event.status === "draft" || event.status === "published";
+  return (
+    <section>
+      <h1>{event.title}</h1>
+      {props.notice ? (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      ) : null}
+      <p>
+        Status: <strong>{event.status}</strong> · {props.counts.seats} of {event.capacity} places taken
+        {props.counts.waiting ? `, ${props.counts.waiting} waiting` : ""} ·{" "}
+        <a href={`/events/${event.id}`}>public page</a>
+      </p>
+      {event.status === "draft" ? (
+        <ActionButton request={request} action={`/admin/events/${event.id}/publish`} label="Publish" />
+      ) : null}
+      {event.status === "published" && new Date(event.starts_at) <= new Date() ? (
+        <ActionButton
+          request={request}
+          action={`/admin/events/${event.id}/complete`}
+          label="Mark completed"
+        />
+      ) : null}
+      {editable ? <EventForm request={request} event={event} timeZone={props.timeZone} /> : null}
+      {editable ? (
+        <form method="post" action={`/admin/events/${event.id}/cancel`}>
+          <CsrfField request={request} />
+          <FormToken />
+          <h2>Cancel the event</h2>
+          <p>Every registration is cancelled and each member gets an email.</p>
+          <label for="cancel-reason">Reason (included in the email)</label>
+          <input id="cancel-reason" name="reason" maxLength={500} />
+          <button type="submit">Cancel this event</button>
+        </form>
+      ) : null}
+      <Registrations request={request} rows={props.registrations} timeZone={props.timeZone} />
+    </section>
+  );
+}

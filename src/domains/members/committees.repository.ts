@@ -1,0 +1,67 @@
+import { type Expression, type Kysely, type SqlBool, sql } from "kysely";
+import type { DB } from "../../core/db/schema.ts";
+
+/** The committees' SQL (committees and committee_memberships). */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True if the string can be a row id; anything else is simply not found (no SQL error, R-2). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** The condition "this term is current": started, and not yet ended. Used by every chair check. */
+export function termIsCurrent(alias = "committee_memberships"): Expression<SqlBool> {
+  const t = sql.ref(alias);
+  return sql<SqlBool>`(${t}.starts_at <= now() AND (${t}.ends_at IS NULL OR ${t}.ends_at > now()))`;
+}
+
+/** Committees by name, with how many members serve on each now. */
+export function listCommittees(db: Kysely<DB>) {
+  return db
+    .selectFrom("committees as c")
+    .select(["c.id", "c.name", "c.created_at"])
+    .select(
+      sql<number>`(SELECT count(*)::int FROM committee_memberships cm
+                   WHERE cm.committee_id = c.id AND ${termIsCurrent("cm")})`.as("current_members"),
+    )
+    .orderBy(sql`lower(c.name)`)
+    .orderBy("c.id")
+    .execute();
+}
+
+/** One committee, or undefined. */
+export function findCommittee(db: Kysely<DB>, id: string) {
+  if (!isUuid(id)) return Promise.resolve(undefined);
+  return db.selectFrom("committees").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** Every term of a committee with the member's name: current first, then upcoming, then ended. */
+export function committeeTerms(db: Kysely<DB>, committeeId: string) {
+  const state = sql<"current" | "upcoming" | "ended">`CASE
+    WHEN cm.starts_at > now() AND (cm.ends_at IS NULL OR cm.ends_at > cm.starts_at) THEN 'upcoming'
+    WHEN ${termIsCurrent("cm")} THEN 'current'
+    ELSE 'ended' END`;
+  return db
+    .selectFrom("committee_memberships as cm")
+    .innerJoin("members as m", "m.id", "cm.member_id")
+    .select([
+      "cm.id",
+      "cm.member_id",
+      "m.name as member_name",
+      "m.email as member_email",
+      "cm.role",
+      "cm.starts_at",
+      "cm.ends_at",
+      "cm.granted_by",
+      "cm.ended_by",
+      "cm.version",
+    ])
+    .select(state.as("state"))
+    .where("cm.committee_id", "=", committeeId)
+    .orderBy(sql`CASE ${state} WHEN 'current' THEN 0 WHEN 'upcoming' THEN 1 ELSE 2 END`)
+    .orderBy(sql`CASE cm.role WHEN 'chair' THEN 0 ELSE 1 END`)
+    .orderBy("cm.starts_at", "desc")
+    .orderBy("cm.id")
+    .execute();
+}

@@ -1,0 +1,261 @@
+// The executable guarantee matrix (O4): one entry per row of GUARANTEE_TO_MECHANISM_MATRIX.md, in
+// its order. src/guarantees/check.ts proves every named file, symbol, runbook, verb, metric and route
+// exists, and that each enforced row has a passing test named with its tag ("[G04] ...").
+
+/** Code or schema that enforces a guarantee; symbol must be declared in file (not just mentioned). */
+export interface Mechanism {
+  description: string;
+  file: string;
+  symbol?: string;
+}
+
+/** Where a signal comes from: a metric name, a CLI verb, or a route path. */
+export type DetectionKind = "metric" | "scan" | "health" | "admin-warning" | "cli";
+
+/** How we know the guarantee failed or is at risk. metric: a name at /metrics (labels allowed);
+ * cli and scan: a CLI verb; health and admin-warning: a declared route path. */
+export interface Detection {
+  description: string;
+  kind: DetectionKind;
+  reference: string;
+}
+
+/** What a person does to restore safety. */
+export interface Recovery {
+  description: string;
+  cliVerb?: string;
+  runbook?: string;
+}
+
+/** One row of the matrix. Its tests are the tests whose names contain `[id]`. */
+export interface Guarantee {
+  id: string;
+  title: string;
+  rules: string[];
+  status: "enforced" | "planned";
+  mechanisms: Mechanism[];
+  detection: Detection[];
+  recovery: Recovery[];
+  notes?: string;
+}
+
+const SQL = "src/core/db/migrations/0001_core.sql";
+const ACTION = "src/core/action.ts";
+const GUARDS = "src/http/guards.ts";
+const AUDIT = "src/core/audit.ts";
+const CHAIN = "src/core/audit-chain.ts";
+const ROUTES = "src/http/routes.ts";
+
+// Short builders keep each row readable on a few lines.
+const mech = (file: string, symbol: string, description: string): Mechanism => ({
+  description,
+  file,
+  symbol,
+});
+const signal = (kind: DetectionKind, reference: string, description: string): Detection => ({
+  description,
+  kind,
+  reference,
+});
+const fix = (description: string, cliVerb?: string, runbook?: string): Recovery => ({
+  description,
+  ...(cliVerb ? { cliVerb } : {}),
+  ...(runbook ? { runbook: `docs/runbooks/${runbook}.md` } : {}),
+});
+const enforced = (
+  id: string,
+  title: string,
+  rules: string[],
+  how: Pick<Guarantee, "mechanisms" | "detection" | "recovery">,
+): Guarantee => ({ id, title, rules, status: "enforced", ...how });
+const planned = (id: string, title: string, rules: string[], notes: string, recovery: Recovery[] = []) =>
+  ({ id, title, rules, status: "planned", mechanisms: [], detection: [], recovery, notes }) as Guarantee;
+
+// Shared by several rows: the same scan, freeze and runbooks serve them all.
+const invariantScan = signal("scan", "invariants check", "the invariant scanner reports violations");
+const readOnly = fix(
+  "enter read-only mode: block writes until the cause is understood",
+  "mode set",
+  "read-only-mode",
+);
+const adminFreeze = fix(
+  "SEV-1: freeze admin actions (`mode switch admin_freeze on`), capture evidence, investigate",
+  "mode switch",
+  "audit-tamper",
+);
+const invariantRepair = fix(
+  "repair by a reviewed script, writes blocked until repaired",
+  undefined,
+  "invariant-violation",
+);
+
+/** The seventeen guarantees G01..G17 in matrix order. */
+export const guarantees: readonly Guarantee[] = [
+  planned(
+    "G01",
+    "No silent data loss of authoritative data",
+    ["B-1", "B-2", "B-3", "REC-1", "REC-5"],
+    "Backups issue: checksummed daily backups in CLUBOS_BACKUP_DIR, a snapshot before each migration, restore drills.",
+  ),
+  enforced("G02", "No data corruption from partial writes", ["W-2", "W-5", "W-7", "INV-10"], {
+    mechanisms: [
+      mech(ACTION, "runAction", "one transaction per action: mode check, writes, audit entry, outbox"),
+    ],
+    detection: [
+      signal("metric", 'clubos_actions_total{outcome="failed"}', "failed actions by name"),
+      invariantScan,
+    ],
+    recovery: [readOnly],
+  }),
+  enforced("G03", "No writes without auth and authz", ["W-1", "S-1", "R-1"], {
+    mechanisms: [
+      mech(GUARDS, "capabilityGuard", "hard capability gate on every route; unknown permissions deny"),
+      mech(GUARDS, "guardsFor", "the guards every declared route gets"),
+      mech(ACTION, "runAction", "each action re-checks its capability before its transaction"),
+    ],
+    detection: [
+      signal(
+        "metric",
+        "clubos_refusals_total",
+        "refused requests by code (unauthenticated, forbidden, csrf)",
+      ),
+      signal("metric", 'clubos_actions_total{outcome="denied"}', "actions denied for lack of capability"),
+    ],
+    recovery: [
+      readOnly,
+      fix("revoke a leaked API token", "token revoke", "permission-rollback"),
+      fix("end a wrongly granted role", "roles end", "permission-rollback"),
+      fix("recover locked-out administrator access", "admin create", "admin-access-recovery"),
+    ],
+  }),
+  enforced("G04", "No privilege escalation without audit trail", ["INV-3", "S-2", "H-4", "O1"], {
+    mechanisms: [
+      mech(SQL, "audit_log_append_only", "triggers refuse UPDATE, DELETE and TRUNCATE on the audit log"),
+      mech(AUDIT, "writeAuditEntry", "one audit entry inside the action's own transaction"),
+      mech(CHAIN, "sealAuditChain", "entries sealed into a sha256 hash chain after commit"),
+      mech(CHAIN, "anchorAuditChain", "chain heads anchored in the backup folder, outside the database"),
+    ],
+    detection: [
+      signal("cli", "audit verify", "recompute the chain and check it against the anchors"),
+      signal("scan", "invariants check", "audit coverage: every change has its entry"),
+      signal("metric", "clubos_audit_seal_failures_total", "sealing runs that failed"),
+    ],
+    recovery: [adminFreeze],
+  }),
+  planned(
+    "G05",
+    "Published content immutability (semantic)",
+    ["INV-4", "D-3"],
+    "Pages issue: published revisions immutable; edits only through unpublish or a new revision.",
+    [fix("freeze publishing while a violation is investigated", "mode switch", "publishing-freeze")],
+  ),
+  enforced("G06", "Referential integrity (no orphans)", ["INV-8", "INV-10"], {
+    mechanisms: [mech(SQL, "ON DELETE RESTRICT", "foreign keys refuse deletes that would orphan rows")],
+    detection: [invariantScan],
+    recovery: [invariantRepair, readOnly],
+  }),
+  enforced("G07", "Monotonic timestamps", ["INV-9", "INV-10"], {
+    mechanisms: [
+      mech(SQL, "clubos_touch_timestamps", "trigger: created_at immutable, updated_at never moves backwards"),
+      mech(SQL, "CHECK (created_at <= updated_at)", "table constraint on every timestamped table"),
+    ],
+    detection: [invariantScan],
+    recovery: [invariantRepair],
+  }),
+  planned(
+    "G08",
+    "Audience enforcement is server-side only",
+    ["R-1", "R-2", "R-4", "R-6"],
+    "Pages issue: audience filter on the server before render, leak tests per audience.",
+  ),
+  planned(
+    "G09",
+    "Preview never leaks to public",
+    ["R-5", "D-3"],
+    "Pages issue: preview routes behind a capability, noindex, the preview_off switch, a leak test.",
+  ),
+  enforced("G10", "Degraded mode prefers denial over corruption", ["W-8", "D-1", "D-3", "R-2", "O3"], {
+    mechanisms: [
+      mech("src/core/modes.ts", "ModeWatcher", "mode and switches, re-read on notify and every second"),
+      mech(GUARDS, "modeGuard", "routes refuse writes when read-only or when the mode is unreadable"),
+      mech(ACTION, "assertModeAllows", "each action re-checks the mode inside its transaction"),
+    ],
+    detection: [
+      signal("health", "/readyz", "503 when the database or the mode cannot be read"),
+      signal("metric", "clubos_mode_normal", "1 normal, 0 read-only or maintenance, -1 unreadable"),
+      signal(
+        "admin-warning",
+        "/admin/system",
+        "every page shows the mode banner; this page says who and why",
+      ),
+    ],
+    recovery: [fix("enter or leave read-only or maintenance mode", "mode set", "read-only-mode")],
+  }),
+  planned(
+    "G11",
+    "External dependency failure does not take down core",
+    ["I-1", "I-2", "I-3", "W-6"],
+    "Email and jobs issue: outbox delivery with timeouts, a circuit breaker and bounded retries.",
+  ),
+  planned(
+    "G12",
+    "Capacity exhaustion does not corrupt data",
+    ["C-1", "C-2", "C-3", "C-4", "C-5"],
+    "Capacity issue: per-load-class limits answering 429/503 with Retry-After, bounded queues.",
+  ),
+  enforced("G13", "Admin actions are attributable", ["S-2", "H-4", "INV-3"], {
+    mechanisms: [
+      mech("src/core/actor.ts", "operatorActor", "CLI verbs require a named operator (--actor)"),
+      mech(AUDIT, "writeAuditEntry", "an audited action refuses an anonymous actor"),
+      mech(SQL, "actor_id text NOT NULL CHECK", "audit_log.actor_id is required and never blank"),
+    ],
+    detection: [
+      signal("admin-warning", "/admin/audit", "the audit log page, filterable by actor"),
+      signal("cli", "audit verify", "verify the audit chain"),
+    ],
+    recovery: [adminFreeze],
+  }),
+  enforced("G14", "Every production deploy is traceable", ["CC-1"], {
+    mechanisms: [
+      mech(
+        "src/domains/ops/deploy.actions.ts",
+        "recordDeploy",
+        "each start records version, commit, class, host",
+      ),
+      mech(SQL, "CREATE TABLE deploys", "the deploys table refuses an unknown change class"),
+    ],
+    detection: [
+      signal("health", "/api/v1/system/version", "what is running now"),
+      signal("admin-warning", "/admin", "the admin home shows the running deploy"),
+    ],
+    recovery: [
+      fix("roll back: redeploy the previous version; check /api/v1/system/version and the new deploy record"),
+    ],
+  }),
+  planned(
+    "G15",
+    "Recovery is human-in-the-loop",
+    ["REC-2", "REC-3", "REC-4", "B-4", "O2"],
+    "Backups issue: restore by a named operator, writes off during restore, invariants verified before resuming.",
+  ),
+  enforced("G16", "Undefined degraded behavior blocks merge", ["D-1", "CC-3", "O4"], {
+    mechanisms: [
+      mech(ROUTES, "validateDeclaration", "no capability, load class or degraded behaviour: no boot"),
+      mech(ROUTES, "enforceDeclarations", "a route registered without declareRoute: no boot"),
+      mech("src/guarantees/check.ts", "checkRegistry", "npm test fails when this registry does not hold up"),
+    ],
+    detection: [
+      signal("cli", "routes", "boot fails naming the route; this lists every declaration"),
+      signal("cli", "guarantees", "the guarantee matrix with each row's status"),
+    ],
+    recovery: [
+      fix("refuse the merge until the route declares capability, load class and degraded behaviour"),
+    ],
+  }),
+  planned(
+    "G17",
+    "Observability failure increases severity",
+    ["C-4", "H-1"],
+    "Observability issue: a monitoring-gap alert and an admin warning when metrics or logs stop.",
+  ),
+];
