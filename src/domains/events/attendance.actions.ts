@@ -3,6 +3,7 @@ import { type ActionEnv, type ActionSpec, defineAction, runActionWith } from "..
 import type { Actor } from "../../core/actor.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { conflict, forbidden, notFound } from "../../core/errors.ts";
+import { UUID } from "../../core/ids.ts";
 import { canManageEvent } from "./event-access.ts";
 
 /** Check-in and no-show on the day. Both only apply to confirmed registrations and are idempotent: doing
@@ -18,8 +19,6 @@ export interface Attendance {
   noShow: boolean;
   version: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The registration, locked, once the actor is known to manage its event; 403 before anything else
  * for those who manage nothing, so the answer does not reveal which registrations exist. */

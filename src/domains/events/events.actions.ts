@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { type ActionScope, defineAction, type OutboxDraft } from "../../core/action.ts";
 import { ClubError, conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
+import { UUID } from "../../core/ids.ts";
 import {
   cancellationEmail,
   confirmationEmail,
@@ -223,7 +224,7 @@ export const cancelRegistration = defineAction({
   effect: "write",
   async run(scope, input: { registrationId: string; timeZone: string }) {
     const { trx, actor } = scope;
-    if (!/^[0-9a-f-]{36}$/i.test(input.registrationId)) throw notFound();
+    if (!UUID.test(input.registrationId)) throw notFound();
     const peek = await trx
       .selectFrom("registrations")
       .select(["event_id", "member_id"])

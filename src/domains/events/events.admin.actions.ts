@@ -2,6 +2,7 @@ import { type Kysely, sql } from "kysely";
 import { type ActionScope, defineAction, type OutboxDraft } from "../../core/action.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { ClubError, conflict, forbidden, invalidInput, notFound } from "../../core/errors.ts";
+import { UUID } from "../../core/ids.ts";
 import { canManageEvent } from "./event-access.ts";
 import { contextFor, type EventInput, promoteFromWaitlist } from "./events.actions.ts";
 import { eventCancelledEmail } from "./events.messages.ts";
@@ -28,7 +29,6 @@ const COLUMNS = {
 } as const;
 type Field = keyof typeof COLUMNS;
 const TIMES = new Set<Field>(["startsAt", "endsAt", "registrationOpensAt", "registrationClosesAt"]);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type EventRow = NonNullable<Awaited<ReturnType<typeof lockEvent>>>;
 

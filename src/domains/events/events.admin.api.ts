@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type ActionSpec, runAction } from "../../core/action.ts";
 import { notFound } from "../../core/errors.ts";
+import { ADMIN_WRITE, ID, READ } from "../../http/declarations.ts";
 import { idempotentJson } from "../../http/idempotent-reply.ts";
 import { declareRoute } from "../../http/routes.ts";
 import { versionFrom } from "../../http/versions.ts";
@@ -15,13 +16,6 @@ import {
 import { eventRegistrations, requireManager } from "./events.admin.routes.tsx";
 import { findVisibleEvent } from "./events.repository.ts";
 
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const ADMIN_WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "admin_freeze" } as const;
-const ID = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", format: "uuid" } },
-} as const;
 const TIME = { type: ["string", "null"], format: "date-time" } as const;
 const CHANGES = {
   type: "object",

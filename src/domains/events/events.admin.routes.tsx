@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
 import { forbidden, invalidInput, notFound } from "../../core/errors.ts";
+import { ADMIN_WRITE, ID, READ } from "../../http/declarations.ts";
 import { oncePerFormToken } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
@@ -12,14 +13,6 @@ import { createEvent, type EventInput } from "./events.actions.ts";
 import { cancelEvent, completeEvent, publishEvent, updateEvent } from "./events.admin.actions.ts";
 import { AdminEventList, AdminEventView, EventForm, localInputValue } from "./events.admin.views.tsx";
 import { eventCounts, findVisibleEvent } from "./events.repository.ts";
-
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const ADMIN_WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "admin_freeze" } as const;
-const ID = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", format: "uuid" } },
-} as const;
 
 /** Every event with its seat counts, newest start first (drafts included). */
 function listAllEvents(db: Kysely<DB>) {

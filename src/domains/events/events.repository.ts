@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import { UUID } from "../../core/ids.ts";
 
 /** The events domain's SQL. */
 
@@ -86,7 +87,7 @@ export async function findVisibleEvent(
   includeMembersOnly: boolean,
   includeDrafts: boolean,
 ) {
-  if (!/^[0-9a-f-]{36}$/i.test(eventId)) return undefined;
+  if (!UUID.test(eventId)) return undefined;
   const event = await db.selectFrom("events").selectAll().where("id", "=", eventId).executeTakeFirst();
   if (!event) return undefined;
   if (event.status === "draft" && !includeDrafts) return undefined;

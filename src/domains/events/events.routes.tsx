@@ -1,19 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.ts";
+import { ID, READ, WRITE } from "../../http/declarations.ts";
 import { idempotentJson, oncePerFormToken } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { cancelRegistration, createEvent, type EventInput, registerForEvent } from "./events.actions.ts";
 import { activeRegistration, eventCounts, findVisibleEvent, listVisibleEvents } from "./events.repository.ts";
 import { EventList, EventPage } from "./events.views.tsx";
-
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "none" } as const;
-const ID = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", format: "uuid" } },
-} as const;
 
 const isMember = (request: FastifyRequest) => request.auth.actor.type === "member";
 const canManage = (request: FastifyRequest) => request.auth.actor.capabilities.has("events:manage");

@@ -4,6 +4,8 @@ import { type Kysely, sql } from "kysely";
 import { defineAction, runAction } from "../../core/action.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { notFound } from "../../core/errors.ts";
+import { UUID } from "../../core/ids.ts";
+import { READ, WRITE } from "../../http/declarations.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { hashSecret } from "../identity/tokens.ts";
@@ -11,9 +13,6 @@ import { findVisibleEvent } from "./events.repository.ts";
 import { type CalendarEvent, renderCalendar } from "./ical.ts";
 import { FeedTokenCreated } from "./ical.views.tsx";
 
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "none" } as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Hex, so the token never contains the "-" or "." that the router reads as separators in ":token.ics".
 const TOKEN = /^[0-9a-f]{64}$/;
 

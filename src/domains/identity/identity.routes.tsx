@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { runAction } from "../../core/action.ts";
 import { ClubError, unauthenticated } from "../../core/errors.ts";
+import { READ, RECOVERY } from "../../http/declarations.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { SESSION_COOKIE } from "./authenticate.ts";
@@ -11,8 +12,6 @@ import { clearSessionCookie, logIn, setSessionCookie } from "./login.ts";
 import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords.ts";
 
 // Login and logout keep working in read-only mode and while admin changes are frozen (O3).
-const RECOVERY = { readOnly: "allowed", databaseDown: "503", frozenBy: "none" } as const;
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
 
 /** Only local paths are followed after login, so the form cannot send people to another site. */
 function safeNext(next: unknown): string {

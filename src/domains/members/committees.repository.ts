@@ -1,9 +1,8 @@
 import { type Expression, type Kysely, type SqlBool, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import { UUID } from "../../core/ids.ts";
 
 /** The committees' SQL (committees and committee_memberships). */
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** True if the string can be a row id; anything else is simply not found (no SQL error, R-2). */
 export function isUuid(value: string): boolean {

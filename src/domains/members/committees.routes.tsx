@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { runAction } from "../../core/action.ts";
 import { notFound } from "../../core/errors.ts";
+import { ADMIN_WRITE, READ } from "../../http/declarations.ts";
 import { idempotentJson, oncePerFormToken } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
@@ -8,8 +9,6 @@ import { appointToCommittee, createCommittee, endCommitteeTerm } from "./committ
 import { committeeTerms, findCommittee, listCommittees } from "./committees.repository.ts";
 import { CommitteeListView, CommitteeView } from "./committees.views.tsx";
 
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const ADMIN_WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "admin_freeze" } as const;
 const uuid = { type: "string", format: "uuid" } as const;
 const ID = { type: "object", required: ["id"], properties: { id: uuid } } as const;
 const TERM = { type: "object", required: ["id", "termId"], properties: { id: uuid, termId: uuid } } as const;

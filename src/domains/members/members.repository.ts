@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import { UUID } from "../../core/ids.ts";
 import { termIsCurrent } from "./committees.repository.ts";
 
 /** The members domain's SQL. */
@@ -20,7 +21,7 @@ export type AdminField = (typeof ADMIN_FIELDS)[number];
 
 /** One member by id, undeleted unless asked. */
 export function findMember(db: Kysely<DB>, id: string, includeDeleted = false) {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(undefined);
+  if (!UUID.test(id)) return Promise.resolve(undefined);
   let query = db.selectFrom("members").selectAll().where("id", "=", id);
   if (!includeDeleted) query = query.where("deleted_at", "is", null);
   return query.executeTakeFirst();

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { runAction } from "../../core/action.ts";
 import { notFound } from "../../core/errors.ts";
+import { UUID } from "../../core/ids.ts";
+import { ADMIN_WRITE, ID, READ, WRITE } from "../../http/declarations.ts";
 import { idempotentJson } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
@@ -20,14 +22,6 @@ import {
 } from "./members.repository.ts";
 import { DirectoryView, MemberAdminView, MemberListView, ProfileView } from "./members.views.tsx";
 
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "none" } as const;
-const ADMIN_WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "admin_freeze" } as const;
-const ID = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", format: "uuid" } },
-} as const;
 const CHANGES = {
   type: "object",
   additionalProperties: false,
@@ -80,7 +74,7 @@ function listQuery(q: Record<string, string | undefined>): MemberListQuery {
   let after: MemberListQuery["after"];
   if (q.after) {
     const [key, id] = Buffer.from(q.after, "base64url").toString("utf8").split("\n");
-    if (key !== undefined && id && /^[0-9a-f-]{36}$/i.test(id)) after = { key, id };
+    if (key !== undefined && id && UUID.test(id)) after = { key, id };
   }
   return {
     search: q.search?.trim() || undefined,

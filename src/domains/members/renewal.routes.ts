@@ -1,15 +1,9 @@
 import type { FastifyInstance } from "fastify";
+import { ADMIN_WRITE, ID } from "../../http/declarations.ts";
 import { idempotentJson, oncePerFormToken } from "../../http/idempotent-reply.ts";
 import { declareRoute } from "../../http/routes.ts";
 import { versionFrom } from "../../http/versions.ts";
 import { renewMembership } from "./renewal.actions.ts";
-
-const ADMIN_WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "admin_freeze" } as const;
-const ID = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", format: "uuid" } },
-} as const;
 
 /** The version a form field or an If-Match header names (W-4); undefined when none was sent. */
 function versionOf(value: unknown): number | undefined {

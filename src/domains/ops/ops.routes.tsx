@@ -1,15 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { runAction } from "../../core/action.ts";
 import { invalidInput } from "../../core/errors.ts";
+import { READ, RECOVERY } from "../../http/declarations.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { type AuditFilter, listAuditEntries } from "./audit.repository.ts";
 import { setMode, setSwitch } from "./mode.actions.ts";
 import { AdminHome, AuditView, SystemView } from "./ops.views.tsx";
 
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
 // The operator's switches are the way out of read-only mode, so they stay allowed in it.
-const RECOVERY = { readOnly: "allowed", databaseDown: "503", frozenBy: "none" } as const;
 
 function auditFilter(request: FastifyRequest): AuditFilter {
   const q = request.query as Record<string, string | undefined>;

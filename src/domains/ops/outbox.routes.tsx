@@ -1,12 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import { notFound } from "../../core/errors.ts";
+import { UUID } from "../../core/ids.ts";
+import { READ } from "../../http/declarations.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { OutboxList, OutboxMessage } from "./outbox.views.tsx";
 
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 100;
 const STATUSES = new Set(["pending", "sent", "failed", "cancelled"]);
 

@@ -2,9 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { migrationStatus } from "../../core/db/migrate.ts";
 import { ClubError } from "../../core/errors.ts";
 import { registry } from "../../core/metrics.ts";
+import { NO_DB } from "../../http/declarations.ts";
 import { declareRoute } from "../../http/routes.ts";
-
-const NO_DB = { readOnly: "serves", databaseDown: "serves", frozenBy: "none" } as const;
 
 function isLoopback(ip: string): boolean {
   return ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1";

@@ -4,6 +4,7 @@ import { type Actor, actorRef } from "../../../core/actor.ts";
 import type { Database } from "../../../core/db/connect.ts";
 import type { DB } from "../../../core/db/schema.ts";
 import { ClubError, notFound } from "../../../core/errors.ts";
+import { UUID } from "../../../core/ids.ts";
 import { readSystemState } from "../../../core/modes.ts";
 import type { ImportPlan } from "./plan.ts";
 
@@ -62,7 +63,7 @@ export async function savePlan(database: Database, actor: Actor, plan: ImportPla
 
 /** An import, visible only to whoever made it (anyone else gets 404). */
 export async function loadImport(db: Kysely<DB>, id: string, actor: Actor): Promise<StoredImport> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound();
+  if (!UUID.test(id)) throw notFound();
   const row = await db
     .selectFrom("member_imports")
     .selectAll()

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { runAction } from "../../../core/action.ts";
 import { ClubError, invalidInput } from "../../../core/errors.ts";
+import { ADMIN_WRITE, ID, READ } from "../../../http/declarations.ts";
 import { sendPage } from "../../../http/page.tsx";
 import { declareRoute } from "../../../http/routes.ts";
 import { exportMembers } from "../members.export.ts";
@@ -10,16 +11,9 @@ import { loadImport, savePlan } from "./import.repository.ts";
 import { ImportFormView, ImportPlanView } from "./import.views.tsx";
 import { planImport } from "./plan.ts";
 
-const READ = { readOnly: "serves", databaseDown: "503", frozenBy: "none" } as const;
-const ADMIN_WRITE = { readOnly: "refused", databaseDown: "503", frozenBy: "admin_freeze" } as const;
 // A GET that writes its audit entry: exportMembers is an admin action, so read-only mode and the admin
 // freeze refuse it (503) rather than let a copy of the member list out unrecorded.
 const EXPORT = { readOnly: "serves", databaseDown: "503", frozenBy: "admin_freeze" } as const;
-const ID = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", format: "uuid" } },
-} as const;
 /** The largest CSV body the JSON API takes; the HTML form is bound by the server's 1 MB body limit. */
 const CSV_BODY_LIMIT = 10 * 1024 * 1024;
 
