@@ -210,3 +210,49 @@ forEachEngine("members", (engine) => {
     assert.equal((await api(baseUrl, member.token, "GET", "/api/v1/members")).status, 403);
   });
 });
+
+forEachEngine("member deletion and restore", (engine) => {
+  const t = suiteApp(engine);
+
+  test("an admin deletes a member (kept, sessions ended, out of the list) and restores the same record", async () => {
+    const { runtime, baseUrl } = t.get();
+    const admin = await tokenMember(runtime, ["member", "membership_chair"]);
+    const m = await createMember(runtime, ["member"], "Leaving Person");
+    const browser = new Client(baseUrl);
+    await browser.login(m.email, m.password);
+    assert.equal((await browser.get("/api/v1/me")).status, 200);
+    const del = await api(baseUrl, admin.token, "POST", `/api/v1/members/${m.memberId}/delete`, {
+      reason: "moved away",
+    });
+    assert.equal(del.status, 200);
+    assert.equal((await browser.get("/api/v1/me")).status, 401, "the deleted member's sessions end");
+    const listed = await api(baseUrl, admin.token, "GET", "/api/v1/members?search=leaving");
+    assert.deepEqual(listed.body.members, []);
+    const deleted = await api(baseUrl, admin.token, "GET", "/api/v1/members?status=deleted&search=leaving");
+    assert.deepEqual(
+      (deleted.body.members as { id: string }[]).map((x) => x.id),
+      [m.memberId],
+    );
+    const restored = await api(baseUrl, admin.token, "POST", `/api/v1/members/${m.memberId}/restore`, {
+      reason: "came back",
+    });
+    assert.equal(restored.status, 200);
+    const row = await runtime.database.db
+      .selectFrom("members")
+      .selectAll()
+      .where("id", "=", m.memberId)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.deleted_at, null, "the same id is back");
+    const audit = await runtime.database.db
+      .selectFrom("audit_log")
+      .select(["action", "reason"])
+      .where("subject_id", "=", m.memberId)
+      .where("action", "in", ["member.deleted", "member.restored"])
+      .orderBy("seq")
+      .execute();
+    assert.deepEqual(audit, [
+      { action: "member.deleted", reason: "moved away" },
+      { action: "member.restored", reason: "came back" },
+    ]);
+  });
+});

@@ -31,6 +31,8 @@ export function findMember(db: Kysely<DB>, id: string, includeDeleted = false) {
 export interface MemberListQuery {
   search?: string;
   status?: string;
+  /** List deleted members instead of current ones (to find one to restore). */
+  deleted?: boolean;
   tier?: string;
   sort: "name" | "joined";
   /** Keyset cursor: the last row of the previous page. */
@@ -46,7 +48,7 @@ export function listMembers(db: Kysely<DB>, q: MemberListQuery) {
     .selectFrom("members")
     .select(["id", "name", "email", "status", "tier_key", "joined_on", "renewal_due_on", "version"])
     .select((joined ? sql<string>`joined_on::text` : sortKey).as("sort_key"))
-    .where("deleted_at", "is", null)
+    .where("deleted_at", q.deleted ? "is not" : "is", null)
     .orderBy(sortKey)
     .orderBy("id")
     .limit(q.limit);

@@ -11,7 +11,14 @@ import { feedTokenStatus } from "../events/ical.routes.ts";
 import { FeedTokenSection } from "../events/ical.views.tsx";
 import { isUuid, listCommittees } from "./committees.repository.ts";
 import { createMemberRecord } from "./member-create.actions.ts";
-import { changeMemberStatus, type MemberChanges, updateMember, updateOwnProfile } from "./members.actions.ts";
+import {
+  changeMemberStatus,
+  deleteMember,
+  type MemberChanges,
+  restoreMember,
+  updateMember,
+  updateOwnProfile,
+} from "./members.actions.ts";
 import {
   directory,
   findMember,
@@ -78,7 +85,8 @@ function listQuery(q: Record<string, string | undefined>): MemberListQuery {
   }
   return {
     search: q.search?.trim() || undefined,
-    status: q.status || undefined,
+    status: q.status && q.status !== "deleted" ? q.status : undefined,
+    deleted: q.status === "deleted",
     tier: q.tier || undefined,
     sort: q.sort === "joined" ? "joined" : "name",
     after,
@@ -198,9 +206,16 @@ export function memberRoutes(app: FastifyInstance): void {
     summary: "One member: details, status and history",
     handler: async (request, reply) => {
       const db = request.server.ctx.database.db;
-      const member = await findMember(db, (request.params as { id: string }).id);
+      const member = await findMember(db, (request.params as { id: string }).id, true);
       if (!member) throw notFound();
-      const notice = (request.query as { saved?: string }).saved === "1" ? "Saved." : undefined;
+      const q = request.query as Record<string, string | undefined>;
+      const notice = q.saved
+        ? "Saved."
+        : q.deleted
+          ? "The member was deleted."
+          : q.restored
+            ? "The member was restored."
+            : undefined;
       return sendPage(
         request,
         reply,
@@ -259,6 +274,57 @@ export function memberRoutes(app: FastifyInstance): void {
       return reply.redirect(`/admin/members/${id}?saved=1`, 303);
     },
   });
+
+  for (const [verb, spec, done] of [
+    ["delete", deleteMember, "deleted"],
+    ["restore", restoreMember, "restored"],
+  ] as const) {
+    declareRoute(app, {
+      method: "POST",
+      url: `/admin/members/:id/${verb}`,
+      capability: "members:write",
+      loadClass: "admin",
+      response: "html",
+      degraded: ADMIN_WRITE,
+      summary: verb === "delete" ? "Soft-delete a member (kept, restorable)" : "Restore a deleted member",
+      schema: { params: ID },
+      handler: async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const reason = String((request.body as Record<string, unknown> | undefined)?.reason ?? "");
+        await runAction(request.server.ctx.actionEnv(request.auth.actor, request.id), spec, {
+          memberId: id,
+          reason,
+        });
+        return reply.redirect(`/admin/members/${id}?${done}=1`, 303);
+      },
+    });
+    declareRoute(app, {
+      method: "POST",
+      url: `/api/v1/members/:id/${verb}`,
+      capability: "members:write",
+      loadClass: "admin",
+      response: "json",
+      degraded: ADMIN_WRITE,
+      summary: verb === "delete" ? "Soft-delete a member (kept, restorable)" : "Restore a deleted member",
+      schema: {
+        params: ID,
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["reason"],
+          properties: { reason: { type: "string", minLength: 1, maxLength: 1000 } },
+        },
+      },
+      handler: async (request) => {
+        const { id } = request.params as { id: string };
+        const { reason } = request.body as { reason: string };
+        return runAction(request.server.ctx.actionEnv(request.auth.actor, request.id), spec, {
+          memberId: id,
+          reason,
+        });
+      },
+    });
+  }
 
   declareRoute(app, {
     method: "GET",

@@ -16,6 +16,7 @@ type Member = {
   tier_key: string | null;
   renewal_due_on: string | Date | null;
   admin_notes: string;
+  deleted_at?: Date | null;
 };
 
 const day = (d: string | Date | null) => (d ? new Date(d).toISOString().slice(0, 10) : "");
@@ -154,6 +155,9 @@ export function MemberListView(props: {
         <label for="status">Status</label>
         <select id="status" name="status">
           <option value="">any</option>
+          <option value="deleted" selected={q.status === "deleted"}>
+            deleted
+          </option>
           {MEMBER_STATUSES.map((s) => (
             <option value={s} selected={q.status === s} key={s}>
               {s}
@@ -223,7 +227,20 @@ export function MemberAdminView(props: {
         </p>
       ) : null}
       <p>Status: {member.status}</p>
-      {props.canWrite ? (
+      {member.deleted_at ? (
+        <div class="notice" role="status">
+          <p>This member was deleted on {day(member.deleted_at)}. Their record and history are kept.</p>
+          {props.canWrite ? (
+            <form method="post" action={`/admin/members/${member.id}/restore`}>
+              <CsrfField request={request} />
+              <label for="restore-reason">Reason for restoring</label>
+              <input id="restore-reason" name="reason" required />
+              <button type="submit">Restore member</button>
+            </form>
+          ) : null}
+        </div>
+      ) : null}
+      {props.canWrite && !member.deleted_at ? (
         <>
           <form method="post" action={`/admin/members/${member.id}`}>
             <CsrfField request={request} />
@@ -284,6 +301,16 @@ export function MemberAdminView(props: {
             </form>
           ) : null}
         </>
+      ) : null}
+      {props.canWrite && !member.deleted_at ? (
+        <form method="post" action={`/admin/members/${member.id}/delete`}>
+          <CsrfField request={request} />
+          <h2>Delete member</h2>
+          <p>The record, its history and audit trail are kept, and the member can be restored later.</p>
+          <label for="delete-reason">Reason for deleting</label>
+          <input id="delete-reason" name="reason" required />
+          <button type="submit">Delete member</button>
+        </form>
       ) : null}
       <h2>Status history</h2>
       <table>
