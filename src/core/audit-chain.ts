@@ -4,6 +4,7 @@ import path from "node:path";
 import { sql } from "kysely";
 import { AUDIT_SEQ_LOCK } from "./audit.ts";
 import type { Database } from "./db/connect.ts";
+import { sqlState } from "./errors.ts";
 
 /* Why the chain is sealed after commit rather than inside each action: chaining inside the action
  * means every action waits for the previous one's commit (one global lock held through fsync),
@@ -17,21 +18,35 @@ const SEALER_LOCK = 7_204_002;
 const ZERO = "0".repeat(64);
 
 /** Highest seq whose transaction has certainly finished. */
-async function settledHorizon(database: Database): Promise<number> {
-  return database.db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(${AUDIT_SEQ_LOCK})`.execute(trx);
-    const { rows } = await sql<{
-      last_value: number;
-      is_called: boolean;
-    }>`SELECT last_value, is_called FROM audit_log_seq_seq`.execute(trx);
-    const row = rows[0];
-    return row?.is_called ? Number(row.last_value) : 0;
-  });
+async function settledHorizon(database: Database): Promise<number | null> {
+  try {
+    return await database.db.transaction().execute(async (trx) => {
+      // While this request waits, new writers queue behind it; so it waits briefly, and when a long
+      // transaction holds the lock it gives up (null) and the next run tries again. Writers are never
+      // stalled for longer than this, and a writer waiting on its caller cannot deadlock with it.
+      await sql`SET LOCAL lock_timeout = ${sql.lit(`${HORIZON_WAIT_MS}ms`)}`.execute(trx);
+      await sql`SELECT pg_advisory_xact_lock(${AUDIT_SEQ_LOCK})`.execute(trx);
+      const { rows } = await sql<{
+        last_value: number;
+        is_called: boolean;
+      }>`SELECT last_value, is_called FROM audit_log_seq_seq`.execute(trx);
+      const row = rows[0];
+      return row?.is_called ? Number(row.last_value) : 0;
+    });
+  } catch (error) {
+    if (sqlState(error) === "55P03") return null; // lock_not_available: a writer is still in flight
+    throw error;
+  }
 }
 
-/** Seals every settled, unsealed entry; returns how many were sealed (0 if another sealer is busy). */
+/** How long the sealer waits for in-flight writers before trying again later. */
+const HORIZON_WAIT_MS = 250;
+
+/** Seals every settled, unsealed entry; returns how many were sealed (0 if another sealer is busy,
+ * or a long transaction is still writing: its entries are sealed by a later run). */
 export async function sealAuditChain(database: Database): Promise<number> {
   const horizon = await settledHorizon(database);
+  if (horizon === null) return 0;
   return database.db.transaction().execute(async (trx) => {
     const lock = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${SEALER_LOCK}) AS ok`.execute(
       trx,
