@@ -42,6 +42,8 @@ const testsOk = run("tests", process.execPath, [
   "tsx",
   "--test",
   "--test-concurrency=2",
+  // A hung test fails after 5 minutes instead of eating the CI budget.
+  "--test-timeout=300000",
   "--test-reporter=spec",
   "--test-reporter-destination=stdout",
   "--test-reporter=./scripts/results-reporter.mjs",
