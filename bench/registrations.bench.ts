@@ -88,7 +88,8 @@ try {
   const base = await server.listen({ port: 0, host: "127.0.0.1" });
   console.log("# seeding members and the pgbench reference database");
   const tokens = await seed(database.db, seedMembers, `bench${Date.now()}-`);
-  execFileSync(`${PGBIN}/pgbench`, ["-i", "-q", "-s", String(Math.max(...clientCounts)), ref.url], {
+  execFileSync(`${PGBIN}/pgbench`, ["-i", "-q", "-s", "1", ref.url], { stdio: "ignore" });
+  execFileSync(`${PGBIN}/pgbench`, ["-i", "-q", "-s", String(Math.max(...clientCounts)), spread.url], {
     stdio: "ignore",
   });
   const rows: string[] = [];

@@ -12,10 +12,10 @@ import {
 import {
   closeWaitlistGap,
   confirmedSeats,
-  eventCounts,
   firstWaitlisted,
   lockEvent,
   memberContact,
+  takePlace,
 } from "./events.repository.ts";
 
 /** The fields an event is created with. */
@@ -150,36 +150,27 @@ export const registerForEvent = defineAction({
     // event queue on that lock, so each statement inside it costs every waiting member.
     const member = await memberContact(trx, actor.memberId);
     if (!member) throw notFound();
-    const event = await lockEvent(trx, input.eventId);
-    if (!event || event.status === "draft") throw notFound();
-    if (event.status !== "published")
-      throw conflict(`Registration is closed: this event is ${event.status}.`);
-    const now = new Date();
-    if (event.registration_opens_at && now < new Date(event.registration_opens_at))
-      throw conflict("Registration has not opened yet.");
-    if (event.registration_closes_at && now > new Date(event.registration_closes_at))
-      throw conflict("Registration has closed.");
-    const seats = 1 + guests.length;
-    const { seats: taken, waiting } = await eventCounts(trx, event.id);
-    // Nobody jumps the queue: while anyone waits, newcomers wait too.
-    const confirmed = waiting === 0 && taken + seats <= event.capacity;
-    let row: { id: string; status: string; waitlist_position: number | null };
+    let taken: Awaited<ReturnType<typeof takePlace>>;
     try {
-      row = await trx
-        .insertInto("registrations")
-        .values({
-          event_id: event.id,
-          member_id: actor.memberId,
-          status: confirmed ? "confirmed" : "waitlisted",
-          guest_names: guests,
-          waitlist_position: confirmed ? null : waiting + 1,
-        })
-        .returning(["id", "status", "waitlist_position"])
-        .executeTakeFirstOrThrow();
+      taken = await takePlace(trx, input.eventId, actor.memberId, guests);
     } catch (error) {
       if (sqlState(error) === "23505") throw conflict("You are already registered for this event.");
       throw error;
     }
+    if (taken.outcome === "not_found") throw notFound();
+    if (taken.outcome.startsWith("closed:")) {
+      throw conflict(`Registration is closed: this event is ${taken.outcome.slice(7)}.`);
+    }
+    if (taken.outcome === "not_open") throw conflict("Registration has not opened yet.");
+    if (taken.outcome === "window_closed") throw conflict("Registration has closed.");
+    const confirmed = taken.reg_status === "confirmed";
+    const row = { id: taken.registration_id!, status: taken.reg_status!, waitlist_position: taken.wait_position };
+    const event = {
+      id: input.eventId,
+      title: taken.title!,
+      starts_at: taken.starts_at!,
+      location: taken.location!,
+    };
     const ctx: MessageContext = {
       memberName: member.name,
       memberEmail: member.email,

@@ -10,6 +10,26 @@ export function lockEvent(trx: Transaction<DB>, eventId: string) {
   return trx.selectFrom("events").selectAll().where("id", "=", eventId).forUpdate().executeTakeFirst();
 }
 
+/** What clubos_take_place answers: "ok" with the registration, or why there is none. */
+export interface TakePlaceResult {
+  outcome: string;
+  registration_id: string | null;
+  reg_status: "confirmed" | "waitlisted" | null;
+  wait_position: number | null;
+  title: string | null;
+  starts_at: Date | null;
+  location: string | null;
+}
+
+/** Locks the event, counts and inserts in one round trip (see migration 0007 for why). */
+export async function takePlace(trx: Transaction<DB>, eventId: string, memberId: string, guests: string[]) {
+  const { rows } =
+    await sql<TakePlaceResult>`SELECT * FROM clubos_take_place(${eventId}::uuid, ${memberId}::uuid, ${guests}::text[])`.execute(
+      trx,
+    );
+  return rows[0]!;
+}
+
 /** Seats taken by confirmed registrations (each registration is one seat plus its guests). */
 export async function confirmedSeats(trx: Transaction<DB>, eventId: string): Promise<number> {
   const row = await trx
