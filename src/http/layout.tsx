@@ -10,6 +10,8 @@ export interface PageFrame {
   actor: Actor;
   state: SystemState | null;
   csrf?: string;
+  /** Reload the page every N seconds (progress of long operations, without JavaScript). */
+  refreshSeconds?: number;
 }
 
 const STYLE = `
@@ -110,6 +112,7 @@ export function renderPage(frame: PageFrame, body: ComponentChildren): string {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {frame.refreshSeconds ? <meta http-equiv="refresh" content={String(frame.refreshSeconds)} /> : null}
         <title>{`${frame.title} · ${frame.clubName}`}</title>
         <style>{STYLE}</style>
       </head>

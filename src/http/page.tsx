@@ -23,6 +23,7 @@ export function sendPage(
   title: string,
   body: ComponentChildren,
   status = 200,
+  options: { refreshSeconds?: number } = {},
 ): FastifyReply {
   const ctx = request.server.ctx;
   const html = renderPage(
@@ -32,6 +33,7 @@ export function sendPage(
       actor: request.auth?.actor ?? anonymousActor,
       state: ctx.modes.current(),
       csrf: csrfOf(request),
+      refreshSeconds: options.refreshSeconds,
     },
     body,
   );

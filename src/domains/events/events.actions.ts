@@ -164,7 +164,11 @@ export const registerForEvent = defineAction({
     if (taken.outcome === "not_open") throw conflict("Registration has not opened yet.");
     if (taken.outcome === "window_closed") throw conflict("Registration has closed.");
     const confirmed = taken.reg_status === "confirmed";
-    const row = { id: taken.registration_id!, status: taken.reg_status!, waitlist_position: taken.wait_position };
+    const row = {
+      id: taken.registration_id!,
+      status: taken.reg_status!,
+      waitlist_position: taken.wait_position,
+    };
     const event = {
       id: input.eventId,
       title: taken.title!,

@@ -51,6 +51,9 @@ async function applyRows(env: ActionEnv, stored: StoredImport, onProgress?: Impo
       const applied = await applyRow(env, stored.id, row);
       result.counts[applied.outcome]++;
       result.rows.push(applied);
+      // The embedded database runs on this thread and its queries resolve without giving way to
+      // network I/O, so a long import would otherwise hold every other request until it ends.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     onProgress?.(Math.min(i + APPLY_BATCH, rows.length), rows.length, result.counts);
   }

@@ -5,11 +5,12 @@ import { ADMIN_WRITE, ID, READ } from "../../../http/declarations.ts";
 import { sendPage } from "../../../http/page.tsx";
 import { declareRoute } from "../../../http/routes.ts";
 import { exportMembers } from "../members.export.ts";
-import { confirmImport } from "./apply.ts";
+import { APPLY_BATCH, confirmImport } from "./apply.ts";
 import { decodeCsvBytes } from "./csv.ts";
 import { loadImport, savePlan } from "./import.repository.ts";
-import { ImportFormView, ImportPlanView } from "./import.views.tsx";
+import { ImportFormView, ImportPlanView, ImportProgressView } from "./import.views.tsx";
 import { planImport } from "./plan.ts";
+import { applyProgress, setApplyProgress } from "./progress.ts";
 
 // A GET that writes its audit entry: exportMembers is an admin action, so read-only mode and the admin
 // freeze refuse it (503) rather than let a copy of the member list out unrecorded.
@@ -98,6 +99,13 @@ export function memberImportRoutes(app: FastifyInstance): void {
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
       const stored = await loadImport(request.server.ctx.database.db, id, request.auth.actor);
+      const progress = stored.status === "applied" ? undefined : applyProgress(id);
+      if (progress) {
+        const body = <ImportProgressView progress={progress} />;
+        return sendPage(request, reply, "Member import", body, 200, {
+          refreshSeconds: progress.error ? undefined : 2,
+        });
+      }
       return sendPage(request, reply, "Member import", <ImportPlanView request={request} stored={stored} />);
     },
   });
@@ -114,7 +122,25 @@ export function memberImportRoutes(app: FastifyInstance): void {
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
       const body = (request.body ?? {}) as { file_hash?: string };
-      await confirmImport(env(request), id, body.file_hash);
+      const stored = await loadImport(request.server.ctx.database.db, id, request.auth.actor);
+      const total = stored.plan.rows.length;
+      if (total <= APPLY_BATCH || stored.status !== "planned") {
+        await confirmImport(env(request), id, body.file_hash);
+        return reply.redirect(`/admin/members/import/${id}`, 303);
+      }
+      // A large file is applied after this answer, so the admin sees its progress instead of a page that
+      // hangs for minutes; each row is still its own audited action.
+      setApplyProgress(id, { done: 0, total });
+      confirmImport(env(request), id, body.file_hash, (done) => setApplyProgress(id, { done, total }))
+        .then(() => setApplyProgress(id, "finished"))
+        .catch((error: unknown) => {
+          request.log.error({ err: error, importId: id }, "member import stopped");
+          setApplyProgress(id, {
+            done: applyProgress(id)?.done ?? 0,
+            total,
+            error: error instanceof Error ? error.message : String(error),
+          });
+        });
       return reply.redirect(`/admin/members/import/${id}`, 303);
     },
   });

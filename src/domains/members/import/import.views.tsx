@@ -3,6 +3,7 @@ import { CsrfField } from "../../../http/page.tsx";
 import { CLUBOS_COLUMNS } from "./columns.ts";
 import type { StoredImport } from "./import.repository.ts";
 import type { PlannedRow } from "./plan.ts";
+import type { ApplyProgress } from "./progress.ts";
 
 const LABELS: Record<PlannedRow["outcome"], string> = {
   create: "create",
@@ -147,6 +148,31 @@ export function ImportPlanView({ request, stored }: { request: FastifyRequest; s
         </form>
       )}
       {result ? null : <PlanTable rows={plan.rows} />}
+    </section>
+  );
+}
+
+/** A large import being applied: how far it got; the page reloads itself every two seconds. */
+export function ImportProgressView({ progress }: { progress: ApplyProgress }) {
+  return (
+    <section>
+      <h1>Applying the import</h1>
+      {progress.error ? (
+        <p class="error" role="alert">
+          The import stopped after {progress.done} of {progress.total} rows: {progress.error}. The rows
+          already applied are kept with their audit entries. Upload the file again to see what is left.
+        </p>
+      ) : (
+        <>
+          <p role="status">
+            {progress.done} of {progress.total} rows applied.
+          </p>
+          <progress max={progress.total} value={progress.done} aria-label="Rows applied">
+            {progress.done} of {progress.total}
+          </progress>
+          <p>This page refreshes by itself until the import is done.</p>
+        </>
+      )}
     </section>
   );
 }
