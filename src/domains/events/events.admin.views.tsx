@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { CsrfField } from "../../http/page.tsx";
+import { DataTable } from "../../http/table.tsx";
 import { formatWhen } from "./events.views.tsx";
 
 type AdminEvent = {
@@ -74,36 +75,21 @@ export function AdminEventList(props: {
       <p>
         <a href="/admin/events/new">Create an event</a>
       </p>
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be focusable to scroll by keyboard */}
-      <section class="scroll" aria-label="Events" tabIndex={0}>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Starts</th>
-              <th scope="col">Status</th>
-              <th scope="col">Audience</th>
-              <th scope="col">Seats</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.events.map((e) => (
-              <tr key={e.id}>
-                <td>
-                  <a href={`/admin/events/${e.id}`}>{e.title}</a>
-                </td>
-                <td>{formatWhen(e.starts_at, props.timeZone)}</td>
-                <td>{e.status}</td>
-                <td>{e.audience === "members" ? "members only" : "public"}</td>
-                <td>
-                  {e.seats} of {e.capacity}
-                  {e.waiting ? `, ${e.waiting} waiting` : ""}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <DataTable
+        label="Events"
+        rows={props.events}
+        rowKey={(e) => e.id}
+        columns={[
+          { heading: "Event", cell: (e) => <a href={`/admin/events/${e.id}`}>{e.title}</a> },
+          { heading: "Starts", cell: (e) => formatWhen(e.starts_at, props.timeZone) },
+          { heading: "Status", cell: (e) => e.status },
+          { heading: "Audience", cell: (e) => (e.audience === "members" ? "members only" : "public") },
+          {
+            heading: "Seats",
+            cell: (e) => `${e.seats} of ${e.capacity}${e.waiting ? `, ${e.waiting} waiting` : ""}`,
+          },
+        ]}
+      />
     </section>
   );
 }
@@ -176,50 +162,45 @@ function Registrations(props: { request: FastifyRequest; rows: AdminRegistration
   return (
     <>
       <h2>Confirmed ({confirmed.length})</h2>
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be focusable to scroll by keyboard */}
-      <section class="scroll" aria-label="Confirmed registrations" tabIndex={0}>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Member</th>
-              <th scope="col">Email</th>
-              <th scope="col">Attendance</th>
-              <th scope="col">Record</th>
-            </tr>
-          </thead>
-          <tbody>
-            {confirmed.map((r) => (
-              <tr key={r.id}>
-                <td>{who(r)}</td>
-                <td>{r.member_email}</td>
-                <td>
-                  {r.checked_in_at
-                    ? `checked in ${formatWhen(r.checked_in_at, props.timeZone)}`
-                    : r.no_show
-                      ? "no-show"
-                      : "not yet"}
-                </td>
-                <td>
-                  {r.checked_in_at ? null : (
-                    <ActionButton
-                      request={props.request}
-                      action={`/admin/registrations/${r.id}/check-in`}
-                      label={`Check in ${r.member_name}`}
-                    />
-                  )}{" "}
-                  {r.checked_in_at || r.no_show ? null : (
-                    <ActionButton
-                      request={props.request}
-                      action={`/admin/registrations/${r.id}/no-show`}
-                      label={`No-show: ${r.member_name}`}
-                    />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <DataTable
+        label="Confirmed registrations"
+        rows={confirmed}
+        rowKey={(r) => r.id}
+        columns={[
+          { heading: "Member", cell: who },
+          { heading: "Email", cell: (r) => r.member_email },
+          {
+            heading: "Attendance",
+            cell: (r) =>
+              r.checked_in_at
+                ? `checked in ${formatWhen(r.checked_in_at, props.timeZone)}`
+                : r.no_show
+                  ? "no-show"
+                  : "not yet",
+          },
+          {
+            heading: "Record",
+            cell: (r) => (
+              <>
+                {r.checked_in_at ? null : (
+                  <ActionButton
+                    request={props.request}
+                    action={`/admin/registrations/${r.id}/check-in`}
+                    label={`Check in ${r.member_name}`}
+                  />
+                )}{" "}
+                {r.checked_in_at || r.no_show ? null : (
+                  <ActionButton
+                    request={props.request}
+                    action={`/admin/registrations/${r.id}/no-show`}
+                    label={`No-show: ${r.member_name}`}
+                  />
+                )}
+              </>
+            ),
+          },
+        ]}
+      />
       <h2>Waitlist, in order</h2>
       <ol>
         {props.rows

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { CsrfField } from "../../http/page.tsx";
+import { DataTable } from "../../http/table.tsx";
 import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
 
 type Member = {
@@ -107,24 +108,16 @@ export function DirectoryView({
         </select>
         <button type="submit">Search</button>
       </form>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col">Phone</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((m) => (
-            <tr key={m.id}>
-              <td>{m.name}</td>
-              <td>{m.email}</td>
-              <td>{m.phone}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        label="Members"
+        rows={rows}
+        rowKey={(m) => m.id}
+        columns={[
+          { heading: "Name", cell: (m) => m.name },
+          { heading: "Email", cell: (m) => m.email },
+          { heading: "Phone", cell: (m) => m.phone },
+        ]}
+      />
     </section>
   );
 }
@@ -173,28 +166,17 @@ export function MemberListView(props: {
         </select>
         <button type="submit">Filter</button>
       </form>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col">Status</th>
-            <th scope="col">Tier</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((m) => (
-            <tr key={m.id}>
-              <td>
-                <a href={`/admin/members/${m.id}`}>{m.name}</a>
-              </td>
-              <td>{m.email}</td>
-              <td>{m.status}</td>
-              <td>{m.tier_key ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        label="Members"
+        rows={props.rows}
+        rowKey={(m) => m.id}
+        columns={[
+          { heading: "Name", cell: (m) => <a href={`/admin/members/${m.id}`}>{m.name}</a> },
+          { heading: "Email", cell: (m) => m.email },
+          { heading: "Status", cell: (m) => m.status },
+          { heading: "Tier", cell: (m) => m.tier_key ?? "" },
+        ]}
+      />
       {props.next ? <a href={props.next}>Next page</a> : null}
     </section>
   );
@@ -313,28 +295,21 @@ export function MemberAdminView(props: {
         </form>
       ) : null}
       <h2>Status history</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">From</th>
-            <th scope="col">To</th>
-            <th scope="col">Why</th>
-            <th scope="col">By</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.history.map((h) => (
-            <tr key={h.id}>
-              <td>{new Date(h.changed_at).toISOString().slice(0, 16).replace("T", " ")}</td>
-              <td>{h.from_status ?? ""}</td>
-              <td>{h.to_status}</td>
-              <td>{h.reason}</td>
-              <td>{h.changed_by}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        label="Status history"
+        rows={props.history}
+        rowKey={(h) => h.id}
+        columns={[
+          {
+            heading: "When",
+            cell: (h) => new Date(h.changed_at).toISOString().slice(0, 16).replace("T", " "),
+          },
+          { heading: "From", cell: (h) => h.from_status ?? "" },
+          { heading: "To", cell: (h) => h.to_status },
+          { heading: "Why", cell: (h) => h.reason },
+          { heading: "By", cell: (h) => h.changed_by },
+        ]}
+      />
     </section>
   );
 }
