@@ -5,6 +5,7 @@ import type { RoleKey } from "../../src/core/capabilities.ts";
 import { createEvent, type EventInput } from "../../src/domains/events/events.actions.ts";
 import { createApiToken, grantRole } from "../../src/domains/identity/identity.actions.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
+import { bearerJson } from "./http.ts";
 
 let serial = 0;
 
@@ -41,21 +42,12 @@ export async function publishedEvent(runtime: Runtime, overrides: Partial<EventI
 }
 
 /** POSTs JSON with a bearer token. */
-export async function apiPost(
+export function apiPost(
   baseUrl: string,
   token: string,
   path: string,
   body: unknown = {},
   headers: Record<string, string> = {},
 ) {
-  const response = await fetch(baseUrl + path, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as Record<string, unknown>,
-  };
+  return bearerJson(baseUrl, token, "POST", path, body, headers);
 }

@@ -68,3 +68,26 @@ export class Client {
     return this.request("POST", "/login", { form: { email, password } });
   }
 }
+
+/** Calls the JSON API with a bearer token; a JSON body is sent when given, and the reply is parsed. */
+export async function bearerJson(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read known JSON shapes, and a wrong path fails the assertion
+  const json = (await res.json()) as any;
+  return { status: res.status, etag: res.headers.get("etag"), headers: res.headers, body: json };
+}

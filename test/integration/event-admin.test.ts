@@ -5,29 +5,9 @@ import { routeTable } from "../../src/http/routes.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { apiPost, publishedEvent, tokenMember } from "../helpers/events.ts";
-import { Client } from "../helpers/http.ts";
+import { bearerJson, Client } from "../helpers/http.ts";
 
-async function api(
-  baseUrl: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers = {},
-) {
-  const res = await fetch(baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the tests read known JSON shapes, and a wrong path fails the assertion
-  const json = (await res.json()) as any;
-  return { status: res.status, etag: res.headers.get("etag"), body: json };
-}
+const api = bearerJson;
 
 const register = (baseUrl: string, token: string, eventId: string, guests: string[] = []) =>
   apiPost(baseUrl, token, `/api/v1/events/${eventId}/registrations`, { guests });

@@ -7,31 +7,9 @@ import { deleteMember } from "../../src/domains/members/members.actions.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { tokenMember } from "../helpers/events.ts";
-import { Client } from "../helpers/http.ts";
+import { bearerJson, Client } from "../helpers/http.ts";
 
-async function api(
-  baseUrl: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: res.status,
-    etag: res.headers.get("etag"),
-    body: (await res.json()) as Record<string, unknown>,
-  };
-}
+const api = bearerJson;
 
 forEachEngine("members", (engine) => {
   const t = suiteApp(engine);
