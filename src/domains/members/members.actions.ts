@@ -213,6 +213,19 @@ export const changeMemberStatus = defineAction({
   },
 });
 
+/** Sets or clears a member's deleted_at; refuses (404) when the member is not in the other state. */
+async function setDeleted(trx: Transaction<DB>, memberId: string, deleted: boolean) {
+  const row = await trx
+    .updateTable("members")
+    .set({ deleted_at: deleted ? sql`now()` : null, version: sql`version + 1` })
+    .where("id", "=", memberId)
+    .where("deleted_at", deleted ? "is" : "is not", null)
+    .returning(["id", "email"])
+    .executeTakeFirst();
+  if (!row) throw notFound();
+  return row;
+}
+
 /** Soft-deletes a member (INV-1): the row, its history and audit trail stay; the email stays taken. */
 export const deleteMember = defineAction({
   name: "deleteMember",
@@ -220,14 +233,7 @@ export const deleteMember = defineAction({
   effect: "admin",
   async run({ trx }, input: { memberId: string; reason: string }) {
     if (!input.reason?.trim()) throw invalidInput("Say why the member is deleted.");
-    const row = await trx
-      .updateTable("members")
-      .set({ deleted_at: sql`now()`, version: sql`version + 1` })
-      .where("id", "=", input.memberId)
-      .where("deleted_at", "is", null)
-      .returning(["id", "email"])
-      .executeTakeFirst();
-    if (!row) throw notFound();
+    const row = await setDeleted(trx, input.memberId, true);
     await trx
       .updateTable("sessions")
       .set({ ended_at: sql`now()`, ended_reason: "member_deleted" })
@@ -253,14 +259,7 @@ export const restoreMember = defineAction({
   effect: "admin",
   async run({ trx }, input: { memberId: string; reason: string }) {
     if (!input.reason?.trim()) throw invalidInput("Say why the member is restored.");
-    const row = await trx
-      .updateTable("members")
-      .set({ deleted_at: null, version: sql`version + 1` })
-      .where("id", "=", input.memberId)
-      .where("deleted_at", "is not", null)
-      .returning(["id", "email"])
-      .executeTakeFirst();
-    if (!row) throw notFound();
+    const row = await setDeleted(trx, input.memberId, false);
     return {
       result: row,
       audit: {
