@@ -76,6 +76,37 @@ forEachEngine("events and members invariants", (engine) => {
     assert.equal(orphan.sample[0]!.detail, "its member is deleted");
   });
 
+  test("[G06] the event tally keeps registration from overselling: without its trigger a full event takes more, and the checks say so", async () => {
+    const { runtime } = t.get();
+    const event = await publishedEvent(runtime, { capacity: 1 });
+    const members = [await tokenMember(runtime), await tokenMember(runtime), await tokenMember(runtime)];
+    const takeAll = async (db: Database) => {
+      const statuses: string[] = [];
+      for (const m of members) {
+        const { rows } = await sql<{ reg_status: string }>`SELECT reg_status
+          FROM clubos_take_place(${event.id}::uuid, ${m.memberId}::uuid, '{}'::text[])`.execute(db.db);
+        statuses.push(rows[0]!.reg_status);
+      }
+      return statuses;
+    };
+    // Triggers off (session_replication_role = replica): the tally stays at 0 seats.
+    const broken = await tampered(runtime.database, async (db) => ({
+      statuses: await takeAll(db),
+      capacity: await violationsOf(db, "events.capacity"),
+      tallies: await violationsOf(db, "events.tallies"),
+    }));
+    assert.deepEqual(broken.statuses, ["confirmed", "confirmed", "confirmed"], "oversold without the tally");
+    assert.equal(broken.capacity.violations, 1);
+    assert.equal(broken.tallies.violations, 1);
+    assert.match(
+      broken.tallies.sample[0]!.detail,
+      /tally says 0 seats and 0 waiting; registrations say 3 and 0/,
+    );
+    const statuses = await takeAll(runtime.database);
+    assert.deepEqual(statuses, ["confirmed", "waitlisted", "waitlisted"], "with the trigger, one seat");
+    assert.equal((await violationsOf(runtime.database, "events.tallies")).violations, 0);
+  });
+
   test("[G06] a status change outside the state machine, or a status the history does not explain, is reported", async () => {
     const { database } = t.get().runtime;
     const illegal = await tampered(database, async (db) => {

@@ -223,6 +223,13 @@ export interface RegistrationsTable {
   updated_at: GenTimestamp;
 }
 
+/** Kept by a trigger on registrations (migration 0008); never written by the application. */
+export interface EventTalliesTable {
+  event_id: string;
+  confirmed_seats: Generated<number>;
+  waitlisted: Generated<number>;
+}
+
 export interface IdempotencyKeysTable {
   caller: string;
   key: string;
@@ -290,6 +297,7 @@ export interface DB {
   committees: CommitteesTable;
   events: EventsTable;
   registrations: RegistrationsTable;
+  event_tallies: EventTalliesTable;
   idempotency_keys: IdempotencyKeysTable;
   membership_tiers: MembershipTiersTable;
   member_status_history: MemberStatusHistoryTable;

@@ -74,7 +74,7 @@ export const createEvent = defineAction({
         action: "event.created",
         subjectType: "event",
         subjectId: row.id,
-        after: { title: row.title, capacity: row.capacity, status: row.status },
+        after: { title: row.title, capacity: row.capacity, status: row.status, committeeId },
       },
     };
   },
@@ -148,8 +148,6 @@ export const registerForEvent = defineAction({
     if (guests.length > 10) throw invalidInput("At most 10 guests per registration.");
     // Everything that needs no lock happens before the event row is locked: registrations for one
     // event queue on that lock, so each statement inside it costs every waiting member.
-    const member = await memberContact(trx, actor.memberId);
-    if (!member) throw notFound();
     let taken: Awaited<ReturnType<typeof takePlace>>;
     try {
       taken = await takePlace(trx, input.eventId, actor.memberId, guests);
@@ -157,7 +155,7 @@ export const registerForEvent = defineAction({
       if (sqlState(error) === "23505") throw conflict("You are already registered for this event.");
       throw error;
     }
-    if (taken.outcome === "not_found") throw notFound();
+    if (taken.outcome === "not_found" || taken.outcome === "no_member") throw notFound();
     if (taken.outcome.startsWith("closed:")) {
       throw conflict(`Registration is closed: this event is ${taken.outcome.slice(7)}.`);
     }

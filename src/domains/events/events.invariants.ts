@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { InvariantCheck, Violation } from "../../core/invariants.ts";
 
-/** The events checks (INV-6, INV-8, INV-9): capacity, one active registration, a dense waitlist,
+/** The events checks (INV-6, INV-8, INV-9): capacity, tallies, one active registration, a dense waitlist,
  * live references, timestamps. */
 export const eventsInvariantChecks: InvariantCheck[] = [
   {
@@ -15,6 +15,23 @@ export const eventsInvariantChecks: InvariantCheck[] = [
       JOIN (SELECT event_id, sum(1 + cardinality(guest_names)) AS seats FROM registrations
             WHERE status = 'confirmed' GROUP BY event_id) s ON s.event_id = e.id
       WHERE s.seats > e.capacity`,
+  },
+  {
+    id: "events.tallies",
+    rule: "INV-6",
+    description: "each event's tally (the seats and waitlist length registration reads) matches its registrations",
+    sql: sql<Violation>`
+      SELECT 'event' AS subject_type, e.id::text AS subject_id,
+             CASE WHEN t.event_id IS NULL THEN 'the event has no tally row'
+                  ELSE 'tally says ' || t.confirmed_seats::text || ' seats and ' || t.waitlisted::text
+                       || ' waiting; registrations say ' || c.seats::text || ' and ' || c.waiting::text END AS detail
+      FROM events e
+      LEFT JOIN event_tallies t ON t.event_id = e.id
+      CROSS JOIN LATERAL (
+        SELECT coalesce(sum(1 + cardinality(r.guest_names)) FILTER (WHERE r.status = 'confirmed'), 0) AS seats,
+               count(*) FILTER (WHERE r.status = 'waitlisted') AS waiting
+        FROM registrations r WHERE r.event_id = e.id) c
+      WHERE t.event_id IS NULL OR t.confirmed_seats <> c.seats OR t.waitlisted <> c.waiting`,
   },
   {
     id: "events.one_active_registration",

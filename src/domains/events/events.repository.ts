@@ -19,9 +19,11 @@ export interface TakePlaceResult {
   title: string | null;
   starts_at: Date | null;
   location: string | null;
+  member_name: string | null;
+  member_email: string | null;
 }
 
-/** Locks the event, counts and inserts in one round trip (see migration 0007 for why). */
+/** Reads the member, locks the event, reads its tally and inserts, in one round trip (migrations 0007, 0008). */
 export async function takePlace(trx: Transaction<DB>, eventId: string, memberId: string, guests: string[]) {
   const { rows } =
     await sql<TakePlaceResult>`SELECT * FROM clubos_take_place(${eventId}::uuid, ${memberId}::uuid, ${guests}::text[])`.execute(
@@ -30,15 +32,15 @@ export async function takePlace(trx: Transaction<DB>, eventId: string, memberId:
   return rows[0]!;
 }
 
-/** Seats taken by confirmed registrations (each registration is one seat plus its guests). */
+/** Seats taken by confirmed registrations (each one seat plus its guests), from the event's tally
+ * (migration 0008); exact while the caller holds the event lock, as every registration change does. */
 export async function confirmedSeats(trx: Transaction<DB>, eventId: string): Promise<number> {
   const row = await trx
-    .selectFrom("registrations")
-    .select(sql<number>`coalesce(sum(1 + cardinality(guest_names)), 0)`.as("seats"))
+    .selectFrom("event_tallies")
+    .select("confirmed_seats")
     .where("event_id", "=", eventId)
-    .where("status", "=", "confirmed")
     .executeTakeFirstOrThrow();
-  return Number(row.seats);
+  return row.confirmed_seats;
 }
 
 /** The member's active (confirmed or waitlisted) registration for an event, if any. */
@@ -115,17 +117,12 @@ export async function findVisibleEvent(
   return event;
 }
 
-/** Confirmed seats and waitlist length of an event, for display. */
+/** Confirmed seats and waitlist length of an event, for display (from its tally, migration 0008). */
 export async function eventCounts(db: Kysely<DB>, eventId: string) {
   const row = await db
-    .selectFrom("registrations")
-    .select([
-      sql<number>`coalesce(sum(1 + cardinality(guest_names)) FILTER (WHERE status = 'confirmed'), 0)`.as(
-        "seats",
-      ),
-      sql<number>`count(*) FILTER (WHERE status = 'waitlisted')`.as("waiting"),
-    ])
+    .selectFrom("event_tallies")
+    .select(["confirmed_seats", "waitlisted"])
     .where("event_id", "=", eventId)
-    .executeTakeFirstOrThrow();
-  return { seats: Number(row.seats), waiting: Number(row.waiting) };
+    .executeTakeFirst();
+  return { seats: row?.confirmed_seats ?? 0, waiting: row?.waitlisted ?? 0 };
 }
