@@ -32,7 +32,10 @@ if (only.length === 0) {
   if (!run("lint", "npx", ["biome", "check", "."])) failures.push("lint");
 }
 
-const files = only.length ? only : ["test/unit", "test/integration", "test/browser"].flatMap(testFiles);
+// Arguments may name test files or folders of them.
+const files = (only.length ? only : ["test/unit", "test/integration", "test/browser"]).flatMap((arg) =>
+  fs.existsSync(arg) && fs.statSync(arg).isDirectory() ? testFiles(arg) : [arg],
+);
 const resultsDir = path.join(root, ".test-results");
 fs.mkdirSync(resultsDir, { recursive: true });
 const resultsFile = path.join(resultsDir, "results.jsonl");
@@ -51,6 +54,7 @@ const testsOk = run("tests", process.execPath, [
   ...files,
 ]);
 if (!testsOk) failures.push("tests");
+if (files.length === 0) failures.push("tests (none found)");
 
 const results = fs.existsSync(resultsFile)
   ? fs
@@ -63,6 +67,7 @@ const leaves = results.filter((r) => !r.isSuite);
 const passed = leaves.filter((r) => r.status === "pass").length;
 const failed = leaves.filter((r) => r.status === "fail").length;
 const skipped = results.filter((r) => r.status === "skip" || r.status === "todo");
+if (leaves.length === 0) failures.push("tests (none ran)");
 if (skipped.length > 0) {
   console.log(`\n${skipped.length} skipped:`);
   for (const s of skipped) console.log(`  - ${s.name}`);
