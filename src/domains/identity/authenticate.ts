@@ -10,6 +10,7 @@ import {
   findApiToken,
   findSession,
   touchSession,
+  type WithRoles,
 } from "./identity.repository.ts";
 import { hashSecret } from "./tokens.ts";
 
@@ -22,17 +23,30 @@ export interface SessionPolicy {
   absoluteHours: number;
 }
 
-/** A member actor with the capabilities of their current roles; if roles cannot be read, none (fail closed). */
+/** A member actor with the capabilities of their current roles. The roles usually come with the
+ * session or token row; when that combined read fails, the row is read alone and the roles separately,
+ * and if the roles still cannot be read the member gets none (fail closed: permissions_unavailable). */
 async function memberActor(
   database: Database,
   memberId: string,
   name: string,
+  roleKeys: string[] | null,
 ): Promise<{ actor: Actor; unavailable: boolean }> {
   try {
-    const caps = new Set<Capability>(capabilitiesOf(await activeRoleKeys(database.db, memberId)));
+    const keys = roleKeys ?? (await activeRoleKeys(database.db, memberId));
+    const caps = new Set<Capability>(capabilitiesOf(keys));
     return { actor: { type: "member", memberId, name, capabilities: caps }, unavailable: false };
   } catch {
     return { actor: { type: "member", memberId, name, capabilities: new Set() }, unavailable: true };
+  }
+}
+
+/** Reads a session or token row with its roles in one query, or without them if that fails. */
+async function withRolesOrWithout<T>(find: (roles: WithRoles) => Promise<T>): Promise<T> {
+  try {
+    return await find("with roles");
+  } catch {
+    return find("without roles");
   }
 }
 
@@ -42,7 +56,8 @@ export async function resolveSessionToken(
   token: string,
   policy: SessionPolicy,
 ): Promise<AuthResult | null> {
-  const row = await findSession(database.db, hashSecret(token));
+  const hash = hashSecret(token);
+  const row = await withRolesOrWithout((roles) => findSession(database.db, hash, roles));
   if (!row || row.endedAt || row.disabledAt || row.deletedAt) return null;
   const now = new Date(row.now).getTime();
   if (now >= new Date(row.expiresAt).getTime()) {
@@ -54,7 +69,7 @@ export async function resolveSessionToken(
     return null;
   }
   await touchSession(database.db, row.sessionId);
-  const { actor, unavailable } = await memberActor(database, row.memberId, row.name);
+  const { actor, unavailable } = await memberActor(database, row.memberId, row.name, row.roleKeys);
   return {
     actor,
     via: "session",
@@ -67,9 +82,10 @@ export async function resolveSessionToken(
 
 /** Resolves a bearer token; its capabilities are the member's, narrowed to the token's list if it has one. */
 async function resolveApiToken(database: Database, secret: string): Promise<AuthResult | null> {
-  const row = await findApiToken(database.db, hashSecret(secret));
+  const hash = hashSecret(secret);
+  const row = await withRolesOrWithout((roles) => findApiToken(database.db, hash, roles));
   if (!row || row.revokedAt || row.deletedAt) return null;
-  const { actor, unavailable } = await memberActor(database, row.memberId, row.name);
+  const { actor, unavailable } = await memberActor(database, row.memberId, row.name, row.roleKeys);
   if (row.capabilities && actor.type === "member") {
     const allowed = new Set(row.capabilities);
     actor.capabilities = new Set([...actor.capabilities].filter((c) => allowed.has(c)));
