@@ -74,7 +74,7 @@ export const createEvent = defineAction({
         action: "event.created",
         subjectType: "event",
         subjectId: row.id,
-        after: { title: row.title, capacity: row.capacity, status: row.status, committeeId },
+        after: { title: row.title, capacity: row.capacity, status: row.status },
       },
     };
   },
@@ -174,8 +174,8 @@ export const registerForEvent = defineAction({
       location: taken.location!,
     };
     const ctx: MessageContext = {
-      memberName: member.name,
-      memberEmail: member.email,
+      memberName: taken.member_name!,
+      memberEmail: taken.member_email!,
       eventTitle: event.title,
       startsAt: new Date(event.starts_at),
       location: event.location,
