@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { type ActionScope, defineAction, type OutboxDraft } from "../../core/action.ts";
 import { ClubError, conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
 import { UUID } from "../../core/ids.ts";
+import { committeeForNewEvent } from "./event-access.ts";
 import {
   cancellationEmail,
   confirmationEmail,
@@ -30,6 +31,8 @@ export interface EventInput {
   registrationClosesAt?: string | null;
   audience: "public" | "members";
   status?: "draft" | "published";
+  /** The committee the event belongs to (its chairs may manage it); null or absent for none. */
+  committeeId?: string | null;
 }
 
 function parseTime(value: string | null | undefined, field: string): Date | null {
@@ -39,12 +42,16 @@ function parseTime(value: string | null | undefined, field: string): Date | null
   return date;
 }
 
-/** Creates an event (draft unless published at once). */
+/** Creates an event (draft unless published at once), for a committee or none. Who may is decided by
+ * committeeForNewEvent: events:manage for any committee, a current chair for their own committee only. */
 export const createEvent = defineAction({
   name: "createEvent",
-  capability: "events:manage",
+  // Chairs hold no events:manage, so the declared capability only keeps out actors who hold nothing;
+  // the gate is committeeForNewEvent, first thing in the transaction (W-1, S-1).
+  capability: "events:register",
   effect: "write",
-  async run({ trx }, input: EventInput) {
+  async run({ trx, actor }, input: EventInput) {
+    const committeeId = await committeeForNewEvent(trx, actor, input.committeeId);
     const startsAt = parseTime(input.startsAt, "The start")!;
     const endsAt = parseTime(input.endsAt, "The end")!;
     if (!startsAt || !endsAt) throw invalidInput("An event needs a start and an end.");
@@ -65,6 +72,7 @@ export const createEvent = defineAction({
         registration_closes_at: parseTime(input.registrationClosesAt, "Registration closing"),
         audience: input.audience,
         status: input.status ?? "draft",
+        committee_id: committeeId,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -74,7 +82,7 @@ export const createEvent = defineAction({
         action: "event.created",
         subjectType: "event",
         subjectId: row.id,
-        after: { title: row.title, capacity: row.capacity, status: row.status },
+        after: { title: row.title, capacity: row.capacity, status: row.status, committeeId },
       },
     };
   },

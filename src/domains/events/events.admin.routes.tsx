@@ -7,27 +7,65 @@ import { oncePerFormToken } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { versionFrom } from "../../http/versions.ts";
+import { listCommittees } from "../members/committees.repository.ts";
 import { checkIn, noShow } from "./attendance.actions.ts";
-import { canManageEvent } from "./event-access.ts";
+import { canManageEvent, chairedCommittees } from "./event-access.ts";
 import { createEvent, type EventInput } from "./events.actions.ts";
 import { cancelEvent, completeEvent, publishEvent, updateEvent } from "./events.admin.actions.ts";
 import { AdminEventList, AdminEventView, EventForm, localInputValue } from "./events.admin.views.tsx";
 import { eventCounts, findVisibleEvent } from "./events.repository.ts";
 
-/** Every event with its seat counts, newest start first (drafts included). */
-function listAllEvents(db: Kysely<DB>) {
-  return db
-    .selectFrom("events")
-    .selectAll()
-    .select([
-      sql<number>`(SELECT coalesce(sum(1 + cardinality(r.guest_names)), 0) FROM registrations r
-        WHERE r.event_id = events.id AND r.status = 'confirmed')`.as("seats"),
-      sql<number>`(SELECT count(*) FROM registrations r
-        WHERE r.event_id = events.id AND r.status = 'waitlisted')`.as("waiting"),
-    ])
-    .orderBy("starts_at", "desc")
-    .limit(200)
-    .execute();
+/** Events with their committee's name and seat counts (from the tally), newest start first, drafts
+ * included: every event, or only those of the given committees. */
+function listAdminEvents(db: Kysely<DB>, committees: "all" | string[]) {
+  let query = db
+    .selectFrom("events as e")
+    .leftJoin("committees as c", "c.id", "e.committee_id")
+    // A left join: an event whose tally row went missing still shows (its seats read "not counted"),
+    // and the events.tallies invariant check reports the gap.
+    .leftJoin("event_tallies as t", "t.event_id", "e.id")
+    .selectAll("e")
+    .select(["c.name as committee_name", "t.confirmed_seats as seats", "t.waitlisted as waiting"])
+    .orderBy("e.starts_at", "desc")
+    .orderBy("e.id")
+    .limit(200);
+  if (committees !== "all") {
+    if (committees.length === 0) return Promise.resolve([]);
+    query = query.where("e.committee_id", "in", committees);
+  }
+  return query.execute();
+}
+
+/** The committees the actor may list and create events for: "all" with events:manage, else the ones they
+ * chair right now. 403 for everyone else, and for a chair whose permissions cannot be read just now
+ * (no events:register: R-1, deny when a check cannot be made). */
+function committeeScope(request: FastifyRequest): Promise<CommitteeScope> {
+  // Asked by the route's gate and again by its handler: one query per request.
+  const known = scopes.get(request);
+  if (known) return known;
+  const scope = readCommitteeScope(request);
+  scopes.set(request, scope);
+  return scope;
+}
+type CommitteeScope = "all" | { id: string; name: string }[];
+const scopes = new WeakMap<FastifyRequest, Promise<CommitteeScope>>();
+
+async function readCommitteeScope(request: FastifyRequest): Promise<CommitteeScope> {
+  const { actor } = request.auth;
+  if (actor.capabilities.has("events:manage")) return "all";
+  const chaired = actor.capabilities.has("events:register")
+    ? await chairedCommittees(request.server.ctx.database.db, actor)
+    : [];
+  if (chaired.length === 0) throw forbidden("events:manage");
+  return chaired;
+}
+
+/** The picker's choices: every committee and "none" for events:manage, a chair's own committees only. */
+async function committeeChoices(request: FastifyRequest) {
+  const scope = await committeeScope(request);
+  if (scope !== "all") return { committees: scope, allowNone: false };
+  const all = await listCommittees(request.server.ctx.database.db);
+  return { committees: all.map((c) => ({ id: c.id, name: c.name })), allowNone: true };
 }
 
 /** An event's registrations with member names: confirmed, then the waitlist in order, then cancelled. */
@@ -99,20 +137,22 @@ const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
 /** The admin event pages: list, create, edit, publish, cancel, complete, check-in and no-show. */
 export function eventAdminRoutes(app: FastifyInstance): void {
-  // Routes about one event admit any signed-in person and then ask canManageEvent: a committee chair
-  // manages their committee's events without holding events:manage. The list and creation do need it.
+  // Every route admits any signed-in person and then decides: routes about one event ask canManageEvent,
+  // the list and creation ask committeeScope. A committee chair manages, lists and creates their
+  // committee's events without holding events:manage.
   const route = (method: "GET" | "POST", url: string, summary: string, handler: RouteHandler, scope: Scope) =>
     declareRoute(app, {
       method,
       url,
-      capability: scope === "all" ? "events:manage" : "authenticated",
+      capability: "authenticated",
       loadClass: "admin",
       response: "html",
       degraded: method === "GET" ? READ : ADMIN_WRITE,
       summary,
       schema: scope === "all" ? undefined : { params: ID },
       handler: async (request, reply) => {
-        if (scope !== "all") await requireManager(request, scope);
+        if (scope === "all") await committeeScope(request);
+        else await requireManager(request, scope);
         return handler(request, reply);
       },
     });
@@ -123,18 +163,30 @@ export function eventAdminRoutes(app: FastifyInstance): void {
 
   page(
     "/admin/events",
-    "All events, drafts included",
+    "Events, drafts included: all of them with events:manage, else those of the committees one chairs",
     async (request, reply) => {
-      const events = await listAllEvents(request.server.ctx.database.db);
-      const rows = events.map((e) => ({ ...e, seats: Number(e.seats), waiting: Number(e.waiting) }));
-      return sendPage(request, reply, "Events", <AdminEventList events={rows} timeZone={tz(request)} />);
+      const scope = await committeeScope(request);
+      const events = await listAdminEvents(
+        request.server.ctx.database.db,
+        scope === "all" ? "all" : scope.map((c) => c.id),
+      );
+      return sendPage(
+        request,
+        reply,
+        "Events",
+        <AdminEventList
+          events={events}
+          chaired={scope === "all" ? undefined : scope.map((c) => c.name)}
+          timeZone={tz(request)}
+        />,
+      );
     },
     "all",
   );
 
   page(
     "/admin/events/new",
-    "The form to create an event",
+    "The form to create an event, with the committees one may create it for",
     async (request, reply) =>
       sendPage(
         request,
@@ -142,7 +194,7 @@ export function eventAdminRoutes(app: FastifyInstance): void {
         "New event",
         <section>
           <h1>New event</h1>
-          <EventForm request={request} timeZone={tz(request)} />
+          <EventForm request={request} timeZone={tz(request)} choices={await committeeChoices(request)} />
         </section>,
       ),
     "all",
@@ -150,9 +202,10 @@ export function eventAdminRoutes(app: FastifyInstance): void {
 
   post(
     "/admin/events",
-    "Create a draft event (once per form)",
+    "Create a draft event for a committee or none (once per form; createEvent re-checks the committee)",
     async (request, reply) => {
-      const input = { ...formEvent(body(request), tz(request)), status: "draft" as const };
+      const committeeId = String(body(request).committeeId ?? "").trim() || null;
+      const input = { ...formEvent(body(request), tz(request)), committeeId, status: "draft" as const };
       return oncePerFormToken(
         request,
         reply,
@@ -247,7 +300,8 @@ export function eventAdminRoutes(app: FastifyInstance): void {
 }
 
 type RouteHandler = Parameters<typeof declareRoute>[1]["handler"];
-/** Which events a route is about: all of them, the one in :id, or the event of the registration in :id. */
+/** Which events a route is about: those one may list and create (committeeScope), the one in :id, or the
+ * event of the registration in :id. */
 type Scope = "all" | "event" | "registration";
 
 /** 403 unless the actor may manage the event the route is about (events:manage, or chairing its

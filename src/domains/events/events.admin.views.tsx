@@ -64,14 +64,23 @@ function ActionButton(props: { request: FastifyRequest; action: string; label: s
   );
 }
 
-/** Every event, drafts included, for those who manage them. */
+/** Seats from the tally; null when the event has no tally row (the invariant check reports that). */
+const seatsText = (e: { seats: number | null; waiting: number | null; capacity: number }) =>
+  e.seats === null
+    ? `not counted, of ${e.capacity}`
+    : `${e.seats} of ${e.capacity}${e.waiting ? `, ${e.waiting} waiting` : ""}`;
+
+/** The events one manages, drafts included: every event, or (for a committee chair, `chaired` naming
+ * their committees) their committees' events only. */
 export function AdminEventList(props: {
-  events: (AdminEvent & { seats: number; waiting: number })[];
+  events: (AdminEvent & { committee_name: string | null; seats: number | null; waiting: number | null })[];
+  chaired?: string[];
   timeZone: string;
 }) {
   return (
     <section>
       <h1>Events</h1>
+      {props.chaired ? <p>The events of the committees you chair: {props.chaired.join(", ")}.</p> : null}
       <p>
         <a href="/admin/events/new">Create an event</a>
       </p>
@@ -81,21 +90,44 @@ export function AdminEventList(props: {
         rowKey={(e) => e.id}
         columns={[
           { heading: "Event", cell: (e) => <a href={`/admin/events/${e.id}`}>{e.title}</a> },
+          { heading: "Committee", cell: (e) => e.committee_name ?? "none" },
           { heading: "Starts", cell: (e) => formatWhen(e.starts_at, props.timeZone) },
           { heading: "Status", cell: (e) => e.status },
           { heading: "Audience", cell: (e) => (e.audience === "members" ? "members only" : "public") },
-          {
-            heading: "Seats",
-            cell: (e) => `${e.seats} of ${e.capacity}${e.waiting ? `, ${e.waiting} waiting` : ""}`,
-          },
+          { heading: "Seats", cell: seatsText },
         ]}
       />
     </section>
   );
 }
 
-/** The create or edit form; an edit carries the version it was read at (W-4). */
-export function EventForm(props: { request: FastifyRequest; event?: AdminEvent; timeZone: string }) {
+/** The committees a new event may be created for; allowNone adds "No committee" (events:manage only). */
+export type CommitteeChoices = { committees: { id: string; name: string }[]; allowNone: boolean };
+
+/** The committee picker of the create form. The server checks the choice again (createEvent). */
+function CommitteePicker({ choices }: { choices: CommitteeChoices }) {
+  return (
+    <>
+      <label for="committeeId">Committee (its chairs can manage the event)</label>
+      <select id="committeeId" name="committeeId" required={!choices.allowNone}>
+        {choices.allowNone ? <option value="">No committee</option> : null}
+        {choices.committees.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.name}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+/** The create or edit form; an edit carries the version it was read at (W-4), a new event its committee. */
+export function EventForm(props: {
+  request: FastifyRequest;
+  event?: AdminEvent;
+  choices?: CommitteeChoices;
+  timeZone: string;
+}) {
   const e = props.event;
   const tz = props.timeZone;
   return (
@@ -103,6 +135,7 @@ export function EventForm(props: { request: FastifyRequest; event?: AdminEvent; 
       <CsrfField request={props.request} />
       <FormToken />
       {e ? <input type="hidden" name="version" value={String(e.version)} /> : null}
+      {!e && props.choices ? <CommitteePicker choices={props.choices} /> : null}
       <label for="title">Title</label>
       <input id="title" name="title" required maxLength={200} value={e?.title ?? ""} />
       <label for="description">Description (Markdown: **bold**, *italic*, lists, links)</label>

@@ -165,11 +165,13 @@ export function eventRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/events",
-    capability: "events:manage",
+    capability: "authenticated", // the gate is inside createEvent: events:manage, or chairing the committee
     loadClass: "admin",
     response: "json",
     degraded: WRITE,
-    summary: "Create an event (Idempotency-Key supported)",
+    summary:
+      "Create an event, for a committee or none (Idempotency-Key supported). Without events:manage, " +
+      "committeeId must be a committee you chair now",
     schema: {
       body: {
         type: "object",
@@ -186,6 +188,14 @@ export function eventRoutes(app: FastifyInstance): void {
           registrationClosesAt: { type: ["string", "null"], format: "date-time" },
           audience: { enum: ["public", "members"] },
           status: { enum: ["draft", "published"] },
+          // No format here: a malformed id gets the same answer as an unknown one (422, or 403 for
+          // those who may not create events for it), from createEvent.
+          committeeId: {
+            type: ["string", "null"],
+            description:
+              "The id of the committee the event belongs to; null or absent for none. " +
+              "Without events:manage it must be a committee you chair now.",
+          },
         },
       },
     },

@@ -7,6 +7,7 @@ import { idempotentJson } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { versionFrom } from "../../http/versions.ts";
+import { chairedCommittees } from "../events/event-access.ts";
 import { feedTokenStatus } from "../events/ical.routes.ts";
 import { FeedTokenSection } from "../events/ical.views.tsx";
 import { isUuid, listCommittees } from "./committees.repository.ts";
@@ -115,6 +116,8 @@ export function memberRoutes(app: FastifyInstance): void {
       const member = await findMember(request.server.ctx.database.db, memberId(request));
       if (!member) throw notFound();
       const feed = await feedTokenStatus(request.server.ctx.database.db, member.id);
+      // A chair without admin:access has no Admin link, so their committees' events are reached from here.
+      const chairs = (await chairedCommittees(request.server.ctx.database.db, request.auth.actor)).length > 0;
       return sendPage(
         request,
         reply,
@@ -125,6 +128,11 @@ export function memberRoutes(app: FastifyInstance): void {
             member={member}
             saved={(request.query as { saved?: string }).saved === "1"}
           />
+          {chairs ? (
+            <p>
+              <a href="/admin/events">Events of the committees you chair</a>
+            </p>
+          ) : null}
           <FeedTokenSection request={request} since={feed?.updated_at} />
         </>,
       );
