@@ -18,10 +18,17 @@ export type ActionEffect =
   | "publish" // publishing: also refused under the publish freeze
   | "recovery"; // the operator's way out (mode switch, admin recovery): allowed in every mode
 
+/** An audit entry (with its outbox messages) that the action's own statement already wrote through
+ * clubos_audit_write, with the context from auditContext(). Only for a statement that holds a hot lock:
+ * writing the entry inside it spares every member queued on that lock a round trip (registration). */
+export interface AuditWritten {
+  writtenId: string;
+}
+
 /** What an action's body returns: its result, its one audit entry and any outbox messages. */
 export interface ActionOutcome<O> {
   result: O;
-  audit: AuditDraft;
+  audit: AuditDraft | AuditWritten;
   outbox?: OutboxDraft[];
 }
 
@@ -124,7 +131,13 @@ export async function runActionWith<I, O, R>(
           return early;
         }
         const outcome = await spec.run({ trx, actor, state: state!, requestId: env.requestId }, input);
-        await writeAuditEntry(trx, actor, outcome.audit, env.requestId, outcome.outbox);
+        if ("writtenId" in outcome.audit) {
+          // Its statement wrote the entry and its messages; more messages here would skip the audit link.
+          if (outcome.outbox?.length)
+            throw new Error(`${spec.name}: outbox rows go in the written statement.`);
+        } else {
+          await writeAuditEntry(trx, actor, outcome.audit, env.requestId, outcome.outbox);
+        }
         return hooks.after(trx, outcome.result);
       });
       actionCounter.inc({ action: spec.name, outcome: wrote ? "committed" : "replayed" });

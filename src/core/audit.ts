@@ -34,9 +34,30 @@ export interface OutboxDraft {
   payload?: unknown;
 }
 
+/** Who writes an entry, for SQL that writes its own (see AuditWritten): the clubos_audit_write arguments
+ * that come from the action's context rather than from what it did. */
+export interface AuditContext {
+  sealLock: boolean;
+  actorType: string;
+  actorId: string;
+  requestId: string | null;
+}
+
+/** The audit context of an actor and request (for clubos_register and the like). */
+export function auditContext(actor: Actor, requestId: string | undefined): AuditContext {
+  if (actor.type === "anonymous") throw new Error("An audited action needs an actor (G13).");
+  return {
+    sealLock: sealLockEnabled,
+    actorType: actor.type,
+    actorId: actorRef(actor),
+    requestId: requestId ?? null,
+  };
+}
+
 /** Inserts the action's one audit entry, and its outbox messages, inside its transaction, in one
- * statement (the audited write sits inside whatever locks the action holds, so round trips count).
- * Writers hold the shared lock until commit so the sealer can tell when every lower seq is settled. */
+ * statement (the audited write sits inside whatever locks the action holds, so round trips count),
+ * through clubos_audit_write and clubos_outbox_write (migration 0012): the one way entries are written,
+ * whether from here or from a statement that writes its own. */
 export async function writeAuditEntry(
   trx: Transaction<DB>,
   actor: Actor,
@@ -44,25 +65,23 @@ export async function writeAuditEntry(
   requestId: string | undefined,
   outbox: OutboxDraft[] = [],
 ): Promise<string> {
-  if (actor.type === "anonymous") throw new Error("An audited action needs an actor (G13).");
+  const who = auditContext(actor, requestId);
   const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-  const held = sealLockEnabled ? sql`SELECT pg_advisory_xact_lock_shared(${AUDIT_SEQ_LOCK})` : sql`SELECT 1`;
-  const entry = sql`INSERT INTO audit_log (actor_type, actor_id, action, subject_type, subject_id, before, after, reason, request_id)
-    SELECT ${actor.type}, ${actorRef(actor)}, ${draft.action}, ${draft.subjectType}, ${draft.subjectId},
-      ${json(draft.before)}::jsonb, ${json(draft.after)}::jsonb, ${draft.reason ?? null}, ${requestId ?? null}
-    FROM (${held}) AS held RETURNING id`;
+  const entry = sql`clubos_audit_write(${who.sealLock}, ${who.actorType}, ${who.actorId}, ${draft.action},
+    ${draft.subjectType}, ${draft.subjectId}, ${json(draft.before)}::jsonb, ${json(draft.after)}::jsonb,
+    ${draft.reason ?? null}, ${who.requestId})`;
   if (outbox.length === 0) {
-    const { rows } = await sql<{ id: string }>`${entry}`.execute(trx);
+    const { rows } = await sql<{ id: string }>`SELECT ${entry} AS id`.execute(trx);
     return rows[0]!.id;
   }
-  const messages = outbox.map(
-    (m) =>
-      sql`(${m.topic}, ${m.recipient ?? null}, ${m.subject ?? null}, ${m.body ?? null}, ${JSON.stringify(m.payload ?? {})}::jsonb)`,
-  );
-  const { rows } = await sql<{ id: string }>`WITH entry AS (${entry})
-    INSERT INTO outbox (topic, recipient, subject, body, payload, audit_id)
-    SELECT m.topic, m.recipient, m.subject, m.body, m.payload, entry.id
-    FROM entry, (VALUES ${sql.join(messages)}) AS m (topic, recipient, subject, body, payload)
-    RETURNING audit_id AS id`.execute(trx);
+  const messages = outbox.map((m) => ({
+    topic: m.topic,
+    recipient: m.recipient ?? null,
+    subject: m.subject ?? null,
+    body: m.body ?? null,
+    payload: m.payload ?? {},
+  }));
+  const { rows } = await sql<{ id: string }>`WITH entry AS (SELECT ${entry} AS id)
+    SELECT id, clubos_outbox_write(id, ${JSON.stringify(messages)}::jsonb) FROM entry`.execute(trx);
   return rows[0]!.id;
 }

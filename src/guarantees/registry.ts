@@ -206,7 +206,16 @@ export const guarantees: readonly Guarantee[] = [
   enforced("G13", "Admin actions are attributable", ["S-2", "H-4", "INV-3"], {
     mechanisms: [
       mech("src/core/actor.ts", "operatorActor", "CLI verbs require a named operator (--actor)"),
-      mech(AUDIT, "writeAuditEntry", "an audited action refuses an anonymous actor"),
+      mech(
+        AUDIT,
+        "auditContext",
+        "an audited action refuses an anonymous actor, also when its own statement writes the entry",
+      ),
+      mech(
+        "src/core/db/migrations/0012_register_in_one_statement.sql",
+        "CREATE FUNCTION clubos_audit_write",
+        "the one SQL function every audit entry is written through",
+      ),
       mech(SQL, "actor_id text NOT NULL CHECK", "audit_log.actor_id is required and never blank"),
     ],
     detection: [

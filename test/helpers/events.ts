@@ -13,18 +13,19 @@ let serial = 0;
 export async function tokenMember(
   runtime: Runtime,
   roles: RoleKey[] = ["member"],
-): Promise<{ memberId: string; email: string; token: string }> {
+): Promise<{ memberId: string; name: string; email: string; token: string }> {
   serial++;
   const email = `api${serial}-${process.pid}-${Date.now()}@example.org`;
   const env = runtime.actionEnv(systemActor("test"));
-  const member = await runAction(env, createMemberRecord, { name: `Api Member ${serial}`, email });
+  const name = `Api Member ${serial}`;
+  const member = await runAction(env, createMemberRecord, { name, email });
   for (const role of roles)
     await runAction(env, grantRole, { memberId: member.id, roleKey: role, reason: "test" });
   const token = await runAction(runtime.actionEnv(operatorActor("test")), createApiToken, {
     memberEmail: email,
     name: "test",
   });
-  return { memberId: member.id, email, token: token.secret };
+  return { memberId: member.id, name, email, token: token.secret };
 }
 
 /** A published event starting tomorrow. */

@@ -84,7 +84,9 @@ forEachEngine("events and members invariants", (engine) => {
       const statuses: string[] = [];
       for (const m of members) {
         const { rows } = await sql<{ reg_status: string }>`SELECT reg_status
-          FROM clubos_take_place(${event.id}::uuid, ${m.memberId}::uuid, '{}'::text[])`.execute(db.db);
+          FROM clubos_take_place(gen_random_uuid(), ${event.id}::uuid, ${m.memberId}::uuid, '{}'::text[], NULL)`.execute(
+          db.db,
+        );
         statuses.push(rows[0]!.reg_status);
       }
       return statuses;

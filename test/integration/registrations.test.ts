@@ -1,8 +1,22 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { test } from "node:test";
+import { sql } from "kysely";
+import { runAction } from "../../src/core/action.ts";
+import type { Actor } from "../../src/core/actor.ts";
+import { capabilitiesOf } from "../../src/core/capabilities.ts";
+import { registerForEvent } from "../../src/domains/events/events.actions.ts";
+import { register, registrationContext } from "../../src/domains/events/events.repository.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { apiPost, publishedEvent, tokenMember } from "../helpers/events.ts";
+
+const memberActorOf = (m: { memberId: string; name: string }): Actor => ({
+  type: "member",
+  memberId: m.memberId,
+  name: m.name,
+  capabilities: new Set(capabilitiesOf(["member"])),
+});
 
 forEachEngine("event registration", (engine) => {
   const t = suiteApp(engine);
@@ -63,6 +77,89 @@ forEachEngine("event registration", (engine) => {
     assert.equal(outbox.length, 1);
     assert.equal(outbox[0]!.recipient, m.email);
     assert.match(outbox[0]!.subject ?? "", /You are registered/);
+    assert.deepEqual(outbox[0]!.payload, { registrationId: res.body.id, eventId: event.id });
+    assert.equal(audit[0]!.actor_id, `member:${m.memberId}`);
+    assert.ok(audit[0]!.request_id, "the entry names the request");
+    assert.deepEqual(audit[0]!.after, {
+      eventId: event.id,
+      memberId: m.memberId,
+      guests: 0,
+      status: "confirmed",
+      waitlistPosition: null,
+    });
+    // The event is full now: the next member's entry and message carry the waitlist position.
+    const second = await tokenMember(runtime);
+    const waiting = await apiPost(baseUrl, second.token, `/api/v1/events/${event.id}/registrations`, {
+      guests: ["Ann"],
+    });
+    assert.equal(waiting.body.waitlistPosition, 1);
+    const entry = await db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("subject_id", "=", waiting.body.id as string)
+      .executeTakeFirstOrThrow();
+    assert.equal(entry.action, "registration.waitlisted");
+    assert.deepEqual(entry.after, {
+      eventId: event.id,
+      memberId: second.memberId,
+      guests: 1,
+      status: "waitlisted",
+      waitlistPosition: 1,
+    });
+    const message = await db
+      .selectFrom("outbox")
+      .selectAll()
+      .where("audit_id", "=", entry.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(message.topic, "registration.waitlisted");
+    assert.match(message.body ?? "", /on the waitlist at position 1\./);
+    assert.match(message.body ?? "", new RegExp(`^Hello ${second.name},`));
+  });
+
+  test("an event edited between the member's read and the lock: the message says what the event says now", async () => {
+    const { runtime } = t.get();
+    const event = await publishedEvent(runtime, { capacity: 5, title: "Old title" });
+    const m = await tokenMember(runtime);
+    const db = runtime.database.db;
+    // Read as registering would, then the event changes before the statement runs.
+    const before = await registrationContext(db, event.id, m.memberId);
+    await sql`UPDATE events SET title = 'New title', version = version + 1 WHERE id = ${event.id}`.execute(
+      db,
+    );
+    const placed = await db.transaction().execute((trx) =>
+      register(trx, {
+        registrationId: randomUUID(),
+        eventId: event.id,
+        memberId: m.memberId,
+        guests: [],
+        eventVersion: before!.version,
+        audit: {
+          sealLock: true,
+          actorType: "member",
+          actorId: `member:${m.memberId}`,
+          requestId: null,
+          after: {},
+        },
+        confirmed: { topic: "registration.confirmed", subject: before!.title },
+        waitlisted: { topic: "registration.waitlisted", subject: "", bodyBefore: "", bodyAfter: "" },
+      }),
+    );
+    assert.equal(placed.outcome, "stale", "a stale read writes nothing");
+    assert.equal(
+      await db.selectFrom("registrations").where("event_id", "=", event.id).select("id").executeTakeFirst(),
+      undefined,
+    );
+    // Through the action, the stale read is retried under the lock, so the message has the new title.
+    const res = await runAction(runtime.actionEnv(memberActorOf(m)), registerForEvent, {
+      eventId: event.id,
+      timeZone: "UTC",
+    });
+    const message = await db
+      .selectFrom("outbox")
+      .select("subject")
+      .where(sql`payload->>'registrationId'`, "=", res.id)
+      .executeTakeFirstOrThrow();
+    assert.match(message.subject ?? "", /New title/);
   });
 
   test("members-only and draft events are 404 to those who may not see them", async () => {

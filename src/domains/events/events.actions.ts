@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { type ActionScope, defineAction, type OutboxDraft } from "../../core/action.ts";
+import { auditContext } from "../../core/audit.ts";
 import { ClubError, conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
 import { UUID } from "../../core/ids.ts";
 import { committeeForNewEvent } from "./event-access.ts";
@@ -8,7 +10,7 @@ import {
   confirmationEmail,
   type MessageContext,
   promotionEmail,
-  waitlistEmail,
+  waitlistEmailAroundPosition,
 } from "./events.messages.ts";
 import {
   closeWaitlistGap,
@@ -16,7 +18,8 @@ import {
   firstWaitlisted,
   lockEvent,
   memberContact,
-  takePlace,
+  register,
+  registrationContext,
 } from "./events.repository.ts";
 
 /** The fields an event is created with. */
@@ -142,8 +145,10 @@ export async function promoteFromWaitlist(
 
 /** Registers the signed-in member (and named guests) for an event: a confirmed seat while capacity
  * allows, else a place at the end of the waitlist. The event row lock serialises registrations for
- * one event, so capacity holds whatever the concurrency (INV-6); the message is written to the
- * outbox in the same transaction (W-6). */
+ * one event, so capacity holds whatever the concurrency (INV-6). Everything is prepared before the lock
+ * (both possible messages included), and one statement takes the lock, the place, the audit entry and
+ * the message (clubos_register), so members queued on a popular event wait for one statement and a
+ * commit each, not for round trips to this process (W-6: the message commits with the registration). */
 export const registerForEvent = defineAction({
   name: "registerForEvent",
   capability: "events:register",
@@ -154,66 +159,60 @@ export const registerForEvent = defineAction({
       throw new ClubError("members_only", "Only members can register for events.", 403);
     const guests = (input.guestNames ?? []).map((g) => g.trim()).filter(Boolean);
     if (guests.length > 10) throw invalidInput("At most 10 guests per registration.");
-    // Everything that needs no lock happens before the event row is locked: registrations for one
-    // event queue on that lock, so each statement inside it costs every waiting member.
-    let taken: Awaited<ReturnType<typeof takePlace>>;
-    try {
-      taken = await takePlace(trx, input.eventId, actor.memberId, guests);
-    } catch (error) {
-      if (sqlState(error) === "23505") throw conflict("You are already registered for this event.");
-      throw error;
-    }
-    if (taken.outcome === "not_found" || taken.outcome === "no_member") throw notFound();
-    if (taken.outcome.startsWith("closed:")) {
-      throw conflict(`Registration is closed: this event is ${taken.outcome.slice(7)}.`);
-    }
-    if (taken.outcome === "not_open") throw conflict("Registration has not opened yet.");
-    if (taken.outcome === "window_closed") throw conflict("Registration has closed.");
-    const confirmed = taken.reg_status === "confirmed";
-    const row = {
-      id: taken.registration_id!,
-      status: taken.reg_status!,
-      waitlist_position: taken.wait_position,
-    };
-    const event = {
-      id: input.eventId,
-      title: taken.title!,
-      starts_at: taken.starts_at!,
-      location: taken.location!,
-    };
-    const ctx: MessageContext = {
-      memberName: taken.member_name!,
-      memberEmail: taken.member_email!,
-      eventTitle: event.title,
-      startsAt: new Date(event.starts_at),
-      location: event.location,
-      timeZone: input.timeZone,
-    };
-    const payload = { registrationId: row.id, eventId: event.id };
-    return {
-      result: {
-        id: row.id,
-        eventId: event.id,
-        status: row.status as "confirmed" | "waitlisted",
-        waitlistPosition: row.waitlist_position,
-        guests,
-      },
-      audit: {
-        action: confirmed ? "registration.confirmed" : "registration.waitlisted",
-        subjectType: "registration",
-        subjectId: row.id,
-        after: {
-          eventId: event.id,
+    if (!UUID.test(input.eventId)) throw notFound();
+    // An edit of the event between the read and the lock makes the statement answer "stale"; the
+    // second read happens under the lock, so it is current.
+    for (let attempt = 1; ; attempt++) {
+      const context = await registrationContext(trx, input.eventId, actor.memberId);
+      if (!context) throw notFound();
+      const registrationId = randomUUID();
+      const ctx: MessageContext = {
+        memberName: context.name,
+        memberEmail: context.email,
+        eventTitle: context.title,
+        startsAt: new Date(context.starts_at),
+        location: context.location,
+        timeZone: input.timeZone,
+      };
+      const payload = { registrationId, eventId: input.eventId };
+      let placed: Awaited<ReturnType<typeof register>>;
+      try {
+        placed = await register(trx, {
+          registrationId,
+          eventId: input.eventId,
           memberId: actor.memberId,
-          status: row.status,
-          waitlistPosition: row.waitlist_position,
-          guests: guests.length,
+          guests,
+          eventVersion: context.version,
+          audit: {
+            ...auditContext(actor, scope.requestId),
+            after: { eventId: input.eventId, memberId: actor.memberId, guests: guests.length },
+          },
+          confirmed: confirmationEmail(ctx, payload),
+          waitlisted: waitlistEmailAroundPosition(ctx, payload),
+        });
+      } catch (error) {
+        if (sqlState(error) === "23505") throw conflict("You are already registered for this event.");
+        throw error;
+      }
+      if (placed.outcome === "stale" && attempt < 3) continue;
+      if (placed.outcome === "stale") throw conflict("The event is being changed right now. Try again.");
+      if (placed.outcome === "not_found") throw notFound();
+      if (placed.outcome.startsWith("closed:")) {
+        throw conflict(`Registration is closed: this event is ${placed.outcome.slice(7)}.`);
+      }
+      if (placed.outcome === "not_open") throw conflict("Registration has not opened yet.");
+      if (placed.outcome === "window_closed") throw conflict("Registration has closed.");
+      return {
+        result: {
+          id: registrationId,
+          eventId: input.eventId,
+          status: placed.reg_status!,
+          waitlistPosition: placed.wait_position,
+          guests,
         },
-      },
-      outbox: [
-        confirmed ? confirmationEmail(ctx, payload) : waitlistEmail(ctx, row.waitlist_position!, payload),
-      ],
-    };
+        audit: { writtenId: placed.audit_id! },
+      };
+    }
   },
 });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { OutboxDraft } from "../../core/action.ts";
 
 /** What a registration message needs to say. */
@@ -59,7 +60,7 @@ export const confirmationEmail = (ctx: MessageContext, payload: Record<string, u
   );
 
 /** "You are on the waitlist at position N." */
-export const waitlistEmail = (ctx: MessageContext, position: number, payload: Record<string, unknown>) =>
+const waitlistEmail = (ctx: MessageContext, position: number | string, payload: Record<string, unknown>) =>
   email(
     "registration.waitlisted",
     ctx,
@@ -70,6 +71,16 @@ export const waitlistEmail = (ctx: MessageContext, position: number, payload: Re
     ],
     payload,
   );
+
+/** The waitlist message before the position is known, as the text before and after the number, for
+ * SQL that learns the position under the event lock (clubos_register). The split marker is random, so
+ * no name or title can contain it. */
+export function waitlistEmailAroundPosition(ctx: MessageContext, payload: Record<string, unknown>) {
+  const marker = randomUUID();
+  const { body, ...rest } = waitlistEmail(ctx, marker, payload);
+  const [bodyBefore, bodyAfter] = body!.split(marker) as [string, string];
+  return { ...rest, bodyBefore, bodyAfter };
+}
 
 /** "A place became free and it is yours." */
 export const promotionEmail = (ctx: MessageContext, payload: Record<string, unknown>) =>

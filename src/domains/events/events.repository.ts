@@ -1,6 +1,8 @@
 import { type Kysely, sql, type Transaction } from "kysely";
+import type { AuditContext, OutboxDraft } from "../../core/audit.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
+import type { waitlistEmailAroundPosition } from "./events.messages.ts";
 
 /** The events domain's SQL. */
 
@@ -10,25 +12,47 @@ export function lockEvent(trx: Transaction<DB>, eventId: string) {
   return trx.selectFrom("events").selectAll().where("id", "=", eventId).forUpdate().executeTakeFirst();
 }
 
-/** What clubos_take_place answers: "ok" with the registration, or why there is none. */
-export interface TakePlaceResult {
-  outcome: string;
-  registration_id: string | null;
-  reg_status: "confirmed" | "waitlisted" | null;
-  wait_position: number | null;
-  title: string | null;
-  starts_at: Date | null;
-  location: string | null;
-  member_name: string | null;
-  member_email: string | null;
+/** What registering needs before the event is locked: the member's contact and the event's details
+ * for the messages, and the event's version so the statement can tell whether they are still current. */
+export function registrationContext(db: Kysely<DB>, eventId: string, memberId: string) {
+  return db
+    .selectFrom("members as m")
+    .crossJoin("events as e")
+    .select(["m.name", "m.email", "e.title", "e.starts_at", "e.location", "e.version"])
+    .where("m.id", "=", memberId)
+    .where("m.deleted_at", "is", null)
+    .where("e.id", "=", eventId)
+    .where("e.status", "<>", "draft")
+    .executeTakeFirst();
 }
 
-/** Reads the member, locks the event, reads its tally and inserts, in one round trip (migrations 0007, 0008). */
-export async function takePlace(trx: Transaction<DB>, eventId: string, memberId: string, guests: string[]) {
-  const { rows } =
-    await sql<TakePlaceResult>`SELECT * FROM clubos_take_place(${eventId}::uuid, ${memberId}::uuid, ${guests}::text[])`.execute(
-      trx,
-    );
+/** What clubos_register answers: "ok" with the place and the audit entry it wrote, or why not. */
+export interface RegisterResult {
+  outcome: string;
+  reg_status: "confirmed" | "waitlisted" | null;
+  wait_position: number | null;
+  audit_id: string | null;
+}
+
+/** Registration as one statement (migration 0012): take the place under the event lock, write the audit
+ * entry and the message that fits, so the lock is held for this statement and the commit only. */
+export async function register(
+  trx: Transaction<DB>,
+  args: {
+    registrationId: string;
+    eventId: string;
+    memberId: string;
+    guests: string[];
+    eventVersion: number;
+    audit: AuditContext & { after: Record<string, unknown> };
+    confirmed: OutboxDraft;
+    waitlisted: ReturnType<typeof waitlistEmailAroundPosition>;
+  },
+): Promise<RegisterResult> {
+  const { rows } = await sql<RegisterResult>`SELECT * FROM clubos_register(${args.registrationId}::uuid,
+    ${args.eventId}::uuid, ${args.memberId}::uuid, ${args.guests}::text[], ${args.eventVersion}::integer,
+    ${JSON.stringify(args.audit)}::jsonb, ${JSON.stringify(args.confirmed)}::jsonb,
+    ${JSON.stringify(args.waitlisted)}::jsonb)`.execute(trx);
   return rows[0]!;
 }
 
