@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { PGlitePool } from "./pglite-pool.ts";
@@ -49,17 +50,20 @@ export function connectPostgres(url: string, poolSize = 10, idleTimeoutMillis = 
   };
 }
 
+/** Extensions the migrations create (PostgreSQL has them in contrib; PGlite loads them on demand). */
+const PGLITE_EXTENSIONS = { pg_trgm };
+
 /** Opens the embedded PGlite database in dataDir/pgdata (created on first use). */
 export async function connectPglite(dataDir: string): Promise<Database> {
   const dir = path.join(dataDir, "pgdata");
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(dir);
+  const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
   return wrapPglite(pglite);
 }
 
 /** An in-memory PGlite, for tests and tools that need a throwaway database. */
 export async function connectPgliteMemory(): Promise<Database> {
-  return wrapPglite(await PGlite.create());
+  return wrapPglite(await PGlite.create({ extensions: PGLITE_EXTENSIONS }));
 }
 
 function wrapPglite(pglite: PGlite): Database {
