@@ -38,7 +38,9 @@ const files = (only.length ? only : ["test/unit", "test/integration", "test/brow
 );
 const resultsDir = path.join(root, ".test-results");
 fs.mkdirSync(resultsDir, { recursive: true });
-const resultsFile = path.join(resultsDir, "results.jsonl");
+// One file per run, so two runs in one tree cannot overwrite each other's results; the last run's is
+// also copied to results.jsonl at the end.
+const resultsFile = path.join(resultsDir, `results-${process.pid}.jsonl`);
 fs.rmSync(resultsFile, { force: true });
 const testsOk = run("tests", process.execPath, [
   "--import",
@@ -82,6 +84,7 @@ if (only.length === 0) {
   }
 }
 
+if (fs.existsSync(resultsFile)) fs.renameSync(resultsFile, path.join(resultsDir, "results.jsonl"));
 console.log(failures.length ? `\nFAILED: ${failures.join(", ")}` : "\nAll checks passed.");
 console.log(
   `tests: ${passed} passed, ${failed + (failures.length && !failed ? 1 : 0)} failed, ${skipped.length} skipped`,
