@@ -56,7 +56,7 @@ export function auditContext(actor: Actor, requestId: string | undefined): Audit
 
 /** Inserts the action's one audit entry, and its outbox messages, inside its transaction, in one
  * statement (the audited write sits inside whatever locks the action holds, so round trips count),
- * through clubos_audit_write and clubos_outbox_write (migration 0012): the one way entries are written,
+ * through clubos_audit_write and clubos_outbox_write (migration 0011): the one way entries are written,
  * whether from here or from a statement that writes its own. */
 export async function writeAuditEntry(
   trx: Transaction<DB>,

@@ -212,7 +212,7 @@ export const guarantees: readonly Guarantee[] = [
         "an audited action refuses an anonymous actor, also when its own statement writes the entry",
       ),
       mech(
-        "src/core/db/migrations/0012_register_in_one_statement.sql",
+        "src/core/db/migrations/0011_register_in_one_statement.sql",
         "CREATE FUNCTION clubos_audit_write",
         "the one SQL function every audit entry is written through",
       ),

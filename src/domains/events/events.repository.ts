@@ -34,7 +34,7 @@ export interface RegisterResult {
   audit_id: string | null;
 }
 
-/** Registration as one statement (migration 0012): take the place under the event lock, write the audit
+/** Registration as one statement (migration 0011): take the place under the event lock, write the audit
  * entry and the message that fits, so the lock is held for this statement and the commit only. */
 export async function register(
   trx: Transaction<DB>,
