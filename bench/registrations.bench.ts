@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { sql } from "kysely";
 import { loadConfig } from "../src/app/config.ts";
 import { openRuntime } from "../src/app/runtime.ts";
@@ -18,7 +19,7 @@ import { connectPostgres } from "../src/core/db/connect.ts";
 import { migrate } from "../src/core/db/migrate.ts";
 import { createEvent } from "../src/domains/events/events.actions.ts";
 import { hashSecret } from "../src/domains/identity/tokens.ts";
-import { createBenchDatabase, median, quantile, runLoad } from "./lib/harness.ts";
+import { createBenchDatabase, median, quantile } from "./lib/harness.ts";
 import { appendResults, machineDetails } from "./lib/report.ts";
 
 const PGBIN = "/usr/lib/postgresql/15/bin";
@@ -28,7 +29,7 @@ const durationMs = Number(process.env.BENCH_DURATION_MS || 5000);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS || 1000);
 const repeats = Number(process.env.BENCH_REPEATS || 3);
 const listMembers = Number(process.env.BENCH_LIST_MEMBERS || 100_000);
-const seedMembers = Number(process.env.BENCH_MEMBERS || 12_000);
+const seedMembers = Number(process.env.BENCH_MEMBERS || 40_000);
 
 /** Members with the member role and a bearer token each, inserted in bulk (benchmark setup only). */
 async function seed(
@@ -52,6 +53,27 @@ async function seed(
     );
   }
   return tokens;
+}
+
+/** Runs the stampede's clients on a worker thread (bench/lib/http-load-worker.mjs), each member once. */
+function httpStampede(url: string, tokens: string[], clients: number) {
+  return new Promise<{
+    actions: number;
+    seconds: number;
+    latenciesMs: number[];
+    failures: number;
+    firstFailure: string | null;
+    used: number;
+  }>((resolve, reject) => {
+    const worker = new Worker(new URL("./lib/http-load-worker.mjs", import.meta.url), {
+      workerData: { url, tokens, clients, warmupMs, durationMs },
+    });
+    worker.once("error", reject);
+    worker.once("message", (m) => {
+      if (m.error) reject(new Error(m.error));
+      else resolve({ ...m, actions: m.latenciesMs.length, seconds: durationMs / 1000 });
+    });
+  });
 }
 
 function pgbench(url: string, clients: number, seconds: number): number {
@@ -104,23 +126,10 @@ try {
         audience: "members",
         status: "published",
       });
-      let next = 0;
-      let failures = 0;
-      const load = await runLoad(clients, warmupMs, durationMs, async () => {
-        const token = tokens[next++ % tokens.length];
-        const res = await fetch(`${base}/api/v1/events/${event.id}/registrations`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: "{}",
-        });
-        const text = await res.text();
-        if (res.status !== 201) {
-          failures++;
-          if (failures === 1) console.log(`# first refusal: ${res.status} ${text.slice(0, 300)}`);
-        }
-      });
-      if (next >= tokens.length)
-        throw new Error("Not enough seeded members for this run: raise BENCH_MEMBERS.");
+      const load = await httpStampede(`${base}/api/v1/events/${event.id}/registrations`, tokens, clients);
+      tokens.splice(0, load.used); // each member registers once per run, for a fresh event each run
+      if (load.firstFailure) console.log(`# first refusal: ${load.firstFailure}`);
+      const failures = load.failures;
       const rate = load.actions / load.seconds;
       await new Promise((r) => setTimeout(r, 1500));
       const tps = pgbench(ref.url, clients, Math.round(durationMs / 1000));
