@@ -19,7 +19,8 @@ export const eventsInvariantChecks: InvariantCheck[] = [
   {
     id: "events.tallies",
     rule: "INV-6",
-    description: "each event's tally (the seats and waitlist length registration reads) matches its registrations",
+    description:
+      "each event's tally (the seats and waitlist length registration reads) matches its registrations",
     sql: sql<Violation>`
       SELECT 'event' AS subject_type, e.id::text AS subject_id,
              CASE WHEN t.event_id IS NULL THEN 'the event has no tally row'
