@@ -18,12 +18,18 @@ function post(token) {
         port: target.port,
         path: target.pathname,
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": 2 },
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "content-length": 2,
+        },
       },
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8") }),
+        );
         res.on("error", reject);
       },
     );
@@ -40,7 +46,8 @@ let failures = 0;
 let firstFailure = null;
 async function loop() {
   while (performance.now() < until) {
-    if (next >= tokens.length) throw new Error("Not enough seeded members for this run: raise BENCH_MEMBERS.");
+    if (next >= tokens.length)
+      throw new Error("Not enough seeded members for this run: raise BENCH_MEMBERS.");
     const token = tokens[next++];
     const t0 = performance.now();
     const res = await post(token);
