@@ -2,6 +2,7 @@ import type { FastifyRequest } from "fastify";
 import type { DeployInfo } from "../../app/context.ts";
 import type { SystemState } from "../../core/modes.ts";
 import { CsrfField } from "../../http/page.tsx";
+import { DataTable } from "../../http/table.tsx";
 import type { AuditFilter } from "./audit.repository.ts";
 
 /** The admin console's home: who is signed in, the mode, the running deploy. */
@@ -142,38 +143,23 @@ export function AuditView({ entries, filter }: { entries: Entry[]; filter: Audit
         <input id="to" name="to" type="date" value={filter.to ?? ""} />
         <button type="submit">Filter</button>
       </form>
-      {/* Six columns cannot fit a phone: the table scrolls inside its own region, not the page; keyboard
-      users need that region focusable to scroll it (WCAG 2.1.1, axe scrollable-region-focusable). */}
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be focusable to scroll by keyboard */}
-      <section class="scroll" aria-label="Audit entries" tabIndex={0}>
-        <table>
-          <caption>Newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">When (UTC)</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
-              <tr key={e.seq}>
-                <td>{e.seq}</td>
-                <td>{new Date(e.occurred_at).toISOString().replace("T", " ").slice(0, 19)}</td>
-                <td>{e.actor_id}</td>
-                <td>{e.action}</td>
-                <td>
-                  {e.subject_type} {e.subject_id}
-                </td>
-                <td>{e.reason ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <DataTable
+        label="Audit entries"
+        caption="Newest first"
+        rows={entries}
+        rowKey={(e) => e.seq}
+        columns={[
+          { heading: "#", cell: (e) => e.seq },
+          {
+            heading: "When (UTC)",
+            cell: (e) => new Date(e.occurred_at).toISOString().replace("T", " ").slice(0, 19),
+          },
+          { heading: "Actor", cell: (e) => e.actor_id },
+          { heading: "Action", cell: (e) => e.action },
+          { heading: "Subject", cell: (e) => `${e.subject_type} ${e.subject_id}` },
+          { heading: "Reason", cell: (e) => e.reason ?? "" },
+        ]}
+      />
       {entries.length === 50 ? <a href={`/admin/audit?${params}`}>Older entries</a> : null}
     </section>
   );

@@ -1,3 +1,5 @@
+import { DataTable } from "../../http/table.tsx";
+
 type Message = {
   id: string;
   topic: string;
@@ -33,34 +35,22 @@ export function OutboxList(props: {
         </select>
         <button type="submit">Filter</button>
       </form>
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scroll container must be focusable to scroll by keyboard */}
-      <section class="scroll" aria-label="Outbox messages" tabIndex={0}>
-        <table>
-          <caption>Newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Created (UTC)</th>
-              <th scope="col">Topic</th>
-              <th scope="col">Recipient</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.messages.map((m) => (
-              <tr key={m.id}>
-                <td>{utc(m.created_at)}</td>
-                <td>{m.topic}</td>
-                <td>{m.recipient ?? ""}</td>
-                <td>
-                  <a href={`/admin/outbox/${m.id}`}>{m.subject || "(no subject)"}</a>
-                </td>
-                <td>{m.status}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <DataTable
+        label="Outbox messages"
+        caption="Newest first"
+        rows={props.messages}
+        rowKey={(m) => m.id}
+        columns={[
+          { heading: "Created (UTC)", cell: (m) => utc(m.created_at) },
+          { heading: "Topic", cell: (m) => m.topic },
+          { heading: "Recipient", cell: (m) => m.recipient ?? "" },
+          {
+            heading: "Subject",
+            cell: (m) => <a href={`/admin/outbox/${m.id}`}>{m.subject || "(no subject)"}</a>,
+          },
+          { heading: "Status", cell: (m) => m.status },
+        ]}
+      />
       {props.older ? <a href={props.older}>Older messages</a> : null}
     </section>
   );
