@@ -17,6 +17,8 @@ export interface Config {
   logLevel: string;
   modePollMs: number;
   timeZone: string;
+  /** Days a member import keeps its row-by-row personal data before the retention job removes it. */
+  importRetentionDays: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -67,5 +69,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || "info",
     modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),
     timeZone,
+    importRetentionDays: intFrom(env, "CLUBOS_IMPORT_RETENTION_DAYS", 30),
   };
 }

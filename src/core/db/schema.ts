@@ -267,6 +267,14 @@ export interface MemberImportsTable {
   applied_at: NullableTimestamp;
   created_at: GenTimestamp;
   updated_at: GenTimestamp;
+  /** Plan rows finished, in order; moved by each applied row's own transaction (0010_import_retention.sql). */
+  rows_done: Generated<number>;
+  /** Rows refused while applying (conflict, failed), kept until the result is recorded. */
+  row_problems: ColumnType<unknown, string | undefined, string>;
+  /** The apply run that holds the import; a resumed run takes it over. */
+  applier: string | null;
+  /** When the per-row personal data was removed (retention); the summary stays. */
+  purged_at: NullableTimestamp;
 }
 
 /** A member's personal calendar feed token, stored hashed (0006_ical_tokens.sql). */

@@ -3,7 +3,7 @@ import { type ActionScope, defineAction } from "../../../core/action.ts";
 import { conflict, invalidInput } from "../../../core/errors.ts";
 import { createMemberRecord } from "../member-create.actions.ts";
 import { changeMemberStatus, type MemberChanges, updateMember } from "../members.actions.ts";
-import type { ImportResult } from "./import.repository.ts";
+import { type ImportResult, markRowDone, purgeImportsBefore } from "./import.repository.ts";
 import type { PlannedRow } from "./plan.ts";
 
 /** The reason kept in the audit entry and status history of a row applied by an import. */
@@ -84,14 +84,16 @@ async function updateRow(scope: ActionScope, row: PlannedRow, reason: string) {
   };
 }
 
-/** Applies one planned row (create or update) in one transaction with one audit entry (W-2). A member
- * whose version moved since the dry run is refused with 409, never overwritten (W-4). */
+/** Applies one planned row (create or update) in one transaction with one audit entry (W-2), which also
+ * counts the row as done, so the import's progress can never disagree with the members. A member whose
+ * version moved since the dry run is refused with 409, never overwritten (W-4). */
 export const importMemberRow = defineAction({
   name: "importMemberRow",
   capability: "members:write",
   effect: "admin",
-  async run(scope, input: { importId: string; row: PlannedRow }) {
+  async run(scope, input: { importId: string; applier: string; index: number; row: PlannedRow }) {
     const { row } = input;
+    await markRowDone(scope.trx, input.importId, input.applier, input.index);
     const reason = reasonFor(input.importId, row.line);
     if (row.outcome === "create") return createRow(scope, row, reason);
     if (row.outcome === "update") return updateRow(scope, row, reason);
@@ -104,12 +106,22 @@ export const recordImportApplied = defineAction({
   name: "recordImportApplied",
   capability: "members:write",
   effect: "admin",
-  async run({ trx }, input: { importId: string; fileHash: string; fileName: string; result: ImportResult }) {
+  async run(
+    { trx },
+    input: { importId: string; applier: string; fileHash: string; fileName: string; result: ImportResult },
+  ) {
     const row = await trx
       .updateTable("member_imports")
-      .set({ status: "applied", result: JSON.stringify(input.result), applied_at: sql`now()` })
+      .set({
+        status: "applied",
+        result: JSON.stringify(input.result),
+        applied_at: sql`now()`,
+        applier: null,
+        row_problems: "[]",
+      })
       .where("id", "=", input.importId)
       .where("status", "=", "applying")
+      .where("applier", "=", input.applier)
       .returning("id")
       .executeTakeFirst();
     if (!row) throw conflict("This import is not being applied, so its result was not recorded.");
@@ -120,6 +132,32 @@ export const recordImportApplied = defineAction({
         subjectType: "member_import",
         subjectId: input.importId,
         after: { fileHash: input.fileHash, fileName: input.fileName, counts: input.result.counts },
+      },
+    };
+  },
+});
+
+/** Retention (data minimisation): removes the row-by-row personal data of every import made before
+ * `before`, keeping its summary, with one audit entry naming how many were purged. */
+export const purgeImportDetails = defineAction({
+  name: "purgeImportDetails",
+  capability: "members:write",
+  effect: "write",
+  async run({ trx }, input: { before: Date; retentionDays: number; reason: string }) {
+    const ids = await purgeImportsBefore(trx, input.before);
+    return {
+      result: ids.length,
+      audit: {
+        action: "member_import.purged",
+        subjectType: "member_import",
+        subjectId: "retention",
+        after: {
+          purged: ids.length,
+          retentionDays: input.retentionDays,
+          madeBefore: input.before.toISOString(),
+          importIds: ids,
+        },
+        reason: input.reason,
       },
     };
   },

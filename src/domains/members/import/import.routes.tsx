@@ -5,12 +5,19 @@ import { ADMIN_WRITE, ID, READ } from "../../../http/declarations.ts";
 import { sendPage } from "../../../http/page.tsx";
 import { declareRoute } from "../../../http/routes.ts";
 import { exportMembers } from "../members.export.ts";
-import { APPLY_BATCH, confirmImport } from "./apply.ts";
+import {
+  APPLY_BATCH,
+  type ApplyStart,
+  beginConfirm,
+  beginResume,
+  confirmImport,
+  resumeImport,
+} from "./apply.ts";
 import { decodeCsvBytes } from "./csv.ts";
 import { loadImport, savePlan } from "./import.repository.ts";
 import { ImportFormView, ImportPlanView, ImportProgressView } from "./import.views.tsx";
 import { planImport } from "./plan.ts";
-import { applyProgress, setApplyProgress } from "./progress.ts";
+import { isApplyingHere, stopReason } from "./progress.ts";
 
 // A GET that writes its audit entry: exportMembers is an admin action, so read-only mode and the admin
 // freeze refuse it (503) rather than let a copy of the member list out unrecorded.
@@ -34,6 +41,18 @@ function csvFromApiBody(request: FastifyRequest): { text: string; fileName: stri
   if (typeof json?.csv === "string") return { text: json.csv, fileName: String(json.fileName ?? fileName) };
   throw invalidInput('Send the CSV as the body with Content-Type: text/csv, or as JSON {"csv": "..."}.');
 }
+
+// A large file is applied after the answer, so the admin sees its progress instead of a page that hangs
+// for minutes; each row is still its own audited action, and the progress is kept in the database.
+function applyInBackground(
+  request: FastifyRequest,
+  importId: string,
+  start: ApplyStart & { replayed: false },
+) {
+  start.run().catch((error: unknown) => request.log.error({ err: error, importId }, "member import stopped"));
+}
+
+const importPage = (id: string) => `/admin/members/import/${id}`;
 
 async function sendExport(request: FastifyRequest, reply: FastifyReply) {
   const { csv } = await runAction(env(request), exportMembers, {});
@@ -99,14 +118,16 @@ export function memberImportRoutes(app: FastifyInstance): void {
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
       const stored = await loadImport(request.server.ctx.database.db, id, request.auth.actor);
-      const progress = stored.status === "applied" ? undefined : applyProgress(id);
-      if (progress) {
-        const body = <ImportProgressView progress={progress} />;
-        return sendPage(request, reply, "Member import", body, 200, {
-          refreshSeconds: progress.error ? undefined : 2,
-        });
+      const retentionDays = request.server.ctx.config.importRetentionDays;
+      if (stored.status === "applying") {
+        const live = isApplyingHere(id);
+        const body = (
+          <ImportProgressView request={request} stored={stored} live={live} stopReason={stopReason(id)} />
+        );
+        return sendPage(request, reply, "Member import", body, 200, { refreshSeconds: live ? 2 : undefined });
       }
-      return sendPage(request, reply, "Member import", <ImportPlanView request={request} stored={stored} />);
+      const body = <ImportPlanView request={request} stored={stored} retentionDays={retentionDays} />;
+      return sendPage(request, reply, "Member import", body);
     },
   });
 
@@ -123,25 +144,28 @@ export function memberImportRoutes(app: FastifyInstance): void {
       const { id } = request.params as { id: string };
       const body = (request.body ?? {}) as { file_hash?: string };
       const stored = await loadImport(request.server.ctx.database.db, id, request.auth.actor);
-      const total = stored.plan.rows.length;
-      if (total <= APPLY_BATCH || stored.status !== "planned") {
-        await confirmImport(env(request), id, body.file_hash);
-        return reply.redirect(`/admin/members/import/${id}`, 303);
-      }
-      // A large file is applied after this answer, so the admin sees its progress instead of a page that
-      // hangs for minutes; each row is still its own audited action.
-      setApplyProgress(id, { done: 0, total });
-      confirmImport(env(request), id, body.file_hash, (done) => setApplyProgress(id, { done, total }))
-        .then(() => setApplyProgress(id, "finished"))
-        .catch((error: unknown) => {
-          request.log.error({ err: error, importId: id }, "member import stopped");
-          setApplyProgress(id, {
-            done: applyProgress(id)?.done ?? 0,
-            total,
-            error: error instanceof Error ? error.message : String(error),
-          });
-        });
-      return reply.redirect(`/admin/members/import/${id}`, 303);
+      const start = await beginConfirm(env(request), id, body.file_hash);
+      if (start.replayed) return reply.redirect(importPage(id), 303);
+      if (stored.plan.rows.length > APPLY_BATCH) applyInBackground(request, id, start);
+      else await start.run();
+      return reply.redirect(importPage(id), 303);
+    },
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/members/import/:id/resume",
+    capability: "members:write",
+    loadClass: "admin",
+    response: "html",
+    degraded: ADMIN_WRITE,
+    summary: "Resume a member import cut off by a restart or an error: applies the rows not yet done",
+    schema: { params: ID },
+    handler: async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const start = await beginResume(env(request), id);
+      if (!start.replayed) applyInBackground(request, id, start);
+      return reply.redirect(importPage(id), 303);
     },
   });
 
@@ -175,7 +199,14 @@ export function memberImportRoutes(app: FastifyInstance): void {
         (request.params as { id: string }).id,
         request.auth.actor,
       );
-      return { importId: stored.id, status: stored.status, ...stored.plan, result: stored.result };
+      return {
+        importId: stored.id,
+        status: stored.status,
+        ...stored.plan,
+        result: stored.result,
+        rowsDone: stored.rowsDone,
+        purgedAt: stored.purgedAt,
+      };
     },
   });
 
@@ -199,6 +230,23 @@ export function memberImportRoutes(app: FastifyInstance): void {
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
       const outcome = await confirmImport(env(request), id, (request.body as { fileHash: string }).fileHash);
+      if (outcome.replayed) reply.header("Idempotent-Replayed", "true");
+      return reply.send({ ...outcome, status: "applied" });
+    },
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/api/v1/members/import/:id/resume",
+    capability: "members:write",
+    loadClass: "admin",
+    response: "json",
+    degraded: ADMIN_WRITE,
+    summary:
+      "Resume an import cut off while applying (status 'applying'); applies only the rows not yet done",
+    schema: { params: ID },
+    handler: async (request, reply) => {
+      const outcome = await resumeImport(env(request), (request.params as { id: string }).id);
       if (outcome.replayed) reply.header("Idempotent-Replayed", "true");
       return reply.send({ ...outcome, status: "applied" });
     },

@@ -3,7 +3,6 @@ import { CsrfField } from "../../../http/page.tsx";
 import { CLUBOS_COLUMNS } from "./columns.ts";
 import type { StoredImport } from "./import.repository.ts";
 import type { PlannedRow } from "./plan.ts";
-import type { ApplyProgress } from "./progress.ts";
 
 const LABELS: Record<PlannedRow["outcome"], string> = {
   create: "create",
@@ -80,18 +79,48 @@ function PlanTable({ rows }: { rows: PlannedRow[] }) {
   );
 }
 
-/** A dry run with its Confirm button, or the result of an applied import. */
-export function ImportPlanView({ request, stored }: { request: FastifyRequest; stored: StoredImport }) {
+/** What retention does or did to this import's details: they are personal data, kept only for a while. */
+function RetentionNote({ stored, days }: { stored: StoredImport; days: number }) {
+  if (!stored.purgedAt)
+    return (
+      <p>
+        The row-by-row details (names, emails, changes) are kept for {days} days after the upload, then
+        removed; this summary stays.
+      </p>
+    );
+  return (
+    <p class="notice" role="status" data-purged="true">
+      The row-by-row details of this import (names, emails, changes) were removed after {days} days, on{" "}
+      {stored.purgedAt.toISOString().slice(0, 10)}. This summary is kept.
+    </p>
+  );
+}
+
+const TITLES: Record<StoredImport["status"], string> = {
+  planned: "Check the import",
+  applying: "Applying the import",
+  applied: "Import applied",
+  expired: "Import expired",
+};
+
+/** A dry run with its Confirm button, the result of an applied import, or what is left of an expired one. */
+export function ImportPlanView(props: {
+  request: FastifyRequest;
+  stored: StoredImport;
+  retentionDays: number;
+}) {
+  const { request, stored } = props;
   const { plan, result } = stored;
   const c = plan.counts;
   const changes = c.create + c.update;
+  const total = c.create + c.update + c.unchanged + c.reject;
   return (
     <section>
-      <h1>{stored.status === "applied" ? "Import applied" : "Check the import"}</h1>
+      <h1>{TITLES[stored.status]}</h1>
       <p>
         {plan.fileName ? `${plan.fileName}: ` : ""}
-        {plan.rows.length} rows: {c.create} to create, {c.update} to update, {c.unchanged} unchanged,{" "}
-        {c.reject} rejected.
+        {total} rows: {c.create} to create, {c.update} to update, {c.unchanged} unchanged, {c.reject}{" "}
+        rejected. Uploaded {stored.createdAt.toISOString().slice(0, 16).replace("T", " ")} UTC.
       </p>
       {plan.ignoredColumns.length ? <p>Columns ignored: {plan.ignoredColumns.join(", ")}.</p> : null}
       {result ? (
@@ -101,33 +130,14 @@ export function ImportPlanView({ request, stored }: { request: FastifyRequest; s
             unchanged, {result.counts.conflict} not applied because they changed meanwhile,{" "}
             {result.counts.failed} failed.
           </p>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Line</th>
-                <th scope="col">Email</th>
-                <th scope="col">Result</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {result.rows
-                .filter((r) => r.outcome !== "unchanged")
-                .map((r) => (
-                  <tr key={r.line} data-result={r.outcome}>
-                    <td>{r.line}</td>
-                    <td>{r.email}</td>
-                    <td>{r.outcome}</td>
-                    <td>{r.message ?? ""}</td>
-                  </tr>
-                ))}
-            </tbody>
-          </table>
+          {stored.purgedAt ? null : <ResultTable rows={result.rows} />}
         </>
-      ) : stored.status === "applying" ? (
+      ) : stored.status === "expired" ? (
         <p class="error" role="alert">
-          This import is being applied, or stopped before it finished. Upload the file again to see what is
-          left.
+          {stored.rowsDone > 0
+            ? `This import stopped after ${stored.rowsDone} of ${total} rows and was not resumed; the rows applied are kept with their audit entries.`
+            : "This dry run was never confirmed, so nothing of it was imported."}{" "}
+          It can no longer be applied: <a href="/admin/members/import">upload the file again</a>.
         </p>
       ) : c.reject > 0 ? (
         <p class="error" role="alert">
@@ -147,32 +157,77 @@ export function ImportPlanView({ request, stored }: { request: FastifyRequest; s
           </button>
         </form>
       )}
-      {result ? null : <PlanTable rows={plan.rows} />}
+      <RetentionNote stored={stored} days={props.retentionDays} />
+      {result || stored.purgedAt ? null : <PlanTable rows={plan.rows} />}
     </section>
   );
 }
 
-/** A large import being applied: how far it got; the page reloads itself every two seconds. */
-export function ImportProgressView({ progress }: { progress: ApplyProgress }) {
+function ResultTable({ rows }: { rows: NonNullable<StoredImport["result"]>["rows"] }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Line</th>
+          <th scope="col">Email</th>
+          <th scope="col">Result</th>
+          <th scope="col">Details</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows
+          .filter((r) => r.outcome !== "unchanged")
+          .map((r) => (
+            <tr key={r.line} data-result={r.outcome}>
+              <td>{r.line}</td>
+              <td>{r.email}</td>
+              <td>{r.outcome}</td>
+              <td>{r.message ?? ""}</td>
+            </tr>
+          ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** An import being applied: how far it got, from the database. While this process applies it the page
+ * reloads itself every two seconds; if it was cut off (a restart, an error), it offers Resume. */
+export function ImportProgressView(props: {
+  request: FastifyRequest;
+  stored: StoredImport;
+  live: boolean;
+  stopReason?: string;
+}) {
+  const { stored } = props;
+  const done = stored.rowsDone;
+  const total = stored.plan.rows.length;
+  if (!props.live) {
+    return (
+      <section>
+        <h1>The import stopped</h1>
+        <p class="error" role="alert">
+          The import stopped after {done} of {total} rows
+          {props.stopReason ? `: ${props.stopReason}` : " (the server was restarted while it ran)"}. The rows
+          already applied are kept with their audit entries.
+        </p>
+        <p>Resume applies the remaining rows; the rows already applied are not applied again.</p>
+        <form method="post" action={`/admin/members/import/${stored.id}/resume`}>
+          <CsrfField request={props.request} />
+          <button type="submit">Resume: apply the remaining {total - done} rows</button>
+        </form>
+      </section>
+    );
+  }
   return (
     <section>
       <h1>Applying the import</h1>
-      {progress.error ? (
-        <p class="error" role="alert">
-          The import stopped after {progress.done} of {progress.total} rows: {progress.error}. The rows
-          already applied are kept with their audit entries. Upload the file again to see what is left.
-        </p>
-      ) : (
-        <>
-          <p role="status">
-            {progress.done} of {progress.total} rows applied.
-          </p>
-          <progress max={progress.total} value={progress.done} aria-label="Rows applied">
-            {progress.done} of {progress.total}
-          </progress>
-          <p>This page refreshes by itself until the import is done.</p>
-        </>
-      )}
+      <p role="status">
+        {done} of {total} rows applied.
+      </p>
+      <progress max={total} value={done} aria-label="Rows applied">
+        {done} of {total}
+      </progress>
+      <p>This page refreshes by itself until the import is done.</p>
     </section>
   );
 }
