@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
+import { appointToCommittee, createCommittee } from "../../src/domains/members/committees.actions.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
-import { deleteMember } from "../../src/domains/members/members.actions.ts";
+import { deleteMember, updateMember } from "../../src/domains/members/members.actions.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { tokenMember } from "../helpers/events.ts";
@@ -186,6 +187,58 @@ forEachEngine("members", (engine) => {
     for (const m of lapsed.body.members as { status: string }[]) assert.equal(m.status, "lapsed");
     const member = await tokenMember(runtime);
     assert.equal((await api(baseUrl, member.token, "GET", "/api/v1/members")).status, 403);
+  });
+});
+
+forEachEngine("admin member list filters", (engine) => {
+  const t = suiteApp(engine);
+
+  test("the admin list filters by tier and by committee (current terms only), in the API and the page", async () => {
+    const { runtime, baseUrl } = t.get();
+    const admin = await tokenMember(runtime, ["member", "membership_chair"]);
+    const env = runtime.actionEnv(systemActor("test"));
+    // Besides these three, the suite's other members are on no committee and in no tier.
+    const [onCommittee, pastTerm, family] = [
+      await tokenMember(runtime),
+      await tokenMember(runtime),
+      await tokenMember(runtime),
+    ];
+    const committee = await runAction(env, createCommittee, { name: `Garden ${Date.now()}` });
+    await runAction(env, appointToCommittee, {
+      committeeId: committee.id,
+      memberId: onCommittee.memberId,
+      role: "member",
+      timeZone: "UTC",
+    });
+    await runAction(env, appointToCommittee, {
+      committeeId: committee.id,
+      memberId: pastTerm.memberId,
+      role: "member",
+      startsAt: "2020-01-01T00:00:00Z",
+      endsAt: "2021-01-01T00:00:00Z",
+      timeZone: "UTC",
+    });
+    await runAction(env, updateMember, {
+      memberId: family.memberId,
+      version: 1,
+      changes: { tier_key: "family" },
+    });
+    const ids = async (query: string) =>
+      (
+        (await api(baseUrl, admin.token, "GET", `/api/v1/members?${query}`)).body.members as { id: string }[]
+      ).map((m) => m.id);
+    assert.deepEqual(await ids(`committee=${committee.id}`), [onCommittee.memberId]);
+    assert.deepEqual(await ids("tier=family"), [family.memberId]);
+    assert.deepEqual(await ids("committee=not-a-uuid"), [], "a malformed committee matches nobody");
+    const page = await fetch(`${baseUrl}/admin/members?committee=${committee.id}`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    const html = await page.text();
+    assert.equal(page.status, 200);
+    assert.ok(html.includes(`/admin/members/${onCommittee.memberId}`));
+    assert.ok(!html.includes(`/admin/members/${pastTerm.memberId}`), "an ended term does not count");
+    assert.match(html, new RegExp(`<option value="${committee.id}" selected`));
+    assert.match(html, /<option value="family"/);
   });
 });
 

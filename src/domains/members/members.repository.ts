@@ -34,6 +34,8 @@ export interface MemberListQuery {
   /** List deleted members instead of current ones (to find one to restore). */
   deleted?: boolean;
   tier?: string;
+  /** Only members serving on this committee now (a current term, any role). */
+  committeeId?: string;
   sort: "name" | "joined";
   /** Keyset cursor: the last row of the previous page. */
   after?: { key: string; id: string };
@@ -60,11 +62,22 @@ export function listMembers(db: Kysely<DB>, q: MemberListQuery) {
   }
   if (q.status) query = query.where("status", "=", q.status);
   if (q.tier) query = query.where("tier_key", "=", q.tier);
+  // Driven from the committee's memberships (few rows) rather than filtering every member.
+  if (q.committeeId) query = query.where("id", "in", currentCommitteeMembers(db, q.committeeId));
   if (q.after) {
     const key = joined ? sql`${q.after.key}::date` : sql`${q.after.key}`;
     query = query.where(sql`(${sortKey}, id)`, ">", sql`(${key}, ${q.after.id}::uuid)`);
   }
   return query.execute();
+}
+
+/** Ids of members serving on a committee now (a current term, any role). */
+function currentCommitteeMembers(db: Kysely<DB>, committeeId: string) {
+  return db
+    .selectFrom("committee_memberships as cm")
+    .select("cm.member_id")
+    .where("cm.committee_id", "=", committeeId)
+    .where(termIsCurrent("cm"));
 }
 
 /** The member directory: active members who did not opt out, by name; optionally only those serving
@@ -85,16 +98,7 @@ export function directory(db: Kysely<DB>, search: string | undefined, limit = 10
       "like",
       `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
     );
-  if (committeeId)
-    query = query.where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom("committee_memberships as cm")
-          .select("cm.id")
-          .whereRef("cm.member_id", "=", "members.id")
-          .where("cm.committee_id", "=", committeeId)
-          .where(termIsCurrent("cm")),
-      ),
-    );
+  if (committeeId) query = query.where("id", "in", currentCommitteeMembers(db, committeeId));
   return query.execute();
 }
 

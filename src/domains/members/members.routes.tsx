@@ -77,6 +77,8 @@ function sendMember(reply: FastifyReply, member: { version: number }) {
   return reply.header("ETag", `"v${member.version}"`).send(member);
 }
 
+const NO_COMMITTEE = "00000000-0000-0000-0000-000000000000";
+
 function listQuery(q: Record<string, string | undefined>): MemberListQuery {
   const limit = Math.min(Math.max(Number(q.limit) || 50, 1), 200);
   let after: MemberListQuery["after"];
@@ -89,6 +91,8 @@ function listQuery(q: Record<string, string | undefined>): MemberListQuery {
     status: q.status && q.status !== "deleted" ? q.status : undefined,
     deleted: q.status === "deleted",
     tier: q.tier || undefined,
+    // A malformed committee id matches nobody rather than being ignored (or reaching PostgreSQL).
+    committeeId: q.committee ? (isUuid(q.committee) ? q.committee : NO_COMMITTEE) : undefined,
     sort: q.sort === "joined" ? "joined" : "name",
     after,
     limit,
@@ -200,7 +204,19 @@ export function memberRoutes(app: FastifyInstance): void {
       const rows = await listMembers(request.server.ctx.database.db, q);
       const cursor = cursorOf(rows, q.limit);
       const next = cursor ? `/admin/members?${new URLSearchParams({ ...raw, after: cursor })}` : undefined;
-      return sendPage(request, reply, "Members", <MemberListView rows={rows} query={raw} next={next} />);
+      const db = request.server.ctx.database.db;
+      return sendPage(
+        request,
+        reply,
+        "Members",
+        <MemberListView
+          rows={rows}
+          query={raw}
+          next={next}
+          tiers={await listTiers(db)}
+          committees={await listCommittees(db)}
+        />,
+      );
     },
   });
 

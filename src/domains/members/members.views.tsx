@@ -134,6 +134,8 @@ export function MemberListView(props: {
   }[];
   query: Record<string, string>;
   next?: string;
+  tiers: { key: string; name: string }[];
+  committees: { id: string; name: string }[];
 }) {
   const q = props.query;
   return (
@@ -154,6 +156,24 @@ export function MemberListView(props: {
           {MEMBER_STATUSES.map((s) => (
             <option value={s} selected={q.status === s} key={s}>
               {s}
+            </option>
+          ))}
+        </select>
+        <label for="tier">Tier</label>
+        <select id="tier" name="tier">
+          <option value="">any</option>
+          {props.tiers.map((t) => (
+            <option value={t.key} selected={q.tier === t.key} key={t.key}>
+              {t.name}
+            </option>
+          ))}
+        </select>
+        <label for="committee">Serving on committee</label>
+        <select id="committee" name="committee">
+          <option value="">any</option>
+          {props.committees.map((c) => (
+            <option value={c.id} selected={q.committee === c.id} key={c.id}>
+              {c.name}
             </option>
           ))}
         </select>
