@@ -32,12 +32,15 @@ export interface ActionOutcome<O> {
   outbox?: OutboxDraft[];
 }
 
-/** What an action's body may use: the open transaction, who acts and the state read inside it. */
+/** What an action's body may use: the open transaction, who acts, and the action's effect. */
 export interface ActionScope {
   trx: Transaction<DB>;
   actor: Actor;
-  state: SystemState;
+  /** Read at the start for recovery actions only (null if unreadable); every other action's mode check
+   * happens in the statement that writes its audit entry (clubos_audit_write, migration 0013). */
+  state: SystemState | null;
   requestId: string | undefined;
+  effect: ActionEffect;
 }
 
 /** A use case: one capability, one transaction, one audit entry. */
@@ -75,11 +78,10 @@ export function assertModeAllows(effect: ActionEffect, state: SystemState | null
   if (effect === "publish" && state.publishFreeze) throw frozen("Publishing changes", state.reason);
 }
 
-/** The state as seen inside the action's transaction, or null if it cannot be read. A failed read aborts a
- * PostgreSQL transaction, so a recovery action (which runs even then) reads under a savepoint it can roll
- * back to; every other effect is refused on null anyway, so it skips the extra round trips. */
-async function readStateForAction(trx: Transaction<DB>, effect: ActionEffect): Promise<SystemState | null> {
-  if (effect !== "recovery") return readSystemState(trx).catch(() => null);
+/** The state as seen inside a recovery action's transaction, or null if it cannot be read. A failed read
+ * aborts a PostgreSQL transaction, so a recovery action (which runs even then) reads under a savepoint it
+ * can roll back to. */
+async function readStateForRecovery(trx: Transaction<DB>): Promise<SystemState | null> {
   await sql`SAVEPOINT clubos_mode_check`.execute(trx);
   try {
     const state = await readSystemState(trx);
@@ -91,16 +93,41 @@ async function readStateForAction(trx: Transaction<DB>, effect: ActionEffect): P
   }
 }
 
+/** The refusal a mode check in SQL raised (clubos_audit_write: CB001 read-only or maintenance, CB002 a
+ * freeze, CB003 no state), as the error users see; undefined for any other error. */
+function modeRefusal(error: unknown): Error | undefined {
+  const code = sqlState(error);
+  if (code !== "CB001" && code !== "CB002" && code !== "CB003") return undefined;
+  if (code === "CB003") return stateUnknown();
+  const detail = JSON.parse((error as Error).message) as {
+    mode?: string;
+    what?: string;
+    reason: string | null;
+  };
+  return code === "CB001"
+    ? readOnly(detail.reason, detail.mode as SystemState["mode"])
+    : frozen(detail.what!, detail.reason);
+}
+
+/** Whether the mode can be read at all, asked after a database error: an action whose transaction failed
+ * because the state is unreadable is refused as such (fail closed), not reported as a fault. */
+async function stateReadable(database: Database): Promise<boolean> {
+  return readSystemState(database.db).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Extra steps inside the action's transaction (idempotency keys use them). */
 export interface TransactionHooks<O, R> {
-  /** Runs first, after the mode check; a value ends the action there with nothing written. */
+  /** Runs first; a value ends the action there with nothing written (so no mode check is needed). */
   before?(trx: Transaction<DB>): Promise<R | undefined>;
   /** Runs after the audit entry and outbox rows, in the same transaction; its value is returned. */
   after(trx: Transaction<DB>, result: O): Promise<R>;
 }
 
-/** Runs an action (W-1, W-2, W-7): capability, then one transaction holding the mode check, the domain
- * writes, the audit entry and the outbox rows. Any failure rolls all of it back. */
+/** Runs an action (W-1, W-2, W-7, W-8): capability, then one transaction holding the domain writes, the
+ * audit entry with the mode check, and the outbox rows. Any failure rolls all of it back. */
 export function runAction<I, O>(env: ActionEnv, spec: ActionSpec<I, O>, input: I): Promise<O> {
   return runActionWith(env, spec, input, { after: async (_trx, result) => result });
 }
@@ -123,20 +150,20 @@ export async function runActionWith<I, O, R>(
     try {
       let wrote = true;
       const result = await env.database.db.transaction().execute(async (trx) => {
-        const state = await readStateForAction(trx, spec.effect);
-        assertModeAllows(spec.effect, state);
+        const state = spec.effect === "recovery" ? await readStateForRecovery(trx) : null;
         const early = await hooks.before?.(trx);
         if (early !== undefined) {
           wrote = false;
           return early;
         }
-        const outcome = await spec.run({ trx, actor, state: state!, requestId: env.requestId }, input);
+        const scope: ActionScope = { trx, actor, state, requestId: env.requestId, effect: spec.effect };
+        const outcome = await spec.run(scope, input);
         if ("writtenId" in outcome.audit) {
           // Its statement wrote the entry and its messages; more messages here would skip the audit link.
           if (outcome.outbox?.length)
             throw new Error(`${spec.name}: outbox rows go in the written statement.`);
         } else {
-          await writeAuditEntry(trx, actor, outcome.audit, env.requestId, outcome.outbox);
+          await writeAuditEntry(trx, scope, outcome.audit, outcome.outbox);
         }
         return hooks.after(trx, outcome.result);
       });
@@ -149,7 +176,13 @@ export async function runActionWith<I, O, R>(
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
         continue;
       }
+      const refusal = modeRefusal(error);
+      if (refusal) {
+        actionCounter.inc({ action: spec.name, outcome: "refused" });
+        throw refusal;
+      }
       actionCounter.inc({ action: spec.name, outcome: "failed" });
+      if (spec.effect !== "recovery" && state && !(await stateReadable(env.database))) throw stateUnknown();
       throw error;
     }
   }

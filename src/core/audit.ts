@@ -1,4 +1,5 @@
 import { sql, type Transaction } from "kysely";
+import type { ActionEffect } from "./action.ts";
 import { type Actor, actorRef } from "./actor.ts";
 import type { DB } from "./db/schema.ts";
 
@@ -37,37 +38,48 @@ export interface OutboxDraft {
 /** Who writes an entry, for SQL that writes its own (see AuditWritten): the clubos_audit_write arguments
  * that come from the action's context rather than from what it did. */
 export interface AuditContext {
+  /** The action's effect: the statement that writes the entry checks the mode for it (migration 0013). */
+  effect: ActionEffect;
   sealLock: boolean;
   actorType: string;
   actorId: string;
   requestId: string | null;
 }
 
-/** The audit context of an actor and request (for clubos_register and the like). */
-export function auditContext(actor: Actor, requestId: string | undefined): AuditContext {
+/** The audit context of an action's scope (for clubos_register and the like). */
+export function auditContext(scope: AuditScope): AuditContext {
+  const { actor } = scope;
   if (actor.type === "anonymous") throw new Error("An audited action needs an actor (G13).");
   return {
+    effect: scope.effect,
     sealLock: sealLockEnabled,
     actorType: actor.type,
     actorId: actorRef(actor),
-    requestId: requestId ?? null,
+    requestId: scope.requestId ?? null,
   };
+}
+
+/** Who acts, in which request, with what effect: what an audit entry needs from the action's scope. */
+export interface AuditScope {
+  actor: Actor;
+  requestId: string | undefined;
+  effect: ActionEffect;
 }
 
 /** Inserts the action's one audit entry, and its outbox messages, inside its transaction, in one
  * statement (the audited write sits inside whatever locks the action holds, so round trips count),
- * through clubos_audit_write and clubos_outbox_write (migration 0011): the one way entries are written,
- * whether from here or from a statement that writes its own. */
+ * through clubos_audit_write and clubos_outbox_write (migrations 0011, 0013): the one way entries are
+ * written, whether from here or from a statement that writes its own. That statement also checks the
+ * mode for the action's effect and refuses with a CB0xx SQLSTATE, which runAction turns into a message. */
 export async function writeAuditEntry(
   trx: Transaction<DB>,
-  actor: Actor,
+  scope: AuditScope,
   draft: AuditDraft,
-  requestId: string | undefined,
   outbox: OutboxDraft[] = [],
 ): Promise<string> {
-  const who = auditContext(actor, requestId);
+  const who = auditContext(scope);
   const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-  const entry = sql`clubos_audit_write(${who.sealLock}, ${who.actorType}, ${who.actorId}, ${draft.action},
+  const entry = sql`clubos_audit_write(${who.effect}, ${who.sealLock}, ${who.actorType}, ${who.actorId}, ${draft.action},
     ${draft.subjectType}, ${draft.subjectId}, ${json(draft.before)}::jsonb, ${json(draft.after)}::jsonb,
     ${draft.reason ?? null}, ${who.requestId})`;
   if (outbox.length === 0) {

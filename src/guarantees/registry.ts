@@ -178,7 +178,16 @@ export const guarantees: readonly Guarantee[] = [
     mechanisms: [
       mech("src/core/modes.ts", "ModeWatcher", "mode and switches, re-read on notify and every second"),
       mech(GUARDS, "modeGuard", "routes refuse writes when read-only or when the mode is unreadable"),
-      mech(ACTION, "assertModeAllows", "each action re-checks the mode inside its transaction"),
+      mech(
+        "src/core/db/migrations/0013_mode_check_in_audit_write.sql",
+        "CREATE FUNCTION clubos_audit_write",
+        "each action re-checks the mode inside its transaction, in the statement that writes its audit entry",
+      ),
+      mech(
+        ACTION,
+        "modeRefusal",
+        "that check's refusal reaches the user as read_only, frozen or state_unavailable",
+      ),
     ],
     detection: [
       signal("health", "/readyz", "503 when the database or the mode cannot be read"),
@@ -212,7 +221,7 @@ export const guarantees: readonly Guarantee[] = [
         "an audited action refuses an anonymous actor, also when its own statement writes the entry",
       ),
       mech(
-        "src/core/db/migrations/0011_register_in_one_statement.sql",
+        "src/core/db/migrations/0013_mode_check_in_audit_write.sql",
         "CREATE FUNCTION clubos_audit_write",
         "the one SQL function every audit entry is written through",
       ),

@@ -159,9 +159,8 @@ forEachEngine("audit atomicity and sealing", (engine) => {
         .execute(async (trx) => {
           await writeAuditEntry(
             trx,
-            systemActor("slow"),
+            { actor: systemActor("slow"), requestId: undefined, effect: "write" },
             { action: "test.noted", subjectType: "test", subjectId: "slow" },
-            undefined,
           );
           entered();
           await gate;

@@ -30,9 +30,10 @@ const count = async (runtime: Runtime, table: "audit_log" | "role_assignments") 
     ).n,
   );
 
-const rejectsWith = (promise: Promise<unknown>, code: string) =>
-  assert.rejects(promise, (error: { code?: string }) => {
+const rejectsWith = (promise: Promise<unknown>, code: string, message?: RegExp) =>
+  assert.rejects(promise, (error: { code?: string; message?: string }) => {
     assert.equal(error.code, code);
+    if (message) assert.match(error.message ?? "", message);
     return true;
   });
 
@@ -143,6 +144,7 @@ forEachEngine("modes and kill switches", (engine) => {
         email: `new-${Date.now()}@example.org`,
       }),
       "read_only",
+      /ClubOS is under maintenance, so nothing can be changed right now: upgrading disks\./,
     );
     assert.equal(await count(runtime, "audit_log"), before, "nothing was written");
   });
@@ -157,7 +159,11 @@ forEachEngine("modes and kill switches", (engine) => {
 
     const assignments = await count(runtime, "role_assignments");
     const grant = { memberId: target.memberId, roleKey: "web_editor", reason: "needs it" };
-    await rejectsWith(runAction(env, grantRole, grant), "frozen");
+    await rejectsWith(
+      runAction(env, grantRole, grant),
+      "frozen",
+      /^Admin changes are frozen by an operator: suspected compromise\./,
+    );
     assert.equal(await count(runtime, "role_assignments"), assignments, "no role was granted");
     assert.equal(await runAction(env, publishSomething, {}), "published", "admin_freeze spares publishing");
 
@@ -172,7 +178,7 @@ forEachEngine("modes and kill switches", (engine) => {
 
     await runAction(env, setSwitch, { name: "admin_freeze", on: false, reason: "all clear" });
     await runAction(env, setSwitch, { name: "publish_freeze", on: true, reason: "bad page went out" });
-    await rejectsWith(runAction(env, publishSomething, {}), "frozen");
+    await rejectsWith(runAction(env, publishSomething, {}), "frozen", /^Publishing changes are frozen/);
     const granted = await runAction(env, grantRole, grant);
     assert.equal(granted.role_key, "web_editor", "admin_freeze off again: admin actions work");
 

@@ -134,6 +134,7 @@ forEachEngine("event registration", (engine) => {
         guests: [],
         eventVersion: before!.version,
         audit: {
+          effect: "write",
           sealLock: true,
           actorType: "member",
           actorId: `member:${m.memberId}`,

@@ -184,7 +184,7 @@ export const registerForEvent = defineAction({
           guests,
           eventVersion: context.version,
           audit: {
-            ...auditContext(actor, scope.requestId),
+            ...auditContext(scope),
             after: { eventId: input.eventId, memberId: actor.memberId, guests: guests.length },
           },
           confirmed: confirmationEmail(ctx, payload),
