@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { CsrfField } from "../../http/page.tsx";
+import { Select } from "../../http/select.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
 
@@ -97,15 +98,13 @@ export function DirectoryView({
       <form method="get" action="/directory">
         <label for="q">Search by name</label>
         <input id="q" name="q" value={search ?? ""} />
-        <label for="committee">Serving on committee</label>
-        <select id="committee" name="committee">
-          <option value="">any or none</option>
-          {committees.map((c) => (
-            <option value={c.id} selected={committee === c.id} key={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
+        <Select
+          id="committee"
+          label="Serving on committee"
+          value={committee}
+          blank="any or none"
+          choices={committees.map((c) => ({ value: c.id, label: c.name }))}
+        />
         <button type="submit">Search</button>
       </form>
       <DataTable
@@ -159,24 +158,20 @@ export function MemberListView(props: {
             </option>
           ))}
         </select>
-        <label for="tier">Tier</label>
-        <select id="tier" name="tier">
-          <option value="">any</option>
-          {props.tiers.map((t) => (
-            <option value={t.key} selected={q.tier === t.key} key={t.key}>
-              {t.name}
-            </option>
-          ))}
-        </select>
-        <label for="committee">Serving on committee</label>
-        <select id="committee" name="committee">
-          <option value="">any</option>
-          {props.committees.map((c) => (
-            <option value={c.id} selected={q.committee === c.id} key={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
+        <Select
+          id="tier"
+          label="Tier"
+          value={q.tier}
+          blank="any"
+          choices={props.tiers.map((t) => ({ value: t.key, label: t.name }))}
+        />
+        <Select
+          id="committee"
+          label="Serving on committee"
+          value={q.committee}
+          blank="any"
+          choices={props.committees.map((c) => ({ value: c.id, label: c.name }))}
+        />
         <label for="sort">Sort by</label>
         <select id="sort" name="sort">
           <option value="name">name</option>
@@ -252,15 +247,13 @@ export function MemberAdminView(props: {
             <ContactFields member={member} />
             <label for="joined_on">Joined on</label>
             <input id="joined_on" name="joined_on" type="date" value={day(member.joined_on)} />
-            <label for="tier_key">Tier</label>
-            <select id="tier_key" name="tier_key">
-              <option value="">none</option>
-              {props.tiers.map((t) => (
-                <option value={t.key} selected={member.tier_key === t.key} key={t.key}>
-                  {t.name}
-                </option>
-              ))}
-            </select>
+            <Select
+              id="tier_key"
+              label="Tier"
+              value={member.tier_key}
+              blank="none"
+              choices={props.tiers.map((t) => ({ value: t.key, label: t.name }))}
+            />
             <label for="renewal_due_on">Renewal due on</label>
             <input id="renewal_due_on" name="renewal_due_on" type="date" value={day(member.renewal_due_on)} />
             <label for="admin_notes">Notes (admins only)</label>

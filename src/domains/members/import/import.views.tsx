@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { CsrfField } from "../../../http/page.tsx";
+import { DataTable } from "../../../http/table.tsx";
 import { CLUBOS_COLUMNS } from "./columns.ts";
 import type { StoredImport } from "./import.repository.ts";
 import type { PlannedRow } from "./plan.ts";
@@ -56,26 +57,18 @@ function changeText(row: PlannedRow): string {
 
 function PlanTable({ rows }: { rows: PlannedRow[] }) {
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Line</th>
-          <th scope="col">Email</th>
-          <th scope="col">Outcome</th>
-          <th scope="col">Details</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.line} data-outcome={r.outcome}>
-            <td>{r.line}</td>
-            <td>{r.email}</td>
-            <td>{LABELS[r.outcome]}</td>
-            <td>{changeText(r)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      label="Planned rows"
+      rows={rows}
+      rowKey={(r) => r.line}
+      rowAttrs={(r) => ({ "data-outcome": r.outcome })}
+      columns={[
+        { heading: "Line", cell: (r) => r.line },
+        { heading: "Email", cell: (r) => r.email },
+        { heading: "Outcome", cell: (r) => LABELS[r.outcome] },
+        { heading: "Details", cell: (r) => changeText(r) },
+      ]}
+    />
   );
 }
 
@@ -165,28 +158,18 @@ export function ImportPlanView(props: {
 
 function ResultTable({ rows }: { rows: NonNullable<StoredImport["result"]>["rows"] }) {
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Line</th>
-          <th scope="col">Email</th>
-          <th scope="col">Result</th>
-          <th scope="col">Details</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows
-          .filter((r) => r.outcome !== "unchanged")
-          .map((r) => (
-            <tr key={r.line} data-result={r.outcome}>
-              <td>{r.line}</td>
-              <td>{r.email}</td>
-              <td>{r.outcome}</td>
-              <td>{r.message ?? ""}</td>
-            </tr>
-          ))}
-      </tbody>
-    </table>
+    <DataTable
+      label="Rows applied"
+      rows={rows.filter((r) => r.outcome !== "unchanged")}
+      rowKey={(r) => r.line}
+      rowAttrs={(r) => ({ "data-result": r.outcome })}
+      columns={[
+        { heading: "Line", cell: (r) => r.line },
+        { heading: "Email", cell: (r) => r.email },
+        { heading: "Result", cell: (r) => r.outcome },
+        { heading: "Details", cell: (r) => r.message ?? "" },
+      ]}
+    />
   );
 }
 
