@@ -5,7 +5,7 @@ import { runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
 import { ClubError } from "../../src/core/errors.ts";
 import { confirmImport, resumeImport } from "../../src/domains/members/import/apply.ts";
-import { savePlan } from "../../src/domains/members/import/import.repository.ts";
+import { STALL_MS, savePlan } from "../../src/domains/members/import/import.repository.ts";
 import { planImport } from "../../src/domains/members/import/plan.ts";
 import { forgetAppliers, isApplyingHere } from "../../src/domains/members/import/progress.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
@@ -13,6 +13,7 @@ import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { tokenMember } from "../helpers/events.ts";
 import { bearerJson, Client } from "../helpers/http.ts";
+import { ageImport } from "../helpers/imports.ts";
 
 const ROWS = 300;
 
@@ -100,6 +101,13 @@ forEachEngine("member import resume", (engine) => {
     assert.equal(await membersOf(runtime, stamp), cut.rows_done, "the recorded progress matches the members");
     assert.equal((await rowEntries(runtime, id)).created, cut.rows_done);
 
+    // Just cut off, it looks like another server may still be applying it: no Resume yet, only a wait.
+    const moving = await browser.get(page);
+    assert.match(moving.text, /Another ClubOS server is applying this import/);
+    assert.doesNotMatch(moving.text, new RegExp(`action="${page}/resume"`));
+    assert.match(moving.text, /http-equiv="refresh"/);
+    // A minute without movement: no server is on it, so the page offers Resume.
+    await ageImport(runtime, id, STALL_MS + 5_000, { alsoUpdatedAt: true });
     const stopped = await browser.get(page);
     assert.match(stopped.text, new RegExp(`stopped after ${cut.rows_done} of ${ROWS} rows`));
     assert.match(stopped.text, /the server was restarted/);

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
-import { sql } from "kysely";
 import { loadConfig } from "../../src/app/config.ts";
 import type { Runtime } from "../../src/app/runtime.ts";
 import { runAction } from "../../src/core/action.ts";
@@ -12,28 +11,14 @@ import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
+import { ageImport } from "../helpers/imports.ts";
 
 const DAY_MS = 24 * 3600_000;
 let serial = 0;
 const unique = (name: string) => `${name}-${++serial}-${Date.now()}@example.org`;
 
-// created_at is immutable by trigger (INV-9); the test turns the trigger off for one statement to make an
-// import look old, which is the only way time passes in a test.
-async function age(
-  runtime: Runtime,
-  importId: string,
-  days: number,
-  options: { alsoUpdatedAt?: boolean } = {},
-) {
-  const at = new Date(Date.now() - days * DAY_MS).toISOString();
-  await runtime.database.db.transaction().execute(async (trx) => {
-    await sql`ALTER TABLE member_imports DISABLE TRIGGER member_imports_timestamps`.execute(trx);
-    await sql`UPDATE member_imports SET created_at = ${at}::timestamptz,
-      updated_at = CASE WHEN ${options.alsoUpdatedAt ?? false} THEN ${at}::timestamptz ELSE updated_at END
-      WHERE id = ${importId}`.execute(trx);
-    await sql`ALTER TABLE member_imports ENABLE TRIGGER member_imports_timestamps`.execute(trx);
-  });
-}
+const age = (runtime: Runtime, importId: string, days: number, options: { alsoUpdatedAt?: boolean } = {}) =>
+  ageImport(runtime, importId, days * DAY_MS, options);
 
 const stored = (runtime: Runtime, id: string) =>
   runtime.database.db.selectFrom("member_imports").selectAll().where("id", "=", id).executeTakeFirstOrThrow();

@@ -35,7 +35,13 @@ export interface StoredImport {
   rowsDone: number;
   /** When the row-by-row personal data was removed; null while it is kept. */
   purgedAt: Date | null;
+  /** Moved (a row applied, a status change) within STALL_MS by the database's clock: while applying,
+   * some server is still working on it, whichever one. */
+  recentlyMoved: boolean;
 }
+
+/** How long an import being applied may stand still before any server offers to resume it. */
+export const STALL_MS = 60_000;
 
 /** How long a dry run may wait for its confirm: after that the members may have moved too far. */
 export const PLAN_TTL_MS = 24 * 3600_000;
@@ -72,6 +78,7 @@ export async function loadImport(db: Kysely<DB>, id: string, actor: Actor): Prom
   const row = await db
     .selectFrom("member_imports")
     .selectAll()
+    .select(sql<boolean>`updated_at > now() - make_interval(secs => ${STALL_MS / 1000})`.as("recently_moved"))
     .where("id", "=", id)
     .where("created_by", "=", actorRef(actor))
     .executeTakeFirst();
@@ -85,6 +92,7 @@ export async function loadImport(db: Kysely<DB>, id: string, actor: Actor): Prom
     result: (row.result as ImportResult | null) ?? null,
     rowsDone: row.rows_done,
     purgedAt: row.purged_at ? new Date(row.purged_at) : null,
+    recentlyMoved: row.recently_moved,
   };
 }
 

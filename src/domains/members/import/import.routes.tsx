@@ -120,11 +120,14 @@ export function memberImportRoutes(app: FastifyInstance): void {
       const stored = await loadImport(request.server.ctx.database.db, id, request.auth.actor);
       const retentionDays = request.server.ctx.config.importRetentionDays;
       if (stored.status === "applying") {
-        const live = isApplyingHere(id);
+        // Applying here, or (with several servers) still moving on another one; else it stopped.
+        const reason = stopReason(id);
+        const where = isApplyingHere(id) ? "here" : !reason && stored.recentlyMoved ? "elsewhere" : "stopped";
         const body = (
-          <ImportProgressView request={request} stored={stored} live={live} stopReason={stopReason(id)} />
+          <ImportProgressView request={request} stored={stored} where={where} stopReason={reason} />
         );
-        return sendPage(request, reply, "Member import", body, 200, { refreshSeconds: live ? 2 : undefined });
+        const refreshSeconds = where === "here" ? 2 : where === "elsewhere" ? 10 : undefined;
+        return sendPage(request, reply, "Member import", body, 200, { refreshSeconds });
       }
       const body = <ImportPlanView request={request} stored={stored} retentionDays={retentionDays} />;
       return sendPage(request, reply, "Member import", body);

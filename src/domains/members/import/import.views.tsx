@@ -178,13 +178,14 @@ function ResultTable({ rows }: { rows: NonNullable<StoredImport["result"]>["rows
 export function ImportProgressView(props: {
   request: FastifyRequest;
   stored: StoredImport;
-  live: boolean;
+  /** Applied by this server, still moving on another one, or stopped. */
+  where: "here" | "elsewhere" | "stopped";
   stopReason?: string;
 }) {
   const { stored } = props;
   const done = stored.rowsDone;
   const total = stored.plan.rows.length;
-  if (!props.live) {
+  if (props.where === "stopped") {
     return (
       <section>
         <h1>The import stopped</h1>
@@ -210,7 +211,14 @@ export function ImportProgressView(props: {
       <progress max={total} value={done} aria-label="Rows applied">
         {done} of {total}
       </progress>
-      <p>This page refreshes by itself until the import is done.</p>
+      {props.where === "elsewhere" ? (
+        <p>
+          Another ClubOS server is applying this import. This page refreshes by itself; if the import stops
+          moving for a minute, it will offer to resume it.
+        </p>
+      ) : (
+        <p>This page refreshes by itself until the import is done.</p>
+      )}
     </section>
   );
 }
