@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import type { Runtime } from "../../src/app/runtime.ts";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
@@ -183,6 +184,50 @@ forEachEngine("member import resume", (engine) => {
       members: ROWS,
       lines: ROWS,
     });
+    assert.equal(await summaries(runtime, id), 1);
+  });
+
+  test("the CLI resumes an operator's import that read-only mode cut off: every row applied exactly once", async () => {
+    const { runtime, config } = t.get();
+    const actor = operatorActor("ops-cli");
+    const stamp = `${engine}-cli-${Date.now()}`;
+    const plan = await planImport(runtime.database.db, csvOf(stamp), "cli.csv");
+    const id = await savePlan(runtime.database, actor, plan);
+    const operator = runtime.actionEnv(operatorActor("test"));
+    let switched: Promise<unknown> | undefined;
+    await assert.rejects(
+      confirmImport(runtime.actionEnv(actor), id, plan.fileHash, (done) => {
+        if (done === 100) switched = runAction(operator, setMode, { mode: "read-only", reason: "cut" });
+      }),
+      (error: unknown) => error instanceof ClubError && error.code === "read_only",
+    );
+    await switched;
+    await runAction(operator, setMode, { mode: "normal", reason: "over" });
+    forgetAppliers();
+    const cut = await importRow(runtime, id);
+    assert.ok(cut.rows_done >= 100 && cut.rows_done < ROWS, `cut off after ${cut.rows_done} rows`);
+
+    const lines: string[] = [];
+    const progress: string[] = [];
+    const cli: CliEnv = {
+      io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: (s) => progress.push(s) },
+      config,
+      withRuntime: (fn) => fn(runtime),
+    };
+    const other = await runCli(["members", "resume", id, "--actor", "someone-else"], cli);
+    assert.notEqual(other, 0, "only whoever started an import can resume it");
+    assert.equal(await runCli(["members", "resume", id, "--actor", "ops-cli"], cli), 0, lines.join("\n"));
+    assert.match(progress.at(-1)!, new RegExp(`Applied ${ROWS} of ${ROWS} rows: ${ROWS} created`));
+    assert.match(lines.at(-1)!, new RegExp(`Import ${id} applied: ${ROWS} created, 0 updated`));
+    assert.equal(await membersOf(runtime, stamp), ROWS);
+    assert.deepEqual(await rowEntries(runtime, id), {
+      total: ROWS,
+      created: ROWS,
+      members: ROWS,
+      lines: ROWS,
+    });
+    assert.equal(await runCli(["members", "resume", id, "--actor", "ops-cli"], cli), 0);
+    assert.match(lines.join("\n"), /was already applied; nothing was changed/);
     assert.equal(await summaries(runtime, id), 1);
   });
 

@@ -4,9 +4,9 @@ import type { Command } from "commander";
 import { runAction } from "../../core/action.ts";
 import { operatorActor } from "../../core/actor.ts";
 import { ClubError } from "../../core/errors.ts";
-import { confirmImport } from "../../domains/members/import/apply.ts";
+import { confirmImport, type ImportProgress, resumeImport } from "../../domains/members/import/apply.ts";
 import { decodeCsvBytes } from "../../domains/members/import/csv.ts";
-import { savePlan } from "../../domains/members/import/import.repository.ts";
+import { type ImportResult, savePlan } from "../../domains/members/import/import.repository.ts";
 import { type ImportPlan, planImport } from "../../domains/members/import/plan.ts";
 import { exportMembers } from "../../domains/members/members.export.ts";
 import type { CliEnv } from "../cli.ts";
@@ -45,9 +45,34 @@ function printPlan(io: CliIO, plan: ImportPlan): void {
   );
 }
 
-/** `clubos members import FILE` (dry run, then apply) and `clubos members export`. */
+const resumeHint = (id: string, actor: string) =>
+  `clubos members resume ${id} --actor ${JSON.stringify(actor)}`;
+
+const progressTo =
+  (io: CliIO): ImportProgress =>
+  (done, total, n) =>
+    io.progress(
+      `Applied ${done} of ${total} rows: ${n.created} created, ${n.updated} updated, ${n.conflict} conflicts, ${n.failed} failed`,
+    );
+
+/** The rows not applied, then the counts; exit 1 if any row was not applied. */
+function reportResult(io: CliIO, id: string, result: ImportResult): void {
+  for (const row of result.rows) {
+    if (row.outcome === "conflict" || row.outcome === "failed")
+      io.err(`line ${row.line}: ${row.outcome} ${row.email}: ${row.message ?? ""}`);
+  }
+  const n = result.counts;
+  io.out(
+    `Import ${id} applied: ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.conflict} conflicts, ${n.failed} failed.`,
+  );
+  if (n.conflict + n.failed > 0) throw new CliExit(1);
+}
+
+/** `clubos members import FILE` (dry run, then apply), `clubos members resume ID` and `clubos members export`. */
 export function registerMembersVerbs(program: Command, env: CliEnv): void {
-  const members = program.command("members").description("The member list as CSV: import and export");
+  const members = program
+    .command("members")
+    .description("The member list as CSV: import (and resume an interrupted one) and export");
   members
     .command("import")
     .description("Import members from a CSV file (ClubOS or Wild Apricot columns), matched by email")
@@ -68,20 +93,22 @@ export function registerMembersVerbs(program: Command, env: CliEnv): void {
         if (plan.counts.create + plan.counts.update === 0)
           return env.io.out("Nothing to import: every member in the file is up to date.");
         const id = await savePlan(ctx.database, actor, plan);
-        const { result } = await confirmImport(ctx.actionEnv(actor), id, plan.fileHash, (done, total, n) =>
-          env.io.progress(
-            `Applied ${done} of ${total} rows: ${n.created} created, ${n.updated} updated, ${n.conflict} conflicts, ${n.failed} failed`,
-          ),
-        );
-        for (const row of result.rows) {
-          if (row.outcome === "conflict" || row.outcome === "failed")
-            env.io.err(`line ${row.line}: ${row.outcome} ${row.email}: ${row.message ?? ""}`);
-        }
-        const n = result.counts;
-        env.io.out(
-          `Import ${id} applied: ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.conflict} conflicts, ${n.failed} failed.`,
-        );
-        if (n.conflict + n.failed > 0) throw new CliExit(1);
+        env.io.out(`Import ${id}: applying. If it is cut off, resume it with: ${resumeHint(id, o.actor)}`);
+        const { result } = await confirmImport(ctx.actionEnv(actor), id, plan.fileHash, progressTo(env.io));
+        reportResult(env.io, id, result);
+      });
+    });
+  members
+    .command("resume")
+    .description("Resume a member import cut off while applying (a restart, read-only mode, an error)")
+    .argument("<import-id>", "the import's id, printed when it started")
+    .requiredOption("--actor <name>", "who started the import (only they can resume it)")
+    .action(async (importId: string, o: { actor: string }) => {
+      const actor = operatorActor(o.actor);
+      await env.withRuntime(async (ctx) => {
+        const { result, replayed } = await resumeImport(ctx.actionEnv(actor), importId, progressTo(env.io));
+        if (replayed) env.io.out(`Import ${importId} was already applied; nothing was changed.`);
+        reportResult(env.io, importId, result);
       });
     });
   members
