@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ComponentChildren } from "preact";
 import { anonymousActor } from "../core/actor.ts";
@@ -14,6 +15,21 @@ export function csrfOf(request: FastifyRequest): string | undefined {
 /** Hidden CSRF field for forms posted by a signed-in browser. */
 export function CsrfField({ request }: { request: FastifyRequest }) {
   return <input type="hidden" name="_csrf" value={csrfOf(request) ?? ""} />;
+}
+
+/** A one-time token per rendered form (oncePerFormToken): a double click or a browser retry replays the
+ * first answer instead of writing twice. */
+export function FormToken() {
+  return <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />;
+}
+
+/** A status line after an action ("Saved."); nothing when there is no text. */
+export function Notice({ text }: { text?: string }) {
+  return text ? (
+    <p class="notice" role="status">
+      {text}
+    </p>
+  ) : null;
 }
 
 /** Sends a full page in the site layout. */

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { CsrfField } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { formatWhen } from "./events.views.tsx";
 
@@ -49,9 +48,6 @@ export function localInputValue(date: Date | null, timeZone: string): string {
   );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
 }
-
-// A fresh one-time token per rendered form: a double click replays the first outcome (oncePerFormToken).
-const FormToken = () => <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />;
 
 /** A small form with one button, as used in tables and the status bar. */
 function ActionButton(props: { request: FastifyRequest; action: string; label: string }) {
@@ -262,11 +258,7 @@ export function AdminEventView(props: {
   return (
     <section>
       <h1>{event.title}</h1>
-      {props.notice ? (
-        <p class="notice" role="status">
-          {props.notice}
-        </p>
-      ) : null}
+      <Notice text={props.notice} />
       <p>
         Status: <strong>{event.status}</strong> · {props.counts.seats} of {event.capacity} places taken
         {props.counts.waiting ? `, ${props.counts.waiting} waiting` : ""} ·{" "}

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { CsrfField } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
 import { renderMarkdown } from "./markdown.ts";
 
 type EventRow = {
@@ -57,11 +56,7 @@ export function EventPage(props: {
   return (
     <article>
       <h1>{event.title}</h1>
-      {props.notice ? (
-        <p class="notice" role="status">
-          {props.notice}
-        </p>
-      ) : null}
+      <Notice text={props.notice} />
       <p>
         {formatWhen(event.starts_at, props.timeZone)} to {formatWhen(event.ends_at, props.timeZone)}
         {event.location ? ` · ${event.location}` : ""} ·{" "}
@@ -83,14 +78,14 @@ export function EventPage(props: {
           </p>
           <form method="post" action={`/registrations/${mine.id}/cancel`}>
             <CsrfField request={request} />
-            <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />
+            <FormToken />
             <button type="submit">Cancel my registration</button>
           </form>
         </div>
       ) : props.canRegister && event.status === "published" ? (
         <form method="post" action={`/events/${event.id}/register`}>
           <CsrfField request={request} />
-          <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />
+          <FormToken />
           <label for="guests">Guests (optional, one name per line, they count against the places)</label>
           <textarea id="guests" name="guests" rows={2} />
           <button type="submit">{free > 0 && counts.waiting === 0 ? "Register" : "Join the waitlist"}</button>

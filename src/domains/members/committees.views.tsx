@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { CsrfField } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
 
 type Committee = { id: string; name: string; current_members: number };
 type Term = {
@@ -24,17 +23,6 @@ function clubTime(value: Date | null, timeZone: string): string {
     timeStyle: "short",
     hourCycle: "h23",
   }).format(new Date(value));
-}
-
-// A one-time token per rendered form: a double click or a retry replays instead of writing twice.
-const FormToken = () => <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />;
-
-function Notice({ text }: { text?: string }) {
-  return text ? (
-    <p class="notice" role="status">
-      {text}
-    </p>
-  ) : null;
 }
 
 /** The committee list with a create form for those who may write. */

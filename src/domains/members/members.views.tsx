@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { CsrfField } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
 import { Select } from "../../http/select.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
@@ -62,11 +61,7 @@ export function ProfileView({
   return (
     <section>
       <h1>My details</h1>
-      {saved ? (
-        <p class="notice" role="status">
-          Your details were saved.
-        </p>
-      ) : null}
+      <Notice text={saved ? "Your details were saved." : undefined} />
       <p>
         Email: {member.email} · Status: {member.status}
       </p>
@@ -283,7 +278,7 @@ export function MemberAdminView(props: {
           {member.status === "active" || member.status === "lapsed" ? (
             <form method="post" action={`/admin/members/${member.id}/renew`}>
               <CsrfField request={request} />
-              <input type="hidden" name="_form" value={randomBytes(16).toString("hex")} />
+              <FormToken />
               <input type="hidden" name="version" value={String(member.version)} />
               <h2>Renew membership</h2>
               <p>
