@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 /** The process's metrics, served at /metrics (C-4, G17: operators see rejections, latency, backlog). */
 export const registry = new Registry();
 
-/** Actions by name and outcome (committed, failed, denied). */
+/** Actions by name and outcome (committed, replayed, refused by the mode, failed, denied). */
 export const actionCounter = new Counter({
   name: "clubos_actions_total",
   help: "Domain actions by name and outcome",

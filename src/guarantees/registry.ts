@@ -192,6 +192,7 @@ export const guarantees: readonly Guarantee[] = [
     detection: [
       signal("health", "/readyz", "503 when the database or the mode cannot be read"),
       signal("metric", "clubos_mode_normal", "1 normal, 0 read-only or maintenance, -1 unreadable"),
+      signal("metric", 'clubos_actions_total{outcome="refused"}', "actions refused by the mode or a freeze"),
       signal(
         "admin-warning",
         "/admin/system",
