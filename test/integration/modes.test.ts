@@ -146,6 +146,8 @@ forEachEngine("modes and kill switches", (engine) => {
       "read_only",
       /ClubOS is under maintenance, so nothing can be changed right now: upgrading disks\./,
     );
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    assert.match(metrics, /clubos_actions_total\{action="createMemberRecord",outcome="refused"\} [1-9]/);
     assert.equal(await count(runtime, "audit_log"), before, "nothing was written");
   });
 
