@@ -66,6 +66,21 @@ const summaries = async (runtime: Runtime, importId: string) =>
       .execute()
   ).length;
 
+/** The import is applied, and every row of it exactly once: each member created once, with one audit
+ * entry per row and one summary entry. */
+async function assertAppliedOnce(runtime: Runtime, id: string, stamp: string) {
+  const row = await importRow(runtime, id);
+  assert.equal(row.status, "applied");
+  assert.equal(row.rows_done, ROWS);
+  assert.equal(await membersOf(runtime, stamp), ROWS);
+  assert.deepEqual(
+    await rowEntries(runtime, id),
+    { total: ROWS, created: ROWS, members: ROWS, lines: ROWS },
+    "one audit entry per created member, none twice",
+  );
+  assert.equal(await summaries(runtime, id), 1);
+}
+
 forEachEngine("member import resume", (engine) => {
   const t = suiteApp(engine);
 
@@ -131,16 +146,7 @@ forEachEngine("member import resume", (engine) => {
       new RegExp(`Done: ${ROWS} created, 0 updated, 0 unchanged, 0 not applied[^,]*, 0 failed`),
     );
 
-    const done = await importRow(runtime, id);
-    assert.equal(done.status, "applied");
-    assert.equal(done.rows_done, ROWS);
-    assert.equal(await membersOf(runtime, stamp), ROWS);
-    assert.deepEqual(
-      await rowEntries(runtime, id),
-      { total: ROWS, created: ROWS, members: ROWS, lines: ROWS },
-      "one audit entry per created member, none twice",
-    );
-    assert.equal(await summaries(runtime, id), 1);
+    await assertAppliedOnce(runtime, id, stamp);
 
     const again = await browser.postForm(`${page}/resume`, {}, page);
     assert.equal(again.status, 303, "resuming an applied import only shows its result");
@@ -176,15 +182,7 @@ forEachEngine("member import resume", (engine) => {
       failed: 0,
     });
     assert.equal(second.result.rows.length, ROWS);
-    assert.equal((await importRow(runtime, id)).status, "applied");
-    assert.equal(await membersOf(runtime, stamp), ROWS);
-    assert.deepEqual(await rowEntries(runtime, id), {
-      total: ROWS,
-      created: ROWS,
-      members: ROWS,
-      lines: ROWS,
-    });
-    assert.equal(await summaries(runtime, id), 1);
+    await assertAppliedOnce(runtime, id, stamp);
   });
 
   test("the CLI resumes an operator's import that read-only mode cut off: every row applied exactly once", async () => {
@@ -219,16 +217,10 @@ forEachEngine("member import resume", (engine) => {
     assert.equal(await runCli(["members", "resume", id, "--actor", "ops-cli"], cli), 0, lines.join("\n"));
     assert.match(progress.at(-1)!, new RegExp(`Applied ${ROWS} of ${ROWS} rows: ${ROWS} created`));
     assert.match(lines.at(-1)!, new RegExp(`Import ${id} applied: ${ROWS} created, 0 updated`));
-    assert.equal(await membersOf(runtime, stamp), ROWS);
-    assert.deepEqual(await rowEntries(runtime, id), {
-      total: ROWS,
-      created: ROWS,
-      members: ROWS,
-      lines: ROWS,
-    });
+    await assertAppliedOnce(runtime, id, stamp);
     assert.equal(await runCli(["members", "resume", id, "--actor", "ops-cli"], cli), 0);
     assert.match(lines.join("\n"), /was already applied; nothing was changed/);
-    assert.equal(await summaries(runtime, id), 1);
+    await assertAppliedOnce(runtime, id, stamp);
   });
 
   test("only an import left applying can be resumed: a dry run is confirmed, not resumed; an applied one replays (API)", async () => {
