@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import { runAction } from "../../src/core/action.ts";
-import { operatorActor } from "../../src/core/actor.ts";
+import { operatorActor, systemActor } from "../../src/core/actor.ts";
+import { createEvent } from "../../src/domains/events/events.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
 import { createMember, startTestApp, type TestApp } from "../helpers/app.ts";
 import {
@@ -13,8 +14,22 @@ import {
   suiteBrowser,
 } from "../helpers/browser.ts";
 
-const PUBLIC_PAGES = ["/", "/login"];
-const ADMIN_PAGES = ["/admin", "/admin/system", "/admin/audit"];
+const PUBLIC_PAGES = ["/", "/login", "/events"];
+// Members, events and committees included: the pages the club's volunteers use most. An event page of
+// each kind is added once the suite has created the event.
+const ADMIN_PAGES = [
+  "/admin",
+  "/admin/system",
+  "/admin/audit",
+  "/admin/outbox",
+  "/admin/members",
+  "/admin/members/import",
+  "/admin/committees",
+  "/admin/events",
+  "/admin/events/new",
+  "/directory",
+  "/members/me",
+];
 const PHONE_WIDTH = 375;
 
 /** Clicks the form's submit button and waits until the page the POST redirects to has loaded. */
@@ -41,12 +56,25 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
   before(async () => {
     app = await startTestApp("pglite");
     admin = await createMember(app.runtime, ["full_admin", "operator"], "Axe Admin");
+    const start = new Date(Date.now() + 86_400_000);
+    const event = await runAction(app.runtime.actionEnv(systemActor("axe")), createEvent, {
+      title: "Axe open evening",
+      description: "A **public** event with a [link](https://example.org).",
+      location: "Club house",
+      startsAt: start.toISOString(),
+      endsAt: new Date(start.getTime() + 7_200_000).toISOString(),
+      capacity: 20,
+      audience: "public",
+      status: "published",
+    });
+    PUBLIC_PAGES.push(`/events/${event.id}`);
+    ADMIN_PAGES.push(`/admin/events/${event.id}`);
   });
   after(async () => {
     await app?.close();
   });
 
-  test("axe finds no serious or critical violation on the home and login pages", async () => {
+  test("axe finds no serious or critical violation on the home, login and public event pages", async () => {
     const page = await browser.get().context.newPage();
     for (const path of PUBLIC_PAGES) {
       await open(page, app.baseUrl + path);
@@ -69,7 +97,7 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
     await page.close();
   });
 
-  test("axe finds no serious or critical violation on the admin home, mode and audit pages", async () => {
+  test("axe finds no serious or critical violation on the admin, member, event and committee pages", async () => {
     const page = await browser.get().context.newPage();
     await logInThroughForm(page, app.baseUrl, admin.email, admin.password);
     for (const path of ADMIN_PAGES) {
