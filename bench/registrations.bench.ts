@@ -20,6 +20,11 @@ import { migrate } from "../src/core/db/migrate.ts";
 import { createEvent } from "../src/domains/events/events.actions.ts";
 import { hashSecret } from "../src/domains/identity/tokens.ts";
 import { createBenchDatabase, median, quantile } from "./lib/harness.ts";
+import {
+  prepareRegistrationSql,
+  registrationSqlScript,
+  restartRegistrationSql,
+} from "./lib/registration-sql.ts";
 import { appendResults, machineDetails } from "./lib/report.ts";
 
 const PGBIN = "/usr/lib/postgresql/15/bin";
@@ -76,10 +81,10 @@ function httpStampede(url: string, tokens: string[], clients: number) {
   });
 }
 
-function pgbench(url: string, clients: number, seconds: number): number {
+function pgbench(url: string, clients: number, seconds: number, script?: string): number {
   const out = execFileSync(
     `${PGBIN}/pgbench`,
-    ["-n", "-c", String(clients), "-j", "2", "-T", String(seconds), url],
+    ["-n", "-c", String(clients), "-j", "2", "-T", String(seconds), ...(script ? ["-f", script] : []), url],
     { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
   );
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1];
@@ -114,18 +119,22 @@ try {
   execFileSync(`${PGBIN}/pgbench`, ["-i", "-q", "-s", String(Math.max(...clientCounts)), spread.url], {
     stdio: "ignore",
   });
+  await prepareRegistrationSql(database);
+  const scriptFile = path.join(root, "registration.sql");
   const rows: string[] = [];
   const ratios = new Map<number, number[]>();
+  const newEvent = (title: string) =>
+    runAction(runtime.actionEnv(systemActor("bench")), createEvent, {
+      title,
+      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      endsAt: new Date(Date.now() + 90_000_000).toISOString(),
+      capacity: 500,
+      audience: "members",
+      status: "published",
+    });
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const clients of clientCounts) {
-      const event = await runAction(runtime.actionEnv(systemActor("bench")), createEvent, {
-        title: `Stampede ${repeat}-${clients}`,
-        startsAt: new Date(Date.now() + 86_400_000).toISOString(),
-        endsAt: new Date(Date.now() + 90_000_000).toISOString(),
-        capacity: 500,
-        audience: "members",
-        status: "published",
-      });
+      const event = await newEvent(`Stampede ${repeat}-${clients}`);
       const load = await httpStampede(`${base}/api/v1/events/${event.id}/registrations`, tokens, clients);
       tokens.splice(0, load.used); // each member registers once per run, for a fresh event each run
       if (load.firstFailure) console.log(`# first refusal: ${load.firstFailure}`);
@@ -135,8 +144,13 @@ try {
       const tps = pgbench(ref.url, clients, Math.round(durationMs / 1000));
       await new Promise((r) => setTimeout(r, 500));
       const tpsSpread = pgbench(spread.url, clients, Math.round(durationMs / 1000));
+      // The same registrations as SQL alone, for a fresh event: the share that is the database's.
+      fs.writeFileSync(scriptFile, registrationSqlScript((await newEvent(`SQL ${repeat}-${clients}`)).id));
+      await restartRegistrationSql(database);
+      await new Promise((r) => setTimeout(r, 500));
+      const sqlOnly = pgbench(app.url, clients, Math.round(durationMs / 1000), scriptFile);
       ratios.set(clients, [...(ratios.get(clients) ?? []), rate / tps]);
-      const line = `| ${repeat + 1} | ${clients} | ${rate.toFixed(0)} | ${quantile(load.latenciesMs, 0.5).toFixed(1)} | ${quantile(load.latenciesMs, 0.99).toFixed(1)} | ${tps.toFixed(0)} | ${(rate / tps).toFixed(2)} | ${tpsSpread.toFixed(0)} | ${(rate / tpsSpread).toFixed(2)} | ${failures} |`;
+      const line = `| ${repeat + 1} | ${clients} | ${rate.toFixed(0)} | ${quantile(load.latenciesMs, 0.5).toFixed(1)} | ${quantile(load.latenciesMs, 0.99).toFixed(1)} | ${tps.toFixed(0)} | ${(rate / tps).toFixed(2)} | ${tpsSpread.toFixed(0)} | ${(rate / tpsSpread).toFixed(2)} | ${sqlOnly.toFixed(0)} | ${(rate / sqlOnly).toFixed(2)} | ${failures} |`;
       console.log(line);
       rows.push(line);
     }
@@ -189,10 +203,10 @@ try {
     `## bench:registrations, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     "",
     ...(await machineDetails(database)),
-    `- Settings: ${durationMs} ms runs after ${warmupMs} ms warm-up, ${repeats} repeats, event capacity 500 (the rest waitlisted); pgbench -j 2 right after each stampede run at scale 1 (one hot branch row, the same shape as one event: the target's reference) and at scale ${Math.max(...clientCounts)} (spread)`,
+    `- Settings: ${durationMs} ms runs after ${warmupMs} ms warm-up, ${repeats} repeats, event capacity 500 (the rest waitlisted); pgbench -j 2 right after each stampede run at scale 1 (one hot branch row, the same shape as one event: the target's reference), at scale ${Math.max(...clientCounts)} (spread), and running the registration's own SQL (bench/lib/registration-sql.ts) for a fresh event`,
     "",
-    "| repeat | clients | registrations/s | p50 ms | p99 ms | pgbench tps (scale 1) | ratio | pgbench tps (spread) | ratio | non-201 |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| repeat | clients | registrations/s | p50 ms | p99 ms | pgbench tps (scale 1) | ratio | pgbench tps (spread) | ratio | its SQL alone (pgbench) | HTTP ÷ SQL | non-201 |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
     "",
     `Median ratio to pgbench: ${summary}. Target: at least 0.3 at 16 clients.`,
