@@ -182,7 +182,10 @@ export async function runActionWith<I, O, R>(
         throw refusal;
       }
       actionCounter.inc({ action: spec.name, outcome: "failed" });
-      if (spec.effect !== "recovery" && state && !(await stateReadable(env.database))) throw stateUnknown();
+      // A system_state that is gone or forbidden fails the audit write with class 42 (undefined table,
+      // insufficient privilege); a lost connection keeps its own error.
+      if (spec.effect !== "recovery" && state?.startsWith("42") && !(await stateReadable(env.database)))
+        throw stateUnknown();
       throw error;
     }
   }
