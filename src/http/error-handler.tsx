@@ -12,7 +12,10 @@ export function isDatabaseDown(error: unknown): boolean {
   const state = sqlState(error);
   if (state?.startsWith("08")) return true;
   const message = error instanceof Error ? error.message : "";
-  return /Connection terminated|connect ECONNREFUSED|PGlite is closed/i.test(message);
+  // The last: a pooled client whose connection dropped while it was checked out (see connect.ts).
+  return /Connection terminated|connect ECONNREFUSED|PGlite is closed|Client has encountered a connection error/i.test(
+    message,
+  );
 }
 
 /** Turns anything thrown into a ClubError a person can act on; never exposes a stack (W-7). */

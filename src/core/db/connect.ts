@@ -28,6 +28,13 @@ export function connectPostgres(url: string, poolSize = 10, idleTimeoutMillis = 
   pool.on("error", () => {
     // An idle client died (server restart); the pool replaces it and readiness reports the outage.
   });
+  // A client in use (inside a transaction) has no error listener from the pool: when its connection
+  // drops between two queries (PostgreSQL restarted, the backend terminated), the 'error' event would
+  // be uncaught and take the whole server down. Its next query fails instead, the transaction is rolled
+  // back by the server, and the request answers 503 database_unavailable.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: "postgres",
