@@ -131,7 +131,7 @@ forEachEngine("iCal feeds", (engine) => {
     assert.equal((await get(second.url)).status, 404, "a suspended member's feed stops");
     await status("active");
     assert.equal((await get(second.url)).status, 200, "and works again when they are reactivated");
-    await runAction(env, deleteMember, { memberId: m.memberId, reason: "test" });
+    await runAction(env, deleteMember, { memberId: m.memberId, reason: "test", timeZone: "UTC" });
     assert.equal((await get(second.url)).status, 404, "a deleted member's feed is gone");
   });
 });

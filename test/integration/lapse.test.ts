@@ -99,7 +99,7 @@ forEachEngine("membership lapse job and renewal", (engine) => {
     const deleted = await memberDue(runtime, plusDays(today, -5));
     const env = runtime.actionEnv(systemActor("test"));
     await runAction(env, changeMemberStatus, { memberId: suspended, status: "suspended", reason: "test" });
-    await runAction(env, deleteMember, { memberId: deleted, reason: "test" });
+    await runAction(env, deleteMember, { memberId: deleted, reason: "test", timeZone: "UTC" });
 
     const first = await runJob(runtime, lapseJob, { now });
     assert.equal(first.outcome, "ok", first.reason);

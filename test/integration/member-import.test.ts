@@ -180,6 +180,7 @@ forEachEngine("member CSV import and export", (engine) => {
     await runAction(runtime.actionEnv(systemActor("test")), deleteMember, {
       memberId: deleted.id,
       reason: "left",
+      timeZone: "UTC",
     });
     const pending = unique("pending");
     await seed("Waiting", pending, "pending");

@@ -143,7 +143,7 @@ forEachEngine("members", (engine) => {
     const env = runtime.actionEnv(systemActor("test"));
     const email = `gone-${Date.now()}@example.org`;
     const m = await runAction(env, createMemberRecord, { name: "Gone", email });
-    await runAction(env, deleteMember, { memberId: m.id, reason: "left" });
+    await runAction(env, deleteMember, { memberId: m.id, reason: "left", timeZone: "UTC" });
     await assert.rejects(
       runAction(env, createMemberRecord, { name: "Gone Again", email: email.toUpperCase() }),
       /deleted member.*Restore/,

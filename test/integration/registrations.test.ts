@@ -5,11 +5,13 @@ import { sql } from "kysely";
 import { runAction } from "../../src/core/action.ts";
 import type { Actor } from "../../src/core/actor.ts";
 import { capabilitiesOf } from "../../src/core/capabilities.ts";
+import { runInvariantChecks } from "../../src/core/invariants.ts";
 import { registerForEvent } from "../../src/domains/events/events.actions.ts";
 import { register, registrationContext } from "../../src/domains/events/events.repository.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { apiPost, publishedEvent, tokenMember } from "../helpers/events.ts";
+import { bearerJson } from "../helpers/http.ts";
 
 const memberActorOf = (m: { memberId: string; name: string }): Actor => ({
   type: "member",
@@ -181,6 +183,73 @@ forEachEngine("event registration", (engine) => {
     const ids = list.events.map((e) => e.id);
     assert.ok(ids.includes(open.id));
     assert.ok(!ids.includes(hidden.id) && !ids.includes(draft.id));
+  });
+});
+
+forEachEngine("a deleted member's registrations", (engine) => {
+  const t = suiteApp(engine);
+
+  test("deleting a member gives up their places at open events to the next in line; history stays; the checks pass", async () => {
+    const { runtime, baseUrl } = t.get();
+    const db = runtime.database.db;
+    const admin = await tokenMember(runtime, ["member", "membership_chair"]);
+    const [leaving, next, after, other] = [
+      await tokenMember(runtime),
+      await tokenMember(runtime),
+      await tokenMember(runtime),
+      await tokenMember(runtime),
+    ];
+    const register = async (m: { token: string }, eventId: string) =>
+      (await apiPost(baseUrl, m.token, `/api/v1/events/${eventId}/registrations`, {})).body.id as string;
+    const full = await publishedEvent(runtime, { capacity: 1, title: "Full" });
+    const seat = await register(leaving, full.id);
+    const nextInLine = await register(next, full.id);
+    const thenAfter = await register(after, full.id);
+    const queued = await publishedEvent(runtime, { capacity: 1, title: "Queued" });
+    await register(other, queued.id);
+    const place = await register(leaving, queued.id);
+    const past = await publishedEvent(runtime, { capacity: 5, title: "Past" });
+    const attended = await register(leaving, past.id);
+    await sql`UPDATE events SET status = 'completed' WHERE id = ${past.id}`.execute(db);
+
+    const res = await bearerJson(baseUrl, admin.token, "POST", `/api/v1/members/${leaving.memberId}/delete`, {
+      reason: "asked to be removed",
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const status = async (id: string) =>
+      db
+        .selectFrom("registrations")
+        .select(["status", "waitlist_position"])
+        .where("id", "=", id)
+        .executeTakeFirstOrThrow();
+    assert.deepEqual(await status(seat), { status: "cancelled", waitlist_position: null });
+    assert.deepEqual(await status(nextInLine), { status: "confirmed", waitlist_position: null }, "promoted");
+    assert.deepEqual(await status(thenAfter), { status: "waitlisted", waitlist_position: 1 });
+    assert.deepEqual(await status(place), { status: "cancelled", waitlist_position: null });
+    assert.deepEqual(
+      await status(attended),
+      { status: "confirmed", waitlist_position: null },
+      "history stays",
+    );
+    const entry = await db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("action", "=", "member.deleted")
+      .where("subject_id", "=", leaving.memberId)
+      .executeTakeFirstOrThrow();
+    const recorded = entry.after as { cancelledRegistrations: string[]; promoted: string[] };
+    assert.deepEqual([...recorded.cancelledRegistrations].sort(), [seat, place].sort());
+    assert.deepEqual(recorded.promoted, [nextInLine]);
+    const promotion = await db.selectFrom("outbox").selectAll().where("audit_id", "=", entry.id).execute();
+    assert.deepEqual(
+      promotion.map((m) => [m.topic, m.recipient]),
+      [["registration.promoted", next.email]],
+    );
+    const report = await runInvariantChecks(runtime.database, "system:test");
+    assert.deepEqual(
+      report.checks.filter((c) => c.violations > 0 || c.error).map((c) => c.id),
+      [],
+    );
   });
 });
 

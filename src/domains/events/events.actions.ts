@@ -216,6 +216,65 @@ export const registerForEvent = defineAction({
   },
 });
 
+/** Cancels an active registration whose event row and registration row the caller holds locked: the
+ * waitlist closes its gap, and a freed seat goes to the first in line (promotion messages returned). */
+export async function cancelHeld(
+  scope: ActionScope,
+  before: { id: string; status: string; waitlist_position: number | null },
+  event: { id: string; capacity: number; title: string; starts_at: Date; location: string },
+  timeZone: string,
+): Promise<{ promoted: string[]; outbox: OutboxDraft[] }> {
+  const { trx } = scope;
+  await trx
+    .updateTable("registrations")
+    .set({
+      status: "cancelled",
+      waitlist_position: null,
+      cancelled_at: sql`now()`,
+      version: sql`version + 1`,
+    })
+    .where("id", "=", before.id)
+    .execute();
+  if (before.status === "waitlisted") await closeWaitlistGap(trx, event.id, before.waitlist_position!);
+  if (before.status !== "confirmed") return { promoted: [], outbox: [] };
+  return promoteFromWaitlist(scope, event, timeZone);
+}
+
+/** Cancels a member's registrations for events still open (draft or published), for a member who is
+ * deleted: a deleted member holds no seat and no place in line (INV-8), and each seat freed goes to the
+ * first in line in the same transaction. Registrations of completed or cancelled events are history
+ * and stay. Events are locked in id order, so two such changes cannot deadlock. */
+export async function cancelOpenRegistrationsOf(scope: ActionScope, memberId: string, timeZone: string) {
+  const { trx } = scope;
+  const active = await trx
+    .selectFrom("registrations as r")
+    .innerJoin("events as e", "e.id", "r.event_id")
+    .select(["r.id", "r.event_id"])
+    .where("r.member_id", "=", memberId)
+    .where("r.status", "in", ["confirmed", "waitlisted"])
+    .where("e.status", "in", ["draft", "published"])
+    .orderBy("r.event_id")
+    .execute();
+  const cancelled: string[] = [];
+  const promoted: string[] = [];
+  const outbox: OutboxDraft[] = [];
+  for (const { id, event_id } of active) {
+    const event = (await lockEvent(trx, event_id))!;
+    const before = await trx
+      .selectFrom("registrations")
+      .selectAll()
+      .where("id", "=", id)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (before.status !== "confirmed" && before.status !== "waitlisted") continue;
+    const freed = await cancelHeld(scope, before, event, timeZone);
+    cancelled.push(id);
+    promoted.push(...freed.promoted);
+    outbox.push(...freed.outbox);
+  }
+  return { cancelled, promoted, outbox };
+}
+
 /** Cancels a registration (one's own, or any with events:manage). A freed seat goes to the first
  * waitlisted member in the same transaction; waitlist positions stay 1..n. */
 export const cancelRegistration = defineAction({
@@ -241,29 +300,14 @@ export const cancelRegistration = defineAction({
       .forUpdate()
       .executeTakeFirstOrThrow();
     if (before.status === "cancelled") throw conflict("This registration is already cancelled.");
-    await trx
-      .updateTable("registrations")
-      .set({
-        status: "cancelled",
-        waitlist_position: null,
-        cancelled_at: sql`now()`,
-        version: sql`version + 1`,
-      })
-      .where("id", "=", before.id)
-      .execute();
-    if (before.status === "waitlisted") await closeWaitlistGap(trx, event.id, before.waitlist_position!);
+    const { promoted, outbox: promotions } = await cancelHeld(scope, before, event, input.timeZone);
     const outbox: OutboxDraft[] = [
       cancellationEmail(await contextFor(scope, before.member_id, event, input.timeZone), {
         registrationId: before.id,
         eventId: event.id,
       }),
+      ...promotions,
     ];
-    const promoted: string[] = [];
-    if (before.status === "confirmed") {
-      const promotion = await promoteFromWaitlist(scope, event, input.timeZone);
-      promoted.push(...promotion.promoted);
-      outbox.push(...promotion.outbox);
-    }
     return {
       result: { id: before.id, promoted },
       audit: {

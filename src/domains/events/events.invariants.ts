@@ -59,7 +59,8 @@ export const eventsInvariantChecks: InvariantCheck[] = [
   {
     id: "events.live_references",
     rule: "INV-8",
-    description: "active registrations reference existing, undeleted members and existing events",
+    description:
+      "registrations reference existing members and events, and no deleted member holds a place at an open event",
     sql: sql<Violation>`
       SELECT 'registration' AS subject_type, r.id::text AS subject_id,
              CASE WHEN e.id IS NULL THEN 'its event does not exist'
@@ -68,7 +69,8 @@ export const eventsInvariantChecks: InvariantCheck[] = [
       FROM registrations r
       LEFT JOIN events e ON e.id = r.event_id
       LEFT JOIN members m ON m.id = r.member_id
-      WHERE e.id IS NULL OR m.id IS NULL OR (m.deleted_at IS NOT NULL AND r.status IN ('confirmed', 'waitlisted'))`,
+      WHERE e.id IS NULL OR m.id IS NULL
+         OR (m.deleted_at IS NOT NULL AND r.status IN ('confirmed', 'waitlisted') AND e.status IN ('draft', 'published'))`,
   },
   {
     id: "events.timestamps",

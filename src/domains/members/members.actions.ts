@@ -3,6 +3,7 @@ import { type ActionScope, defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { conflict, invalidInput, notFound } from "../../core/errors.ts";
+import { cancelOpenRegistrationsOf } from "../events/events.actions.ts";
 import { canTransition, isMemberStatus, TRANSITIONS } from "./member-status.ts";
 import { ADMIN_FIELDS, type AdminField, changedSince, SELF_FIELDS } from "./members.repository.ts";
 
@@ -226,14 +227,18 @@ async function setDeleted(trx: Transaction<DB>, memberId: string, deleted: boole
   return row;
 }
 
-/** Soft-deletes a member (INV-1): the row, its history and audit trail stay; the email stays taken. */
+/** Soft-deletes a member (INV-1): the row, its history and audit trail stay; the email stays taken. Their
+ * sessions end, and their registrations for open events are cancelled, each freed seat going to the
+ * first in line (INV-8: a deleted member holds no place). Restoring does not bring those back. */
 export const deleteMember = defineAction({
   name: "deleteMember",
   capability: "members:write",
   effect: "admin",
-  async run({ trx }, input: { memberId: string; reason: string }) {
+  async run(scope, input: { memberId: string; reason: string; timeZone: string }) {
+    const { trx } = scope;
     if (!input.reason?.trim()) throw invalidInput("Say why the member is deleted.");
     const row = await setDeleted(trx, input.memberId, true);
+    const left = await cancelOpenRegistrationsOf(scope, row.id, input.timeZone);
     await trx
       .updateTable("sessions")
       .set({ ended_at: sql`now()`, ended_reason: "member_deleted" })
@@ -246,8 +251,10 @@ export const deleteMember = defineAction({
         action: "member.deleted",
         subjectType: "member",
         subjectId: row.id,
+        after: { cancelledRegistrations: left.cancelled, promoted: left.promoted },
         reason: input.reason.trim(),
       },
+      outbox: left.outbox,
     };
   },
 });

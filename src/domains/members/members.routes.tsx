@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { runAction } from "../../core/action.ts";
+import { type ActionEnv, runAction } from "../../core/action.ts";
 import { notFound } from "../../core/errors.ts";
 import { UUID } from "../../core/ids.ts";
 import { ADMIN_WRITE, ID, READ, WRITE } from "../../http/declarations.ts";
@@ -299,9 +299,10 @@ export function memberRoutes(app: FastifyInstance): void {
     },
   });
 
+  type Change = { memberId: string; reason: string; timeZone: string };
   for (const [verb, spec, done] of [
-    ["delete", deleteMember, "deleted"],
-    ["restore", restoreMember, "restored"],
+    ["delete", (env: ActionEnv, input: Change) => runAction(env, deleteMember, input), "deleted"],
+    ["restore", (env: ActionEnv, input: Change) => runAction(env, restoreMember, input), "restored"],
   ] as const) {
     declareRoute(app, {
       method: "POST",
@@ -310,14 +311,18 @@ export function memberRoutes(app: FastifyInstance): void {
       loadClass: "admin",
       response: "html",
       degraded: ADMIN_WRITE,
-      summary: verb === "delete" ? "Soft-delete a member (kept, restorable)" : "Restore a deleted member",
+      summary:
+        verb === "delete"
+          ? "Soft-delete a member (kept, restorable); their registrations for open events are cancelled"
+          : "Restore a deleted member",
       schema: { params: ID },
       handler: async (request, reply) => {
         const { id } = request.params as { id: string };
         const reason = String((request.body as Record<string, unknown> | undefined)?.reason ?? "");
-        await runAction(request.server.ctx.actionEnv(request.auth.actor, request.id), spec, {
+        await spec(request.server.ctx.actionEnv(request.auth.actor, request.id), {
           memberId: id,
           reason,
+          timeZone: request.server.ctx.config.timeZone,
         });
         return reply.redirect(`/admin/members/${id}?${done}=1`, 303);
       },
@@ -329,7 +334,10 @@ export function memberRoutes(app: FastifyInstance): void {
       loadClass: "admin",
       response: "json",
       degraded: ADMIN_WRITE,
-      summary: verb === "delete" ? "Soft-delete a member (kept, restorable)" : "Restore a deleted member",
+      summary:
+        verb === "delete"
+          ? "Soft-delete a member (kept, restorable); their registrations for open events are cancelled"
+          : "Restore a deleted member",
       schema: {
         params: ID,
         body: {
@@ -342,9 +350,10 @@ export function memberRoutes(app: FastifyInstance): void {
       handler: async (request) => {
         const { id } = request.params as { id: string };
         const { reason } = request.body as { reason: string };
-        return runAction(request.server.ctx.actionEnv(request.auth.actor, request.id), spec, {
+        return spec(request.server.ctx.actionEnv(request.auth.actor, request.id), {
           memberId: id,
           reason,
+          timeZone: request.server.ctx.config.timeZone,
         });
       },
     });
