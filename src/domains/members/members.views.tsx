@@ -296,7 +296,11 @@ export function MemberAdminView(props: {
         <form method="post" action={`/admin/members/${member.id}/delete`}>
           <CsrfField request={request} />
           <h2>Delete member</h2>
-          <p>The record, its history and audit trail are kept, and the member can be restored later.</p>
+          <p>
+            The record, its history and audit trail are kept, and the member can be restored later. Their
+            places at upcoming events are given up (the next in line gets each seat) and are not given back on
+            restore. Their sessions end.
+          </p>
           <label for="delete-reason">Reason for deleting</label>
           <input id="delete-reason" name="reason" required />
           <button type="submit">Delete member</button>
