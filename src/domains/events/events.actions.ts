@@ -13,6 +13,7 @@ import {
   waitlistEmailAroundPosition,
 } from "./events.messages.ts";
 import {
+  CANCELLED,
   closeWaitlistGap,
   confirmedSeats,
   firstWaitlisted,
@@ -225,16 +226,7 @@ export async function cancelHeld(
   timeZone: string,
 ): Promise<{ promoted: string[]; outbox: OutboxDraft[] }> {
   const { trx } = scope;
-  await trx
-    .updateTable("registrations")
-    .set({
-      status: "cancelled",
-      waitlist_position: null,
-      cancelled_at: sql`now()`,
-      version: sql`version + 1`,
-    })
-    .where("id", "=", before.id)
-    .execute();
+  await trx.updateTable("registrations").set(CANCELLED).where("id", "=", before.id).execute();
   if (before.status === "waitlisted") await closeWaitlistGap(trx, event.id, before.waitlist_position!);
   if (before.status !== "confirmed") return { promoted: [], outbox: [] };
   return promoteFromWaitlist(scope, event, timeZone);

@@ -6,7 +6,7 @@ import { UUID } from "../../core/ids.ts";
 import { canManageEvent } from "./event-access.ts";
 import { contextFor, type EventInput, promoteFromWaitlist } from "./events.actions.ts";
 import { eventCancelledEmail } from "./events.messages.ts";
-import { confirmedSeats, lockEvent } from "./events.repository.ts";
+import { CANCELLED, confirmedSeats, lockEvent } from "./events.repository.ts";
 
 // Who may act is decided per event by canManageEvent (events:manage, or chairing the event's committee),
 // inside the transaction. The declared capability, events:register, only keeps out actors who hold
@@ -234,12 +234,7 @@ export const cancelEvent = defineAction({
     const { event, after } = await moveStatus(scope, input.eventId, "cancelled", input.version);
     const active = await trx
       .updateTable("registrations")
-      .set({
-        status: "cancelled",
-        waitlist_position: null,
-        cancelled_at: sql`now()`,
-        version: sql`version + 1`,
-      })
+      .set(CANCELLED)
       .where("event_id", "=", event.id)
       .where("status", "in", ["confirmed", "waitlisted"])
       .returning(["id", "member_id"])

@@ -90,6 +90,14 @@ export function firstWaitlisted(trx: Transaction<DB>, eventId: string) {
     .executeTakeFirst();
 }
 
+/** What a registration's row becomes when it is cancelled, whoever cancels it. */
+export const CANCELLED = {
+  status: "cancelled",
+  waitlist_position: null,
+  cancelled_at: sql<Date>`now()`,
+  version: sql<number>`version + 1`,
+} as const;
+
 /** Closes the gap a leaving waitlisted registration left, keeping positions 1..n. */
 export async function closeWaitlistGap(
   trx: Transaction<DB>,
