@@ -9,7 +9,7 @@ import { runInvariantChecks } from "../../src/core/invariants.ts";
 import { registerForEvent } from "../../src/domains/events/events.actions.ts";
 import { register, registrationContext } from "../../src/domains/events/events.repository.ts";
 import { suiteApp } from "../helpers/app.ts";
-import { forEachEngine } from "../helpers/engines.ts";
+import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import { apiPost, publishedEvent, tokenMember } from "../helpers/events.ts";
 import { bearerJson } from "../helpers/http.ts";
 
@@ -250,6 +250,47 @@ forEachEngine("a deleted member's registrations", (engine) => {
       report.checks.filter((c) => c.violations > 0 || c.error).map((c) => c.id),
       [],
     );
+  });
+});
+
+postgresOnly("registration racing a member's deletion", () => {
+  const t = suiteApp("postgres");
+
+  test("[G02] a registration that meets a deletion in progress waits for it and is refused: a deleted member holds no place", async () => {
+    const { runtime } = t.get();
+    const db = runtime.database.db;
+    const m = await tokenMember(runtime);
+    const event = await publishedEvent(runtime, { capacity: 5 });
+    // The deletion's update of the member row is done, its commit not yet.
+    let updated!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((r) => (updated = r));
+    const gate = new Promise<void>((r) => (release = r));
+    const deletion = db.transaction().execute(async (trx) => {
+      await sql`UPDATE members SET deleted_at = now() WHERE id = ${m.memberId}`.execute(trx);
+      updated();
+      await gate;
+    });
+    await inside;
+    let settled = false;
+    const registering = runAction(runtime.actionEnv(memberActorOf(m)), registerForEvent, {
+      eventId: event.id,
+      timeZone: "UTC",
+    }).finally(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(settled, false, "the registration waits for the deletion to finish");
+    release();
+    await deletion;
+    await assert.rejects(registering, (error: { code?: string }) => error.code === "not_found");
+    const places = await db
+      .selectFrom("registrations")
+      .select("id")
+      .where("member_id", "=", m.memberId)
+      .where("status", "in", ["confirmed", "waitlisted"])
+      .execute();
+    assert.deepEqual(places, []);
   });
 });
 
