@@ -1,4 +1,4 @@
-import { sql, type Transaction } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { ActionEffect } from "./action.ts";
 import { type Actor, actorRef } from "./actor.ts";
 import type { DB } from "./db/schema.ts";
@@ -96,4 +96,29 @@ export async function writeAuditEntry(
   const { rows } = await sql<{ id: string }>`WITH entry AS (SELECT ${entry} AS id)
     SELECT id, clubos_outbox_write(id, ${JSON.stringify(messages)}::jsonb) FROM entry`.execute(trx);
   return rows[0]!.id;
+}
+
+/** Fields a subject's audit entries changed after a given version (their after.changes, and status):
+ * what a stale form or If-Match missed, for the 409 that names them (W-4). `actions` narrows the
+ * entries read to those that carry such changes. */
+export async function fieldsChangedSince(
+  db: Kysely<DB>,
+  subject: { type: string; id: string },
+  version: number,
+  actions?: string[],
+): Promise<string[]> {
+  let query = db
+    .selectFrom("audit_log")
+    .select("after")
+    .where("subject_type", "=", subject.type)
+    .where("subject_id", "=", subject.id)
+    .where(sql`(after->>'version')::int`, ">", version);
+  if (actions) query = query.where("action", "in", actions);
+  const fields = new Set<string>();
+  for (const row of await query.execute()) {
+    const after = row.after as { changes?: Record<string, unknown>; status?: string } | null;
+    for (const f of Object.keys(after?.changes ?? {})) fields.add(f);
+    if (after?.status) fields.add("status");
+  }
+  return [...fields].sort();
 }

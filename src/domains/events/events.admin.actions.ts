@@ -1,6 +1,6 @@
-import { type Kysely, sql } from "kysely";
+import { sql } from "kysely";
 import { type ActionScope, defineAction, type OutboxDraft } from "../../core/action.ts";
-import type { DB } from "../../core/db/schema.ts";
+import { fieldsChangedSince } from "../../core/audit.ts";
 import { ClubError, conflict, forbidden, invalidInput, notFound } from "../../core/errors.ts";
 import { UUID } from "../../core/ids.ts";
 import { canManageEvent } from "./event-access.ts";
@@ -69,7 +69,7 @@ async function lockCurrent(scope: ActionScope, eventId: string, version?: number
   const event = await lockEvent(scope.trx, eventId);
   if (!event) throw notFound();
   if (version !== undefined && event.version !== version) {
-    const changed = await eventChangedSince(scope.trx, eventId, version);
+    const changed = await fieldsChangedSince(scope.trx, { type: "event", id: eventId }, version);
     throw conflict(
       `Someone changed this event after you opened it${changed.length ? ` (${changed.join(", ")})` : ""}. ` +
         "Nothing was saved: reload to see the current event, then make your change again.",
@@ -77,24 +77,6 @@ async function lockCurrent(scope: ActionScope, eventId: string, version?: number
     );
   }
   return event;
-}
-
-/** Fields changed by event audit entries after a given version: what a stale form missed. */
-export async function eventChangedSince(db: Kysely<DB>, eventId: string, version: number) {
-  const rows = await db
-    .selectFrom("audit_log")
-    .select("after")
-    .where("subject_type", "=", "event")
-    .where("subject_id", "=", eventId)
-    .where(sql`(after->>'version')::int`, ">", version)
-    .execute();
-  const fields = new Set<string>();
-  for (const row of rows) {
-    const after = row.after as { changes?: Record<string, unknown>; status?: string } | null;
-    for (const f of Object.keys(after?.changes ?? {})) fields.add(f);
-    if (after?.status) fields.add("status");
-  }
-  return [...fields].sort();
 }
 
 /** Edits an event (W-4: the version read must be current). Capacity never drops below the confirmed

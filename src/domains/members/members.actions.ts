@@ -1,11 +1,16 @@
 import { sql, type Transaction } from "kysely";
 import { type ActionScope, defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
+import { fieldsChangedSince } from "../../core/audit.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { conflict, invalidInput, notFound } from "../../core/errors.ts";
 import { cancelOpenRegistrationsOf } from "../events/events.actions.ts";
+
 import { canTransition, isMemberStatus, TRANSITIONS } from "./member-status.ts";
-import { ADMIN_FIELDS, type AdminField, changedSince, SELF_FIELDS } from "./members.repository.ts";
+import { ADMIN_FIELDS, type AdminField, SELF_FIELDS } from "./members.repository.ts";
+
+// The member entries that carry field changes (other member entries carry no version).
+const MEMBER_CHANGES = ["member.updated", "member.status_changed", "member.renewed"];
 
 /** Changes to a member record; only the fields present change. */
 export type MemberChanges = Partial<{
@@ -61,7 +66,7 @@ async function applyVersioned(
     .executeTakeFirst();
   if (!before) throw notFound();
   if (before.version !== version) {
-    const changed = await changedSince(trx, memberId, version);
+    const changed = await fieldsChangedSince(trx, { type: "member", id: memberId }, version, MEMBER_CHANGES);
     throw conflict(
       `Someone changed this member after you opened the form${changed.length ? ` (${changed.join(", ")})` : ""}. ` +
         "Nothing was saved: reload to see the current details, then make your change again.",

@@ -112,25 +112,6 @@ export function statusHistory(db: Kysely<DB>, memberId: string) {
     .execute();
 }
 
-/** Fields changed by member.updated audit entries after a given version: what a stale form missed. */
-export async function changedSince(db: Kysely<DB>, memberId: string, version: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom("audit_log")
-    .select("after")
-    .where("subject_type", "=", "member")
-    .where("subject_id", "=", memberId)
-    .where("action", "in", ["member.updated", "member.status_changed", "member.renewed"])
-    .where(sql`(after->>'version')::int`, ">", version)
-    .execute();
-  const fields = new Set<string>();
-  for (const row of rows) {
-    const after = row.after as { changes?: Record<string, unknown>; status?: string } | null;
-    for (const f of Object.keys(after?.changes ?? {})) fields.add(f);
-    if (after?.status) fields.add("status");
-  }
-  return [...fields].sort();
-}
-
 /** The tiers, by name. */
 export function listTiers(db: Kysely<DB>) {
   return db.selectFrom("membership_tiers").selectAll().orderBy("name").execute();
