@@ -67,7 +67,7 @@ async function rename(trx: Transaction<DB>, input: { memberId: string; n: number
 
 const plainRename = defineAction<{ memberId: string; n: number }, void>({
   name: "bench.rename_member",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "write",
   async run({ trx }, input) {
     return { result: undefined, audit: await rename(trx, input) };
@@ -80,7 +80,7 @@ const plainRename = defineAction<{ memberId: string; n: number }, void>({
  * in-transaction chain would have to hash. */
 const chainedRename = defineAction<{ memberId: string; n: number }, void>({
   name: "bench.rename_member",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "write",
   async run({ trx }, input) {
     const audit = await rename(trx, input);

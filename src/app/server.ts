@@ -2,12 +2,12 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import { httpCounter, httpLatency } from "../core/metrics.ts";
+import { committeeRoutes } from "../domains/committees/committees.routes.tsx";
 import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
 import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
-import { icalRoutes } from "../domains/events/ical.routes.ts";
+import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
-import { committeeRoutes } from "../domains/members/committees.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
@@ -32,7 +32,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   eventAdminApiRoutes,
   icalRoutes,
   outboxRoutes,
-  memberRoutes,
+  (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
   memberImportRoutes,
   renewalRoutes,
   committeeRoutes,

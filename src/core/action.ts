@@ -1,22 +1,20 @@
 import { sql, type Transaction } from "kysely";
+import { type Access, assertCapability, assertPolicy } from "./access.ts";
 import type { Actor } from "./actor.ts";
 import { type AuditDraft, type OutboxDraft, writeAuditEntry } from "./audit.ts";
-
-export type { OutboxDraft };
-
-import type { Capability } from "./capabilities.ts";
 import type { Database } from "./db/connect.ts";
 import type { DB } from "./db/schema.ts";
-import { forbidden, frozen, readOnly, sqlState, stateUnknown, unauthenticated } from "./errors.ts";
+import { ClubError, sqlState, stateUnknown } from "./errors.ts";
 import { actionCounter } from "./metrics.ts";
-import { readSystemState, type SystemState } from "./modes.ts";
+import {
+  type ActionEffect,
+  modeRefusal,
+  readSystemState,
+  type SystemState,
+  stateFromRefusal,
+} from "./modes.ts";
 
-/** What kind of change an action makes, which decides the modes and switches that stop it. */
-export type ActionEffect =
-  | "write" // ordinary write: refused in read-only and maintenance mode
-  | "admin" // admin write: also refused under the admin freeze
-  | "publish" // publishing: also refused under the publish freeze
-  | "recovery"; // the operator's way out (mode switch, admin recovery): allowed in every mode
+export type { ActionEffect, OutboxDraft };
 
 /** An audit entry (with its outbox messages) that the action's own statement already wrote through
  * clubos_audit_write, with the context from auditContext(). Only for a statement that holds a hot lock:
@@ -37,18 +35,22 @@ export interface ActionScope {
   trx: Transaction<DB>;
   actor: Actor;
   /** Read at the start for recovery actions only (null if unreadable); every other action's mode check
-   * happens in the statement that writes its audit entry (clubos_audit_write, migration 0013). */
+   * happens in the statement that writes its audit entry (clubos_audit_write). */
   state: SystemState | null;
   requestId: string | undefined;
   effect: ActionEffect;
 }
 
-/** A use case: one capability, one transaction, one audit entry. */
+/** A use case: its access, its effect, one transaction, one audit entry. */
 export interface ActionSpec<I, O> {
   name: string;
-  /** The capability required; "self" means any signed-in member acting on their own account. */
-  capability: Capability | "self";
+  /** Who may run it: a capability, a resource policy checked inside the transaction, or both. The input
+   * type comes from run; a policy may read a part of it. */
+  access: Access<NoInfer<I>>;
   effect: ActionEffect;
+  /** For a change that may already be in place (a second tap on "check in"): its current result, read
+   * under the lock run would take; the action then ends there and writes nothing, audit included. */
+  unchanged?(scope: ActionScope, input: I): Promise<O | undefined>;
   run(scope: ActionScope, input: I): Promise<ActionOutcome<O>>;
 }
 
@@ -69,13 +71,11 @@ export interface ActionEnv {
 const RETRYABLE = new Set(["40001", "40P01"]); // serialization failure, deadlock
 const MAX_ATTEMPTS = 4;
 
-/** Refuses the action when the mode or a switch forbids it (W-8, D-3). */
+/** Refuses the action when the mode or a switch forbids it (W-8, D-3), for steps that check the mode
+ * themselves (an import's plan, before any action runs). */
 export function assertModeAllows(effect: ActionEffect, state: SystemState | null): void {
-  if (effect === "recovery") return;
-  if (!state) throw stateUnknown();
-  if (state.mode !== "normal") throw readOnly(state.reason, state.mode);
-  if (effect === "admin" && state.adminFreeze) throw frozen("Admin changes", state.reason);
-  if (effect === "publish" && state.publishFreeze) throw frozen("Publishing changes", state.reason);
+  const refusal = modeRefusal(effect, state);
+  if (refusal) throw refusal;
 }
 
 /** The state as seen inside a recovery action's transaction, or null if it cannot be read. A failed read
@@ -93,20 +93,16 @@ async function readStateForRecovery(trx: Transaction<DB>): Promise<SystemState |
   }
 }
 
-/** The refusal a mode check in SQL raised (clubos_audit_write: CB001 read-only or maintenance, CB002 a
- * freeze, CB003 no state), as the error users see; undefined for any other error. */
-function modeRefusal(error: unknown): Error | undefined {
+/** The refusal a mode check in SQL raised (clubos_audit_write: CB001 with the state it saw, CB003 no
+ * state), as the error users see, built by the same modeRefusal the routes use; undefined for any
+ * other error. */
+function refusalFromSql(error: unknown, effect: ActionEffect): ClubError | undefined {
   const code = sqlState(error);
-  if (code !== "CB001" && code !== "CB002" && code !== "CB003") return undefined;
   if (code === "CB003") return stateUnknown();
-  const detail = JSON.parse((error as Error).message) as {
-    mode?: string;
-    what?: string;
-    reason: string | null;
-  };
-  return code === "CB001"
-    ? readOnly(detail.reason, detail.mode as SystemState["mode"])
-    : frozen(detail.what!, detail.reason);
+  if (code !== "CB001" && code !== "CB002") return undefined;
+  const state = stateFromRefusal(JSON.parse((error as Error).message));
+  // The SQL refused; should the two ever disagree, refusing is the safe answer (fail closed).
+  return modeRefusal(effect, state) ?? stateUnknown();
 }
 
 /** Whether the mode can be read at all, asked after a database error: an action whose transaction failed
@@ -120,7 +116,8 @@ async function stateReadable(database: Database): Promise<boolean> {
 
 /** Extra steps inside the action's transaction (idempotency keys use them). */
 export interface TransactionHooks<O, R> {
-  /** Runs first; a value ends the action there with nothing written (so no mode check is needed). */
+  /** Runs first, after the policy; a value ends the action there with nothing written (so no mode check
+   * is needed). */
   before?(trx: Transaction<DB>): Promise<R | undefined>;
   /** Runs after the audit entry and outbox rows, in the same transaction; its value is returned. */
   after(trx: Transaction<DB>, result: O): Promise<R>;
@@ -140,23 +137,34 @@ export async function runActionWith<I, O, R>(
   hooks: TransactionHooks<O, R>,
 ): Promise<R> {
   const { actor } = env;
-  const allowed =
-    spec.capability === "self" ? actor.type === "member" : actor.capabilities.has(spec.capability);
-  if (!allowed) {
+  try {
+    assertCapability(spec.access, actor);
+  } catch (error) {
     actionCounter.inc({ action: spec.name, outcome: "denied" });
-    throw actor.type === "anonymous" ? unauthenticated() : forbidden(String(spec.capability));
+    throw error;
   }
   for (let attempt = 1; ; attempt++) {
+    let denied = false;
     try {
       let wrote = true;
       const result = await env.database.db.transaction().execute(async (trx) => {
         const state = spec.effect === "recovery" ? await readStateForRecovery(trx) : null;
+        // The policy first: nothing, not even a stored reply, goes to someone it does not admit.
+        await assertPolicy(spec.access, { db: trx, actor }, input).catch((error) => {
+          denied = error instanceof ClubError;
+          throw error;
+        });
         const early = await hooks.before?.(trx);
         if (early !== undefined) {
           wrote = false;
           return early;
         }
         const scope: ActionScope = { trx, actor, state, requestId: env.requestId, effect: spec.effect };
+        const unchanged = await spec.unchanged?.(scope, input);
+        if (unchanged !== undefined) {
+          wrote = false;
+          return hooks.after(trx, unchanged);
+        }
         const outcome = await spec.run(scope, input);
         if ("writtenId" in outcome.audit) {
           // Its statement wrote the entry and its messages; more messages here would skip the audit link.
@@ -176,7 +184,11 @@ export async function runActionWith<I, O, R>(
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
         continue;
       }
-      const refusal = modeRefusal(error);
+      if (denied) {
+        actionCounter.inc({ action: spec.name, outcome: "denied" });
+        throw error;
+      }
+      const refusal = refusalFromSql(error, spec.effect);
       if (refusal) {
         actionCounter.inc({ action: spec.name, outcome: "refused" });
         throw refusal;

@@ -1,10 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./db/connect.ts";
 import type { DB } from "./db/schema.ts";
+import { type ClubError, frozen, readOnly, stateUnknown } from "./errors.ts";
 
 /** The system mode and kill switches (O3, D-3), as stored in the one system_state row. */
 export interface SystemState {
-  mode: "normal" | "read-only" | "maintenance";
+  mode: Mode;
   publishFreeze: boolean;
   adminFreeze: boolean;
   previewOff: boolean;
@@ -14,11 +15,92 @@ export interface SystemState {
   version: number;
 }
 
+/** The modes, in the order an operator escalates through them. */
+export const MODES = ["normal", "read-only", "maintenance"] as const;
+/** A system mode. */
+export type Mode = (typeof MODES)[number];
+
+/** True if the string names a mode. */
+export function isMode(value: string): value is Mode {
+  return (MODES as readonly string[]).includes(value);
+}
+
 /** The switches an operator can flip besides the mode. */
 export const SWITCHES = ["publish_freeze", "admin_freeze", "preview_off"] as const;
 /** One kill switch name as stored. */
 export type SwitchName = (typeof SWITCHES)[number];
 
+/* The one mode decision (W-8, D-3). Every action declares its effect; this table says which modes and
+ * switches stop it, and modeRefusal turns (effect, state) into the refusal people see. Routes derive
+ * their declared degraded behaviour from it (src/http/routes.ts), runAction builds its messages with it,
+ * and clubos_audit_write, the last line of defence inside every action's transaction, applies the same
+ * table in SQL; test/unit/mode-decision.test.ts and test/integration/mode-agreement.test.ts hold the
+ * two to one answer for every effect, mode and switch. */
+export const EFFECTS = {
+  /** An audited read (the member export): it writes only its audit entry, so it serves in every mode. */
+  read: { refusedInModes: false, frozenBy: null, needsState: false },
+  /** An ordinary write: refused in read-only and maintenance mode. */
+  write: { refusedInModes: true, frozenBy: null, needsState: true },
+  /** An admin write: also refused under the admin freeze. */
+  admin: { refusedInModes: true, frozenBy: "admin_freeze", needsState: true },
+  /** Publishing: also refused under the publish freeze. */
+  publish: { refusedInModes: true, frozenBy: "publish_freeze", needsState: true },
+  /** The operator's way out (mode switch, admin recovery, login): allowed in every mode. */
+  recovery: { refusedInModes: false, frozenBy: null, needsState: false },
+} as const satisfies Record<
+  string,
+  { refusedInModes: boolean; frozenBy: SwitchName | null; needsState: boolean }
+>;
+
+/** What kind of change an action makes, which decides the modes and switches that stop it. */
+export type ActionEffect = keyof typeof EFFECTS;
+
+const FROZEN_WHAT: Record<SwitchName, string> = {
+  admin_freeze: "Admin changes",
+  publish_freeze: "Publishing changes",
+  preview_off: "Previews",
+};
+
+function switchOn(state: SystemState, name: SwitchName): boolean {
+  return name === "admin_freeze"
+    ? state.adminFreeze
+    : name === "publish_freeze"
+      ? state.publishFreeze
+      : state.previewOff;
+}
+
+/** The refusal for an action of this effect in this state, or null when it may go ahead. A state that
+ * cannot be read refuses everything that needs it (fail closed). */
+export function modeRefusal(effect: ActionEffect, state: SystemState | null): ClubError | null {
+  const rule = EFFECTS[effect];
+  if (!rule.needsState) return null;
+  if (!state) return stateUnknown();
+  if (rule.refusedInModes && state.mode !== "normal") return readOnly(state.reason, state.mode);
+  if (rule.frozenBy && switchOn(state, rule.frozenBy))
+    return frozen(FROZEN_WHAT[rule.frozenBy], state.reason);
+  return null;
+}
+
+/** The state a refusal raised in SQL carries (clubos_audit_write), as JSON. */
+export function stateFromRefusal(detail: {
+  mode?: string;
+  reason: string | null;
+  admin_freeze?: boolean;
+  publish_freeze?: boolean;
+  preview_off?: boolean;
+  what?: string;
+}): SystemState {
+  return {
+    mode: (detail.mode ?? "normal") as Mode,
+    reason: detail.reason,
+    adminFreeze: detail.admin_freeze ?? detail.what === FROZEN_WHAT.admin_freeze,
+    publishFreeze: detail.publish_freeze ?? detail.what === FROZEN_WHAT.publish_freeze,
+    previewOff: detail.preview_off ?? false,
+    changedBy: "",
+    changedAt: new Date(0),
+    version: 0,
+  };
+}
 /** Reads the state; throws if it cannot, and callers treat that as "writes refused". */
 export async function readSystemState(db: Kysely<DB>): Promise<SystemState> {
   const row = await db.selectFrom("system_state").selectAll().where("id", "=", 1).executeTakeFirstOrThrow();

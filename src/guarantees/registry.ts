@@ -184,8 +184,13 @@ export const guarantees: readonly Guarantee[] = [
         "each action re-checks the mode inside its transaction, in the statement that writes its audit entry",
       ),
       mech(
-        ACTION,
+        "src/core/modes.ts",
         "modeRefusal",
+        "the one mode decision: an action's effect and the state give the refusal routes and actions show",
+      ),
+      mech(
+        ACTION,
+        "refusalFromSql",
         "that check's refusal reaches the user as read_only, frozen or state_unavailable",
       ),
     ],

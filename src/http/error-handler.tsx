@@ -1,67 +1,37 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ClubError, notFound, sqlState } from "../core/errors.ts";
+import { ClubError, CORE_ERRORS, databaseUnavailable, isDatabaseDown, notFound } from "../core/errors.ts";
 import { sendPage } from "./page.tsx";
-import type { RouteDeclaration } from "./routes.ts";
-
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "57P01", "57P03"]);
-
-/** True when the error means the database cannot be reached. */
-export function isDatabaseDown(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
-  const state = sqlState(error);
-  if (state?.startsWith("08")) return true;
-  const message = error instanceof Error ? error.message : "";
-  // The last: a pooled client whose connection dropped while it was checked out (see connect.ts).
-  return /Connection terminated|connect ECONNREFUSED|PGlite is closed|Client has encountered a connection error/i.test(
-    message,
-  );
-}
+import { routeOf } from "./routes.ts";
 
 /** Turns anything thrown into a ClubError a person can act on; never exposes a stack (W-7). */
 export function toClubError(error: unknown, requestId: string): ClubError {
   if (error instanceof ClubError) return error;
   const fastifyError = error as FastifyError;
+  // A path that names nothing (a malformed id) is simply not found, like an unknown one (R-2).
+  if (fastifyError?.validation && fastifyError.validationContext === "params") return notFound();
   if (fastifyError?.validation) {
-    return new ClubError(
-      "invalid_input",
-      `Some of what you sent is not valid: ${fastifyError.message}.`,
-      400,
-      {
-        issues: fastifyError.validation.map((v) => ({ path: v.instancePath, message: v.message })),
-      },
+    return CORE_ERRORS.invalid_input(`Some of what you sent is not valid: ${fastifyError.message}.`, {
+      issues: fastifyError.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+    });
+  }
+  if (fastifyError?.statusCode === 413) return CORE_ERRORS.too_large("What you sent is too large.");
+  if (fastifyError?.statusCode === 415)
+    return CORE_ERRORS.unsupported_media_type(
+      "This address does not accept that kind of content. Send a form or JSON, as its documentation says.",
     );
-  }
-  if (fastifyError?.statusCode === 413) {
-    return new ClubError("too_large", "What you sent is too large.", 413);
-  }
   if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return new ClubError(
-      "bad_request",
-      "The request could not be understood. Please check it and try again.",
-      400,
-    );
+    return CORE_ERRORS.bad_request("The request could not be understood. Please check it and try again.");
   }
-  if (isDatabaseDown(error)) {
-    return new ClubError(
-      "database_unavailable",
-      "ClubOS cannot reach its database right now. Nothing was changed; please try again in a few minutes.",
-      503,
-      undefined,
-      { "Retry-After": "60" },
-    );
-  }
-  return new ClubError(
-    "internal_error",
+  if (isDatabaseDown(error)) return databaseUnavailable();
+  return CORE_ERRORS.internal_error(
     `Something went wrong on our side (reference ${requestId}). If you were saving something, check whether it ` +
       "was saved before trying again; if this keeps happening, tell the club's operator and quote the reference.",
-    500,
   );
 }
 
 function wantsHtml(request: FastifyRequest): boolean {
-  const decl = (request.routeOptions.config as { declaration?: RouteDeclaration } | undefined)?.declaration;
-  if (decl) return decl.response === "html";
+  const route = routeOf(request);
+  if (route) return route.response === "html";
   if (request.url.startsWith("/api/")) return false;
   return (request.headers.accept ?? "").includes("text/html");
 }
@@ -100,8 +70,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: C
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const clubError = toClubError(error, request.id);
-    if (clubError.status >= 500) request.log.error({ err: error, code: clubError.code }, "request failed");
-    else request.log.info({ code: clubError.code }, "request refused");
+    // A refusal ClubOS meant (read-only, a freeze, a database it knows is down) is information, logged
+    // without a stack; only an unexpected fault is an error with its trace.
+    const expected = error instanceof ClubError || clubError.code !== "internal_error";
+    if (expected) request.log.info({ code: clubError.code, status: clubError.status }, "request refused");
+    else request.log.error({ err: error, code: clubError.code }, "request failed");
     return sendError(request, reply, clubError);
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, notFound()));

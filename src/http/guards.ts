@@ -1,18 +1,21 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { assertPolicy, type Policy } from "../core/access.ts";
 import { anonymousActor } from "../core/actor.ts";
 import {
-  ClubError,
+  type ClubError,
+  CORE_ERRORS,
+  databaseUnavailable,
   forbidden,
-  frozen,
+  identityUnavailable,
+  isDatabaseDown,
   notFound,
-  readOnly,
   stateUnknown,
   unauthenticated,
 } from "../core/errors.ts";
 import { refusalCounter } from "../core/metrics.ts";
-import type { RouteDeclaration } from "./routes.ts";
-import { isWrite } from "./routes.ts";
+import { type ActionEffect, modeRefusal } from "../core/modes.ts";
+import type { DegradedBehaviour, ResolvedRoute, RoutePolicy } from "./routes.ts";
 import "./request-context.ts";
 
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -27,14 +30,25 @@ function refuse(error: ClubError): never {
   throw error;
 }
 
-/** Resolves the session or API token. If identity cannot be checked, the request is anonymous (D table). */
-const authenticate: Guard = async (request) => {
-  try {
-    request.auth = await request.server.ctx.authenticate(request);
-  } catch {
-    request.auth = { actor: anonymousActor, via: null };
-  }
-};
+const carriesCredentials = (request: FastifyRequest) =>
+  Boolean(request.headers.authorization) || Boolean(request.headers.cookie?.includes("clubos_session="));
+
+/** Resolves the session or API token. If identity cannot be checked, a route that needs the database
+ * answers 503 whatever credentials came (D table: a client must not conclude its token is bad); only
+ * routes that need no database go on, as anonymous. */
+function authenticate(route: ResolvedRoute): Guard {
+  return async (request) => {
+    try {
+      request.auth = await request.server.ctx.authenticate(request);
+    } catch (error) {
+      if (route.degraded.databaseDown === "serves" || !carriesCredentials(request)) {
+        request.auth = { actor: anonymousActor, via: null };
+        return;
+      }
+      refuse(isDatabaseDown(error) ? databaseUnavailable() : identityUnavailable());
+    }
+  };
+}
 
 function sameOrigin(request: FastifyRequest): boolean {
   const origin = request.headers.origin;
@@ -47,19 +61,18 @@ function sameOrigin(request: FastifyRequest): boolean {
 }
 
 /** Cookie-authenticated writes carry the CSRF token; any browser write must come from our own origin. */
-function csrfGuard(decl: RouteDeclaration): Guard {
+function csrfGuard(route: ResolvedRoute): Guard {
   return async (request) => {
-    if (!isWrite(decl.method)) return;
+    if (!route.writes) return;
     if (request.auth.via === "token") return; // bearer tokens are not sent by browsers on their own
-    if (!sameOrigin(request))
-      refuse(new ClubError("csrf", "This form came from another site and was refused.", 403));
+    if (!sameOrigin(request)) refuse(CORE_ERRORS.csrf("This form came from another site and was refused."));
     if (request.auth.via !== "session") return;
     const body = request.body as Record<string, unknown> | undefined;
     const sent = String(request.headers["x-csrf-token"] ?? body?._csrf ?? "");
     const expected = csrfTokenFor(request.auth.sessionToken!);
     const ok = sent.length === expected.length && timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
     if (!ok) {
-      refuse(new ClubError("csrf", "This form has expired. Go back, reload the page and try again.", 403));
+      refuse(CORE_ERRORS.csrf("This form has expired. Go back, reload the page and try again."));
     }
   };
 }
@@ -67,23 +80,22 @@ function csrfGuard(decl: RouteDeclaration): Guard {
 // Someone holding a one-time password may only replace it or leave.
 const PASSWORD_CHANGE_EXEMPT = new Set(["/account/password", "/logout"]);
 
-/** The hard gate (S-1): no capability, no entry; unknown permissions deny. */
-function capabilityGuard(decl: RouteDeclaration): Guard {
+/** The hard gate (S-1): no capability, no entry; unknown permissions deny. The capability is the
+ * route's, or its action's when it runs one. */
+function capabilityGuard(route: ResolvedRoute): Guard {
   return async (request) => {
-    const { capability } = decl;
+    const { capability } = route;
     if (capability === "public") return;
     const { actor } = request.auth;
     if (actor.type === "anonymous") refuse(unauthenticated());
-    if (request.auth.mustChangePassword && !PASSWORD_CHANGE_EXEMPT.has(decl.url)) {
-      refuse(new ClubError("password_change_required", "Choose your own password before going on.", 403));
+    if (request.auth.mustChangePassword && !PASSWORD_CHANGE_EXEMPT.has(route.url)) {
+      refuse(CORE_ERRORS.password_change_required("Choose your own password before going on."));
     }
     if (capability === "authenticated") return;
     if (request.auth.permissionsUnavailable) {
       refuse(
-        new ClubError(
-          "permissions_unavailable",
+        CORE_ERRORS.permissions_unavailable(
           "Your permissions cannot be checked right now, so access is denied. Please try again shortly.",
-          403,
         ),
       );
     }
@@ -91,25 +103,45 @@ function capabilityGuard(decl: RouteDeclaration): Guard {
   };
 }
 
-/** Read-only mode and kill switches, from this process's view of the state (O3, D-3). */
-function modeGuard(decl: RouteDeclaration): Guard {
+/** The effect a route without an action has, read from its declared degraded behaviour, so that both
+ * kinds of route go through the same modeRefusal; null for reads. */
+export function effectOfDeclared(degraded: DegradedBehaviour, writes: boolean): ActionEffect | null {
+  if (!writes) return null;
+  if (degraded.readOnly === "allowed") return "recovery";
+  if (degraded.frozenBy === "admin_freeze") return "admin";
+  if (degraded.frozenBy === "publish_freeze") return "publish";
+  return "write";
+}
+
+/** Read-only mode and kill switches, from this process's view of the state (O3, D-3), decided by the one
+ * modeRefusal; the action's own transaction checks again, in SQL, at its last write. */
+function modeGuard(route: ResolvedRoute): Guard {
+  const effect = route.effect ?? effectOfDeclared(route.degraded, route.writes);
   return async (request) => {
     const state = request.server.ctx.modes.current();
-    if (decl.degraded.frozenBy !== "none") {
+    if (route.degraded.frozenBy === "preview_off") {
       if (!state) refuse(stateUnknown());
-      if (decl.degraded.frozenBy === "preview_off" && state.previewOff) refuse(notFound());
-      if (decl.degraded.frozenBy === "admin_freeze" && state.adminFreeze && isWrite(decl.method))
-        refuse(frozen("Admin changes", state.reason));
-      if (decl.degraded.frozenBy === "publish_freeze" && state.publishFreeze && isWrite(decl.method))
-        refuse(frozen("Publishing changes", state.reason));
+      if (state.previewOff) refuse(notFound());
     }
-    if (decl.degraded.readOnly !== "refused") return;
-    if (!state) refuse(stateUnknown());
-    if (state.mode !== "normal") refuse(readOnly(state.reason, state.mode));
+    if (effect === null) return;
+    const refusal = modeRefusal(effect, state);
+    if (refusal) refuse(refusal);
+  };
+}
+
+/** A read route's object-level rule, after validation so its input is well formed. */
+export function policyGuard(routePolicy: RoutePolicy): Guard {
+  return async (request) => {
+    const access = { capability: undefined, policy: routePolicy.rule as Policy<unknown> };
+    await assertPolicy(
+      access,
+      { db: request.server.ctx.database.db, actor: request.auth.actor },
+      routePolicy.input(request),
+    ).catch((error: unknown) => refuse(error as ClubError));
   };
 }
 
 /** The guards of one route, in order: who, same-origin, may they, may anyone right now. */
-export function guardsFor(decl: RouteDeclaration): Guard[] {
-  return [authenticate, csrfGuard(decl), capabilityGuard(decl), modeGuard(decl)];
+export function guardsFor(route: ResolvedRoute): Guard[] {
+  return [authenticate(route), csrfGuard(route), capabilityGuard(route), modeGuard(route)];
 }

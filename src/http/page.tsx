@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ComponentChildren } from "preact";
-import { anonymousActor } from "../core/actor.ts";
+import { type Actor, anonymousActor } from "../core/actor.ts";
 import { csrfTokenFor } from "./guards.ts";
 import { renderPage } from "./layout.tsx";
 import "./request-context.ts";
@@ -12,9 +12,27 @@ export function csrfOf(request: FastifyRequest): string | undefined {
   return token ? csrfTokenFor(token) : undefined;
 }
 
+/** What a view may know of the request it renders for: who asks, the form token, the club's zone. Views
+ * get this and presented data, never the Fastify request. */
+export interface PageContext {
+  actor: Actor;
+  /** The CSRF token for this page's forms (signed-in browsers only). */
+  csrf: string | undefined;
+  timeZone: string;
+}
+
+/** The page context of a request. */
+export function pageContext(request: FastifyRequest): PageContext {
+  return {
+    actor: request.auth?.actor ?? anonymousActor,
+    csrf: csrfOf(request),
+    timeZone: request.server.ctx.config.timeZone,
+  };
+}
+
 /** Hidden CSRF field for forms posted by a signed-in browser. */
-export function CsrfField({ request }: { request: FastifyRequest }) {
-  return <input type="hidden" name="_csrf" value={csrfOf(request) ?? ""} />;
+export function CsrfField({ page }: { page: PageContext }) {
+  return <input type="hidden" name="_csrf" value={page.csrf ?? ""} />;
 }
 
 /** A one-time token per rendered form (oncePerFormToken): a double click or a browser retry replays the

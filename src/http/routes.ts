@@ -1,17 +1,26 @@
+import type { IncomingMessage } from "node:http";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
   FastifySchema,
-  RouteShorthandOptions,
+  RawServerDefault,
+  RouteGenericInterface,
 } from "fastify";
+import { describeAccess, type Policy } from "../core/access.ts";
+import type { ActionSpec } from "../core/action.ts";
 import { type Capability, isCapability } from "../core/capabilities.ts";
-import { guardsFor } from "./guards.ts";
+import { type ActionEffect, EFFECTS } from "../core/modes.ts";
+import { guardsFor, policyGuard } from "./guards.ts";
+import { PENDING_CONTRACTS } from "./pending-contracts.ts";
+import { type RouteAction, routeAction } from "./route-action.ts";
+import { EMPTY_QUERY, ERROR_RESPONSES } from "./schema.ts";
 
 /** Which independent limit a route counts against (C-1). */
 export type LoadClass = "public" | "member" | "admin" | "callback";
 
-/** What a route does when things are not normal (D-1): every route must say. */
+/** What a route does when things are not normal (D-1): every route must say, or take it from its action. */
 export interface DegradedBehaviour {
   /** In read-only or maintenance mode: reads "serves"; writes are "refused" (503) or "allowed" (recovery paths). */
   readOnly: "serves" | "refused" | "allowed";
@@ -21,23 +30,76 @@ export interface DegradedBehaviour {
   frozenBy: "admin_freeze" | "publish_freeze" | "preview_off" | "none";
 }
 
+/** Who may use a route without an action: a capability, any signed-in person, or anyone. */
+export type RouteCapability = Capability | "public" | "authenticated";
+
+/** The schemas a route validates its input with (and, for JSON, shapes its output with). */
+export type RouteSchema = FastifySchema;
+
+/** The request a handler sees: params, query, body and headers typed from the route's schemas. */
+export type RouteRequest<S extends RouteSchema> = FastifyRequest<
+  RouteGenericInterface,
+  RawServerDefault,
+  IncomingMessage,
+  S,
+  TypeBoxTypeProvider
+>;
+
+/** An object-level rule on a route without an action (a read): checked after validation, before the
+ * handler, with the input it names. Write routes put their policy on their action instead. */
+export interface RoutePolicy {
+  rule: Policy<never>;
+  input(request: FastifyRequest): unknown;
+}
+
+/** A read route's policy with the input it reads from the request (typed together). */
+export function routePolicy<P>(rule: Policy<P>, input: (request: FastifyRequest) => P): RoutePolicy {
+  return { rule: rule as Policy<never>, input };
+}
+
 /** Everything a route must declare before it may exist. */
-export interface RouteDeclaration {
+export interface RouteDeclaration<S extends RouteSchema = RouteSchema, I = never, O = unknown> {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   url: string;
-  /** The capability required, "authenticated" for any signed-in person, or "public" explicitly. */
-  capability: Capability | "public" | "authenticated";
+  /** The action this route runs: who may use the route and what it does when things are not normal come
+   * from the action's access and effect, so a route never restates them. */
+  action?: ActionSpec<I, O>;
+  /** Only for routes without an action. */
+  capability?: RouteCapability;
+  /** Only for routes without an action (reads): an object-level rule checked before the handler. */
+  policy?: RoutePolicy;
   loadClass: LoadClass;
   /** How errors are rendered: an HTML page, JSON, or plain text. */
   response: "html" | "json" | "text";
-  degraded: DegradedBehaviour;
+  /** Only for routes without an action (health, login, static); derived from the action otherwise. */
+  degraded?: DegradedBehaviour;
   summary: string;
-  schema?: FastifySchema;
-  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  schema?: S;
+  handler: (request: RouteRequest<S>, reply: FastifyReply, action: RouteAction<I, O>) => Promise<unknown>;
 }
 
-/** A declared route as listed by `clubos routes --json`. */
-export type RouteListing = Omit<RouteDeclaration, "handler" | "schema"> & { writes: boolean };
+/** A declared route as listed by `clubos routes --json` and the OpenAPI document. */
+export interface RouteListing {
+  method: RouteDeclaration["method"];
+  url: string;
+  capability: RouteCapability;
+  /** The object-level policy that also gates it, by name. */
+  policy?: string;
+  /** The action it runs and that action's effect. */
+  action?: string;
+  effect?: ActionEffect;
+  loadClass: LoadClass;
+  response: RouteDeclaration["response"];
+  degraded: DegradedBehaviour;
+  summary: string;
+  writes: boolean;
+}
+
+/** What the guards and the error handler read about a route at request time. */
+export interface ResolvedRoute extends RouteListing {
+  spec?: ActionSpec<unknown, unknown>;
+  routePolicy?: RoutePolicy;
+}
 
 const LOAD_CLASSES = new Set(["public", "member", "admin", "callback"]);
 const READ_ONLY = new Set(["serves", "refused", "allowed"]);
@@ -50,30 +112,103 @@ export function isWrite(method: string): boolean {
   return !["GET", "HEAD", "OPTIONS"].includes(method);
 }
 
-/** Throws at boot when a declaration is incomplete or contradicts itself (D-1, G16). */
-export function validateDeclaration(decl: Partial<RouteDeclaration>): asserts decl is RouteDeclaration {
+/** The degraded behaviour an action's effect gives every route that runs it (the one mode decision,
+ * EFFECTS in src/core/modes.ts). */
+export function degradedOf(effect: ActionEffect): DegradedBehaviour {
+  const rule = EFFECTS[effect];
+  return {
+    readOnly: rule.refusedInModes ? "refused" : effect === "read" ? "serves" : "allowed",
+    databaseDown: "503",
+    frozenBy: rule.frozenBy ?? "none",
+  };
+}
+
+const sameDegraded = (a: DegradedBehaviour, b: DegradedBehaviour) =>
+  a.readOnly === b.readOnly && a.databaseDown === b.databaseDown && a.frozenBy === b.frozenBy;
+
+type AnyDeclaration = Partial<RouteDeclaration<RouteSchema, unknown, unknown>>;
+
+/** Throws at boot when a declaration is incomplete or contradicts itself or its action (D-1, G16). */
+export function validateDeclaration(decl: AnyDeclaration): void {
   const where = `${decl.method ?? "?"} ${decl.url ?? "?"}`;
-  const fail = (what: string) => {
+  const fail = (what: string): never => {
     throw new Error(
-      `Route ${where} is not fully declared: ${what}. Every route declares its capability, load class and degraded behaviour.`,
+      `Route ${where} is not fully declared: ${what}. Every route declares its capability (or its action), load class and degraded behaviour.`,
     );
   };
   if (!decl.method || !decl.url) fail("method and url are required");
-  if (!decl.capability) fail("capability is missing (use 'public' explicitly for open routes)");
-  if (decl.capability !== "public" && decl.capability !== "authenticated" && !isCapability(decl.capability!))
-    fail(`capability '${decl.capability}' is not in the catalogue`);
+  const write = isWrite(decl.method!);
+  if (decl.action) {
+    if (decl.capability)
+      fail("a route with an action takes its capability from the action; do not restate it");
+    if (decl.policy) fail("a route with an action takes its policy from the action");
+    if (decl.degraded && !sameDegraded(decl.degraded, degradedOf(decl.action.effect)))
+      fail(`its degraded behaviour contradicts its action's effect (${decl.action.effect})`);
+  } else {
+    if (!decl.capability) fail("capability is missing (use 'public' explicitly for open routes)");
+    if (
+      decl.capability !== "public" &&
+      decl.capability !== "authenticated" &&
+      !isCapability(decl.capability!)
+    )
+      fail(`capability '${decl.capability}' is not in the catalogue`);
+    if (write && decl.capability === "authenticated" && !PENDING_CONTRACTS.has(where))
+      fail("a write route says 'authenticated' only through an action that names a policy");
+    if (decl.policy && decl.capability === "public") fail("a public route cannot have a policy");
+  }
   if (!decl.loadClass || !LOAD_CLASSES.has(decl.loadClass)) fail("load class is missing or unknown");
   if (!decl.response) fail("response kind is missing");
   if (!decl.summary) fail("summary is missing");
-  const d = decl.degraded;
-  if (!d) return fail("degraded behaviour is missing");
+  const d = decl.degraded ?? (decl.action ? degradedOf(decl.action.effect) : undefined);
+  if (!d) throw fail("degraded behaviour is missing");
   if (!READ_ONLY.has(d.readOnly)) fail("degraded.readOnly is missing or unknown");
   if (!DB_DOWN.has(d.databaseDown)) fail("degraded.databaseDown is missing or unknown");
   if (!FROZEN.has(d.frozenBy)) fail("degraded.frozenBy is missing or unknown");
-  if (isWrite(decl.method!) && d.readOnly === "serves")
+  if (write && d.readOnly === "serves")
     fail("a write route must say 'refused' or 'allowed' in read-only mode");
-  if (!isWrite(decl.method!) && d.readOnly !== "serves") fail("a read route serves in read-only mode");
+  if (!write && d.readOnly !== "serves") fail("a read route serves in read-only mode");
   if (typeof decl.handler !== "function") fail("handler is missing");
+}
+
+/** Throws at boot when a route reads input its schema does not cover, or a JSON route has no
+ * response schema (the API contract). */
+export function validateSchema(decl: AnyDeclaration): void {
+  const where = `${decl.method} ${decl.url}`;
+  if (PENDING_CONTRACTS.has(where)) return;
+  const schema = decl.schema ?? {};
+  const params = [...(decl.url ?? "").matchAll(/:([a-zA-Z]+)/g)].map((m) => m[1]!);
+  const declared = Object.keys((schema.params as { properties?: object } | undefined)?.properties ?? {});
+  const missing = params.filter((p) => !declared.includes(p));
+  if (missing.length) throw new Error(`Route ${where}: path parameter ${missing.join(", ")} has no schema.`);
+  if (isWrite(decl.method!) && !schema.body)
+    throw new Error(
+      `Route ${where}: a write route declares its body schema (src/http/schema.ts has EMPTY_BODY and EMPTY_FORM).`,
+    );
+  if (decl.response === "json") {
+    const responses = Object.keys((schema.response as object | undefined) ?? {});
+    if (!responses.some((code) => /^2\d\d$/.test(code)))
+      throw new Error(`Route ${where}: a JSON route declares the schema of its success response.`);
+  }
+}
+
+/** The listing of a route: its access and degraded behaviour, from its action when it has one. */
+function resolve(decl: RouteDeclaration<RouteSchema, unknown, unknown>): ResolvedRoute {
+  const access = decl.action ? describeAccess(decl.action.access as never) : undefined;
+  return {
+    method: decl.method,
+    url: decl.url,
+    capability: access?.capability ?? decl.capability!,
+    policy: access?.policy ?? decl.policy?.rule.name,
+    action: decl.action?.name,
+    effect: decl.action?.effect,
+    loadClass: decl.loadClass,
+    response: decl.response,
+    degraded: decl.degraded ?? degradedOf(decl.action!.effect),
+    summary: decl.summary,
+    writes: isWrite(decl.method),
+    spec: decl.action as ActionSpec<unknown, unknown> | undefined,
+    routePolicy: decl.policy,
+  };
 }
 
 /** The route table of one app, kept for `clubos routes` and for the tests that enumerate routes. */
@@ -81,9 +216,14 @@ export function routeTable(app: FastifyInstance): RouteListing[] {
   return (app as unknown as { clubosRoutes: RouteListing[] }).clubosRoutes;
 }
 
-/** The validation schema of each route ("METHOD url" -> schema), for the OpenAPI document. */
+/** The schemas of each route ("METHOD url" -> schema), for the OpenAPI document. */
 export function schemaTable(app: FastifyInstance): Map<string, FastifySchema | undefined> {
   return (app as unknown as { clubosSchemas: Map<string, FastifySchema | undefined> }).clubosSchemas;
+}
+
+/** The declaration of the route a request reached, if it reached one. */
+export function routeOf(request: FastifyRequest): ResolvedRoute | undefined {
+  return (request.routeOptions.config as { declaration?: ResolvedRoute } | undefined)?.declaration;
 }
 
 /** Makes the app refuse any route that did not come through declareRoute, and starts its table. */
@@ -100,17 +240,36 @@ export function enforceDeclarations(app: FastifyInstance): void {
   });
 }
 
-/** Registers one route with its guards, after checking its declaration. */
-export function declareRoute(app: FastifyInstance, decl: RouteDeclaration): void {
-  validateDeclaration(decl);
-  const { handler, schema, ...listing } = decl;
-  routeTable(app).push({ ...listing, writes: isWrite(decl.method) });
-  schemaTable(app).set(`${decl.method} ${decl.url}`, schema);
-  const options: RouteShorthandOptions = {
-    schema,
-    config: { [DECLARED]: true, declaration: listing } as Record<string | symbol, unknown>,
-    // Guards run before validation, so nobody learns anything from a route they may not use.
-    preValidation: guardsFor(decl),
+/** Registers one route with its guards, after checking its declaration and schemas. */
+export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
+  app: FastifyInstance,
+  decl: RouteDeclaration<S, I, O>,
+): void {
+  const any = decl as unknown as RouteDeclaration<RouteSchema, unknown, unknown>;
+  validateDeclaration(any);
+  validateSchema(any);
+  const resolved = resolve(any);
+  const { spec, routePolicy: policy, ...listing } = resolved;
+  routeTable(app).push(listing);
+  const pending = PENDING_CONTRACTS.has(`${decl.method} ${decl.url}`);
+  const schema: FastifySchema = {
+    ...(pending ? {} : { querystring: EMPTY_QUERY }),
+    ...decl.schema,
+    ...(decl.response === "json" && !pending
+      ? { response: { ...ERROR_RESPONSES, ...(decl.schema?.response as object) } }
+      : {}),
   };
-  app.route({ method: decl.method, url: decl.url, ...options, handler });
+  schemaTable(app).set(`${decl.method} ${decl.url}`, schema);
+  app.route({
+    method: decl.method,
+    url: decl.url,
+    schema,
+    config: { [DECLARED]: true, declaration: resolved } as Record<string | symbol, unknown>,
+    // Guards run before validation, so nobody learns anything from a route they may not use.
+    preValidation: guardsFor(resolved),
+    // An object-level rule of a read route needs its validated input.
+    preHandler: policy ? policyGuard(policy) : undefined,
+    handler: (request, reply) =>
+      decl.handler(request as never, reply, routeAction(request, spec as ActionSpec<I, O> | undefined)),
+  });
 }

@@ -64,7 +64,7 @@ export function cliEnv(runtime: Runtime): { env: CliEnv; lines: string[]; progre
  * (topic is NOT NULL), so the transaction rolls back after its entry has taken a seq. */
 export const noteAction = defineAction({
   name: "testNote",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "write",
   async run(_scope, input: { label: string; failAfterAudit?: boolean; messages?: number }) {
     const outbox = Array.from({ length: input.messages ?? 0 }, () => ({ topic: "test.noted" }));

@@ -13,7 +13,7 @@ import { Client } from "./http.ts";
 /** An action that queues one outbox message, so the outbox has a row to check. */
 const queueMessage = defineAction({
   name: "testQueueMessage",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "write",
   async run() {
     return {

@@ -29,7 +29,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
     let insertedId: string | undefined;
     const badAudit = defineAction({
       name: "testBadAudit",
-      capability: "members:write",
+      access: { capability: "members:write" },
       effect: "write",
       async run({ trx }, input: { email: string }) {
         const row = await trx

@@ -5,8 +5,8 @@ import { runAction } from "../../src/core/action.ts";
 import { type Actor, systemActor } from "../../src/core/actor.ts";
 import { capabilitiesOf } from "../../src/core/capabilities.ts";
 import { ClubError } from "../../src/core/errors.ts";
+import { appointToCommittee, createCommittee } from "../../src/domains/committees/committees.actions.ts";
 import { createEvent } from "../../src/domains/events/events.actions.ts";
-import { appointToCommittee, createCommittee } from "../../src/domains/members/committees.actions.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { apiPost, publishedEvent, tokenMember } from "../helpers/events.ts";
@@ -142,7 +142,7 @@ forEachEngine("committee chairs list and create their committees' events", (engi
       key,
     );
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
-    assert.equal(ok.body.committee_id, a.id);
+    assert.equal(ok.body.committeeId, a.id);
     const replay = await apiPost(
       baseUrl,
       chair.token,
@@ -253,7 +253,7 @@ forEachEngine("committee chairs list and create their committees' events", (engi
 
     const none = await apiPost(baseUrl, manager.token, "/api/v1/events", apiEvent("Managed, no committee"));
     assert.equal(none.status, 201, JSON.stringify(none.body));
-    assert.equal(none.body.committee_id, null);
+    assert.equal(none.body.committeeId, null);
     assert.equal(((await createdAudit(none.body.id)).after as { committeeId: null }).committeeId, null);
     const forB = await apiPost(
       baseUrl,
@@ -262,7 +262,7 @@ forEachEngine("committee chairs list and create their committees' events", (engi
       apiEvent("Managed, for B", { committeeId: b.id }),
     );
     assert.equal(forB.status, 201);
-    assert.equal(forB.body.committee_id, b.id);
+    assert.equal(forB.body.committeeId, b.id);
 
     const viaForm = await fetch(`${baseUrl}/admin/events`, {
       method: "POST",

@@ -20,7 +20,7 @@ postgresOnly("a database connection lost in the middle of a transaction", () => 
     const gate = new Promise<void>((r) => (release = r));
     const halfDone = defineAction({
       name: "halfDone",
-      capability: "members:write",
+      access: { capability: "members:write" },
       effect: "write",
       async run({ trx }) {
         pid = (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0]!.pid;

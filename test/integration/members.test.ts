@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
-import { appointToCommittee, createCommittee } from "../../src/domains/members/committees.actions.ts";
+import { appointToCommittee, createCommittee } from "../../src/domains/committees/committees.actions.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { deleteMember, updateMember } from "../../src/domains/members/members.actions.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";

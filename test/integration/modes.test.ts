@@ -13,7 +13,7 @@ import { Client } from "../helpers/http.ts";
 // No publishing action exists yet; this stand-in has the effect the publish freeze must stop.
 const publishSomething = defineAction({
   name: "testPublish",
-  capability: "system:operate",
+  access: { capability: "system:operate" },
   effect: "publish",
   async run() {
     return { result: "published", audit: { action: "page.published", subjectType: "page", subjectId: "t" } };

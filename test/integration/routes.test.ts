@@ -3,7 +3,15 @@ import { test } from "node:test";
 import Fastify from "fastify";
 import type { AppContext } from "../../src/app/context.ts";
 import { buildServer } from "../../src/app/server.ts";
-import { declareRoute, enforceDeclarations, routeTable, validateDeclaration } from "../../src/http/routes.ts";
+import { SIGNED_IN_MEMBER } from "../../src/core/access.ts";
+import { defineAction } from "../../src/core/action.ts";
+import {
+  declareRoute,
+  degradedOf,
+  enforceDeclarations,
+  routeTable,
+  validateDeclaration,
+} from "../../src/http/routes.ts";
 import { testConfig } from "../helpers/app.ts";
 
 const fakeCtx = () => ({ config: testConfig().config }) as AppContext;
@@ -61,6 +69,7 @@ test("[G03] every registered route declares a capability, load class and degrade
           response: "json",
           summary: "probe",
           degraded: { readOnly: "serves", databaseDown: "serves", frozenBy: "none" },
+          schema: { response: { 200: { type: "object" } } },
           handler: async () => ({}),
         }),
     ],
@@ -81,4 +90,66 @@ test("[G03] every registered route declares a capability, load class and degrade
     );
   }
   await app.close();
+});
+
+test("[G16] boot refuses a write route that says 'authenticated' without an action naming a policy", () => {
+  const write = {
+    method: "POST",
+    url: "/x",
+    capability: "authenticated",
+    loadClass: "member",
+    response: "json",
+    summary: "x",
+    degraded: { readOnly: "refused", databaseDown: "503", frozenBy: "none" },
+    handler: async () => null,
+  } as const;
+  assert.throws(
+    () => validateDeclaration(write),
+    /'authenticated' only through an action that names a policy/,
+  );
+  const withPolicy = defineAction({
+    name: "probeWithPolicy",
+    access: { policy: SIGNED_IN_MEMBER },
+    effect: "write",
+    run: async () => ({ result: null, audit: { action: "probe", subjectType: "probe", subjectId: "1" } }),
+  });
+  const { capability: _c, degraded: _d, ...rest } = write;
+  assert.doesNotThrow(() => validateDeclaration({ ...rest, action: withPolicy }));
+});
+
+test("[G16] a route takes its access and degraded behaviour from its action; restating them differently fails", () => {
+  const adminChange = defineAction({
+    name: "probeAdminChange",
+    access: { capability: "members:write" },
+    effect: "admin",
+    run: async () => ({ result: null, audit: { action: "probe", subjectType: "probe", subjectId: "1" } }),
+  });
+  const base = {
+    method: "POST",
+    url: "/x",
+    action: adminChange,
+    loadClass: "admin",
+    response: "json",
+    summary: "x",
+    handler: async () => null,
+  } as const;
+  assert.doesNotThrow(() => validateDeclaration(base));
+  assert.throws(
+    () =>
+      validateDeclaration({
+        ...base,
+        degraded: { readOnly: "refused", databaseDown: "503", frozenBy: "none" },
+      }),
+    /contradicts its action's effect \(admin\)/,
+  );
+  assert.throws(
+    () => validateDeclaration({ ...base, capability: "members:read" }),
+    /takes its capability from the action/,
+  );
+  assert.deepEqual(degradedOf("admin"), {
+    readOnly: "refused",
+    databaseDown: "503",
+    frozenBy: "admin_freeze",
+  });
+  assert.deepEqual(degradedOf("recovery"), { readOnly: "allowed", databaseDown: "503", frozenBy: "none" });
 });

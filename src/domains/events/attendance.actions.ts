@@ -1,51 +1,24 @@
-import { sql, type Transaction } from "kysely";
-import { type ActionEnv, type ActionSpec, defineAction, runActionWith } from "../../core/action.ts";
-import type { Actor } from "../../core/actor.ts";
+import type { Transaction } from "kysely";
+import { defineAction } from "../../core/action.ts";
 import type { DB } from "../../core/db/schema.ts";
-import { conflict, forbidden, notFound } from "../../core/errors.ts";
-import { UUID } from "../../core/ids.ts";
-import { canManageEvent } from "./event-access.ts";
+import { conflict, notFound } from "../../core/errors.ts";
+import { MANAGES_REGISTRATIONS_EVENT } from "./events.policies.ts";
+import { lockRegistration, markCheckedIn, markNoShowRow } from "./events.repository.ts";
 
 /** Check-in and no-show on the day. Both only apply to confirmed registrations and are idempotent: doing
  * it again changes nothing and writes nothing (not even an audit entry), so a double tap at the door or a
- * retried request is harmless. */
+ * retried request is harmless (`unchanged`, run under the row lock, so two taps at once still give one
+ * change and one audit entry). Who may is the policy: those who manage the registration's event. */
+const MANAGE = { capability: "events:register", policy: MANAGES_REGISTRATIONS_EVENT } as const;
 
-/** What the attendance endpoints answer. */
-export interface Attendance {
-  id: string;
-  eventId: string;
-  status: string;
-  checkedInAt: Date | null;
-  noShow: boolean;
-  version: number;
-}
-
-/** The registration, locked, once the actor is known to manage its event; 403 before anything else
- * for those who manage nothing, so the answer does not reveal which registrations exist. */
-async function lockRegistration(trx: Transaction<DB>, actor: Actor, registrationId: string) {
-  const row = UUID.test(registrationId)
-    ? await trx
-        .selectFrom("registrations")
-        .selectAll()
-        .where("id", "=", registrationId)
-        .forUpdate()
-        .executeTakeFirst()
-    : undefined;
-  if (!(await canManageEvent(trx, actor, row?.event_id ?? ""))) throw forbidden("events:manage");
+async function lockExisting(trx: Transaction<DB>, registrationId: string) {
+  const row = await lockRegistration(trx, registrationId);
   if (!row) throw notFound();
   return row;
 }
 
-type Row = Awaited<ReturnType<typeof lockRegistration>>;
-
-const view = (r: Row): Attendance => ({
-  id: r.id,
-  eventId: r.event_id,
-  status: r.status,
-  checkedInAt: r.checked_in_at,
-  noShow: r.no_show,
-  version: r.version,
-});
+/** A registration row with its attendance. */
+export type AttendanceRow = Awaited<ReturnType<typeof lockExisting>>;
 
 function requireConfirmed(status: string, what: string): void {
   if (status !== "confirmed")
@@ -55,19 +28,19 @@ function requireConfirmed(status: string, what: string): void {
 /** Records that a confirmed member arrived; a late arrival clears an earlier no-show. */
 export const checkInRegistration = defineAction({
   name: "checkInRegistration",
-  capability: "events:register", // the gate is canManageEvent, as in events.admin.actions.ts
+  access: MANAGE,
   effect: "admin",
-  async run({ trx, actor }, input: { registrationId: string }) {
-    const before = await lockRegistration(trx, actor, input.registrationId);
+  // Done already: the second tap changes nothing and writes nothing.
+  unchanged: async ({ trx }, input: { registrationId: string }) => {
+    const row = await lockExisting(trx, input.registrationId);
+    return row.status === "confirmed" && row.checked_in_at !== null ? row : undefined;
+  },
+  async run({ trx }, input: { registrationId: string }) {
+    const before = await lockExisting(trx, input.registrationId);
     requireConfirmed(before.status, "checked in");
-    const after = await trx
-      .updateTable("registrations")
-      .set({ checked_in_at: sql`now()`, no_show: false, version: sql`version + 1` })
-      .where("id", "=", before.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const after = await markCheckedIn(trx, before.id);
     return {
-      result: view(after),
+      result: after as AttendanceRow,
       audit: {
         action: "registration.checked_in",
         subjectType: "registration",
@@ -83,20 +56,19 @@ export const checkInRegistration = defineAction({
  * record is not overwritten by a later mistaken tap. */
 export const markNoShow = defineAction({
   name: "markNoShow",
-  capability: "events:register", // the gate is canManageEvent, as in events.admin.actions.ts
+  access: MANAGE,
   effect: "admin",
-  async run({ trx, actor }, input: { registrationId: string }) {
-    const before = await lockRegistration(trx, actor, input.registrationId);
+  unchanged: async ({ trx }, input: { registrationId: string }) => {
+    const row = await lockExisting(trx, input.registrationId);
+    return row.status === "confirmed" && row.no_show && row.checked_in_at === null ? row : undefined;
+  },
+  async run({ trx }, input: { registrationId: string }) {
+    const before = await lockExisting(trx, input.registrationId);
     requireConfirmed(before.status, "marked as no-shows");
     if (before.checked_in_at) throw conflict("This member was checked in, so they cannot be a no-show.");
-    const after = await trx
-      .updateTable("registrations")
-      .set({ no_show: true, version: sql`version + 1` })
-      .where("id", "=", before.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const after = await markNoShowRow(trx, before.id);
     return {
-      result: view(after),
+      result: after as AttendanceRow,
       audit: {
         action: "registration.no_show",
         subjectType: "registration",
@@ -106,33 +78,3 @@ export const markNoShow = defineAction({
     };
   },
 });
-
-// The early exit runs inside the action's transaction after the capability and mode checks, and holds
-// the row lock, so two taps at once still give one change and one audit entry.
-function runOnce(
-  env: ActionEnv,
-  spec: ActionSpec<{ registrationId: string }, Attendance>,
-  registrationId: string,
-  done: (r: Row) => boolean,
-): Promise<Attendance> {
-  return runActionWith(
-    env,
-    spec,
-    { registrationId },
-    {
-      before: async (trx) => {
-        const row = await lockRegistration(trx, env.actor, registrationId);
-        return row.status === "confirmed" && done(row) ? view(row) : undefined;
-      },
-      after: async (_trx, result) => result,
-    },
-  );
-}
-
-/** Checks a registration in, once. */
-export const checkIn = (env: ActionEnv, registrationId: string) =>
-  runOnce(env, checkInRegistration, registrationId, (r) => r.checked_in_at !== null);
-
-/** Marks a registration as a no-show, once. */
-export const noShow = (env: ActionEnv, registrationId: string) =>
-  runOnce(env, markNoShow, registrationId, (r) => r.no_show && r.checked_in_at === null);

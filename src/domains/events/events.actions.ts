@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { sql } from "kysely";
 import { type ActionScope, defineAction, type OutboxDraft } from "../../core/action.ts";
 import { auditContext } from "../../core/audit.ts";
-import { ClubError, conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
+import { conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
 import { UUID } from "../../core/ids.ts";
-import { committeeForNewEvent } from "./event-access.ts";
+import { findCommittee } from "../committees/committees.repository.ts";
+import { checkWholeEvent, type EventFields, eventValues } from "./event-fields.ts";
+import { EVENT_ERRORS } from "./events.errors.ts";
 import {
   cancellationEmail,
   confirmationEmail,
@@ -12,74 +13,76 @@ import {
   promotionEmail,
   waitlistEmailAroundPosition,
 } from "./events.messages.ts";
+import { CREATES_FOR_COMMITTEE, OWNS_REGISTRATION } from "./events.policies.ts";
 import {
-  CANCELLED,
   closeWaitlistGap,
   confirmedSeats,
+  confirmWaitlisted,
+  eventOfRegistration,
   firstWaitlisted,
+  insertEvent,
   lockEvent,
+  lockRegistration,
+  markCancelled,
   memberContact,
   register,
   registrationContext,
 } from "./events.repository.ts";
 
 /** The fields an event is created with. */
-export interface EventInput {
+export interface EventInput extends EventFields {
   title: string;
-  description?: string;
-  location?: string;
   startsAt: string;
   endsAt: string;
   capacity: number;
-  registrationOpensAt?: string | null;
-  registrationClosesAt?: string | null;
   audience: "public" | "members";
   status?: "draft" | "published";
   /** The committee the event belongs to (its chairs may manage it); null or absent for none. */
   committeeId?: string | null;
 }
 
-function parseTime(value: string | null | undefined, field: string): Date | null {
-  if (value === null || value === undefined || value === "") return null;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalidInput(`${field} is not a valid date and time.`);
-  return date;
-}
-
-/** Creates an event (draft unless published at once), for a committee or none. Who may is decided by
- * committeeForNewEvent: events:manage for any committee, a current chair for their own committee only. */
+/** Creates an event (draft unless published at once), for a committee or none. An admin change: the
+ * admin freeze stops it on every route alike. */
 export const createEvent = defineAction({
   name: "createEvent",
-  // Chairs hold no events:manage, so the declared capability only keeps out actors who hold nothing;
-  // the gate is committeeForNewEvent, first thing in the transaction (W-1, S-1).
-  capability: "events:register",
-  effect: "write",
-  async run({ trx, actor }, input: EventInput) {
-    const committeeId = await committeeForNewEvent(trx, actor, input.committeeId);
-    const startsAt = parseTime(input.startsAt, "The start")!;
-    const endsAt = parseTime(input.endsAt, "The end")!;
-    if (!startsAt || !endsAt) throw invalidInput("An event needs a start and an end.");
-    if (endsAt < startsAt) throw invalidInput("The event ends before it starts.");
-    if (!Number.isInteger(input.capacity) || input.capacity < 0)
-      throw invalidInput("Capacity must be a whole number, 0 or more.");
-    if (!input.title?.trim()) throw invalidInput("An event needs a title.");
-    const row = await trx
-      .insertInto("events")
-      .values({
-        title: input.title.trim(),
-        description: input.description ?? "",
-        location: input.location ?? "",
-        starts_at: startsAt,
-        ends_at: endsAt,
-        capacity: input.capacity,
-        registration_opens_at: parseTime(input.registrationOpensAt, "Registration opening"),
-        registration_closes_at: parseTime(input.registrationClosesAt, "Registration closing"),
-        audience: input.audience,
-        status: input.status ?? "draft",
-        committee_id: committeeId,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  access: { capability: "events:register", policy: CREATES_FOR_COMMITTEE },
+  effect: "admin",
+  async run({ trx }, input: EventInput) {
+    const committeeId = input.committeeId?.trim() || null;
+    // Past the policy, only a holder of events:manage can name a committee they do not chair.
+    if (committeeId !== null && !(await findCommittee(trx, committeeId))) {
+      throw EVENT_ERRORS.unknown_committee(
+        "There is no such committee. Choose one from the list, or no committee, and try again.",
+        { field: "committeeId" },
+      );
+    }
+    const values = eventValues(input);
+    if (
+      !values.title ||
+      !values.starts_at ||
+      !values.ends_at ||
+      values.capacity === undefined ||
+      !values.audience
+    )
+      throw invalidInput("An event needs a title, a start, an end, a capacity and an audience.");
+    const whole = {
+      registration_opens_at: null,
+      registration_closes_at: null,
+      ...values,
+      starts_at: values.starts_at,
+      ends_at: values.ends_at,
+    };
+    checkWholeEvent(whole);
+    const row = await insertEvent(trx, {
+      ...values,
+      title: values.title,
+      starts_at: values.starts_at,
+      ends_at: values.ends_at,
+      capacity: values.capacity,
+      audience: values.audience,
+      status: input.status ?? "draft",
+      committee_id: committeeId,
+    });
     return {
       result: row,
       audit: {
@@ -127,11 +130,7 @@ export async function promoteFromWaitlist(
     if (!next) break;
     const free = event.capacity - (await confirmedSeats(trx, event.id));
     if (1 + next.guest_names.length > free) break; // strict order: the first in line is never skipped
-    await trx
-      .updateTable("registrations")
-      .set({ status: "confirmed", waitlist_position: null, version: sql`version + 1` })
-      .where("id", "=", next.id)
-      .execute();
+    await confirmWaitlisted(trx, next.id);
     await closeWaitlistGap(trx, event.id, next.waitlist_position!);
     promoted.push(next.id);
     outbox.push(
@@ -152,12 +151,11 @@ export async function promoteFromWaitlist(
  * commit each, not for round trips to this process (W-6: the message commits with the registration). */
 export const registerForEvent = defineAction({
   name: "registerForEvent",
-  capability: "events:register",
+  access: { capability: "events:register" },
   effect: "write",
   async run(scope, input: { eventId: string; guestNames?: string[]; timeZone: string }) {
     const { trx, actor } = scope;
-    if (actor.type !== "member")
-      throw new ClubError("members_only", "Only members can register for events.", 403);
+    if (actor.type !== "member") throw EVENT_ERRORS.members_only("Only members can register for events.");
     const guests = (input.guestNames ?? []).map((g) => g.trim()).filter(Boolean);
     if (guests.length > 10) throw invalidInput("At most 10 guests per registration.");
     if (!UUID.test(input.eventId)) throw notFound();
@@ -226,71 +224,25 @@ export async function cancelHeld(
   timeZone: string,
 ): Promise<{ promoted: string[]; outbox: OutboxDraft[] }> {
   const { trx } = scope;
-  await trx.updateTable("registrations").set(CANCELLED).where("id", "=", before.id).execute();
+  await markCancelled(trx, before.id);
   if (before.status === "waitlisted") await closeWaitlistGap(trx, event.id, before.waitlist_position!);
   if (before.status !== "confirmed") return { promoted: [], outbox: [] };
   return promoteFromWaitlist(scope, event, timeZone);
-}
-
-/** Cancels a member's registrations for events still open (draft or published), for a member who is
- * deleted: a deleted member holds no seat and no place in line (INV-8), and each seat freed goes to the
- * first in line in the same transaction. Registrations of completed or cancelled events are history
- * and stay. Events are locked in id order, so two such changes cannot deadlock. */
-export async function cancelOpenRegistrationsOf(scope: ActionScope, memberId: string, timeZone: string) {
-  const { trx } = scope;
-  const active = await trx
-    .selectFrom("registrations as r")
-    .innerJoin("events as e", "e.id", "r.event_id")
-    .select(["r.id", "r.event_id"])
-    .where("r.member_id", "=", memberId)
-    .where("r.status", "in", ["confirmed", "waitlisted"])
-    .where("e.status", "in", ["draft", "published"])
-    .orderBy("r.event_id")
-    .execute();
-  const cancelled: string[] = [];
-  const promoted: string[] = [];
-  const outbox: OutboxDraft[] = [];
-  for (const { id, event_id } of active) {
-    const event = (await lockEvent(trx, event_id))!;
-    const before = await trx
-      .selectFrom("registrations")
-      .selectAll()
-      .where("id", "=", id)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    if (before.status !== "confirmed" && before.status !== "waitlisted") continue;
-    const freed = await cancelHeld(scope, before, event, timeZone);
-    cancelled.push(id);
-    promoted.push(...freed.promoted);
-    outbox.push(...freed.outbox);
-  }
-  return { cancelled, promoted, outbox };
 }
 
 /** Cancels a registration (one's own, or any with events:manage). A freed seat goes to the first
  * waitlisted member in the same transaction; waitlist positions stay 1..n. */
 export const cancelRegistration = defineAction({
   name: "cancelRegistration",
-  capability: "events:register",
+  access: { capability: "events:register", policy: OWNS_REGISTRATION },
   effect: "write",
   async run(scope, input: { registrationId: string; timeZone: string }) {
-    const { trx, actor } = scope;
-    if (!UUID.test(input.registrationId)) throw notFound();
-    const peek = await trx
-      .selectFrom("registrations")
-      .select(["event_id", "member_id"])
-      .where("id", "=", input.registrationId)
-      .executeTakeFirst();
-    const own = actor.type === "member" && peek?.member_id === actor.memberId;
-    if (!peek || (!own && !actor.capabilities.has("events:manage"))) throw notFound();
-    const event = await lockEvent(trx, peek.event_id);
+    const { trx } = scope;
+    const peek = await eventOfRegistration(trx, input.registrationId);
+    const event = peek ? await lockEvent(trx, peek) : undefined;
     if (!event) throw notFound();
-    const before = await trx
-      .selectFrom("registrations")
-      .selectAll()
-      .where("id", "=", input.registrationId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
+    const before = await lockRegistration(trx, input.registrationId);
+    if (!before) throw notFound();
     if (before.status === "cancelled") throw conflict("This registration is already cancelled.");
     const { promoted, outbox: promotions } = await cancelHeld(scope, before, event, input.timeZone);
     const outbox: OutboxDraft[] = [

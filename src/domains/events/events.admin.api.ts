@@ -1,149 +1,147 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type ActionSpec, runAction } from "../../core/action.ts";
+import { Type } from "typebox";
 import { notFound } from "../../core/errors.ts";
-import { ADMIN_WRITE, ID, READ } from "../../http/declarations.ts";
-import { idempotentJson } from "../../http/idempotent-reply.ts";
-import { declareRoute } from "../../http/routes.ts";
+import { READ } from "../../http/declarations.ts";
+import { declareRoute, routePolicy } from "../../http/routes.ts";
+import { EMPTY_BODY, ID_PARAMS, IDEMPOTENCY_KEY, IF_MATCH } from "../../http/schema.ts";
 import { versionFrom } from "../../http/versions.ts";
-import { checkIn, noShow } from "./attendance.actions.ts";
+import { checkInRegistration, markNoShow } from "./attendance.actions.ts";
+import { cancelEvent, completeEvent, publishEvent, updateEvent } from "./events.admin.actions.ts";
+import { MANAGES_EVENT } from "./events.policies.ts";
+import { presentAttendance, presentEvent, presentManagedRegistration } from "./events.presenters.ts";
+import { eventRegistrations, findVisibleEvent } from "./events.repository.ts";
 import {
-  cancelEvent,
-  completeEvent,
-  type EventChanges,
-  publishEvent,
-  updateEvent,
-} from "./events.admin.actions.ts";
-import { eventRegistrations, requireManager } from "./events.admin.routes.tsx";
-import { findVisibleEvent } from "./events.repository.ts";
+  AttendanceOut,
+  CancelEventBody,
+  CancelledEventOut,
+  EventChangesBody,
+  EventOut,
+  ManagedRegistrationsOut,
+  UpdatedEventOut,
+} from "./events.schemas.ts";
 
-const TIME = { type: ["string", "null"], format: "date-time" } as const;
-const CHANGES = {
-  type: "object",
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    title: { type: "string", minLength: 1, maxLength: 200 },
-    description: { type: "string", maxLength: 20000 },
-    location: { type: "string", maxLength: 500 },
-    startsAt: { type: "string", format: "date-time" },
-    endsAt: { type: "string", format: "date-time" },
-    capacity: { type: "integer", minimum: 0, maximum: 100000 },
-    registrationOpensAt: TIME,
-    registrationClosesAt: TIME,
-    audience: { enum: ["public", "members"] },
-  },
-} as const;
-
-type StepInput = { eventId: string; version?: number; reason?: string; timeZone: string };
-
-const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
+const tz = (request: FastifyRequest) => request.server.ctx.config.timeZone;
 const ifMatch = (request: FastifyRequest) => {
   const v = versionFrom(request.headers["if-match"], false);
   return Number.isNaN(v) ? undefined : v;
 };
+const VersionHeaders = Type.Object({ "if-match": IF_MATCH, "idempotency-key": IDEMPOTENCY_KEY });
 
-/** The events management JSON API: versioned edits, status steps, attendance and registration lists. */
+/** The events management JSON API: versioned edits, status steps, attendance and registration lists.
+ * Who may is each action's policy (events:manage, or chairing the event's committee). */
 export function eventAdminApiRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "PATCH",
     url: "/api/v1/events/:id",
-    capability: "authenticated", // the gate is requireManager (canManageEvent), for committee chairs
+    action: updateEvent,
     loadClass: "admin",
     response: "json",
-    degraded: ADMIN_WRITE,
     summary: "Change an event (If-Match required; 409 naming what changed when stale)",
-    schema: { params: ID, body: CHANGES },
-    handler: async (request, reply) => {
-      await requireManager(request, "event");
-      const updated = await runAction(
-        request.server.ctx.actionEnv(request.auth.actor, request.id),
-        updateEvent,
-        {
-          eventId: idOf(request),
-          version: versionFrom(request.headers["if-match"], true),
-          changes: request.body as EventChanges,
-          timeZone: request.server.ctx.config.timeZone,
-        },
-      );
-      return reply.header("ETag", `"v${updated.version}"`).send(updated);
+    schema: {
+      params: ID_PARAMS,
+      body: EventChangesBody,
+      headers: VersionHeaders,
+      response: { 200: UpdatedEventOut },
+    },
+    handler: async (request, reply, action) => {
+      const updated = await action.run({
+        eventId: request.params.id,
+        version: versionFrom(request.headers["if-match"], true),
+        changes: request.body,
+        timeZone: tz(request),
+      });
+      return reply
+        .header("ETag", `"v${updated.version}"`)
+        .send({ ...presentEvent(updated), promoted: updated.promoted });
     },
   });
 
-  // Each step ignores the fields it does not use (only cancel reads reason and timeZone).
-  const steps: Array<[string, ActionSpec<StepInput, unknown>, string]> = [
+  for (const [verb, spec, summary] of [
     ["publish", publishEvent, "Publish a draft event"],
     ["complete", completeEvent, "Mark a started event completed"],
-    ["cancel", cancelEvent, "Cancel an event and every active registration, emailing each member"],
-  ];
-  for (const [verb, spec, summary] of steps) {
+  ] as const) {
     declareRoute(app, {
       method: "POST",
       url: `/api/v1/events/:id/${verb}`,
-      capability: "authenticated", // the gate is requireManager (canManageEvent), for committee chairs
+      action: spec,
       loadClass: "admin",
       response: "json",
-      degraded: ADMIN_WRITE,
       summary: `${summary} (If-Match optional, Idempotency-Key supported)`,
-      schema: {
-        params: ID,
-        body: {
-          type: ["object", "null"],
-          additionalProperties: false,
-          properties: verb === "cancel" ? { reason: { type: "string", maxLength: 500 } } : {},
-        },
-      },
-      handler: async (request, reply) => {
-        await requireManager(request, "event");
-        const reason = (request.body as { reason?: string } | null)?.reason;
-        const input = {
-          eventId: idOf(request),
-          version: ifMatch(request),
-          reason,
-          timeZone: request.server.ctx.config.timeZone,
-        };
-        return idempotentJson(request, reply, spec, input, (event) => ({
-          status: 200,
-          body: event,
-        }));
-      },
+      schema: { params: ID_PARAMS, body: EMPTY_BODY, headers: VersionHeaders, response: { 200: EventOut } },
+      handler: async (request, reply, action) =>
+        action.idempotentJson(
+          reply,
+          { eventId: request.params.id, version: ifMatch(request), timeZone: tz(request) },
+          (event) => ({ status: 200, body: presentEvent(event) }),
+        ),
     });
   }
 
-  for (const [verb, run] of [
-    ["check-in", checkIn],
-    ["no-show", noShow],
+  declareRoute(app, {
+    method: "POST",
+    url: "/api/v1/events/:id/cancel",
+    action: cancelEvent,
+    loadClass: "admin",
+    response: "json",
+    summary:
+      "Cancel an event and every active registration, emailing each member (If-Match optional, Idempotency-Key supported)",
+    schema: {
+      params: ID_PARAMS,
+      body: CancelEventBody,
+      headers: VersionHeaders,
+      response: { 200: CancelledEventOut },
+    },
+    handler: async (request, reply, action) =>
+      action.idempotentJson(
+        reply,
+        {
+          eventId: request.params.id,
+          version: ifMatch(request),
+          reason: request.body?.reason,
+          timeZone: tz(request),
+        },
+        (event) => ({
+          status: 200,
+          body: { ...presentEvent(event), cancelledRegistrations: event.cancelledRegistrations },
+        }),
+      ),
+  });
+
+  for (const [verb, spec] of [
+    ["check-in", checkInRegistration],
+    ["no-show", markNoShow],
   ] as const) {
     declareRoute(app, {
       method: "POST",
       url: `/api/v1/registrations/:id/${verb}`,
-      capability: "authenticated", // the gate is requireManager (canManageEvent), for committee chairs
+      action: spec,
       loadClass: "admin",
       response: "json",
-      degraded: ADMIN_WRITE,
       summary: `Record a ${verb} for a confirmed registration (idempotent)`,
-      schema: { params: ID },
-      handler: async (request) => {
-        await requireManager(request, "registration");
-        return run(request.server.ctx.actionEnv(request.auth.actor, request.id), idOf(request));
-      },
+      schema: { params: ID_PARAMS, body: EMPTY_BODY, response: { 200: AttendanceOut } },
+      handler: async (request, _reply, action) =>
+        presentAttendance(await action.run({ registrationId: request.params.id })),
     });
   }
 
   declareRoute(app, {
     method: "GET",
     url: "/api/v1/events/:id/registrations",
-    capability: "authenticated", // the gate is requireManager (canManageEvent), for committee chairs
+    capability: "events:register",
+    policy: routePolicy(MANAGES_EVENT, (request) => ({ eventId: (request.params as { id: string }).id })),
     loadClass: "admin",
     response: "json",
     degraded: READ,
     summary: "An event's registrations: confirmed, then the waitlist in order, then cancelled",
-    schema: { params: ID },
+    schema: { params: ID_PARAMS, response: { 200: ManagedRegistrationsOut } },
     handler: async (request) => {
-      await requireManager(request, "event");
       const db = request.server.ctx.database.db;
-      const event = await findVisibleEvent(db, idOf(request), true, true);
+      const event = await findVisibleEvent(db, request.params.id, true, true);
       if (!event) throw notFound();
-      return { eventId: event.id, registrations: await eventRegistrations(db, event.id) };
+      return {
+        eventId: event.id,
+        registrations: (await eventRegistrations(db, event.id)).map(presentManagedRegistration),
+      };
     },
   });
 }

@@ -1,5 +1,4 @@
-import type { FastifyRequest } from "fastify";
-import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { formatWhen } from "./events.views.tsx";
 
@@ -50,10 +49,10 @@ export function localInputValue(date: Date | null, timeZone: string): string {
 }
 
 /** A small form with one button, as used in tables and the status bar. */
-function ActionButton(props: { request: FastifyRequest; action: string; label: string }) {
+function ActionButton(props: { page: PageContext; action: string; label: string }) {
   return (
     <form method="post" action={props.action} class="inline">
-      <CsrfField request={props.request} />
+      <CsrfField page={props.page} />
       <FormToken />
       <button type="submit">{props.label}</button>
     </form>
@@ -119,7 +118,7 @@ function CommitteePicker({ choices }: { choices: CommitteeChoices }) {
 
 /** The create or edit form; an edit carries the version it was read at (W-4), a new event its committee. */
 export function EventForm(props: {
-  request: FastifyRequest;
+  page: PageContext;
   event?: AdminEvent;
   choices?: CommitteeChoices;
   timeZone: string;
@@ -128,7 +127,7 @@ export function EventForm(props: {
   const tz = props.timeZone;
   return (
     <form method="post" action={e ? `/admin/events/${e.id}` : "/admin/events"}>
-      <CsrfField request={props.request} />
+      <CsrfField page={props.page} />
       <FormToken />
       {e ? <input type="hidden" name="version" value={String(e.version)} /> : null}
       {!e && props.choices ? <CommitteePicker choices={props.choices} /> : null}
@@ -184,7 +183,7 @@ export function EventForm(props: {
   );
 }
 
-function Registrations(props: { request: FastifyRequest; rows: AdminRegistration[]; timeZone: string }) {
+function Registrations(props: { page: PageContext; rows: AdminRegistration[]; timeZone: string }) {
   const confirmed = props.rows.filter((r) => r.status === "confirmed");
   const who = (r: AdminRegistration) =>
     `${r.member_name}${r.guest_names.length ? ` (+${r.guest_names.length}: ${r.guest_names.join(", ")})` : ""}`;
@@ -213,14 +212,14 @@ function Registrations(props: { request: FastifyRequest; rows: AdminRegistration
               <>
                 {r.checked_in_at ? null : (
                   <ActionButton
-                    request={props.request}
+                    page={props.page}
                     action={`/admin/registrations/${r.id}/check-in`}
                     label={`Check in ${r.member_name}`}
                   />
                 )}{" "}
                 {r.checked_in_at || r.no_show ? null : (
                   <ActionButton
-                    request={props.request}
+                    page={props.page}
                     action={`/admin/registrations/${r.id}/no-show`}
                     label={`No-show: ${r.member_name}`}
                   />
@@ -246,14 +245,14 @@ function Registrations(props: { request: FastifyRequest; rows: AdminRegistration
 
 /** One event for those who manage it: edit form, status buttons, registrations and waitlist. */
 export function AdminEventView(props: {
-  request: FastifyRequest;
+  page: PageContext;
   event: AdminEvent;
   counts: { seats: number; waiting: number };
   registrations: AdminRegistration[];
   timeZone: string;
   notice?: string;
 }) {
-  const { event, request } = props;
+  const { event, page } = props;
   const editable = event.status === "draft" || event.status === "published";
   return (
     <section>
@@ -265,19 +264,15 @@ export function AdminEventView(props: {
         <a href={`/events/${event.id}`}>public page</a>
       </p>
       {event.status === "draft" ? (
-        <ActionButton request={request} action={`/admin/events/${event.id}/publish`} label="Publish" />
+        <ActionButton page={page} action={`/admin/events/${event.id}/publish`} label="Publish" />
       ) : null}
       {event.status === "published" && new Date(event.starts_at) <= new Date() ? (
-        <ActionButton
-          request={request}
-          action={`/admin/events/${event.id}/complete`}
-          label="Mark completed"
-        />
+        <ActionButton page={page} action={`/admin/events/${event.id}/complete`} label="Mark completed" />
       ) : null}
-      {editable ? <EventForm request={request} event={event} timeZone={props.timeZone} /> : null}
+      {editable ? <EventForm page={page} event={event} timeZone={props.timeZone} /> : null}
       {editable ? (
         <form method="post" action={`/admin/events/${event.id}/cancel`}>
-          <CsrfField request={request} />
+          <CsrfField page={page} />
           <FormToken />
           <h2>Cancel the event</h2>
           <p>Every registration is cancelled and each member gets an email.</p>
@@ -286,7 +281,7 @@ export function AdminEventView(props: {
           <button type="submit">Cancel this event</button>
         </form>
       ) : null}
-      <Registrations request={request} rows={props.registrations} timeZone={props.timeZone} />
+      <Registrations page={page} rows={props.registrations} timeZone={props.timeZone} />
     </section>
   );
 }

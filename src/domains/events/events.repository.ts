@@ -2,6 +2,7 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import type { AuditContext, OutboxDraft } from "../../core/audit.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
+import type { EventValues } from "./event-fields.ts";
 import type { waitlistEmailAroundPosition } from "./events.messages.ts";
 
 /** The events domain's SQL. */
@@ -157,4 +158,218 @@ export async function eventCounts(db: Kysely<DB>, eventId: string) {
     .where("event_id", "=", eventId)
     .executeTakeFirst();
   return { seats: row?.confirmed_seats ?? 0, waiting: row?.waitlisted ?? 0 };
+}
+
+/** Inserts a new event. */
+export function insertEvent(
+  trx: Transaction<DB>,
+  values: Required<Pick<EventValues, "title" | "starts_at" | "ends_at" | "capacity" | "audience">> &
+    EventValues & { status: string; committee_id: string | null },
+) {
+  return trx
+    .insertInto("events")
+    .values({ description: "", location: "", ...values })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Writes changed fields of an event and moves its version on. */
+export function updateEventFields(trx: Transaction<DB>, eventId: string, values: EventValues) {
+  return trx
+    .updateTable("events")
+    .set({ ...values, version: sql`version + 1` })
+    .where("id", "=", eventId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Moves an event to another status (the caller holds its lock and checked the step). */
+export function setEventStatus(trx: Transaction<DB>, eventId: string, status: string) {
+  return trx
+    .updateTable("events")
+    .set({ status, version: sql`version + 1` })
+    .where("id", "=", eventId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Cancels every active registration of an event; returns them. */
+export function cancelActiveRegistrations(trx: Transaction<DB>, eventId: string) {
+  return trx
+    .updateTable("registrations")
+    .set(CANCELLED)
+    .where("event_id", "=", eventId)
+    .where("status", "in", ["confirmed", "waitlisted"])
+    .returning(["id", "member_id"])
+    .execute();
+}
+
+/** Gives a waitlisted registration its seat. */
+export async function confirmWaitlisted(trx: Transaction<DB>, registrationId: string): Promise<void> {
+  await trx
+    .updateTable("registrations")
+    .set({ status: "confirmed", waitlist_position: null, version: sql`version + 1` })
+    .where("id", "=", registrationId)
+    .execute();
+}
+
+/** Marks one registration cancelled. */
+export async function markCancelled(trx: Transaction<DB>, registrationId: string): Promise<void> {
+  await trx.updateTable("registrations").set(CANCELLED).where("id", "=", registrationId).execute();
+}
+
+/** A registration, locked for the rest of the transaction; undefined for an unknown or malformed id. */
+export function lockRegistration(trx: Transaction<DB>, registrationId: string) {
+  if (!UUID.test(registrationId)) return Promise.resolve(undefined);
+  return trx
+    .selectFrom("registrations")
+    .selectAll()
+    .where("id", "=", registrationId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** The event a registration belongs to, if the registration exists. */
+export async function eventOfRegistration(
+  db: Kysely<DB>,
+  registrationId: string,
+): Promise<string | undefined> {
+  if (!UUID.test(registrationId)) return undefined;
+  const row = await db
+    .selectFrom("registrations")
+    .select("event_id")
+    .where("id", "=", registrationId)
+    .executeTakeFirst();
+  return row?.event_id;
+}
+
+/** A member's active registrations for events still open (draft or published), in event order, so
+ * events are always locked in the same order (no deadlock between two such changes). */
+export function openRegistrationsOf(trx: Transaction<DB>, memberId: string) {
+  return trx
+    .selectFrom("registrations as r")
+    .innerJoin("events as e", "e.id", "r.event_id")
+    .select(["r.id", "r.event_id"])
+    .where("r.member_id", "=", memberId)
+    .where("r.status", "in", ["confirmed", "waitlisted"])
+    .where("e.status", "in", ["draft", "published"])
+    .orderBy("r.event_id")
+    .execute();
+}
+
+/** Records an arrival (clearing an earlier no-show). */
+export function markCheckedIn(trx: Transaction<DB>, registrationId: string) {
+  return trx
+    .updateTable("registrations")
+    .set({ checked_in_at: sql`now()`, no_show: false, version: sql`version + 1` })
+    .where("id", "=", registrationId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Records a no-show. */
+export function markNoShowRow(trx: Transaction<DB>, registrationId: string) {
+  return trx
+    .updateTable("registrations")
+    .set({ no_show: true, version: sql`version + 1` })
+    .where("id", "=", registrationId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Events with their committee's name and seat counts (from the tally), newest start first, drafts
+ * included: every event, or only those of the given committees. */
+export function listAdminEvents(db: Kysely<DB>, committees: "all" | string[]) {
+  let query = db
+    .selectFrom("events as e")
+    .leftJoin("committees as c", "c.id", "e.committee_id")
+    // A left join: an event whose tally row went missing still shows (its seats read "not counted"),
+    // and the events.tallies invariant check reports the gap.
+    .leftJoin("event_tallies as t", "t.event_id", "e.id")
+    .selectAll("e")
+    .select(["c.name as committee_name", "t.confirmed_seats as seats", "t.waitlisted as waiting"])
+    .orderBy("e.starts_at", "desc")
+    .orderBy("e.id")
+    .limit(200);
+  if (committees !== "all") {
+    if (committees.length === 0) return Promise.resolve([]);
+    query = query.where("e.committee_id", "in", committees);
+  }
+  return query.execute();
+}
+
+/** An event's registrations with member names: confirmed, then the waitlist in order, then cancelled. */
+export function eventRegistrations(db: Kysely<DB>, eventId: string) {
+  return db
+    .selectFrom("registrations as r")
+    .innerJoin("members as m", "m.id", "r.member_id")
+    .select([
+      "r.id",
+      "r.member_id",
+      "r.status",
+      "r.waitlist_position",
+      "r.guest_names",
+      "r.checked_in_at",
+      "r.no_show",
+      "r.cancelled_at",
+      "r.version",
+      "r.created_at",
+      "m.name as member_name",
+      "m.email as member_email",
+    ])
+    .where("r.event_id", "=", eventId)
+    .orderBy(sql`CASE r.status WHEN 'confirmed' THEN 0 WHEN 'waitlisted' THEN 1 ELSE 2 END`)
+    .orderBy("r.waitlist_position")
+    .orderBy("r.created_at")
+    .execute();
+}
+
+/** Events for a calendar feed: once published (cancelled ones stay, so calendars learn of the
+ * cancellation), for the audience given, from 180 days back. Drafts never appear (R-4). */
+export function feedEvents(db: Kysely<DB>, includeMembersOnly: boolean) {
+  let query = db
+    .selectFrom("events")
+    .selectAll()
+    .where("status", "in", ["published", "completed", "cancelled"])
+    .where("ends_at", ">", sql<Date>`now() - interval '180 days'`)
+    .orderBy("starts_at")
+    .limit(1000);
+  if (!includeMembersOnly) query = query.where("audience", "=", "public");
+  return query.execute();
+}
+
+/** When the member's feed address was last made, if they have one. */
+export function feedTokenStatus(db: Kysely<DB>, memberId: string) {
+  return db
+    .selectFrom("member_feed_tokens")
+    .select(["updated_at", "version"])
+    .where("member_id", "=", memberId)
+    .executeTakeFirst();
+}
+
+/** Stores a member's new feed token hash, replacing any earlier one; returns the new version. */
+export function replaceFeedToken(trx: Transaction<DB>, memberId: string, tokenHash: string) {
+  return trx
+    .insertInto("member_feed_tokens")
+    .values({ member_id: memberId, token_hash: tokenHash })
+    .onConflict((oc) =>
+      oc
+        .column("member_id")
+        .doUpdateSet({ token_hash: tokenHash, version: sql`member_feed_tokens.version + 1` }),
+    )
+    .returning(["version"])
+    .executeTakeFirstOrThrow();
+}
+
+/** The member a feed token belongs to, if they are active and not deleted: a suspended or lapsed
+ * member's feed stops with them, and works again if they are reactivated. */
+export function feedTokenOwner(db: Kysely<DB>, tokenHash: string) {
+  return db
+    .selectFrom("member_feed_tokens as t")
+    .innerJoin("members as m", "m.id", "t.member_id")
+    .select("m.id")
+    .where("t.token_hash", "=", tokenHash)
+    .where("m.deleted_at", "is", null)
+    .where("m.status", "=", "active")
+    .executeTakeFirst();
 }

@@ -1,15 +1,40 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { Type } from "typebox";
 import { notFound } from "../../core/errors.ts";
-import { ID, READ, WRITE } from "../../http/declarations.ts";
-import { idempotentJson, oncePerFormToken } from "../../http/idempotent-reply.ts";
-import { sendPage } from "../../http/page.tsx";
+import { READ } from "../../http/declarations.ts";
+import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
-import { cancelRegistration, createEvent, type EventInput, registerForEvent } from "./events.actions.ts";
-import { activeRegistration, eventCounts, findVisibleEvent, listVisibleEvents } from "./events.repository.ts";
+import { EMPTY_BODY, EMPTY_FORM, ID_PARAMS, IDEMPOTENCY_KEY, Query } from "../../http/schema.ts";
+import { cancelRegistration, createEvent, registerForEvent } from "./events.actions.ts";
+import { presentEvent, presentRegistration } from "./events.presenters.ts";
+import {
+  activeRegistration,
+  eventCounts,
+  eventOfRegistration,
+  findVisibleEvent,
+  listVisibleEvents,
+} from "./events.repository.ts";
+import {
+  CancelledRegistrationOut,
+  CreateEventBody,
+  EventListOut,
+  EventOut,
+  EventWithSeats,
+  RegisterBody,
+  RegisterForm,
+  RegistrationOut,
+} from "./events.schemas.ts";
 import { EventList, EventPage } from "./events.views.tsx";
 
 const isMember = (request: FastifyRequest) => request.auth.actor.type === "member";
 const canManage = (request: FastifyRequest) => request.auth.actor.capabilities.has("events:manage");
+const timeZone = (request: FastifyRequest) => request.server.ctx.config.timeZone;
+
+const DONE = { registered: "You are registered.", cancelled: "Your registration is cancelled." } as const;
+const DoneQuery = Query({
+  done: Type.Optional(Type.Union([Type.Literal("registered"), Type.Literal("cancelled")])),
+});
+const IdempotentHeaders = Type.Object({ "idempotency-key": IDEMPOTENCY_KEY });
 
 /** Event pages, the events JSON API and registration. */
 export function eventRoutes(app: FastifyInstance): void {
@@ -23,12 +48,7 @@ export function eventRoutes(app: FastifyInstance): void {
     summary: "Events a visitor may see",
     handler: async (request, reply) => {
       const events = await listVisibleEvents(request.server.ctx.database.db, isMember(request));
-      return sendPage(
-        request,
-        reply,
-        "Events",
-        <EventList events={events} timeZone={request.server.ctx.config.timeZone} />,
-      );
+      return sendPage(request, reply, "Events", <EventList events={events} timeZone={timeZone(request)} />);
     },
   });
 
@@ -40,35 +60,25 @@ export function eventRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: READ,
     summary: "One event; members-only and draft events are 404 to those who may not see them",
+    schema: { params: ID_PARAMS, querystring: DoneQuery },
     handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const ctx = request.server.ctx;
-      const event = await findVisibleEvent(ctx.database.db, id, isMember(request), canManage(request));
+      const db = request.server.ctx.database.db;
+      const event = await findVisibleEvent(db, request.params.id, isMember(request), canManage(request));
       if (!event) throw notFound();
-      const actor = request.auth.actor;
+      const { actor } = request.auth;
       const mine =
-        actor.type === "member"
-          ? await activeRegistration(ctx.database.db, event.id, actor.memberId)
-          : undefined;
-      const q = request.query as { done?: string };
-      const notice =
-        q.done === "registered"
-          ? "You are registered."
-          : q.done === "cancelled"
-            ? "Your registration is cancelled."
-            : undefined;
+        actor.type === "member" ? await activeRegistration(db, event.id, actor.memberId) : undefined;
+      const done = request.query.done;
       return sendPage(
         request,
         reply,
         event.title,
         <EventPage
-          request={request}
+          page={pageContext(request)}
           event={event}
-          counts={await eventCounts(ctx.database.db, event.id)}
+          counts={await eventCounts(db, event.id)}
           mine={mine}
-          canRegister={actor.capabilities.has("events:register")}
-          timeZone={ctx.config.timeZone}
-          notice={notice}
+          notice={done ? DONE[done] : undefined}
         />,
       );
     },
@@ -77,24 +87,20 @@ export function eventRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/events/:id/register",
-    capability: "events:register",
+    action: registerForEvent,
     loadClass: "member",
     response: "html",
-    degraded: WRITE,
     summary: "Register for an event from its page (once per form)",
-    schema: { params: ID },
-    handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const body = (request.body ?? {}) as { guests?: string };
-      const guestNames = String(body.guests ?? "")
+    schema: { params: ID_PARAMS, body: RegisterForm },
+    handler: async (request, reply, action) => {
+      const { id } = request.params;
+      const guestNames = (request.body.guests ?? "")
         .split(/\r?\n/)
         .map((g) => g.trim())
         .filter(Boolean);
-      return oncePerFormToken(
-        request,
+      return action.oncePerForm(
         reply,
-        registerForEvent,
-        { eventId: id, guestNames, timeZone: request.server.ctx.config.timeZone },
+        { eventId: id, guestNames, timeZone: timeZone(request) },
         () => `/events/${id}?done=registered`,
       );
     },
@@ -103,27 +109,16 @@ export function eventRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/registrations/:id/cancel",
-    capability: "events:register",
+    action: cancelRegistration,
     loadClass: "member",
     response: "html",
-    degraded: WRITE,
     summary: "Cancel a registration from the event page",
-    schema: { params: ID },
-    handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const eventId = (
-        await request.server.ctx.database.db
-          .selectFrom("registrations")
-          .select("event_id")
-          .where("id", "=", id)
-          .executeTakeFirst()
-      )?.event_id;
-      return oncePerFormToken(
-        request,
-        reply,
-        cancelRegistration,
-        { registrationId: id, timeZone: request.server.ctx.config.timeZone },
-        () => (eventId ? `/events/${eventId}?done=cancelled` : "/events"),
+    schema: { params: ID_PARAMS, body: EMPTY_FORM },
+    handler: async (request, reply, action) => {
+      const { id } = request.params;
+      const eventId = await eventOfRegistration(request.server.ctx.database.db, id);
+      return action.oncePerForm(reply, { registrationId: id, timeZone: timeZone(request) }, () =>
+        eventId ? `/events/${eventId}?done=cancelled` : "/events",
       );
     },
   });
@@ -136,8 +131,9 @@ export function eventRoutes(app: FastifyInstance): void {
     response: "json",
     degraded: READ,
     summary: "Events the caller may see",
+    schema: { response: { 200: EventListOut } },
     handler: async (request) => ({
-      events: await listVisibleEvents(request.server.ctx.database.db, isMember(request)),
+      events: (await listVisibleEvents(request.server.ctx.database.db, isMember(request))).map(presentEvent),
     }),
   });
 
@@ -149,90 +145,48 @@ export function eventRoutes(app: FastifyInstance): void {
     response: "json",
     degraded: READ,
     summary: "One event with its seat counts; 404 when hidden from the caller",
+    schema: { params: ID_PARAMS, response: { 200: EventWithSeats } },
     handler: async (request) => {
       const db = request.server.ctx.database.db;
-      const event = await findVisibleEvent(
-        db,
-        (request.params as { id: string }).id,
-        isMember(request),
-        canManage(request),
-      );
+      const event = await findVisibleEvent(db, request.params.id, isMember(request), canManage(request));
       if (!event) throw notFound();
-      return { ...event, ...(await eventCounts(db, event.id)) };
+      return { ...presentEvent(event), ...(await eventCounts(db, event.id)) };
     },
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/events",
-    capability: "authenticated", // the gate is inside createEvent: events:manage, or chairing the committee
+    action: createEvent,
     loadClass: "admin",
     response: "json",
-    degraded: WRITE,
     summary:
       "Create an event, for a committee or none (Idempotency-Key supported). Without events:manage, " +
       "committeeId must be a committee you chair now",
-    schema: {
-      body: {
-        type: "object",
-        additionalProperties: false,
-        required: ["title", "startsAt", "endsAt", "capacity", "audience"],
-        properties: {
-          title: { type: "string", minLength: 1, maxLength: 200 },
-          description: { type: "string", maxLength: 20000 },
-          location: { type: "string", maxLength: 500 },
-          startsAt: { type: "string", format: "date-time" },
-          endsAt: { type: "string", format: "date-time" },
-          capacity: { type: "integer", minimum: 0, maximum: 100000 },
-          registrationOpensAt: { type: ["string", "null"], format: "date-time" },
-          registrationClosesAt: { type: ["string", "null"], format: "date-time" },
-          audience: { enum: ["public", "members"] },
-          status: { enum: ["draft", "published"] },
-          // No format here: a malformed id gets the same answer as an unknown one (422, or 403 for
-          // those who may not create events for it), from createEvent.
-          committeeId: {
-            type: ["string", "null"],
-            description:
-              "The id of the committee the event belongs to; null or absent for none. " +
-              "Without events:manage it must be a committee you chair now.",
-          },
-        },
-      },
-    },
-    handler: async (request, reply) =>
-      idempotentJson(request, reply, createEvent, request.body as EventInput, (event) => ({
-        status: 201,
-        body: event,
-      })),
+    schema: { body: CreateEventBody, headers: IdempotentHeaders, response: { 201: EventOut } },
+    handler: async (request, reply, action) =>
+      action.idempotentJson(reply, request.body, (event) => ({ status: 201, body: presentEvent(event) })),
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/events/:id/registrations",
-    capability: "events:register",
+    action: registerForEvent,
     loadClass: "member",
     response: "json",
-    degraded: WRITE,
     summary: "Register the caller for an event: confirmed or waitlisted (Idempotency-Key supported)",
     schema: {
-      params: ID,
-      body: {
-        type: ["object", "null"],
-        additionalProperties: false,
-        properties: {
-          guests: { type: "array", maxItems: 10, items: { type: "string", minLength: 1, maxLength: 200 } },
-        },
-      },
+      params: ID_PARAMS,
+      body: RegisterBody,
+      headers: IdempotentHeaders,
+      response: { 201: RegistrationOut },
     },
-    handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const guestNames = (request.body as { guests?: string[] } | null)?.guests ?? [];
-      return idempotentJson(
-        request,
+    handler: async (request, reply, action) => {
+      const guestNames = request.body?.guests ?? [];
+      return action.idempotentJson(
         reply,
-        registerForEvent,
-        { eventId: id, guestNames, timeZone: request.server.ctx.config.timeZone },
-        (registration) => ({ status: 201, body: registration }),
+        { eventId: request.params.id, guestNames, timeZone: timeZone(request) },
+        (registration) => ({ status: 201, body: presentRegistration(registration) }),
       );
     },
   });
@@ -240,22 +194,21 @@ export function eventRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/registrations/:id/cancel",
-    capability: "events:register",
+    action: cancelRegistration,
     loadClass: "member",
     response: "json",
-    degraded: WRITE,
     summary: "Cancel a registration; the first waitlisted member is promoted in the same transaction",
-    schema: { params: ID },
-    handler: async (request, reply) =>
-      idempotentJson(
-        request,
+    schema: {
+      params: ID_PARAMS,
+      body: EMPTY_BODY,
+      headers: IdempotentHeaders,
+      response: { 200: CancelledRegistrationOut },
+    },
+    handler: async (request, reply, action) =>
+      action.idempotentJson(
         reply,
-        cancelRegistration,
-        {
-          registrationId: (request.params as { id: string }).id,
-          timeZone: request.server.ctx.config.timeZone,
-        },
-        (result) => ({ status: 200, body: result }),
+        { registrationId: request.params.id, timeZone: timeZone(request) },
+        (result) => ({ status: 200, body: { id: result.id, promoted: result.promoted } }),
       ),
   });
 }

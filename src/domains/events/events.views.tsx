@@ -1,5 +1,4 @@
-import type { FastifyRequest } from "fastify";
-import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { renderMarkdown } from "./markdown.ts";
 
 type EventRow = {
@@ -43,22 +42,22 @@ export function EventList({ events, timeZone }: { events: EventRow[]; timeZone: 
 
 /** One event, with the member's registration and the register or cancel form. */
 export function EventPage(props: {
-  request: FastifyRequest;
+  page: PageContext;
   event: EventRow;
   counts: { seats: number; waiting: number };
   mine?: Registration;
-  canRegister: boolean;
-  timeZone: string;
   notice?: string;
 }) {
-  const { event, counts, mine, request } = props;
+  const { event, counts, mine, page } = props;
+  const timeZone = page.timeZone;
+  const canRegister = page.actor.capabilities.has("events:register");
   const free = Math.max(0, event.capacity - counts.seats);
   return (
     <article>
       <h1>{event.title}</h1>
       <Notice text={props.notice} />
       <p>
-        {formatWhen(event.starts_at, props.timeZone)} to {formatWhen(event.ends_at, props.timeZone)}
+        {formatWhen(event.starts_at, timeZone)} to {formatWhen(event.ends_at, timeZone)}
         {event.location ? ` · ${event.location}` : ""} ·{" "}
         <a href={`/events/${event.id}.ics`}>Add to calendar</a>
       </p>
@@ -77,20 +76,20 @@ export function EventPage(props: {
             {mine.guest_names.length ? ` Guests: ${mine.guest_names.join(", ")}.` : ""}
           </p>
           <form method="post" action={`/registrations/${mine.id}/cancel`}>
-            <CsrfField request={request} />
+            <CsrfField page={page} />
             <FormToken />
             <button type="submit">Cancel my registration</button>
           </form>
         </div>
-      ) : props.canRegister && event.status === "published" ? (
+      ) : canRegister && event.status === "published" ? (
         <form method="post" action={`/events/${event.id}/register`}>
-          <CsrfField request={request} />
+          <CsrfField page={page} />
           <FormToken />
           <label for="guests">Guests (optional, one name per line, they count against the places)</label>
           <textarea id="guests" name="guests" rows={2} />
           <button type="submit">{free > 0 && counts.waiting === 0 ? "Register" : "Join the waitlist"}</button>
         </form>
-      ) : request.auth.actor.type === "anonymous" ? (
+      ) : page.actor.type === "anonymous" ? (
         <p>
           <a href={`/login?next=/events/${event.id}`}>Log in</a> to register.
         </p>

@@ -1,8 +1,7 @@
-import type { FastifyRequest } from "fastify";
-import { CsrfField } from "../../http/page.tsx";
+import { CsrfField, type PageContext } from "../../http/page.tsx";
 
 /** The calendar-feed part of the member's profile page: make or replace the personal address. */
-export function FeedTokenSection(props: { request: FastifyRequest; since?: Date }) {
+export function FeedTokenSection(props: { page: PageContext; since?: Date }) {
   return (
     <section aria-labelledby="feed-heading">
       <h2 id="feed-heading">Calendar feed</h2>
@@ -18,7 +17,7 @@ export function FeedTokenSection(props: { request: FastifyRequest; since?: Date 
         </p>
       ) : null}
       <form method="post" action="/members/me/feed-token">
-        <CsrfField request={props.request} />
+        <CsrfField page={props.page} />
         <button type="submit">
           {props.since ? "Replace my calendar address" : "Make my calendar address"}
         </button>

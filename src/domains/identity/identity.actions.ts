@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { SIGNED_IN_MEMBER } from "../../core/access.ts";
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import {
@@ -18,7 +19,7 @@ import { hashSecret, newSecret, oneTimePassword } from "./tokens.ts";
 /** Starts a session for a member whose password was just verified; a new token every time. */
 export const startSession = defineAction({
   name: "startSession",
-  capability: "self",
+  access: { policy: SIGNED_IN_MEMBER },
   effect: "recovery", // logging in must keep working in read-only mode
   async run({ trx }, input: { accountId: string; absoluteHours: number; ip: string; replaces?: string }) {
     if (input.replaces) await endSession(trx, input.replaces, "rotated");
@@ -48,7 +49,7 @@ export const startSession = defineAction({
 /** Ends the caller's session. */
 export const endOwnSession = defineAction({
   name: "endOwnSession",
-  capability: "self",
+  access: { policy: SIGNED_IN_MEMBER },
   effect: "recovery",
   async run({ trx }, input: { sessionId: string; accountId: string }) {
     await endSession(trx, input.sessionId, "logout");
@@ -62,7 +63,7 @@ export const endOwnSession = defineAction({
 /** Changes the caller's own password; every other session of theirs ends. */
 export const changeOwnPassword = defineAction({
   name: "changeOwnPassword",
-  capability: "self",
+  access: { policy: SIGNED_IN_MEMBER },
   effect: "write",
   async run({ trx }, input: { accountId: string; newHash: string; keepSessionId?: string }) {
     await trx
@@ -88,7 +89,7 @@ export const changeOwnPassword = defineAction({
  * password that must be changed at first login, and the full administrator role. */
 export const bootstrapAdmin = defineAction({
   name: "bootstrapAdmin",
-  capability: "system:operate",
+  access: { capability: "system:operate" },
   effect: "recovery", // admin access recovery must work in every mode (H-3)
   async run({ trx, actor }, input: { email: string; name: string; password?: string; reason?: string }) {
     const email = input.email.trim();
@@ -152,7 +153,7 @@ export const bootstrapAdmin = defineAction({
 /** Grants a role (INV-3, G04): needs roles:grant and every capability the role carries. */
 export const grantRole = defineAction({
   name: "grantRole",
-  capability: "roles:grant",
+  access: { capability: "roles:grant" },
   effect: "admin",
   async run(
     { trx, actor },
@@ -203,7 +204,7 @@ export const grantRole = defineAction({
 /** Ends a role assignment now (permission rollback): the row stays as history. */
 export const endRoleAssignment = defineAction({
   name: "endRoleAssignment",
-  capability: "roles:grant",
+  access: { capability: "roles:grant" },
   effect: "admin",
   async run({ trx, actor }, input: { assignmentId: string; reason: string }) {
     if (!input.reason?.trim())
@@ -240,7 +241,7 @@ export const endRoleAssignment = defineAction({
 /** Creates a personal API token; the secret is returned once and only its hash is kept. */
 export const createApiToken = defineAction({
   name: "createApiToken",
-  capability: "system:operate",
+  access: { capability: "system:operate" },
   effect: "admin",
   async run({ trx }, input: { memberEmail: string; name: string; capabilities?: string[] }) {
     const member = await findMemberByEmail(trx, input.memberEmail);
@@ -282,7 +283,7 @@ export const createApiToken = defineAction({
 /** Revokes an API token at once. */
 export const revokeApiToken = defineAction({
   name: "revokeApiToken",
-  capability: "system:operate",
+  access: { capability: "system:operate" },
   effect: "recovery", // revoking access must work even in read-only mode (S-3)
   async run({ trx }, input: { id: string }) {
     const row = await trx
@@ -304,7 +305,7 @@ export const revokeApiToken = defineAction({
  * be changed at first login. Refused if the member already has one. */
 export const createAccount = defineAction({
   name: "createAccount",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run({ trx }, input: { memberId: string; password?: string }) {
     const member = await trx

@@ -133,3 +133,31 @@ export async function recentFailures(db: Kysely<DB>, emailKey: string, ip: strin
 export async function recordAttempt(db: Kysely<DB>, emailKey: string, ip: string, succeeded: boolean) {
   await db.insertInto("login_attempts").values({ email_key: emailKey, ip, succeeded }).execute();
 }
+
+/** The members who are active full administrators right now: a current full_admin assignment, active
+ * and not deleted. The guard against locking the club out of its own admin reads this. */
+export async function activeFullAdmins(db: Kysely<DB>): Promise<string[]> {
+  const rows = await db
+    .selectFrom("role_assignments as ra")
+    .innerJoin("members as m", "m.id", "ra.member_id")
+    .select("m.id")
+    .distinct()
+    .where("ra.role_key", "=", "full_admin")
+    .where("ra.starts_at", "<=", sql<Date>`now()`)
+    .where((eb) => eb.or([eb("ra.ends_at", "is", null), eb("ra.ends_at", ">", sql<Date>`now()`)]))
+    .where("m.status", "=", "active")
+    .where("m.deleted_at", "is", null)
+    .orderBy("m.id")
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Ends every live session of a member's account, with a reason (member_deleted, password_reset). */
+export async function endSessionsOfMember(db: Kysely<DB>, memberId: string, reason: string): Promise<void> {
+  await db
+    .updateTable("sessions")
+    .set({ ended_at: sql`now()`, ended_reason: reason })
+    .where("ended_at", "is", null)
+    .where("account_id", "in", db.selectFrom("accounts").select("id").where("member_id", "=", memberId))
+    .execute();
+}

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { CsrfField } from "../../http/page.tsx";
+import { CsrfField, pageContext } from "../../http/page.tsx";
 
 /** The login form; shows a problem and keeps the email when there is one. */
 export function LoginView({
@@ -23,7 +23,7 @@ export function LoginView({
       ) : null}
       <form method="post" action="/login">
         {/* Someone already signed in posts with a live session, which the CSRF guard checks. */}
-        <CsrfField request={request} />
+        <CsrfField page={pageContext(request)} />
         <input type="hidden" name="next" value={next ?? "/"} />
         <label for="email">Email</label>
         <input id="email" name="email" type="email" autocomplete="username" required value={email ?? ""} />
@@ -57,7 +57,7 @@ export function PasswordView({
         </p>
       ) : null}
       <form method="post" action="/account/password">
-        <CsrfField request={request} />
+        <CsrfField page={pageContext(request)} />
         <label for="current">Current password</label>
         <input id="current" name="current" type="password" autocomplete="current-password" required />
         <label for="password">New password (at least 12 characters)</label>

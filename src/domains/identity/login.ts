@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { AppContext } from "../../app/context.ts";
 import { runAction } from "../../core/action.ts";
 import { capabilitiesOf } from "../../core/capabilities.ts";
 import { tooMany } from "../../core/errors.ts";
 import { loginFailures } from "../../core/metrics.ts";
+import type { HttpContext } from "../../http/context.ts";
 import { resolveSessionToken, SESSION_COOKIE } from "./authenticate.ts";
 import { startSession } from "./identity.actions.ts";
 import { activeRoleKeys, findAccountByEmail, recentFailures, recordAttempt } from "./identity.repository.ts";
@@ -17,7 +17,7 @@ export type LoginOutcome = { ok: true; token: string; mustChangePassword: boolea
 
 /** Checks throttles and the password, then starts a new session through the startSession action. */
 export async function logIn(
-  ctx: AppContext,
+  ctx: HttpContext,
   input: { email: string; password: string; ip: string; replacesToken?: string; requestId?: string },
 ): Promise<LoginOutcome> {
   const emailKey = input.email.trim().toLowerCase();

@@ -23,7 +23,7 @@ export function clubToday(timeZone: string, now: Date = new Date()): string {
  * it, the admin freeze does not. */
 export const lapseMember = defineAction({
   name: "lapseMember",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "write",
   run: (scope, input: { memberId: string; reason: string }) =>
     changeMemberStatus.run(scope, { memberId: input.memberId, status: "lapsed", reason: input.reason }),

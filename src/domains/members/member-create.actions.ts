@@ -8,7 +8,7 @@ import { recordStatusChange } from "./members.actions.ts";
 /** Creates a member record (INV-1): a new id, an email no other member has, deleted or not. */
 export const createMemberRecord = defineAction({
   name: "createMemberRecord",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run({ trx, actor }, input: { name: string; email: string; status?: string }) {
     const email = input.email.trim();

@@ -4,7 +4,7 @@ import { actorRef } from "../../core/actor.ts";
 import { fieldsChangedSince } from "../../core/audit.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { conflict, invalidInput, notFound } from "../../core/errors.ts";
-import { cancelOpenRegistrationsOf } from "../events/events.actions.ts";
+import { cancelOpenRegistrationsOf } from "../events/events.lifecycle.ts";
 
 import { canTransition, isMemberStatus, TRANSITIONS } from "./member-status.ts";
 import { ADMIN_FIELDS, type AdminField, SELF_FIELDS } from "./members.repository.ts";
@@ -107,7 +107,7 @@ async function applyVersioned(
 /** A member edits their own contact details and directory choice. */
 export const updateOwnProfile = defineAction({
   name: "updateOwnProfile",
-  capability: "profile:write",
+  access: { capability: "profile:write" },
   effect: "write",
   async run(scope, input: { version: number; changes: MemberChanges }) {
     if (scope.actor.type !== "member") throw notFound();
@@ -128,7 +128,7 @@ export const updateOwnProfile = defineAction({
 /** An admin edits any field of a member record (status has its own action). */
 export const updateMember = defineAction({
   name: "updateMember",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run(scope, input: { memberId: string; version: number; changes: MemberChanges; reason?: string }) {
     const r = await applyVersioned(scope, input.memberId, input.version, input.changes, ADMIN_FIELDS);
@@ -164,7 +164,7 @@ export async function recordStatusChange(
 /** Moves a member along the status state machine (INV-2), with a reason kept in the history. */
 export const changeMemberStatus = defineAction({
   name: "changeMemberStatus",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run(scope, input: { memberId: string; version?: number; status: string; reason: string }) {
     const { trx, actor } = scope;
@@ -237,7 +237,7 @@ async function setDeleted(trx: Transaction<DB>, memberId: string, deleted: boole
  * first in line (INV-8: a deleted member holds no place). Restoring does not bring those back. */
 export const deleteMember = defineAction({
   name: "deleteMember",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run(scope, input: { memberId: string; reason: string; timeZone: string }) {
     const { trx } = scope;
@@ -267,7 +267,7 @@ export const deleteMember = defineAction({
 /** Restores a soft-deleted member with the same id and history. */
 export const restoreMember = defineAction({
   name: "restoreMember",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run({ trx }, input: { memberId: string; reason: string }) {
     if (!input.reason?.trim()) throw invalidInput("Say why the member is restored.");

@@ -8,7 +8,7 @@ import { toCsv } from "./import/csv.ts";
  * Effect "admin": refused in read-only mode and under the admin freeze (denial over an unaudited copy). */
 export const exportMembers = defineAction({
   name: "exportMembers",
-  capability: "members:read",
+  access: { capability: "members:read" },
   effect: "admin",
   async run({ trx }, _input: Record<string, never>) {
     const rows = await trx

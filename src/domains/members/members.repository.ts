@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
-import { termIsCurrent } from "./committees.repository.ts";
+import { termIsCurrent } from "../committees/committees.repository.ts";
 
 /** The members domain's SQL. */
 

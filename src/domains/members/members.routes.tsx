@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ComponentChildren } from "preact";
 import { type ActionEnv, runAction } from "../../core/action.ts";
 import { notFound } from "../../core/errors.ts";
 import { UUID } from "../../core/ids.ts";
@@ -7,10 +8,7 @@ import { idempotentJson } from "../../http/idempotent-reply.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { versionFrom } from "../../http/versions.ts";
-import { chairedCommittees } from "../events/event-access.ts";
-import { feedTokenStatus } from "../events/ical.routes.ts";
-import { FeedTokenSection } from "../events/ical.views.tsx";
-import { isUuid, listCommittees } from "./committees.repository.ts";
+import { chairedCommittees, isUuid, listCommittees } from "../committees/committees.repository.ts";
 import { createMemberRecord } from "./member-create.actions.ts";
 import {
   changeMemberStatus,
@@ -106,8 +104,14 @@ const cursorOf = (rows: { sort_key: string; id: string }[], limit: number) => {
     : undefined;
 };
 
+/** A part of "My details" another domain contributes (the calendar feed), wired in by the app. */
+export type ProfileSection = (request: FastifyRequest) => Promise<ComponentChildren>;
+
 /** Profiles, the directory, the admin member pages and the members JSON API. */
-export function memberRoutes(app: FastifyInstance): void {
+export function memberRoutes(
+  app: FastifyInstance,
+  options: { profileSections?: ProfileSection[] } = {},
+): void {
   declareRoute(app, {
     method: "GET",
     url: "/members/me",
@@ -119,9 +123,9 @@ export function memberRoutes(app: FastifyInstance): void {
     handler: async (request, reply) => {
       const member = await findMember(request.server.ctx.database.db, memberId(request));
       if (!member) throw notFound();
-      const feed = await feedTokenStatus(request.server.ctx.database.db, member.id);
+      const sections = await Promise.all((options.profileSections ?? []).map((section) => section(request)));
       // A chair without admin:access has no Admin link, so their committees' events are reached from here.
-      const chairs = (await chairedCommittees(request.server.ctx.database.db, request.auth.actor)).length > 0;
+      const chairs = (await chairedCommittees(request.server.ctx.database.db, member.id)).length > 0;
       return sendPage(
         request,
         reply,
@@ -137,7 +141,7 @@ export function memberRoutes(app: FastifyInstance): void {
               <a href="/admin/events">Events of the committees you chair</a>
             </p>
           ) : null}
-          <FeedTokenSection request={request} since={feed?.updated_at} />
+          {sections}
         </>,
       );
     },

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice, pageContext } from "../../http/page.tsx";
 import { Select } from "../../http/select.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
@@ -66,7 +66,7 @@ export function ProfileView({
         Email: {member.email} · Status: {member.status}
       </p>
       <form method="post" action="/members/me">
-        <CsrfField request={request} />
+        <CsrfField page={pageContext(request)} />
         <input type="hidden" name="version" value={String(member.version)} />
         <ContactFields member={member} />
         <button type="submit">Save</button>
@@ -224,7 +224,7 @@ export function MemberAdminView(props: {
           <p>This member was deleted on {day(member.deleted_at)}. Their record and history are kept.</p>
           {props.canWrite ? (
             <form method="post" action={`/admin/members/${member.id}/restore`}>
-              <CsrfField request={request} />
+              <CsrfField page={pageContext(request)} />
               <label for="restore-reason">Reason for restoring</label>
               <input id="restore-reason" name="reason" required />
               <button type="submit">Restore member</button>
@@ -235,7 +235,7 @@ export function MemberAdminView(props: {
       {props.canWrite && !member.deleted_at ? (
         <>
           <form method="post" action={`/admin/members/${member.id}`}>
-            <CsrfField request={request} />
+            <CsrfField page={pageContext(request)} />
             <input type="hidden" name="version" value={String(member.version)} />
             <label for="email">Email</label>
             <input id="email" name="email" type="email" required value={member.email} />
@@ -259,7 +259,7 @@ export function MemberAdminView(props: {
           </form>
           {next.length ? (
             <form method="post" action={`/admin/members/${member.id}/status`}>
-              <CsrfField request={request} />
+              <CsrfField page={pageContext(request)} />
               <input type="hidden" name="version" value={String(member.version)} />
               <h2>Change status</h2>
               <label for="new-status">New status</label>
@@ -277,7 +277,7 @@ export function MemberAdminView(props: {
           ) : null}
           {member.status === "active" || member.status === "lapsed" ? (
             <form method="post" action={`/admin/members/${member.id}/renew`}>
-              <CsrfField request={request} />
+              <CsrfField page={pageContext(request)} />
               <FormToken />
               <input type="hidden" name="version" value={String(member.version)} />
               <h2>Renew membership</h2>
@@ -294,7 +294,7 @@ export function MemberAdminView(props: {
       ) : null}
       {props.canWrite && !member.deleted_at ? (
         <form method="post" action={`/admin/members/${member.id}/delete`}>
-          <CsrfField request={request} />
+          <CsrfField page={pageContext(request)} />
           <h2>Delete member</h2>
           <p>
             The record, its history and audit trail are kept, and the member can be restored later. Their

@@ -15,7 +15,7 @@ const RENEWABLE = new Set(["active", "lapsed"]);
  * active again through the state machine, with a history row. One audit entry: 'member.renewed'. */
 export const renewMembership = defineAction({
   name: "renewMembership",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run(
     { trx, actor },

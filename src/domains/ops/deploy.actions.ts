@@ -5,7 +5,7 @@ import { defineAction } from "../../core/action.ts";
  * A recovery action: a server started in read-only mode still says what it is running. */
 export const recordDeploy = defineAction({
   name: "recordDeploy",
-  capability: "system:operate",
+  access: { capability: "system:operate" },
   effect: "recovery",
   async run(
     { trx },

@@ -2,22 +2,13 @@ import { sql } from "kysely";
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import { invalidInput } from "../../core/errors.ts";
-import { SWITCHES, type SwitchName } from "../../core/modes.ts";
-
-const MODES = ["normal", "read-only", "maintenance"] as const;
-/** A system mode. */
-export type Mode = (typeof MODES)[number];
-
-/** True if the string names a mode. */
-export function isMode(value: string): value is Mode {
-  return (MODES as readonly string[]).includes(value);
-}
+import { isMode, MODES, SWITCHES, type SwitchName } from "../../core/modes.ts";
 
 /** Switches the system mode (O3, D-3): attributed, with a reason, reversible without restart.
  * A recovery action, so it works in read-only mode, which is how read-only mode is left. */
 export const setMode = defineAction({
   name: "setMode",
-  capability: "system:operate",
+  access: { capability: "system:operate" },
   effect: "recovery",
   async run({ trx, actor, state }, input: { mode: string; reason: string }) {
     if (!isMode(input.mode))
@@ -51,7 +42,7 @@ export const setMode = defineAction({
 /** Turns a kill switch on or off (publish freeze, admin freeze, preview off). */
 export const setSwitch = defineAction({
   name: "setSwitch",
-  capability: "system:operate",
+  access: { capability: "system:operate" },
   effect: "recovery",
   async run({ trx, actor, state }, input: { name: string; on: boolean; reason: string }) {
     if (!(SWITCHES as readonly string[]).includes(input.name)) {

@@ -144,7 +144,7 @@ export function opsRoutes(app: FastifyInstance): void {
       },
     },
     handler: async (request) => {
-      const body = request.body as { mode: string; reason: string };
+      const body = request.body as unknown as { mode: string; reason: string };
       const result = await runAction(
         request.server.ctx.actionEnv(request.auth.actor, request.id),
         setMode,

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
-import type { DeployInfo } from "../../app/context.ts";
 import type { SystemState } from "../../core/modes.ts";
-import { CsrfField } from "../../http/page.tsx";
+import type { DeployInfo } from "../../http/context.ts";
+import { CsrfField, pageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import type { AuditFilter } from "./audit.repository.ts";
 
@@ -80,7 +80,7 @@ export function SystemView({ request, state }: { request: FastifyRequest; state:
         {state?.reason ? ` (reason: ${state.reason}, by ${state.changedBy})` : ""}
       </p>
       <form method="post" action="/admin/system/mode">
-        <CsrfField request={request} />
+        <CsrfField page={pageContext(request)} />
         <label for="mode">New mode</label>
         <select id="mode" name="mode">
           <option value="normal">normal</option>
@@ -94,7 +94,7 @@ export function SystemView({ request, state }: { request: FastifyRequest; state:
       <h2>Kill switches</h2>
       {switches.map((s) => (
         <form method="post" action="/admin/system/switch" key={s.name}>
-          <CsrfField request={request} />
+          <CsrfField page={pageContext(request)} />
           <input type="hidden" name="name" value={s.name} />
           <input type="hidden" name="on" value={s.on ? "false" : "true"} />
           <label for={`reason-${s.name}`}>

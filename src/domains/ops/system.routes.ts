@@ -58,8 +58,8 @@ export function systemRoutes(app: FastifyInstance): void {
     summary: "Prometheus metrics, for operators or from loopback only",
     handler: async (request, reply) => {
       const operator = request.auth.actor.capabilities.has("system:operate");
-      // Behind a proxy on the same machine every peer is loopback, so trust the forwarded address then.
-      const peer = request.server.ctx.config.trustProxy ? request.ip : (request.socket.remoteAddress ?? "");
+      // request.ip is the client as the trusted proxies (if any, CLUBOS_TRUST_PROXY) report it.
+      const peer = request.ip;
       if (!operator && !isLoopback(peer)) {
         throw new ClubError("not_found", "This page does not exist, or you do not have access to it.", 404);
       }

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type ActionEnv, runAction } from "../../../core/action.ts";
-import { ClubError, forbidden } from "../../../core/errors.ts";
-import { isDatabaseDown } from "../../../http/error-handler.tsx";
+import { ClubError, forbidden, isDatabaseDown } from "../../../core/errors.ts";
 import { importMemberRow, recordImportApplied } from "./import.actions.ts";
 import {
   type AppliedRow,

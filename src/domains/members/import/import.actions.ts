@@ -89,7 +89,7 @@ async function updateRow(scope: ActionScope, row: PlannedRow, reason: string) {
  * version moved since the dry run is refused with 409, never overwritten (W-4). */
 export const importMemberRow = defineAction({
   name: "importMemberRow",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run(scope, input: { importId: string; applier: string; index: number; row: PlannedRow }) {
     const { row } = input;
@@ -104,7 +104,7 @@ export const importMemberRow = defineAction({
 /** Closes an import: stores its result and writes the one summary audit entry of the whole import. */
 export const recordImportApplied = defineAction({
   name: "recordImportApplied",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run(
     { trx },
@@ -141,7 +141,7 @@ export const recordImportApplied = defineAction({
  * `before`, keeping its summary, with one audit entry naming how many were purged. */
 export const purgeImportDetails = defineAction({
   name: "purgeImportDetails",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "write",
   async run({ trx }, input: { before: Date; retentionDays: number; reason: string }) {
     const ids = await purgeImportsBefore(trx, input.before);

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { CsrfField } from "../../../http/page.tsx";
+import { CsrfField, pageContext } from "../../../http/page.tsx";
 import { DataTable } from "../../../http/table.tsx";
 import { CLUBOS_COLUMNS } from "./columns.ts";
 import type { StoredImport } from "./import.repository.ts";
@@ -30,7 +30,7 @@ export function ImportFormView(props: { request: FastifyRequest; error?: string;
         </p>
       ) : null}
       <form method="post" action="/admin/members/import">
-        <CsrfField request={props.request} />
+        <CsrfField page={pageContext(props.request)} />
         <label for="file_name">File name (for your records)</label>
         <input id="file_name" name="file_name" maxLength={200} />
         <label for="csv">CSV</label>
@@ -143,7 +143,7 @@ export function ImportPlanView(props: {
         </p>
       ) : (
         <form method="post" action={`/admin/members/import/${stored.id}/confirm`}>
-          <CsrfField request={request} />
+          <CsrfField page={pageContext(request)} />
           <input type="hidden" name="file_hash" value={plan.fileHash} />
           <button type="submit">
             Confirm: create {c.create} and update {c.update} members
@@ -196,7 +196,7 @@ export function ImportProgressView(props: {
         </p>
         <p>Resume applies the remaining rows; the rows already applied are not applied again.</p>
         <form method="post" action={`/admin/members/import/${stored.id}/resume`}>
-          <CsrfField request={props.request} />
+          <CsrfField page={pageContext(props.request)} />
           <button type="submit">Resume: apply the remaining {total - done} rows</button>
         </form>
       </section>

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { CsrfField, FormToken, Notice } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice, pageContext } from "../../http/page.tsx";
 
 type Committee = { id: string; name: string; current_members: number };
 type Term = {
@@ -56,7 +56,7 @@ export function CommitteeListView(props: {
       {props.canWrite ? (
         <form method="post" action="/admin/committees">
           <h2>New committee</h2>
-          <CsrfField request={props.request} />
+          <CsrfField page={pageContext(props.request)} />
           <FormToken />
           <label for="committee-name">Name</label>
           <input id="committee-name" name="name" required maxlength={200} />
@@ -113,7 +113,7 @@ export function CommitteeView(props: {
                     (t.ended_by ?? "")
                   ) : (
                     <form method="post" action={`/admin/committees/${committee.id}/terms/${t.id}/end`}>
-                      <CsrfField request={request} />
+                      <CsrfField page={pageContext(request)} />
                       <FormToken />
                       <label for={`end-reason-${t.id}`}>Reason</label>
                       <input id={`end-reason-${t.id}`} name="reason" required />
@@ -129,7 +129,7 @@ export function CommitteeView(props: {
       {props.canWrite ? (
         <form method="post" action={`/admin/committees/${committee.id}/appoint`}>
           <h2>Appoint a member</h2>
-          <CsrfField request={request} />
+          <CsrfField page={pageContext(request)} />
           <FormToken />
           <label for="appoint-email">Member's email address</label>
           <input id="appoint-email" name="email" type="email" required />

@@ -15,6 +15,45 @@ export function termIsCurrent(alias = "committee_memberships"): Expression<SqlBo
   return sql<SqlBool>`(${t}.starts_at <= now() AND (${t}.ends_at IS NULL OR ${t}.ends_at > now()))`;
 }
 
+/** The member's chair terms that give rights right now: started, not ended, and the member active and
+ * not deleted. Every chair check starts here, so they cannot disagree about who is a chair; other domains
+ * join it to what a chair may manage (events: events.committee_id). */
+export function currentChairTerms(db: Kysely<DB>, memberId: string) {
+  return db
+    .selectFrom("committee_memberships as cm")
+    .innerJoin("members as m", "m.id", "cm.member_id")
+    .where("cm.member_id", "=", memberId)
+    .where("cm.role", "=", "chair")
+    .where(termIsCurrent("cm"))
+    .where("m.status", "=", "active")
+    .where("m.deleted_at", "is", null);
+}
+
+/** The committees this member chairs right now, by name. */
+export function chairedCommittees(db: Kysely<DB>, memberId: string): Promise<{ id: string; name: string }[]> {
+  return currentChairTerms(db, memberId)
+    .innerJoin("committees as c", "c.id", "cm.committee_id")
+    .select(["c.id", "c.name"])
+    .groupBy(["c.id", "c.name"]) // overlapping terms in one committee still list it once
+    .orderBy(sql`lower(c.name)`)
+    .orderBy("c.id")
+    .execute();
+}
+
+/** Does this member chair this committee right now? False for malformed or unknown ids. */
+export async function chairsCommittee(
+  db: Kysely<DB>,
+  memberId: string,
+  committeeId: string,
+): Promise<boolean> {
+  if (!isUuid(committeeId)) return false;
+  const row = await currentChairTerms(db, memberId)
+    .select(sql<number>`1`.as("ok"))
+    .where("cm.committee_id", "=", committeeId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Committees by name, with how many members serve on each now. */
 export function listCommittees(db: Kysely<DB>) {
   return db

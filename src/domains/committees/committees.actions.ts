@@ -9,7 +9,7 @@ import { isUuid } from "./committees.repository.ts";
 /** Creates a committee; names are unique whatever their case. */
 export const createCommittee = defineAction({
   name: "createCommittee",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run({ trx }, input: { name: string; reason?: string }) {
     const name = input.name?.trim() ?? "";
@@ -44,7 +44,7 @@ export const createCommittee = defineAction({
   },
 });
 
-// A chair may manage the committee's events (events/event-access.ts): appointing or ending one is a
+// A chair may manage the committee's events (events/events.policies.ts): appointing or ending one is a
 // privilege change, so it needs roles:grant, and nobody hands out event management they lack (INV-3).
 const CHAIR_NEEDS: Capability[] = ["roles:grant", "events:manage"];
 
@@ -100,7 +100,7 @@ export interface AppointInput {
  * by its row lock, so two overlapping terms for the same member can never both be written. */
 export const appointToCommittee = defineAction({
   name: "appointToCommittee",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run({ trx, actor }, input: AppointInput) {
     if (input.role !== "chair" && input.role !== "member")
@@ -183,7 +183,7 @@ export const appointToCommittee = defineAction({
  * stays, so the committee's history is never lost. */
 export const endCommitteeTerm = defineAction({
   name: "endCommitteeTerm",
-  capability: "members:write",
+  access: { capability: "members:write" },
   effect: "admin",
   async run({ trx, actor }, input: { committeeId: string; termId: string; reason: string }) {
     if (!isUuid(input.committeeId) || !isUuid(input.termId)) throw notFound();

@@ -1,0 +1,48 @@
+import type { FastifyRequest } from "fastify";
+import type { ActionEnv } from "../core/action.ts";
+import type { Actor } from "../core/actor.ts";
+import type { Database } from "../core/db/connect.ts";
+import type { ModeWatcher } from "../core/modes.ts";
+
+/** How the request proved who it is. */
+export interface AuthResult {
+  actor: Actor;
+  via: "session" | "token" | null;
+  /** The raw session token from the cookie, kept only to derive the CSRF token. */
+  sessionToken?: string;
+  sessionId?: string;
+  /** Roles could not be loaded: every capability check denies (S-1, fail closed). */
+  permissionsUnavailable?: boolean;
+  mustChangePassword?: boolean;
+}
+
+/** The deploy record of this process (G14). */
+export interface DeployInfo {
+  id: string;
+  version: string;
+  gitCommit: string | null;
+  changeClass: string;
+  host: string;
+  startedAt: Date;
+}
+
+/** The settings routes and domains read (a part of the app's configuration). */
+export interface SiteSettings {
+  clubName: string;
+  timeZone: string;
+  sessionIdleMinutes: number;
+  sessionAbsoluteHours: number;
+  importRetentionDays: number;
+}
+
+/** What HTTP routes and domains may use of a running process: the database, the mode, the settings,
+ * and a way to run actions. The app's own context (src/app/context.ts) holds more and satisfies this. */
+export interface HttpContext {
+  config: SiteSettings;
+  database: Database;
+  modes: Pick<ModeWatcher, "current" | "refresh">;
+  deploy: DeployInfo | null;
+  authenticate(request: FastifyRequest): Promise<AuthResult>;
+  /** Where and as whom an action runs, with the audit sealer hooked to its commit. */
+  actionEnv(actor: Actor, requestId?: string): ActionEnv;
+}

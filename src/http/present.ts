@@ -1,0 +1,21 @@
+/** Helpers every presenter uses: the API shows instants as ISO 8601 in UTC and calendar dates as
+ * YYYY-MM-DD, whatever the engine handed back (a Date, or text). */
+
+/** An instant as ISO 8601. */
+export function iso(value: Date | string): string {
+  return new Date(value).toISOString();
+}
+
+/** An instant as ISO 8601, or null. */
+export function isoOrNull(value: Date | string | null | undefined): string | null {
+  return value === null || value === undefined ? null : iso(value);
+}
+
+/** A calendar date (a PostgreSQL date) as YYYY-MM-DD, or null. */
+export function dateOnly(value: Date | string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string") return value.slice(0, 10);
+  // A date column arrives as local midnight; its calendar day is the local one.
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`;
+}
