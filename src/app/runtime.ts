@@ -39,7 +39,7 @@ export async function openRuntime(
     else if (options.migrations === "require-current") {
       const statuses = await migrationStatus(database);
       assertNoDrift(statuses);
-      if (statuses.some((s) => s.state === "pending")) {
+      if (statuses.some((s) => s.state === "pending" || s.state === "outdated")) {
         throw new ClubError(
           "migrations_pending",
           "The database is not set up for this version yet. Run `clubos migrate` (or start the server, which migrates) first.",

@@ -40,6 +40,7 @@ export interface Guarantee {
 }
 
 const SQL = "src/core/db/migrations/0001_core.sql";
+const AUDIT_WRITE = "src/core/db/functions/clubos_audit_write.sql";
 const ACTION = "src/core/action.ts";
 const GUARDS = "src/http/guards.ts";
 const AUDIT = "src/core/audit.ts";
@@ -156,7 +157,11 @@ export const guarantees: readonly Guarantee[] = [
   }),
   enforced("G07", "Monotonic timestamps", ["INV-9", "INV-10"], {
     mechanisms: [
-      mech(SQL, "clubos_touch_timestamps", "trigger: created_at immutable, updated_at never moves backwards"),
+      mech(
+        "src/core/db/functions/clubos_touch_timestamps.sql",
+        "clubos_touch_timestamps",
+        "trigger: created_at immutable, updated_at never moves backwards",
+      ),
       mech(SQL, "CHECK (created_at <= updated_at)", "table constraint on every timestamped table"),
     ],
     detection: [invariantScan],
@@ -179,8 +184,8 @@ export const guarantees: readonly Guarantee[] = [
       mech("src/core/modes.ts", "ModeWatcher", "mode and switches, re-read on notify and every second"),
       mech(GUARDS, "modeGuard", "routes refuse writes when read-only or when the mode is unreadable"),
       mech(
-        "src/core/db/migrations/0013_mode_check_in_audit_write.sql",
-        "CREATE FUNCTION clubos_audit_write",
+        AUDIT_WRITE,
+        "clubos_audit_write",
         "each action re-checks the mode inside its transaction, in the statement that writes its audit entry",
       ),
       mech(
@@ -226,11 +231,7 @@ export const guarantees: readonly Guarantee[] = [
         "auditContext",
         "an audited action refuses an anonymous actor, also when its own statement writes the entry",
       ),
-      mech(
-        "src/core/db/migrations/0013_mode_check_in_audit_write.sql",
-        "CREATE FUNCTION clubos_audit_write",
-        "the one SQL function every audit entry is written through",
-      ),
+      mech(AUDIT_WRITE, "clubos_audit_write", "the one SQL function every audit entry is written through"),
       mech(SQL, "actor_id text NOT NULL CHECK", "audit_log.actor_id is required and never blank"),
     ],
     detection: [

@@ -3,11 +3,12 @@ import { test } from "node:test";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { openRuntime } from "../../src/app/runtime.ts";
 import type { Database } from "../../src/core/db/connect.ts";
-import { migrate, readMigrationFiles } from "../../src/core/db/migrate.ts";
+import { migrate, readFunctionFiles, readMigrationFiles } from "../../src/core/db/migrate.ts";
 import { testConfig } from "../helpers/app.ts";
 import { type Engine, forEachEngine, openTestDatabase } from "../helpers/engines.ts";
 
 const FILES = readMigrationFiles().map((f) => f.name);
+const FUNCTIONS = readFunctionFiles().map((f) => f.name);
 const FIRST = FILES[0]!;
 
 /** Runs fn on a fresh, unmigrated database of its own, dropped after. */
@@ -53,7 +54,15 @@ const refusedWith = (code: string, names: string) => (error: { code?: string; me
 forEachEngine("migrations", (engine) => {
   test("migrating twice applies every file once and nothing the second time", async () => {
     await withFreshDatabase(engine, async (database) => {
-      assert.deepEqual(await migrate(database), FILES);
+      const applied = await migrate(database);
+      assert.deepEqual(
+        applied.filter((name) => !name.startsWith("functions/")),
+        FILES,
+      );
+      assert.deepEqual(
+        applied.filter((name) => name.startsWith("functions/")).sort(),
+        FUNCTIONS.map((name) => `functions/${name}`).sort(),
+      );
       assert.deepEqual(await migrate(database), []);
       const rows = await database.db.selectFrom("schema_migrations").select("name").orderBy("name").execute();
       assert.deepEqual(
@@ -120,11 +129,16 @@ forEachEngine("migrations", (engine) => {
       assert.match(pending.out, new RegExp(`^pending +${FIRST}$`, "m"));
       const applied = await cli(database, ["migrate"]);
       assert.equal(applied.code, 0);
-      assert.match(applied.out, new RegExp(`Applied ${FIRST}`));
+      assert.match(applied.out, new RegExp(`^Applied (.+, )?${FIRST}, `));
       const status = await cli(database, ["migrate", "--status"]);
       assert.equal(status.code, 0);
-      assert.equal(status.out.split("\n").length, FILES.length);
+      assert.equal(status.out.split("\n").length, FILES.length + FUNCTIONS.length);
       assert.match(status.out, new RegExp(`^applied +${FIRST}$`, "m"));
+      assert.match(
+        status.out,
+        /^applied +functions\/clubos_register\.sql$/m,
+        "function files are listed too",
+      );
       assert.equal((await cli(database, ["migrate"])).out, "The database is up to date.");
       await database.db
         .insertInto("schema_migrations")

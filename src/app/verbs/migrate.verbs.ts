@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { migrate, migrationStatus } from "../../core/db/migrate.ts";
+import { migrate, migrationStatus, statusLabel } from "../../core/db/migrate.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
 
@@ -7,14 +7,16 @@ import { CliExit } from "../cli-io.ts";
 export function registerMigrateVerbs(program: Command, env: CliEnv): void {
   program
     .command("migrate")
-    .description("Apply pending database migrations (forward-only), or show their status")
-    .option("--status", "only list each migration and whether it is applied")
+    .description(
+      "Apply pending database migrations (forward-only) and changed SQL functions, or show their status",
+    )
+    .option("--status", "only list each migration and SQL function file and whether it is applied")
     .action(async (options: { status?: boolean }) => {
       await env.withRuntime(
         async (ctx) => {
           if (options.status) {
             const statuses = await migrationStatus(ctx.database);
-            for (const s of statuses) env.io.out(`${s.state.padEnd(8)} ${s.name}`);
+            for (const s of statuses) env.io.out(`${s.state.padEnd(8)} ${statusLabel(s)}`);
             if (statuses.some((s) => s.state === "changed" || s.state === "unknown")) throw new CliExit(1);
             return;
           }

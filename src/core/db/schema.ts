@@ -183,6 +183,12 @@ export interface SchemaMigrationsTable {
   applied_at: GenTimestamp;
 }
 
+export interface SchemaFunctionsTable {
+  name: string;
+  checksum: string;
+  applied_at: GenTimestamp;
+}
+
 export interface CommitteesTable {
   id: Generated<string>;
   name: string;
@@ -302,6 +308,7 @@ export interface DB {
   deploys: DeploysTable;
   invariant_runs: InvariantRunsTable;
   schema_migrations: SchemaMigrationsTable;
+  schema_functions: SchemaFunctionsTable;
   committees: CommitteesTable;
   events: EventsTable;
   registrations: RegistrationsTable;

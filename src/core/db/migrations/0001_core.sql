@@ -1,22 +1,7 @@
 -- Core schema: timestamps discipline, system state, identity, roles, audit log, outbox, ops records.
 -- Runs unchanged on PostgreSQL 15+ and on PGlite (PostgreSQL 18): nothing newer than 15 is used.
-
--- INV-9: created_at never changes, updated_at is set by the database and never moves backwards.
-CREATE FUNCTION clubos_touch_timestamps() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    NEW.updated_at := GREATEST(COALESCE(NEW.updated_at, NEW.created_at), NEW.created_at);
-    RETURN NEW;
-  END IF;
-  IF NEW.created_at IS DISTINCT FROM OLD.created_at THEN
-    RAISE EXCEPTION 'created_at of % is immutable (INV-9)', TG_TABLE_NAME USING ERRCODE = 'check_violation';
-  END IF;
-  IF NEW.updated_at < OLD.updated_at THEN
-    RAISE EXCEPTION 'updated_at of % cannot move backwards (INV-9)', TG_TABLE_NAME USING ERRCODE = 'check_violation';
-  END IF;
-  NEW.updated_at := GREATEST(clock_timestamp(), OLD.updated_at);
-  RETURN NEW;
-END $$;
+-- The functions these tables use live in ../functions/ (clubos_touch_timestamps, clubos_refuse_change
+-- are created before this migration; the others right after it).
 
 -- Mode and kill switches (O3, D-3): exactly one row.
 CREATE TABLE system_state (
@@ -35,13 +20,6 @@ CREATE TABLE system_state (
 );
 CREATE TRIGGER system_state_timestamps BEFORE INSERT OR UPDATE ON system_state
   FOR EACH ROW EXECUTE FUNCTION clubos_touch_timestamps();
-CREATE FUNCTION clubos_notify_state() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('clubos_state', NEW.version::text);
-  RETURN NEW;
-END $$;
-CREATE TRIGGER system_state_notify AFTER UPDATE ON system_state
-  FOR EACH ROW EXECUTE FUNCTION clubos_notify_state();
 INSERT INTO system_state (id) VALUES (1);
 
 -- Members (minimal here; the members issue extends the record).
@@ -172,22 +150,10 @@ CREATE INDEX audit_log_actor ON audit_log (actor_id);
 CREATE INDEX audit_log_action ON audit_log (action);
 CREATE INDEX audit_log_occurred ON audit_log (occurred_at);
 
-CREATE FUNCTION clubos_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
-END $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
   FOR EACH ROW EXECUTE FUNCTION clubos_refuse_change();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION clubos_refuse_change();
-
--- The text of an entry that its hash covers; one definition for sealing and verifying.
-CREATE FUNCTION clubos_audit_entry_hash(e audit_log) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT encode(sha256(convert_to(jsonb_build_array(
-    e.seq, e.id, to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    e.actor_type, e.actor_id, e.action, e.subject_type, e.subject_id, e.before, e.after, e.reason, e.request_id
-  )::text, 'UTF8')), 'hex')
-$$;
 
 -- The hash chain, sealed in seq order after commit (see src/core/audit-chain.ts for why).
 CREATE TABLE audit_chain (
@@ -200,29 +166,6 @@ CREATE TRIGGER audit_chain_append_only BEFORE UPDATE OR DELETE ON audit_chain
   FOR EACH ROW EXECUTE FUNCTION clubos_refuse_change();
 CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
   FOR EACH STATEMENT EXECUTE FUNCTION clubos_refuse_change();
-
--- Seals every entry up to the horizon that is not sealed yet, in seq order. Returns how many.
-CREATE FUNCTION clubos_audit_seal(horizon bigint) RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE
-  prev text;
-  e audit_log;
-  h text;
-  n integer := 0;
-BEGIN
-  SELECT chain_hash INTO prev FROM audit_chain ORDER BY seq DESC LIMIT 1;
-  prev := COALESCE(prev, repeat('0', 64));
-  FOR e IN
-    SELECT * FROM audit_log
-    WHERE seq <= horizon AND seq > COALESCE((SELECT max(seq) FROM audit_chain), 0)
-    ORDER BY seq
-  LOOP
-    h := clubos_audit_entry_hash(e);
-    prev := encode(sha256(convert_to(prev || h, 'UTF8')), 'hex');
-    INSERT INTO audit_chain (seq, entry_hash, chain_hash) VALUES (e.seq, h, prev);
-    n := n + 1;
-  END LOOP;
-  RETURN n;
-END $$;
 
 -- Outbox (W-6): messages written in the action's transaction, delivered only after commit.
 CREATE TABLE outbox (
