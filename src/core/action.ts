@@ -99,7 +99,7 @@ async function readStateForRecovery(trx: Transaction<DB>): Promise<SystemState |
 function refusalFromSql(error: unknown, effect: ActionEffect): ClubError | undefined {
   const code = sqlState(error);
   if (code === "CB003") return stateUnknown();
-  if (code !== "CB001" && code !== "CB002") return undefined;
+  if (code !== "CB001") return undefined;
   const state = stateFromRefusal(JSON.parse((error as Error).message));
   // The SQL refused; should the two ever disagree, refusing is the safe answer (fail closed).
   return modeRefusal(effect, state) ?? stateUnknown();

@@ -81,26 +81,26 @@ export function modeRefusal(effect: ActionEffect, state: SystemState | null): Cl
   return null;
 }
 
-/** The state a refusal raised in SQL carries (clubos_audit_write), as JSON. */
+/** The state a refusal raised in SQL carries (clubos_audit_write, CB001), as JSON. */
 export function stateFromRefusal(detail: {
-  mode?: string;
+  mode: string;
   reason: string | null;
-  admin_freeze?: boolean;
-  publish_freeze?: boolean;
-  preview_off?: boolean;
-  what?: string;
+  admin_freeze: boolean;
+  publish_freeze: boolean;
+  preview_off: boolean;
 }): SystemState {
   return {
-    mode: (detail.mode ?? "normal") as Mode,
+    mode: detail.mode as Mode,
     reason: detail.reason,
-    adminFreeze: detail.admin_freeze ?? detail.what === FROZEN_WHAT.admin_freeze,
-    publishFreeze: detail.publish_freeze ?? detail.what === FROZEN_WHAT.publish_freeze,
-    previewOff: detail.preview_off ?? false,
+    adminFreeze: detail.admin_freeze,
+    publishFreeze: detail.publish_freeze,
+    previewOff: detail.preview_off,
     changedBy: "",
     changedAt: new Date(0),
     version: 0,
   };
 }
+
 /** Reads the state; throws if it cannot, and callers treat that as "writes refused". */
 export async function readSystemState(db: Kysely<DB>): Promise<SystemState> {
   const row = await db.selectFrom("system_state").selectAll().where("id", "=", 1).executeTakeFirstOrThrow();

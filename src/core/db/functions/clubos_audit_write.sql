@@ -5,9 +5,13 @@
 --
 -- It also makes the mode check of every action (W-8, D-3): every action writes exactly one audit
 -- entry, last, inside its transaction, so nothing commits once a switch to read-only has committed
--- before the action's last statement, at no extra round trip. Recovery actions (leaving read-only
--- mode) skip it. A refusal is raised with a ClubOS SQLSTATE that runAction turns into the user's
--- message: CB001 read-only or maintenance, CB002 a freeze switch, CB003 no state row.
+-- before the action's last statement, at no extra round trip. It applies the table EFFECTS of
+-- src/core/modes.ts, the one mode decision, as the last line of defence: 'read' (an audited read) and
+-- 'recovery' pass in every mode; 'write', 'admin' and 'publish' are refused outside normal mode, 'admin'
+-- also under the admin freeze, 'publish' under the publish freeze; an unknown effect is refused.
+-- test/integration/mode-decision.test.ts holds the two to one answer. A refusal raises CB001 carrying
+-- the state it saw, from which runAction builds the message with modeRefusal; CB003 when there is no
+-- state row.
 -- Its earlier signature (without p_effect) is dropped by 0013.
 CREATE OR REPLACE FUNCTION clubos_audit_write(
   p_effect text, p_seal_lock boolean, p_actor_type text, p_actor_id text, p_action text,
@@ -17,23 +21,20 @@ DECLARE
   st record;
   written uuid;
 BEGIN
-  IF p_effect IS DISTINCT FROM 'recovery' THEN
-    SELECT s.mode, s.reason, s.admin_freeze, s.publish_freeze INTO st FROM system_state s WHERE s.id = 1;
+  IF p_effect IN ('write', 'admin', 'publish') THEN
+    SELECT s.mode, s.reason, s.admin_freeze, s.publish_freeze, s.preview_off INTO st
+      FROM system_state s WHERE s.id = 1;
     IF NOT FOUND THEN
       RAISE EXCEPTION USING ERRCODE = 'CB003', MESSAGE = 'The system state cannot be read.';
     END IF;
-    IF st.mode <> 'normal' THEN
-      RAISE EXCEPTION USING ERRCODE = 'CB001',
-        MESSAGE = json_build_object('mode', st.mode, 'reason', st.reason)::text;
+    IF st.mode <> 'normal' OR (p_effect = 'admin' AND st.admin_freeze)
+       OR (p_effect = 'publish' AND st.publish_freeze) THEN
+      RAISE EXCEPTION USING ERRCODE = 'CB001', MESSAGE = json_build_object('mode', st.mode,
+        'reason', st.reason, 'admin_freeze', st.admin_freeze, 'publish_freeze', st.publish_freeze,
+        'preview_off', st.preview_off)::text;
     END IF;
-    IF p_effect = 'admin' AND st.admin_freeze THEN
-      RAISE EXCEPTION USING ERRCODE = 'CB002',
-        MESSAGE = json_build_object('what', 'Admin changes', 'reason', st.reason)::text;
-    END IF;
-    IF p_effect = 'publish' AND st.publish_freeze THEN
-      RAISE EXCEPTION USING ERRCODE = 'CB002',
-        MESSAGE = json_build_object('what', 'Publishing changes', 'reason', st.reason)::text;
-    END IF;
+  ELSIF p_effect IS DISTINCT FROM 'read' AND p_effect IS DISTINCT FROM 'recovery' THEN
+    RAISE EXCEPTION USING ERRCODE = 'CB003', MESSAGE = format('Unknown action effect %L.', p_effect);
   END IF;
   -- Held until commit, so the sealer can tell when every lower seq is settled (src/core/audit-chain.ts).
   IF p_seal_lock THEN
