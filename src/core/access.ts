@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Actor } from "./actor.ts";
 import type { Capability } from "./capabilities.ts";
 import type { DB } from "./db/schema.ts";
-import { forbidden, notFound, unauthenticated } from "./errors.ts";
+import { type ClubError, forbidden, notFound, unauthenticated } from "./errors.ts";
 
 /* Who may act (S-1), declared once on the action and read by everything else: the route guard, the
  * action's transaction, `clubos routes` and the OpenAPI document. An action needs a capability, a
@@ -26,6 +26,10 @@ export interface Policy<I> {
   allows(scope: PolicyScope, input: I): Promise<boolean>;
   /** What a denied caller sees: 403, or 404 where even the thing's existence must stay hidden (R-2). */
   denial?: "forbidden" | "not_found";
+  /** Instead of denial: a refusal of its own that says why (a 409 naming the rule that was kept). */
+  refusal?(input: I): ClubError;
+  /** For a policy made with allOf: the parts, checked in order, the first to deny answering. */
+  parts?: Policy<I>[];
 }
 
 /** An action's access: a capability, a policy for any signed-in member, or both. */
@@ -36,6 +40,19 @@ export type Access<I> =
 /** Declares a policy; the identity function keeps the types. */
 export function definePolicy<I>(policy: Policy<I>): Policy<I> {
   return policy;
+}
+
+/** A policy that passes when every part passes; the first part that denies gives its own answer. */
+export function allOf<I>(...parts: Policy<I>[]): Policy<I> {
+  return {
+    name: parts.map((p) => p.name).join(" + "),
+    description: parts.map((p) => p.description).join("; and "),
+    allows: async (scope, input) => {
+      for (const part of parts) if (!(await part.allows(scope, input))) return false;
+      return true;
+    },
+    parts,
+  };
 }
 
 /** The policy of actions a signed-in member takes on their own account (log in, log out, change one's
@@ -66,6 +83,10 @@ export function assertCapability(access: Access<unknown>, actor: Actor): void {
 /** The object-level check, inside the caller's transaction. Throws the policy's denial. */
 export async function assertPolicy<I>(access: Access<I>, scope: PolicyScope, input: I): Promise<void> {
   const { policy } = access;
-  if (!policy || (await policy.allows(scope, input))) return;
-  throw policy.denial === "not_found" ? notFound() : forbidden(access.capability ?? policy.name);
+  if (!policy) return;
+  for (const part of policy.parts ?? [policy]) {
+    if (await part.allows(scope, input)) continue;
+    if (part.refusal) throw part.refusal(input);
+    throw part.denial === "not_found" ? notFound() : forbidden(access.capability ?? part.name);
+  }
 }

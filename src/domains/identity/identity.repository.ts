@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import { UUID } from "../../core/ids.ts";
 
 /** The identity domain's SQL: members as far as login needs them, accounts, sessions, tokens, roles. */
 
@@ -160,4 +161,10 @@ export async function endSessionsOfMember(db: Kysely<DB>, memberId: string, reas
     .where("ended_at", "is", null)
     .where("account_id", "in", db.selectFrom("accounts").select("id").where("member_id", "=", memberId))
     .execute();
+}
+
+/** One role assignment, or undefined (also for a malformed id). */
+export function roleAssignment(db: Kysely<DB>, assignmentId: string) {
+  if (!UUID.test(assignmentId)) return Promise.resolve(undefined);
+  return db.selectFrom("role_assignments").selectAll().where("id", "=", assignmentId).executeTakeFirst();
 }

@@ -1,0 +1,60 @@
+import type { Kysely } from "kysely";
+import { definePolicy } from "../../core/access.ts";
+import type { DB } from "../../core/db/schema.ts";
+import { IDENTITY_ERRORS } from "./identity.errors.ts";
+import { activeFullAdmins, roleAssignment } from "./identity.repository.ts";
+
+/* The club never locks itself out of its own admin: nothing may remove, suspend, demote or re-address
+ * the last active full administrator. One rule, stated for each way it could be broken, each a policy on
+ * the actions that could break it (members: delete, status, email; identity: ending a role). The
+ * operator's way back in when it happens anyway (a database restored from an old backup) is
+ * `clubos admin create` (docs/runbooks/admin-access-recovery.md). */
+
+/** True when this member is the only active full administrator. */
+export async function isLastFullAdmin(db: Kysely<DB>, memberId: string): Promise<boolean> {
+  const admins = await activeFullAdmins(db);
+  return admins.length === 1 && admins[0] === memberId;
+}
+
+const refusal = (what: string) =>
+  IDENTITY_ERRORS.last_full_admin(
+    `This member is the club's last active full administrator, so they cannot be ${what}. ` +
+      "Make someone else a full administrator first, then try again.",
+  );
+
+/** Deleting a member: never the last full administrator. */
+export const KEEPS_ADMIN_ON_DELETE = definePolicy<{ memberId: string }>({
+  name: "identity.keeps-a-full-admin",
+  description: "never deletes the last active full administrator",
+  allows: async ({ db }, input) => !(await isLastFullAdmin(db, input.memberId)),
+  refusal: () => refusal("deleted"),
+});
+
+/** A status change: the last full administrator stays active. */
+export const KEEPS_ADMIN_ACTIVE = definePolicy<{ memberId: string; status: string }>({
+  name: "identity.keeps-a-full-admin",
+  description: "never suspends or lapses the last active full administrator",
+  allows: async ({ db }, input) => input.status === "active" || !(await isLastFullAdmin(db, input.memberId)),
+  refusal: (input) => refusal(`made ${input.status}`),
+});
+
+/** An edit: the last full administrator keeps the email they log in with. */
+export const KEEPS_ADMIN_ADDRESS = definePolicy<{ memberId: string; changes: { email?: string } }>({
+  name: "identity.keeps-a-full-admin",
+  description: "never changes the login email of the last active full administrator",
+  allows: async ({ db }, input) =>
+    input.changes.email === undefined || !(await isLastFullAdmin(db, input.memberId)),
+  refusal: () => refusal("given another email address here (they log in with it)"),
+});
+
+/** Ending a role assignment: never the last full administrator's full_admin role. */
+export const KEEPS_ADMIN_ROLE = definePolicy<{ assignmentId: string }>({
+  name: "identity.keeps-a-full-admin",
+  description: "never ends the full administrator role of the last active full administrator",
+  async allows({ db }, input) {
+    const assignment = await roleAssignment(db, input.assignmentId);
+    if (assignment?.role_key !== "full_admin") return true;
+    return !(await isLastFullAdmin(db, assignment.member_id));
+  },
+  refusal: () => refusal("removed from the full administrator role"),
+});
