@@ -1,8 +1,4 @@
 import { type RawBuilder, sql } from "kysely";
-import { eventsInvariantChecks } from "../domains/events/events.invariants.ts";
-import { identityInvariantChecks } from "../domains/identity/identity.invariants.ts";
-import { membersInvariantChecks } from "../domains/members/members.invariants.ts";
-import { opsInvariantChecks } from "../domains/ops/ops.invariants.ts";
 import type { Database } from "./db/connect.ts";
 
 /* The invariant scanner (INV-10). The database refuses most bad states by itself (foreign keys,
@@ -53,16 +49,6 @@ export interface InvariantReport {
 /** How many violating rows a check reports; the count is always exact. */
 export const SAMPLE_LIMIT = 100;
 
-/** Every check of every domain, in the order they run. A domain adds its checks here. */
-export function allInvariantChecks(): InvariantCheck[] {
-  return [
-    ...identityInvariantChecks,
-    ...membersInvariantChecks,
-    ...eventsInvariantChecks,
-    ...opsInvariantChecks,
-  ];
-}
-
 async function runCheck(database: Database, check: InvariantCheck): Promise<CheckResult> {
   const base = { id: check.id, rule: check.rule, description: check.description };
   try {
@@ -86,18 +72,16 @@ async function runCheck(database: Database, check: InvariantCheck): Promise<Chec
   }
 }
 
-/** Runs every check, one query each, and records the run in invariant_runs (INV-10: reviewable).
+/** Runs the checks, one query each, and records the run in invariant_runs (INV-10: reviewable).
  * Opens no transaction of its own, so it also runs inside a caller's transaction (restore checks).
- * actor is the audit-style reference of who asked, e.g. `operator:alice`. */
-export async function runInvariantChecks(
+ * actor is the audit-style reference of who asked, e.g. `operator:alice`. The list of every domain's
+ * checks is assembled by the app (src/app/invariants.ts): the core knows no domain. */
+export async function runChecks(
   database: Database,
   actor: string,
-  options: {
-    checks?: InvariantCheck[];
-    onProgress?: (done: number, total: number, check: CheckResult) => void;
-  } = {},
+  checks: InvariantCheck[],
+  options: { onProgress?: (done: number, total: number, check: CheckResult) => void } = {},
 ): Promise<InvariantReport> {
-  const checks = options.checks ?? allInvariantChecks();
   const startedAt = new Date();
   const results: CheckResult[] = [];
   for (const check of checks) {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sql } from "kysely";
+import { runInvariantChecks } from "../../src/app/invariants.ts";
 import { runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
 import type { Database } from "../../src/core/db/connect.ts";
-import { runInvariantChecks } from "../../src/core/invariants.ts";
 import { changeMemberStatus } from "../../src/domains/members/members.actions.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { tampered } from "../helpers/audit.ts";

@@ -2,13 +2,9 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { sql } from "kysely";
 import { runCli } from "../../src/app/cli.ts";
+import { allInvariantChecks, runInvariantChecks } from "../../src/app/invariants.ts";
 import { sqlState } from "../../src/core/errors.ts";
-import {
-  allInvariantChecks,
-  type InvariantReport,
-  runInvariantChecks,
-  type Violation,
-} from "../../src/core/invariants.ts";
+import type { InvariantReport, Violation } from "../../src/core/invariants.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { cliEnv, tamperCommitted, tampered } from "../helpers/audit.ts";
 import { forEachEngine } from "../helpers/engines.ts";

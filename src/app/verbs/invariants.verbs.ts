@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { actorRef, operatorActor } from "../../core/actor.ts";
-import { type CheckResult, runInvariantChecks, SAMPLE_LIMIT } from "../../core/invariants.ts";
+import { type CheckResult, SAMPLE_LIMIT } from "../../core/invariants.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
+import { runInvariantChecks } from "../invariants.ts";
 
 const RUNBOOK = "docs/runbooks/invariant-violation.md";
 // How many sample violations a check prints in text mode; --json carries the whole sample.
