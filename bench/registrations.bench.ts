@@ -18,7 +18,7 @@ import { systemActor } from "../src/core/actor.ts";
 import { connectPostgres } from "../src/core/db/connect.ts";
 import { migrate } from "../src/core/db/migrate.ts";
 import { createEvent } from "../src/domains/events/events.actions.ts";
-import { hashSecret } from "../src/domains/identity/tokens.ts";
+import { hashSecret } from "../src/core/secrets.ts";
 import { createBenchDatabase, median, quantile } from "./lib/harness.ts";
 import {
   prepareRegistrationSql,

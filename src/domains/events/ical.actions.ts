@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { defineAction } from "../../core/action.ts";
 import { notFound } from "../../core/errors.ts";
-import { hashSecret } from "../identity/tokens.ts";
+import { hashSecret } from "../../core/secrets.ts";
 import { replaceFeedToken } from "./events.repository.ts";
 
 /** Makes a new personal feed token for the signed-in member, replacing any earlier one (which stops

@@ -5,7 +5,7 @@ import { READ } from "../../http/declarations.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { EMPTY_FORM, ID_PARAMS } from "../../http/schema.ts";
-import { hashSecret } from "../identity/tokens.ts";
+import { hashSecret } from "../../core/secrets.ts";
 import { feedEvents, feedTokenOwner, feedTokenStatus, findVisibleEvent } from "./events.repository.ts";
 import { rotateFeedToken } from "./ical.actions.ts";
 import { type CalendarEvent, renderCalendar } from "./ical.ts";

@@ -12,7 +12,7 @@ import {
   touchSession,
   type WithRoles,
 } from "./identity.repository.ts";
-import { hashSecret } from "./tokens.ts";
+import { hashSecret } from "../../core/secrets.ts";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "clubos_session";

@@ -14,7 +14,7 @@ import { ClubError, conflict, forbidden, invalidInput, notFound } from "../../co
 import { recordStatusChange } from "../members/members.actions.ts";
 import { activeRoleKeys, endSession, findMemberByEmail } from "./identity.repository.ts";
 import { assertAcceptablePassword, hashPassword } from "./passwords.ts";
-import { hashSecret, newSecret, oneTimePassword } from "./tokens.ts";
+import { hashSecret, newSecret, oneTimePassword } from "../../core/secrets.ts";
 
 /** Starts a session for a member whose password was just verified; a new token every time. */
 export const startSession = defineAction({

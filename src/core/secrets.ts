@@ -1,3 +1,5 @@
+/** Secrets ClubOS hands out once and stores only as hashes: session and API tokens, feed addresses,
+ * one-time passwords, and (later) invitation and reset links. */
 import { createHash, randomBytes } from "node:crypto";
 
 /** A fresh secret of 32 random bytes, URL-safe; shown once and never stored. */
