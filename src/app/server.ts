@@ -7,6 +7,7 @@ import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
 import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
+import { SESSION_COOKIE } from "../domains/identity/authenticate.ts";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
@@ -16,6 +17,7 @@ import { outboxRoutes } from "../domains/ops/outbox.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { siteRoutes } from "../domains/site/site.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
+import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, type RouteDeclaration } from "../http/routes.ts";
 import type { AppContext } from "./context.ts";
@@ -38,14 +40,6 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   committeeRoutes,
 ];
 
-const SECURITY_HEADERS = {
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "referrer-policy": "same-origin",
-  "content-security-policy":
-    "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
-};
-
 /** Builds the Fastify app; boot fails if any route lacks its declaration (D-1, G16). */
 export async function buildServer(
   ctx: AppContext,
@@ -61,9 +55,10 @@ export async function buildServer(
   enforceDeclarations(app);
   await app.register(cookie);
   await app.register(formbody);
+  await installSecurityHeaders(app);
+  installCachePolicy(app, SESSION_COOKIE);
   installErrorHandling(app);
   app.addHook("onSend", async (_request, reply, payload) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
     // Server time so far, for operators' tools and the benchmarks (excludes the network).
     reply.header("server-timing", `app;dur=${reply.elapsedTime.toFixed(1)}`);
     return payload;

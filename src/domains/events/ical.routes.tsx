@@ -100,7 +100,6 @@ export function icalRoutes(app: FastifyInstance): void {
     schema: { body: EMPTY_FORM },
     handler: async (request, reply, action) => {
       const { token } = await action.run({});
-      reply.header("Cache-Control", "no-store");
       const url = `${baseUrl(request)}/members/feed/${token}.ics`;
       return sendPage(request, reply, "Your calendar address", FeedTokenCreated({ url }));
     },

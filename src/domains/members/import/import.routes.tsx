@@ -60,7 +60,6 @@ async function sendExport(request: FastifyRequest, reply: FastifyReply) {
   return reply
     .type("text/csv; charset=utf-8")
     .header("content-disposition", `attachment; filename="members-${day}.csv"`)
-    .header("cache-control", "no-store")
     .send(csv);
 }
 
