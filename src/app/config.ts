@@ -1,4 +1,6 @@
+import { isIP } from "node:net";
 import path from "node:path";
+import proxyAddr from "@fastify/proxy-addr";
 
 /** Typed configuration read once from the environment; every variable is listed in README.md. */
 export interface Config {
@@ -10,7 +12,9 @@ export interface Config {
   demo: boolean;
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
-  trustProxy: boolean;
+  /** Who may say who the client is: nobody (false), that many proxies in front (a number), or the
+   * proxies at these addresses or ranges (a list). */
+  trustProxy: TrustProxy;
   clubName: string;
   changeClass: string;
   gitCommit: string | undefined;
@@ -19,6 +23,32 @@ export interface Config {
   timeZone: string;
   /** Days a member import keeps its row-by-row personal data before the retention job removes it. */
   importRetentionDays: number;
+}
+
+/** See Config.trustProxy. */
+export type TrustProxy = false | number | string[];
+
+const TRUST_PROXY_HELP =
+  "CLUBOS_TRUST_PROXY must be 0 (no proxy), the number of reverse proxies in front of ClubOS (e.g. 1), " +
+  "or a comma-separated list of the proxies' addresses or ranges (e.g. 127.0.0.1 or 10.0.0.0/8,::1)";
+
+const NAMED_RANGES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+// A count is a whole number; anything else is read as a list of addresses, checked by the same parser
+// Fastify uses, so a typo stops the start instead of silently trusting nothing (or everything).
+function trustProxyFrom(raw: string | undefined): TrustProxy {
+  const value = (raw ?? "").trim();
+  if (value === "" || value === "0") return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  const addresses = value.split(",").map((part) => part.trim());
+  const plain = (entry: string) => NAMED_RANGES.has(entry) || isIP(entry.split("/")[0]!) !== 0;
+  if (!addresses.every(plain)) throw new Error(`${TRUST_PROXY_HELP}, got "${raw}".`);
+  try {
+    proxyAddr.compile(addresses);
+  } catch (error) {
+    throw new Error(`${TRUST_PROXY_HELP}, got "${raw}" (${(error as Error).message}).`);
+  }
+  return addresses;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -62,7 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: env.CLUBOS_DEMO !== "0",
     sessionIdleMinutes: intFrom(env, "CLUBOS_SESSION_IDLE_MINUTES", 30),
     sessionAbsoluteHours: intFrom(env, "CLUBOS_SESSION_ABSOLUTE_HOURS", 12),
-    trustProxy: env.CLUBOS_TRUST_PROXY === "1",
+    trustProxy: trustProxyFrom(env.CLUBOS_TRUST_PROXY),
     clubName: env.CLUBOS_CLUB_NAME || "Demo Club",
     changeClass,
     gitCommit: env.CLUBOS_GIT_COMMIT || undefined,

@@ -20,6 +20,7 @@ import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, type RouteDeclaration } from "../http/routes.ts";
+import type { TrustProxy } from "./config.ts";
 import type { AppContext } from "./context.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
@@ -40,6 +41,14 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   committeeRoutes,
 ];
 
+/** Fastify's trustProxy for CLUBOS_TRUST_PROXY. Fastify takes a bare number as "trust none", so a
+ * count is given as the rule it stands for: the nearest `hops` peers are proxies, the next is the client. */
+function fastifyTrustProxy(
+  setting: TrustProxy,
+): false | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === "number" ? (_address, hop) => hop < setting : setting;
+}
+
 /** Builds the Fastify app; boot fails if any route lacks its declaration (D-1, G16). */
 export async function buildServer(
   ctx: AppContext,
@@ -47,7 +56,7 @@ export async function buildServer(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ? { level: ctx.config.logLevel } : false,
-    trustProxy: ctx.config.trustProxy,
+    trustProxy: fastifyTrustProxy(ctx.config.trustProxy),
     bodyLimit: 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
   });

@@ -58,9 +58,8 @@ export function systemRoutes(app: FastifyInstance): void {
     summary: "Prometheus metrics, for operators or from loopback only",
     handler: async (request, reply) => {
       const operator = request.auth.actor.capabilities.has("system:operate");
-      // request.ip is the client as the trusted proxies (if any, CLUBOS_TRUST_PROXY) report it.
-      const peer = request.ip;
-      if (!operator && !isLoopback(peer)) {
+      // request.ip is the client as the trusted proxies saw it (CLUBOS_TRUST_PROXY), else the peer.
+      if (!operator && !isLoopback(request.ip)) {
         throw new ClubError("not_found", "This page does not exist, or you do not have access to it.", 404);
       }
       return reply.type(registry.contentType).send(await registry.metrics());
