@@ -41,6 +41,10 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   committeeRoutes,
 ];
 
+/** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,
+ * is at most about 250 KB even url-encoded in 4-byte characters. Routes that take more say so. */
+const BODY_LIMIT = 512 * 1024;
+
 /** Fastify's trustProxy for CLUBOS_TRUST_PROXY. Fastify takes a bare number as "trust none", so a
  * count is given as the rule it stands for: the nearest `hops` peers are proxies, the next is the client. */
 function fastifyTrustProxy(
@@ -57,7 +61,7 @@ export async function buildServer(
   const app = Fastify({
     logger: options.logger ? { level: ctx.config.logLevel } : false,
     trustProxy: fastifyTrustProxy(ctx.config.trustProxy),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     genReqId: () => crypto.randomUUID(),
   });
   app.decorate("ctx", ctx);

@@ -14,10 +14,14 @@ export function toClubError(error: unknown, requestId: string): ClubError {
       issues: fastifyError.validation.map((v) => ({ path: v.instancePath, message: v.message })),
     });
   }
-  if (fastifyError?.statusCode === 413) return CORE_ERRORS.too_large("What you sent is too large.");
+  if (fastifyError?.statusCode === 413)
+    return CORE_ERRORS.too_large(
+      "What you sent is too large for this address. Shorten it or send it in smaller parts, then try again.",
+    );
   if (fastifyError?.statusCode === 415)
     return CORE_ERRORS.unsupported_media_type(
-      "This address does not accept that kind of content. Send a form or JSON, as its documentation says.",
+      "This address does not take that kind of content. Send a form or JSON (application/json); " +
+        "a CSV file of members goes to the member import.",
     );
   if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return CORE_ERRORS.bad_request("The request could not be understood. Please check it and try again.");

@@ -38,6 +38,7 @@ const carriesCredentials = (request: FastifyRequest) =>
  * routes that need no database go on, as anonymous. */
 function authenticate(route: ResolvedRoute): Guard {
   return async (request) => {
+    if (request.auth !== undefined) return; // already done before the body was read
     try {
       request.auth = await request.server.ctx.authenticate(request);
     } catch (error) {
@@ -144,4 +145,9 @@ export function policyGuard(routePolicy: RoutePolicy): Guard {
 /** The guards of one route, in order: who, same-origin, may they, may anyone right now. */
 export function guardsFor(route: ResolvedRoute): Guard[] {
   return [authenticate(route), csrfGuard(route), capabilityGuard(route), modeGuard(route)];
+}
+
+/** The guards that need no body (who, may they), for routes that check them before reading a large one. */
+export function identityGuardsFor(route: ResolvedRoute): Guard[] {
+  return [authenticate(route), capabilityGuard(route)];
 }

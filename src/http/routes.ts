@@ -5,6 +5,7 @@ import type {
   FastifyReply,
   FastifyRequest,
   FastifySchema,
+  preParsingAsyncHookHandler,
   RawServerDefault,
   RouteGenericInterface,
 } from "fastify";
@@ -12,7 +13,7 @@ import { describeAccess, type Policy } from "../core/access.ts";
 import type { ActionSpec } from "../core/action.ts";
 import { type Capability, isCapability } from "../core/capabilities.ts";
 import { type ActionEffect, EFFECTS } from "../core/modes.ts";
-import { guardsFor, policyGuard } from "./guards.ts";
+import { guardsFor, identityGuardsFor, policyGuard } from "./guards.ts";
 import { PENDING_CONTRACTS } from "./pending-contracts.ts";
 import { type RouteAction, routeAction } from "./route-action.ts";
 import { EMPTY_QUERY, ERROR_RESPONSES } from "./schema.ts";
@@ -74,6 +75,9 @@ export interface RouteDeclaration<S extends RouteSchema = RouteSchema, I = never
   /** Only for routes without an action (health, login, static); derived from the action otherwise. */
   degraded?: DegradedBehaviour;
   summary: string;
+  /** The largest body this route takes, for the few that take more than the server's small default;
+   * such a route checks who is asking before it reads the body. */
+  bodyLimit?: number;
   schema?: S;
   handler: (request: RouteRequest<S>, reply: FastifyReply, action: RouteAction<I, O>) => Promise<unknown>;
 }
@@ -106,6 +110,7 @@ const READ_ONLY = new Set(["serves", "refused", "allowed"]);
 const DB_DOWN = new Set(["503", "serves"]);
 const FROZEN = new Set(["admin_freeze", "publish_freeze", "preview_off", "none"]);
 const DECLARED = Symbol("clubos.declared");
+type PreParsingHook = preParsingAsyncHookHandler;
 
 /** True for methods that change something. */
 export function isWrite(method: string): boolean {
@@ -167,6 +172,8 @@ export function validateDeclaration(decl: AnyDeclaration): void {
   if (write && d.readOnly === "serves")
     fail("a write route must say 'refused' or 'allowed' in read-only mode");
   if (!write && d.readOnly !== "serves") fail("a read route serves in read-only mode");
+  if (decl.bodyLimit !== undefined && !(Number.isInteger(decl.bodyLimit) && decl.bodyLimit > 0))
+    fail("bodyLimit must be a positive whole number of bytes");
   if (typeof decl.handler !== "function") fail("handler is missing");
 }
 
@@ -265,6 +272,9 @@ export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
     url: decl.url,
     schema,
     config: { [DECLARED]: true, declaration: resolved } as Record<string | symbol, unknown>,
+    bodyLimit: decl.bodyLimit,
+    // A large body is read only for someone allowed to send it.
+    preParsing: decl.bodyLimit === undefined ? undefined : (identityGuardsFor(resolved) as PreParsingHook[]),
     // Guards run before validation, so nobody learns anything from a route they may not use.
     preValidation: guardsFor(resolved),
     // An object-level rule of a read route needs its validated input.

@@ -22,7 +22,7 @@ import { isApplyingHere, stopReason } from "./progress.ts";
 // A GET that writes its audit entry: exportMembers is an admin action, so read-only mode and the admin
 // freeze refuse it (503) rather than let a copy of the member list out unrecorded.
 const EXPORT = { readOnly: "serves", databaseDown: "503", frozenBy: "admin_freeze" } as const;
-/** The largest CSV body the JSON API takes; the HTML form is bound by the server's 1 MB body limit. */
+/** The largest member CSV a dry run takes, as a text/csv body, JSON or the form. */
 const CSV_BODY_LIMIT = 10 * 1024 * 1024;
 
 const env = (request: FastifyRequest) => request.server.ctx.actionEnv(request.auth.actor, request.id);
@@ -65,13 +65,6 @@ async function sendExport(request: FastifyRequest, reply: FastifyReply) {
 
 /** CSV import (upload, dry run, confirm) and export of members, as pages and JSON API. */
 export function memberImportRoutes(app: FastifyInstance): void {
-  if (!app.hasContentTypeParser("text/csv")) {
-    // Raw bytes, so that the import can refuse a file that is not UTF-8 and name the line.
-    app.addContentTypeParser("text/csv", { parseAs: "buffer", bodyLimit: CSV_BODY_LIMIT }, (_r, body, done) =>
-      done(null, body),
-    );
-  }
-
   declareRoute(app, {
     method: "GET",
     url: "/admin/members/import",
@@ -92,6 +85,7 @@ export function memberImportRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: ADMIN_WRITE,
     summary: "Dry-run a member CSV: stores the plan, changes no member",
+    bodyLimit: CSV_BODY_LIMIT,
     handler: async (request, reply) => {
       const body = (request.body ?? {}) as { csv?: string; file_name?: string };
       try {
@@ -171,19 +165,26 @@ export function memberImportRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
-    url: "/api/v1/members/import",
-    capability: "members:write",
-    loadClass: "admin",
-    response: "json",
-    degraded: ADMIN_WRITE,
-    summary: "Dry-run a member CSV (text/csv body or JSON {csv}); returns the plan to confirm",
-    handler: async (request, reply) => {
-      const { text, fileName } = csvFromApiBody(request);
-      const { importId, plan } = await dryRun(request, text, fileName);
-      return reply.code(201).send({ importId, status: "planned", ...plan });
-    },
+  // Only this route reads a text/csv body: its parser lives in a scope of its own, so every other
+  // route answers 415 to one.
+  app.register(async (csvScope) => {
+    // Raw bytes, so that the import can refuse a file that is not UTF-8 and name the line.
+    csvScope.addContentTypeParser("text/csv", { parseAs: "buffer" }, (_r, body, done) => done(null, body));
+    declareRoute(csvScope, {
+      method: "POST",
+      url: "/api/v1/members/import",
+      capability: "members:write",
+      loadClass: "admin",
+      response: "json",
+      degraded: ADMIN_WRITE,
+      summary: "Dry-run a member CSV (text/csv body or JSON {csv}); returns the plan to confirm",
+      bodyLimit: CSV_BODY_LIMIT,
+      handler: async (request, reply) => {
+        const { text, fileName } = csvFromApiBody(request);
+        const { importId, plan } = await dryRun(request, text, fileName);
+        return reply.code(201).send({ importId, status: "planned", ...plan });
+      },
+    });
   });
 
   declareRoute(app, {
