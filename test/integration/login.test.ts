@@ -91,6 +91,31 @@ forEachEngine("login", (engine) => {
     assert.equal((await attempt(t, member.email, member.password)).status, 303);
   });
 
+  test("after login only a path on this site is followed: tabs, backslashes and double slashes lead home", async () => {
+    const { baseUrl, runtime } = t.get();
+    const member = await createMember(runtime);
+    const cases = [
+      ["/members/me?tab=1#top", "/members/me?tab=1#top"],
+      ["/\t/evil.example", "/"],
+      ["/\\evil.example", "/"],
+      ["//evil.example", "/"],
+      ["/.//evil.example", "/"],
+      ["https://evil.example/", "/"],
+      ["/%09/evil.example", "/%09/evil.example"], // still encoded: a path here
+    ];
+    for (const [next, location] of cases) {
+      const res = await new Client(baseUrl).request("POST", "/login", {
+        form: { email: member.email, password: member.password, next: next! },
+      });
+      assert.equal(res.status, 303);
+      assert.equal(res.headers.get("location"), location, JSON.stringify(next));
+      assert.equal(new URL(location!, baseUrl).origin, new URL(baseUrl).origin);
+    }
+    // The address bar's next reaches the form the same way; %09 there is a tab.
+    const form = await new Client(baseUrl).get("/login?next=%2F%09%2Fevil.example");
+    assert.match(form.text, /name="next" value="\/"/);
+  });
+
   test("[G13] every audit entry written in this suite names its actor", async () => {
     await assertAuditAttributed(t);
   });

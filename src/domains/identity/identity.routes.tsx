@@ -3,6 +3,7 @@ import { runAction } from "../../core/action.ts";
 import { ClubError, unauthenticated } from "../../core/errors.ts";
 import { READ, RECOVERY } from "../../http/declarations.ts";
 import { sendPage } from "../../http/page.tsx";
+import { sameSitePath } from "../../http/redirects.ts";
 import { declareRoute } from "../../http/routes.ts";
 import { SESSION_COOKIE } from "./authenticate.ts";
 import { changeOwnPassword, endOwnSession, startSession } from "./identity.actions.ts";
@@ -12,12 +13,6 @@ import { clearSessionCookie, logIn, setSessionCookie } from "./login.ts";
 import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords.ts";
 
 // Login and logout keep working in read-only mode and while admin changes are frozen (O3).
-
-/** Only local paths are followed after login, so the form cannot send people to another site. */
-function safeNext(next: unknown): string {
-  const value = typeof next === "string" ? next : "/";
-  return value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
-}
 
 /** Login, logout and password change pages, and /api/v1/me. */
 export function identityRoutes(app: FastifyInstance): void {
@@ -34,7 +29,7 @@ export function identityRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Log in",
-        <LoginView request={request} next={safeNext((request.query as { next?: string }).next)} />,
+        <LoginView request={request} next={sameSitePath((request.query as { next?: string }).next)} />,
       ),
   });
 
@@ -49,7 +44,7 @@ export function identityRoutes(app: FastifyInstance): void {
     handler: async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, string | undefined>;
       const email = String(body.email ?? "");
-      const next = safeNext(body.next);
+      const next = sameSitePath(body.next);
       try {
         const outcome = await logIn(request.server.ctx, {
           email,
