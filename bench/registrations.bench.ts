@@ -17,8 +17,8 @@ import { runAction } from "../src/core/action.ts";
 import { systemActor } from "../src/core/actor.ts";
 import { connectPostgres } from "../src/core/db/connect.ts";
 import { migrate } from "../src/core/db/migrate.ts";
-import { createEvent } from "../src/domains/events/events.actions.ts";
 import { hashSecret } from "../src/core/secrets.ts";
+import { createEvent } from "../src/domains/events/events.actions.ts";
 import { createBenchDatabase, median, quantile } from "./lib/harness.ts";
 import {
   prepareRegistrationSql,

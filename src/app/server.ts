@@ -7,7 +7,6 @@ import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
 import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
-import { SESSION_COOKIE } from "../domains/identity/authenticate.ts";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
@@ -69,7 +68,7 @@ export async function buildServer(
   await app.register(cookie);
   await app.register(formbody);
   await installSecurityHeaders(app);
-  installCachePolicy(app, SESSION_COOKIE);
+  installCachePolicy(app);
   installErrorHandling(app);
   app.addHook("onSend", async (_request, reply, payload) => {
     // Server time so far, for operators' tools and the benchmarks (excludes the network).

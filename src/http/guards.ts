@@ -15,6 +15,7 @@ import {
 } from "../core/errors.ts";
 import { refusalCounter } from "../core/metrics.ts";
 import { type ActionEffect, modeRefusal } from "../core/modes.ts";
+import { carriesCredentials } from "./credentials.ts";
 import type { DegradedBehaviour, ResolvedRoute, RoutePolicy } from "./routes.ts";
 import "./request-context.ts";
 
@@ -29,9 +30,6 @@ function refuse(error: ClubError): never {
   refusalCounter.inc({ code: error.code });
   throw error;
 }
-
-const carriesCredentials = (request: FastifyRequest) =>
-  Boolean(request.headers.authorization) || Boolean(request.headers.cookie?.includes("clubos_session="));
 
 /** Resolves the session or API token. If identity cannot be checked, a route that needs the database
  * answers 503 whatever credentials came (D table: a client must not conclude its token is bad); only

@@ -1,7 +1,8 @@
 import fastifyHelmet from "@fastify/helmet";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { strictTransportSecurity } from "helmet";
-import type { RouteDeclaration } from "./routes.ts";
+import { carriesCredentials } from "./credentials.ts";
+import { routeOf } from "./routes.ts";
 
 /** The pages load only our own scripts, styles and images, cannot be framed, and post only to us. */
 const CONTENT_SECURITY_POLICY = {
@@ -34,22 +35,16 @@ export async function installSecurityHeaders(app: FastifyInstance): Promise<void
 
 const PRIVATE = "private, no-store";
 
-function carriesCredentials(request: FastifyRequest, sessionCookie: string): boolean {
-  if (request.headers.authorization !== undefined) return true;
-  const cookies = request.headers.cookie ?? "";
-  return cookies.split(";").some((pair) => pair.trimStart().startsWith(`${sessionCookie}=`));
-}
-
 /**
  * No shared cache keeps a response that depends on who asks (R-6): one to a request carrying
  * credentials (valid or not), or from a route that is not public, errors included. Decided here for
  * every route, so that a new route cannot forget it; public anonymous responses keep their own header.
  */
-export function installCachePolicy(app: FastifyInstance, sessionCookie: string): void {
+export function installCachePolicy(app: FastifyInstance): void {
   app.addHook("onSend", async (request, reply, payload) => {
-    const decl = (request.routeOptions.config as { declaration?: RouteDeclaration } | undefined)?.declaration;
-    const personal = decl !== undefined && decl.capability !== "public";
-    if (personal || carriesCredentials(request, sessionCookie)) reply.header("cache-control", PRIVATE);
+    const route = routeOf(request);
+    const personal = route !== undefined && route.capability !== "public";
+    if (personal || carriesCredentials(request)) reply.header("cache-control", PRIVATE);
     return payload;
   });
 }

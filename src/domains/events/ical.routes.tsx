@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { notFound } from "../../core/errors.ts";
+import { hashSecret } from "../../core/secrets.ts";
 import { READ } from "../../http/declarations.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { EMPTY_FORM, ID_PARAMS } from "../../http/schema.ts";
-import { hashSecret } from "../../core/secrets.ts";
 import { feedEvents, feedTokenOwner, feedTokenStatus, findVisibleEvent } from "./events.repository.ts";
 import { rotateFeedToken } from "./ical.actions.ts";
 import { type CalendarEvent, renderCalendar } from "./ical.ts";

@@ -3,6 +3,8 @@ import type { Actor } from "../../core/actor.ts";
 import { anonymousActor } from "../../core/actor.ts";
 import { type Capability, capabilitiesOf } from "../../core/capabilities.ts";
 import type { Database } from "../../core/db/connect.ts";
+import { hashSecret } from "../../core/secrets.ts";
+import { SESSION_COOKIE } from "../../http/credentials.ts";
 import type { AuthResult } from "../../http/request-context.ts";
 import {
   activeRoleKeys,
@@ -12,10 +14,8 @@ import {
   touchSession,
   type WithRoles,
 } from "./identity.repository.ts";
-import { hashSecret } from "../../core/secrets.ts";
 
-/** The session cookie's name. */
-export const SESSION_COOKIE = "clubos_session";
+export { SESSION_COOKIE };
 
 /** Session lifetime settings. */
 export interface SessionPolicy {

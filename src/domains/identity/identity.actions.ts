@@ -11,10 +11,10 @@ import {
   type RoleKey,
 } from "../../core/capabilities.ts";
 import { ClubError, conflict, forbidden, invalidInput, notFound } from "../../core/errors.ts";
+import { hashSecret, newSecret, oneTimePassword } from "../../core/secrets.ts";
 import { recordStatusChange } from "../members/members.actions.ts";
 import { activeRoleKeys, endSession, findMemberByEmail } from "./identity.repository.ts";
 import { assertAcceptablePassword, hashPassword } from "./passwords.ts";
-import { hashSecret, newSecret, oneTimePassword } from "../../core/secrets.ts";
 
 /** Starts a session for a member whose password was just verified; a new token every time. */
 export const startSession = defineAction({
