@@ -1,13 +1,10 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import { definePolicy } from "../../core/access.ts";
 import type { Actor } from "../../core/actor.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
-import {
-  chairedCommittees,
-  chairsCommittee,
-  currentChairTerms,
-} from "../committees/committees.repository.ts";
+import { chairedCommittees, chairsCommittee } from "../committees/committees.repository.ts";
+import { chairsCommitteeOfEvent, eventOfRegistration, memberOfRegistration } from "./events.repository.ts";
 
 /* Who may manage events beyond the events:manage capability: the chairs of an event's committee, for
  * their committee's events only. Each rule is a named policy on the actions (and read routes) it gates,
@@ -22,12 +19,7 @@ import {
 export async function canManageEvent(db: Kysely<DB>, actor: Actor, eventId: string): Promise<boolean> {
   if (actor.capabilities.has("events:manage")) return true;
   if (actor.type !== "member" || !UUID.test(eventId)) return false;
-  const row = await currentChairTerms(db, actor.memberId)
-    .innerJoin("events as e", "e.committee_id", "cm.committee_id")
-    .select(sql<number>`1`.as("ok"))
-    .where("e.id", "=", eventId)
-    .executeTakeFirst();
-  return row !== undefined;
+  return chairsCommitteeOfEvent(db, actor.memberId, eventId);
 }
 
 /** Manages the event the input names. */
@@ -44,13 +36,8 @@ export const MANAGES_REGISTRATIONS_EVENT = definePolicy<{ registrationId: string
   description: "holds events:manage, or chairs the committee of the registration's event now",
   async allows({ db, actor }, input) {
     if (actor.capabilities.has("events:manage")) return true;
-    if (!UUID.test(input.registrationId)) return false;
-    const row = await db
-      .selectFrom("registrations")
-      .select("event_id")
-      .where("id", "=", input.registrationId)
-      .executeTakeFirst();
-    return row !== undefined && canManageEvent(db, actor, row.event_id);
+    const eventId = await eventOfRegistration(db, input.registrationId);
+    return eventId !== undefined && canManageEvent(db, actor, eventId);
   },
 });
 
@@ -85,12 +72,7 @@ export const OWNS_REGISTRATION = definePolicy<{ registrationId: string }>({
   denial: "not_found",
   async allows({ db, actor }, input) {
     if (actor.capabilities.has("events:manage")) return true;
-    if (actor.type !== "member" || !UUID.test(input.registrationId)) return false;
-    const row = await db
-      .selectFrom("registrations")
-      .select("member_id")
-      .where("id", "=", input.registrationId)
-      .executeTakeFirst();
-    return row?.member_id === actor.memberId;
+    if (actor.type !== "member") return false;
+    return (await memberOfRegistration(db, input.registrationId)) === actor.memberId;
   },
 });

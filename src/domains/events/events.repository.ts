@@ -2,6 +2,7 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import type { AuditContext, OutboxDraft } from "../../core/audit.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
+import { currentChairTerms } from "../committees/committees.repository.ts";
 import type { EventValues } from "./event-fields.ts";
 import type { waitlistEmailAroundPosition } from "./events.messages.ts";
 
@@ -241,6 +242,34 @@ export async function eventOfRegistration(
     .where("id", "=", registrationId)
     .executeTakeFirst();
   return row?.event_id;
+}
+
+/** The member a registration belongs to, if the registration exists. */
+export async function memberOfRegistration(
+  db: Kysely<DB>,
+  registrationId: string,
+): Promise<string | undefined> {
+  if (!UUID.test(registrationId)) return undefined;
+  const row = await db
+    .selectFrom("registrations")
+    .select("member_id")
+    .where("id", "=", registrationId)
+    .executeTakeFirst();
+  return row?.member_id;
+}
+
+/** Does this member chair, right now, the committee this event belongs to? */
+export async function chairsCommitteeOfEvent(
+  db: Kysely<DB>,
+  memberId: string,
+  eventId: string,
+): Promise<boolean> {
+  const row = await currentChairTerms(db, memberId)
+    .innerJoin("events as e", "e.committee_id", "cm.committee_id")
+    .select(sql<number>`1`.as("ok"))
+    .where("e.id", "=", eventId)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** A member's active registrations for events still open (draft or published), in event order, so
