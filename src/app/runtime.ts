@@ -1,7 +1,7 @@
 import { AuditSealer } from "../core/audit-sealer.ts";
 import { connectPglite, connectPostgres, type Database } from "../core/db/connect.ts";
 import { assertNoDrift, migrate, migrationStatus } from "../core/db/migrate.ts";
-import { ClubError } from "../core/errors.ts";
+import { CORE_ERRORS } from "../core/errors.ts";
 import { ModeWatcher } from "../core/modes.ts";
 import { makeAuthenticator } from "../domains/identity/authenticate.ts";
 import type { Config } from "./config.ts";
@@ -40,8 +40,7 @@ export async function openRuntime(
       const statuses = await migrationStatus(database);
       assertNoDrift(statuses);
       if (statuses.some((s) => s.state === "pending" || s.state === "outdated")) {
-        throw new ClubError(
-          "migrations_pending",
+        throw CORE_ERRORS.migrations_pending(
           "The database is not set up for this version yet. Run `clubos migrate` (or start the server, which migrates) first.",
         );
       }

@@ -97,6 +97,14 @@ export const CORE_ERRORS = defineErrors({
   migrations_pending: { status: 400, description: "The database needs `clubos migrate` first" },
   migration_changed: { status: 400, description: "An applied migration was edited" },
   migration_unknown: { status: 400, description: "The database was migrated by a newer version" },
+  function_overloaded: {
+    status: 400,
+    description: "A SQL function file changed its arguments without a migration",
+  },
+  function_file_invalid: {
+    status: 400,
+    description: "A SQL function file does not say what it needs, or is malformed",
+  },
   invalid_idempotency_key: { status: 400, description: "The Idempotency-Key header is malformed" },
   idempotency_key_reused: { status: 422, description: "The Idempotency-Key was used with another body" },
   idempotency_in_progress: {

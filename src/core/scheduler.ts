@@ -4,7 +4,7 @@ import { Counter } from "prom-client";
 import type { ActionEnv } from "./action.ts";
 import type { Actor } from "./actor.ts";
 import type { Database } from "./db/connect.ts";
-import { ClubError } from "./errors.ts";
+import { ClubError, CORE_ERRORS } from "./errors.ts";
 import { registry } from "./metrics.ts";
 import { readSystemState } from "./modes.ts";
 
@@ -122,8 +122,8 @@ export async function runJob(
     const summary = await withJobLock(ctx.database, job.name, async () => {
       // Read inside the lock: a mode switched while we waited for it still counts.
       const state = await readSystemState(ctx.database.db).catch(() => null);
-      if (!state) throw new ClubError("state_unavailable", "the system mode cannot be read");
-      if (state.mode !== "normal") throw new ClubError("read_only", `the system is in ${state.mode} mode`);
+      if (!state) throw CORE_ERRORS.state_unavailable("the system mode cannot be read");
+      if (state.mode !== "normal") throw CORE_ERRORS.read_only(`the system is in ${state.mode} mode`);
       return job.run({
         ctx,
         runId,

@@ -1,14 +1,12 @@
-import { ClubError, invalidInput } from "../core/errors.ts";
+import { CORE_ERRORS, invalidInput } from "../core/errors.ts";
 
 /** The version a form field or an If-Match header says the writer read (W-4). Accepts 3, "v3", "\"v3\""
  * and W/"v3"; a missing value is NaN when optional and a 428 when required. */
 export function versionFrom(value: unknown, required: boolean): number {
   if (value === undefined || value === "") {
     if (!required) return Number.NaN;
-    throw new ClubError(
-      "precondition_required",
+    throw CORE_ERRORS.precondition_required(
       "Send If-Match with the ETag you read, so a change made meanwhile is not overwritten.",
-      428,
     );
   }
   const n = Number(String(value).replace(/^W\//, "").replace(/"/g, "").replace(/^v/, ""));

@@ -1,5 +1,5 @@
 import { sql, type Transaction } from "kysely";
-import { ClubError } from "../errors.ts";
+import { CORE_ERRORS } from "../errors.ts";
 import type { Database } from "./connect.ts";
 import type { DB } from "./schema.ts";
 import {
@@ -99,16 +99,14 @@ export async function migrationStatus(
 export function assertNoDrift(statuses: MigrationStatus[]): void {
   const changed = statuses.filter((s) => s.state === "changed").map(statusLabel);
   if (changed.length > 0) {
-    throw new ClubError(
-      "migration_changed",
+    throw CORE_ERRORS.migration_changed(
       `Migration ${changed.join(", ")} was changed after it was applied. Restore the original file ` +
         "and put the change in a new migration; ClubOS will not start on an altered history.",
     );
   }
   const unknown = statuses.filter((s) => s.state === "unknown").map(statusLabel);
   if (unknown.length > 0) {
-    throw new ClubError(
-      "migration_unknown",
+    throw CORE_ERRORS.migration_unknown(
       `The database has migration ${unknown.join(", ")} that this version of ClubOS does not know. ` +
         "It was written by a newer version: run that version, or restore a backup made before it.",
     );
@@ -127,8 +125,7 @@ async function refuseOverloads(trx: Transaction<DB>): Promise<void> {
     ORDER BY p.proname`.execute(trx);
   const first = rows[0];
   if (!first) return;
-  throw new ClubError(
-    "function_overloaded",
+  throw CORE_ERRORS.function_overloaded(
     `The SQL function ${first.name} would exist twice: ${first.versions}. Its file in ` +
       "src/core/db/functions/ changed its arguments, which adds a function instead of replacing it. " +
       "Drop the old signature in a new migration (DROP FUNCTION IF EXISTS ...) and name that migration " +

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ClubError } from "../errors.ts";
+import { CORE_ERRORS } from "../errors.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -45,7 +45,7 @@ export function readMigrationFiles(dir = SCHEMA_DIRS.migrations): MigrationFile[
 }
 
 const invalid = (name: string, what: string) =>
-  new ClubError("function_file_invalid", `src/core/db/functions/${name} ${what}`);
+  CORE_ERRORS.function_file_invalid(`src/core/db/functions/${name} ${what}`);
 
 /** Reads clubos_*.sql function files in the order a fresh database gets them: by the migration each
  * needs (those needing none first), then by name. Each must say what it needs in a line
