@@ -9,9 +9,16 @@ import { buildServer } from "../../src/app/server.ts";
 import { runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
 import type { RoleKey } from "../../src/core/capabilities.ts";
+import { connectPostgres } from "../../src/core/db/connect.ts";
 import { createAccount, grantRole } from "../../src/domains/identity/identity.actions.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { type Engine, openTestDatabase, type TestDatabase } from "./engines.ts";
+
+/** A database on a server the test made itself (a throwaway cluster): closed, not dropped, after. */
+async function serverDatabaseAt(url: string): Promise<TestDatabase> {
+  const database = connectPostgres(url);
+  return { database, url, drop: () => database.close() };
+}
 
 /** A running ClubOS on a fresh database, reached over real HTTP. */
 export interface TestApp {
@@ -45,8 +52,14 @@ export function testConfig(overrides: Record<string, string> = {}): {
 }
 
 /** Starts ClubOS on the engine, listening on a free loopback port. */
-export async function startTestApp(engine: Engine, overrides: Record<string, string> = {}): Promise<TestApp> {
-  const testDb = await openTestDatabase(engine, { migrate: false });
+export async function startTestApp(
+  engine: Engine,
+  overrides: Record<string, string> = {},
+  options: { databaseUrl?: string } = {},
+): Promise<TestApp> {
+  const testDb = options.databaseUrl
+    ? await serverDatabaseAt(options.databaseUrl)
+    : await openTestDatabase(engine, { migrate: false });
   const { config, dirs } = testConfig(overrides);
   const runtime = await openRuntime(config, { migrations: "apply", database: testDb.database });
   await runtime.modes.start();
