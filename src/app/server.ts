@@ -9,6 +9,7 @@ import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
+import { memberApiRoutes } from "../domains/members/members.api.ts";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
@@ -35,6 +36,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   icalRoutes,
   outboxRoutes,
   (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
+  memberApiRoutes,
   memberImportRoutes,
   renewalRoutes,
   committeeRoutes,

@@ -15,7 +15,20 @@ export function isoOrNull(value: Date | string | null | undefined): string | nul
 export function dateOnly(value: Date | string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === "string") return value.slice(0, 10);
-  // A date column arrives as local midnight; its calendar day is the local one.
+  // A date column arrives as local midnight from pg and as UTC midnight from PGlite; whichever midnight
+  // it is, its calendar day is read in that clock (the two agree where the offset is zero).
   const pad = (n: number) => String(n).padStart(2, "0");
+  if (value.getUTCHours() === 0 && value.getUTCMinutes() === 0)
+    return `${value.getUTCFullYear()}-${pad(value.getUTCMonth() + 1)}-${pad(value.getUTCDate())}`;
   return `${value.getFullYear()}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`;
+}
+
+/** An instant as the club reads it on a page: date and minutes in the club's time zone, 2026-05-01 19:30. */
+export function clubDateTime(value: Date | string, timeZone: string): string {
+  return new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    dateStyle: "short",
+    timeStyle: "short",
+    hourCycle: "h23",
+  }).format(new Date(value));
 }

@@ -332,7 +332,7 @@ forEachEngine("membership lapse job and renewal", (engine) => {
     assert.equal(renewed.body.status, "active");
     const yearOn = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`;
     if (!today.endsWith("02-29"))
-      assert.equal(renewed.body.renewal_due_on, yearOn, "a past due date counts from today");
+      assert.equal(renewed.body.renewalDueOn, yearOn, "a past due date counts from today");
     const history = await runtime.database.db
       .selectFrom("member_status_history")
       .selectAll()
@@ -356,10 +356,10 @@ forEachEngine("membership lapse job and renewal", (engine) => {
     // A future due date moves on from itself; month ends clamp (29 Feb + 12 months = 28 Feb).
     const ahead = await memberDue(runtime, "2096-02-29", "family");
     const moved = await apiPost(baseUrl, admin.token, `/api/v1/members/${ahead}/renew`, {});
-    assert.equal(moved.body.renewal_due_on, "2097-02-28");
+    assert.equal(moved.body.renewalDueOn, "2097-02-28");
     const honorary = await memberDue(runtime, "2090-01-15", "honorary");
     assert.equal(
-      (await apiPost(baseUrl, admin.token, `/api/v1/members/${honorary}/renew`, {})).body.renewal_due_on,
+      (await apiPost(baseUrl, admin.token, `/api/v1/members/${honorary}/renew`, {})).body.renewalDueOn,
       "2100-01-15",
     );
     const noTier = await memberDue(runtime, "2090-01-15", null);

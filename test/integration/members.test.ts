@@ -126,7 +126,7 @@ forEachEngine("members", (engine) => {
       hidden.token,
       "PATCH",
       "/api/v1/members/me",
-      { directory_opt_out: true, name: "Hidden Person" },
+      { directoryOptOut: true, name: "Hidden Person" },
       { "if-match": '"v1"' },
     );
     const browser = new Client(baseUrl);

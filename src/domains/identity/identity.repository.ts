@@ -168,3 +168,19 @@ export function roleAssignment(db: Kysely<DB>, assignmentId: string) {
   if (!UUID.test(assignmentId)) return Promise.resolve(undefined);
   return db.selectFrom("role_assignments").selectAll().where("id", "=", assignmentId).executeTakeFirst();
 }
+
+/** The role keys of a member's assignments that have not ended (current, or starting later), whatever
+ * the member's status: what they hold now, or will hold once active, restored or their term starts.
+ * Deciding who may act on a member reads this, so suspending someone never makes them easier to act on. */
+export async function heldRoleKeys(db: Kysely<DB>, memberId: string): Promise<string[]> {
+  if (!UUID.test(memberId)) return [];
+  const rows = await db
+    .selectFrom("role_assignments")
+    .select("role_key")
+    .distinct()
+    .where("member_id", "=", memberId)
+    .where((eb) => eb.or([eb("ends_at", "is", null), eb("ends_at", ">", sql<Date>`now()`)]))
+    .orderBy("role_key")
+    .execute();
+  return rows.map((r) => r.role_key);
+}

@@ -1,10 +1,10 @@
-import { sql, type Transaction } from "kysely";
 import { defineAction, runActionWith } from "../../core/action.ts";
 import { systemActor } from "../../core/actor.ts";
-import type { DB } from "../../core/db/schema.ts";
 import { ClubError } from "../../core/errors.ts";
 import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { KEEPS_ADMIN_ACTIVE } from "../identity/identity.policies.ts";
 import { changeMemberStatus } from "./members.actions.ts";
+import { countPastDue, lockIfPastDue, pastDueAfter } from "./members.repository.ts";
 
 /** The calendar date (YYYY-MM-DD) in the club's time zone: "due today" means the club's today. */
 export function clubToday(timeZone: string, now: Date = new Date()): string {
@@ -20,29 +20,15 @@ export function clubToday(timeZone: string, now: Date = new Date()): string {
 
 /** Lapses one member through the state machine, exactly as changeMemberStatus does (same history row,
  * same 'member.status_changed' audit entry). A system write, not an admin change: read-only mode stops
- * it, the admin freeze does not. */
+ * it, the admin freeze does not. The last active full administrator is never lapsed: the run reports
+ * them as failed, with the reason, every time until someone renews them or appoints another. */
 export const lapseMember = defineAction({
   name: "lapseMember",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: KEEPS_ADMIN_ACTIVE },
   effect: "write",
-  run: (scope, input: { memberId: string; reason: string }) =>
-    changeMemberStatus.run(scope, { memberId: input.memberId, status: "lapsed", reason: input.reason }),
+  run: (scope, input: { memberId: string; status: "lapsed"; reason: string }) =>
+    changeMemberStatus.run(scope, input),
 });
-
-/** True if the member is still active and past due, checked under the row lock the change then keeps:
- * a member renewed, lapsed by a racing run, or deleted since the candidate list was read is left alone. */
-async function stillPastDue(trx: Transaction<DB>, memberId: string, today: string): Promise<boolean> {
-  const row = await trx
-    .selectFrom("members")
-    .select("id")
-    .where("id", "=", memberId)
-    .where("status", "=", "active")
-    .where("deleted_at", "is", null)
-    .where("renewal_due_on", "<", today)
-    .forUpdate()
-    .executeTakeFirst();
-  return row !== undefined;
-}
 
 const BATCH = 200;
 const ACTOR = systemActor("lapse-job");
@@ -52,15 +38,7 @@ const ACTOR = systemActor("lapse-job");
 async function lapseMembers(run: JobRun): Promise<JobSummary> {
   const { db } = run.ctx.database;
   const today = clubToday(run.ctx.config.timeZone, run.now);
-  const due = () =>
-    db
-      .selectFrom("members")
-      .where("status", "=", "active")
-      .where("deleted_at", "is", null)
-      .where("renewal_due_on", "<", today);
-  const { total } = await due()
-    .select((eb) => eb.fn.countAll<number>().as("total"))
-    .executeTakeFirstOrThrow();
+  const total = await countPastDue(db, today);
   const env = run.ctx.actionEnv(ACTOR, run.runId);
   let after = "00000000-0000-0000-0000-000000000000";
   let seen = 0;
@@ -68,12 +46,7 @@ async function lapseMembers(run: JobRun): Promise<JobSummary> {
   const failures: string[] = [];
   while (!run.signal.aborted) {
     // Keyset over id, so a member that keeps failing is tried once per run, not forever.
-    const batch = await due()
-      .select(["id", sql<string>`renewal_due_on::text`.as("due_on")])
-      .where("id", ">", after)
-      .orderBy("id")
-      .limit(BATCH)
-      .execute();
+    const batch = await pastDueAfter(db, today, after, BATCH);
     if (batch.length === 0) break;
     for (const member of batch) {
       if (run.signal.aborted) break;
@@ -81,16 +54,18 @@ async function lapseMembers(run: JobRun): Promise<JobSummary> {
       seen++;
       const reason = `Renewal was due on ${member.due_on} and not made (lapse job, ${run.triggeredBy}).`;
       try {
+        // A member renewed, lapsed by a racing run, or deleted since the batch was read is left alone;
+        // the check takes the row lock the change then keeps.
         const outcome = await runActionWith<
-          { memberId: string; reason: string },
+          { memberId: string; status: "lapsed"; reason: string },
           unknown,
           "lapsed" | "skipped"
         >(
           env,
           lapseMember,
-          { memberId: member.id, reason },
+          { memberId: member.id, status: "lapsed", reason },
           {
-            before: async (trx) => ((await stillPastDue(trx, member.id, today)) ? undefined : "skipped"),
+            before: async (trx) => ((await lockIfPastDue(trx, member.id, today)) ? undefined : "skipped"),
             after: async () => "lapsed" as const,
           },
         );

@@ -1,50 +1,65 @@
-import { sql, type Transaction } from "kysely";
 import { type ActionScope, defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import { fieldsChangedSince } from "../../core/audit.ts";
-import type { DB } from "../../core/db/schema.ts";
 import { conflict, invalidInput, notFound } from "../../core/errors.ts";
+import { dateOnly } from "../../http/present.ts";
 import { cancelOpenRegistrationsOf } from "../events/events.lifecycle.ts";
-
+import { endSessionsOfMember } from "../identity/identity.repository.ts";
+import {
+  ADMIN_FIELDS,
+  type AdminField,
+  checkChanges,
+  type MemberChanges,
+  SELF_FIELDS,
+  storedValue,
+} from "./member-fields.ts";
 import { canTransition, isMemberStatus, TRANSITIONS } from "./member-status.ts";
-import { ADMIN_FIELDS, type AdminField, SELF_FIELDS } from "./members.repository.ts";
+import { ACTS_ON_MEMBER, MAY_CHANGE_STATUS, MAY_DELETE_MEMBER, MAY_EDIT_MEMBER } from "./members.policies.ts";
+import {
+  emailTakenByOther,
+  findTier,
+  lockMember,
+  type MemberRow,
+  setDeleted,
+  setMemberStatus,
+  updateMemberColumns,
+} from "./members.repository.ts";
+
+export type { MemberChanges } from "./member-fields.ts";
+// bootstrapAdmin (identity) still records its member's first status here until it uses insertMember.
+export { recordStatusChange } from "./members.repository.ts";
 
 // The member entries that carry field changes (other member entries carry no version).
 const MEMBER_CHANGES = ["member.updated", "member.status_changed", "member.renewed"];
 
-/** Changes to a member record; only the fields present change. */
-export type MemberChanges = Partial<{
-  name: string;
-  email: string;
-  phone: string;
-  address: string;
-  directory_opt_out: boolean;
-  joined_on: string;
-  tier_key: string | null;
-  renewal_due_on: string | null;
-  admin_notes: string;
-}>;
-
-function validate(changes: MemberChanges): void {
-  if (changes.name !== undefined && !changes.name.trim()) throw invalidInput("A name cannot be empty.");
-  if (changes.email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(changes.email.trim())) {
-    throw invalidInput(`"${changes.email}" is not an email address.`);
-  }
-  for (const field of ["joined_on", "renewal_due_on"] as const) {
-    const value = changes[field];
-    if (value && (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))) {
-      throw invalidInput(
-        `${field === "joined_on" ? "The joining date" : "The renewal date"} must be a date like 2026-01-31.`,
-      );
-    }
-  }
-  if (changes.phone !== undefined && changes.phone.length > 40)
-    throw invalidInput("The phone number is too long.");
-  if (changes.address !== undefined && changes.address.length > 500)
-    throw invalidInput("The address is too long.");
+/** The value a column holds, as a change to it would be written (dates as calendar days). */
+function currentValue(member: MemberRow, field: AdminField): unknown {
+  const value = member[field];
+  if (field === "joined_on" || field === "renewal_due_on") return dateOnly(value as string | null);
+  return value;
 }
 
-/** Applies a versioned change (W-4): refused with 409, naming what changed, if the version is stale. */
+/** A member, locked, or 404; refused with 409 naming what changed when the version is stale (W-4). */
+async function lockCurrent(scope: ActionScope, memberId: string, version: number | undefined) {
+  const member = await lockMember(scope.trx, memberId);
+  if (!member) throw notFound();
+  if (version !== undefined && member.version !== version) {
+    const changed = await fieldsChangedSince(
+      scope.trx,
+      { type: "member", id: memberId },
+      version,
+      MEMBER_CHANGES,
+    );
+    throw conflict(
+      `Someone changed this member after you opened the form${changed.length ? ` (${changed.join(", ")})` : ""}. ` +
+        "Nothing was saved: reload to see the current details, then make your change again.",
+      { currentVersion: member.version, changedFields: changed },
+    );
+  }
+  return member;
+}
+
+/** Applies a versioned change (W-4): only the fields whose value differs are written and audited. */
 async function applyVersioned(
   scope: ActionScope,
   memberId: string,
@@ -53,54 +68,20 @@ async function applyVersioned(
   allowed: readonly AdminField[],
 ) {
   const { trx } = scope;
-  const fields = Object.keys(changes) as AdminField[];
-  const outside = fields.filter((f) => !allowed.includes(f));
-  if (outside.length > 0) throw invalidInput(`These fields cannot be changed here: ${outside.join(", ")}.`);
-  validate(changes);
-  const before = await trx
-    .selectFrom("members")
-    .selectAll()
-    .where("id", "=", memberId)
-    .where("deleted_at", "is", null)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!before) throw notFound();
-  if (before.version !== version) {
-    const changed = await fieldsChangedSince(trx, { type: "member", id: memberId }, version, MEMBER_CHANGES);
-    throw conflict(
-      `Someone changed this member after you opened the form${changed.length ? ` (${changed.join(", ")})` : ""}. ` +
-        "Nothing was saved: reload to see the current details, then make your change again.",
-      { currentVersion: before.version, changedFields: changed },
-    );
-  }
-  const real = Object.fromEntries(
-    fields
-      .filter((f) => String(before[f] ?? "") !== String(changes[f] ?? ""))
-      .map((f) => [
-        f,
-        changes[f] === undefined
-          ? null
-          : typeof changes[f] === "string"
-            ? (changes[f] as string).trim()
-            : changes[f],
-      ]),
-  ) as MemberChanges;
+  checkChanges(changes, allowed);
+  const before = await lockCurrent(scope, memberId, version);
+  const fields = (Object.keys(changes) as AdminField[]).filter(
+    (f) => storedValue(f, changes[f]) !== currentValue(before, f),
+  );
+  const real = Object.fromEntries(fields.map((f) => [f, storedValue(f, changes[f])])) as MemberChanges;
   if (real.email && real.email.toLowerCase() !== before.email.toLowerCase()) {
-    const taken = await trx
-      .selectFrom("members")
-      .select("id")
-      .where(sql`lower(email)`, "=", real.email.toLowerCase())
-      .where("id", "!=", memberId)
-      .executeTakeFirst();
-    if (taken) throw conflict(`Another member already has the email ${real.email}.`);
+    if (await emailTakenByOther(trx, real.email, memberId))
+      throw conflict(`Another member already has the email ${real.email}.`);
   }
-  const after = await trx
-    .updateTable("members")
-    .set({ ...real, version: sql`version + 1` })
-    .where("id", "=", memberId)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  const beforeValues = Object.fromEntries(Object.keys(real).map((f) => [f, before[f as AdminField]]));
+  if (real.tier_key && !(await findTier(trx, real.tier_key)))
+    throw invalidInput(`There is no membership tier "${real.tier_key}". Choose one from the list.`);
+  const after = fields.length ? await updateMemberColumns(trx, memberId, real) : before;
+  const beforeValues = Object.fromEntries(fields.map((f) => [f, before[f]]));
   return { before: beforeValues, after, changes: real };
 }
 
@@ -125,10 +106,11 @@ export const updateOwnProfile = defineAction({
   },
 });
 
-/** An admin edits any field of a member record (status has its own action). */
+/** An admin edits any field of a member record (status has its own action). Never a member who holds
+ * more than the admin, nor the login email of the last full administrator. */
 export const updateMember = defineAction({
   name: "updateMember",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: MAY_EDIT_MEMBER },
   effect: "admin",
   async run(scope, input: { memberId: string; version: number; changes: MemberChanges; reason?: string }) {
     const r = await applyVersioned(scope, input.memberId, input.version, input.changes, ADMIN_FIELDS);
@@ -146,38 +128,20 @@ export const updateMember = defineAction({
   },
 });
 
-/** Records a status change in the history table; the caller has checked the transition. */
-export async function recordStatusChange(
-  trx: Transaction<DB>,
-  memberId: string,
-  from: string | null,
-  to: string,
-  reason: string,
-  by: string,
-) {
-  await trx
-    .insertInto("member_status_history")
-    .values({ member_id: memberId, from_status: from, to_status: to, reason, changed_by: by })
-    .execute();
-}
-
-/** Moves a member along the status state machine (INV-2), with a reason kept in the history. */
+/** Moves a member along the status state machine (INV-2), with a reason kept in the history. Never
+ * one's own status, a member who holds more than the admin, nor the last full administrator away from
+ * active. */
 export const changeMemberStatus = defineAction({
   name: "changeMemberStatus",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: MAY_CHANGE_STATUS },
   effect: "admin",
   async run(scope, input: { memberId: string; version?: number; status: string; reason: string }) {
     const { trx, actor } = scope;
     if (!isMemberStatus(input.status)) throw invalidInput(`There is no status "${input.status}".`);
-    if (!input.reason?.trim())
+    const reason = input.reason?.trim();
+    if (!reason)
       throw invalidInput("Say why the status changes; the reason is kept in the member's history.");
-    const before = await trx
-      .selectFrom("members")
-      .selectAll()
-      .where("id", "=", input.memberId)
-      .where("deleted_at", "is", null)
-      .forUpdate()
-      .executeTakeFirst();
+    const before = await lockMember(trx, input.memberId);
     if (!before) throw notFound();
     if (input.version !== undefined && before.version !== input.version) {
       throw conflict("Someone changed this member after you opened the page. Reload and try again.", {
@@ -191,20 +155,13 @@ export const changeMemberStatus = defineAction({
         { from: before.status, to: input.status, allowed },
       );
     }
-    const after = await trx
-      .updateTable("members")
-      .set({ status: input.status, version: sql`version + 1` })
-      .where("id", "=", input.memberId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await recordStatusChange(
-      trx,
-      after.id,
-      before.status,
-      after.status,
-      input.reason.trim(),
-      actorRef(actor),
-    );
+    const after = await setMemberStatus(trx, {
+      memberId: before.id,
+      from: before.status,
+      to: input.status,
+      reason,
+      by: actorRef(actor),
+    });
     return {
       result: after,
       audit: {
@@ -213,43 +170,27 @@ export const changeMemberStatus = defineAction({
         subjectId: after.id,
         before: { status: before.status },
         after: { status: after.status, version: after.version },
-        reason: input.reason.trim(),
+        reason,
       },
     };
   },
 });
-
-/** Sets or clears a member's deleted_at; refuses (404) when the member is not in the other state. */
-async function setDeleted(trx: Transaction<DB>, memberId: string, deleted: boolean) {
-  const row = await trx
-    .updateTable("members")
-    .set({ deleted_at: deleted ? sql`now()` : null, version: sql`version + 1` })
-    .where("id", "=", memberId)
-    .where("deleted_at", deleted ? "is" : "is not", null)
-    .returning(["id", "email"])
-    .executeTakeFirst();
-  if (!row) throw notFound();
-  return row;
-}
 
 /** Soft-deletes a member (INV-1): the row, its history and audit trail stay; the email stays taken. Their
  * sessions end, and their registrations for open events are cancelled, each freed seat going to the
  * first in line (INV-8: a deleted member holds no place). Restoring does not bring those back. */
 export const deleteMember = defineAction({
   name: "deleteMember",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: MAY_DELETE_MEMBER },
   effect: "admin",
   async run(scope, input: { memberId: string; reason: string; timeZone: string }) {
     const { trx } = scope;
-    if (!input.reason?.trim()) throw invalidInput("Say why the member is deleted.");
+    const reason = input.reason?.trim();
+    if (!reason) throw invalidInput("Say why the member is deleted.");
     const row = await setDeleted(trx, input.memberId, true);
+    if (!row) throw notFound();
     const left = await cancelOpenRegistrationsOf(scope, row.id, input.timeZone);
-    await trx
-      .updateTable("sessions")
-      .set({ ended_at: sql`now()`, ended_reason: "member_deleted" })
-      .where("ended_at", "is", null)
-      .where("account_id", "in", trx.selectFrom("accounts").select("id").where("member_id", "=", row.id))
-      .execute();
+    await endSessionsOfMember(trx, row.id, "member_deleted");
     return {
       result: row,
       audit: {
@@ -257,29 +198,26 @@ export const deleteMember = defineAction({
         subjectType: "member",
         subjectId: row.id,
         after: { cancelledRegistrations: left.cancelled, promoted: left.promoted },
-        reason: input.reason.trim(),
+        reason,
       },
       outbox: left.outbox,
     };
   },
 });
 
-/** Restores a soft-deleted member with the same id and history. */
+/** Restores a soft-deleted member with the same id and history; never one who holds more than the admin. */
 export const restoreMember = defineAction({
   name: "restoreMember",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: ACTS_ON_MEMBER },
   effect: "admin",
   async run({ trx }, input: { memberId: string; reason: string }) {
-    if (!input.reason?.trim()) throw invalidInput("Say why the member is restored.");
+    const reason = input.reason?.trim();
+    if (!reason) throw invalidInput("Say why the member is restored.");
     const row = await setDeleted(trx, input.memberId, false);
+    if (!row) throw notFound();
     return {
       result: row,
-      audit: {
-        action: "member.restored",
-        subjectType: "member",
-        subjectId: row.id,
-        reason: input.reason.trim(),
-      },
+      audit: { action: "member.restored", subjectType: "member", subjectId: row.id, reason },
     };
   },
 });

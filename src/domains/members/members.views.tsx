@@ -1,5 +1,5 @@
-import type { FastifyRequest } from "fastify";
-import { CsrfField, FormToken, Notice, pageContext } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
+import { clubDateTime, dateOnly } from "../../http/present.ts";
 import { Select } from "../../http/select.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
@@ -20,7 +20,17 @@ type Member = {
   deleted_at?: Date | null;
 };
 
-const day = (d: string | Date | null) => (d ? new Date(d).toISOString().slice(0, 10) : "");
+const day = (d: string | Date | null | undefined) => dateOnly(d) ?? "";
+
+/** The hidden fields of a form that changes something: the CSRF token and a one-time form token. */
+function FormTokens({ page }: { page: PageContext }) {
+  return (
+    <>
+      <CsrfField page={page} />
+      <FormToken />
+    </>
+  );
+}
 
 /** The fields a member edits about themselves. */
 function ContactFields({ member }: { member: Member }) {
@@ -49,15 +59,7 @@ function ContactFields({ member }: { member: Member }) {
 }
 
 /** The member's own profile form. */
-export function ProfileView({
-  request,
-  member,
-  saved,
-}: {
-  request: FastifyRequest;
-  member: Member;
-  saved?: boolean;
-}) {
+export function ProfileView({ page, member, saved }: { page: PageContext; member: Member; saved?: boolean }) {
   return (
     <section>
       <h1>My details</h1>
@@ -66,7 +68,7 @@ export function ProfileView({
         Email: {member.email} · Status: {member.status}
       </p>
       <form method="post" action="/members/me">
-        <CsrfField page={pageContext(request)} />
+        <FormTokens page={page} />
         <input type="hidden" name="version" value={String(member.version)} />
         <ContactFields member={member} />
         <button type="submit">Save</button>
@@ -126,7 +128,7 @@ export function MemberListView(props: {
     tier_key: string | null;
     sort_key: string;
   }[];
-  query: Record<string, string>;
+  query: Partial<Record<"search" | "status" | "tier" | "committee" | "sort", string>>;
   next?: string;
   tiers: { key: string; name: string }[];
   committees: { id: string; name: string }[];
@@ -194,7 +196,7 @@ export function MemberListView(props: {
 
 /** One member for an admin: edit form, status change and history. */
 export function MemberAdminView(props: {
-  request: FastifyRequest;
+  page: PageContext;
   member: Member;
   history: {
     id: string;
@@ -208,23 +210,19 @@ export function MemberAdminView(props: {
   canWrite: boolean;
   notice?: string;
 }) {
-  const { member, request } = props;
+  const { member, page } = props;
   const next = TRANSITIONS[member.status as keyof typeof TRANSITIONS] ?? [];
   return (
     <section>
       <h1>{member.name}</h1>
-      {props.notice ? (
-        <p class="notice" role="status">
-          {props.notice}
-        </p>
-      ) : null}
+      <Notice text={props.notice} />
       <p>Status: {member.status}</p>
       {member.deleted_at ? (
         <div class="notice" role="status">
           <p>This member was deleted on {day(member.deleted_at)}. Their record and history are kept.</p>
           {props.canWrite ? (
             <form method="post" action={`/admin/members/${member.id}/restore`}>
-              <CsrfField page={pageContext(request)} />
+              <FormTokens page={page} />
               <label for="restore-reason">Reason for restoring</label>
               <input id="restore-reason" name="reason" required />
               <button type="submit">Restore member</button>
@@ -235,7 +233,7 @@ export function MemberAdminView(props: {
       {props.canWrite && !member.deleted_at ? (
         <>
           <form method="post" action={`/admin/members/${member.id}`}>
-            <CsrfField page={pageContext(request)} />
+            <FormTokens page={page} />
             <input type="hidden" name="version" value={String(member.version)} />
             <label for="email">Email</label>
             <input id="email" name="email" type="email" required value={member.email} />
@@ -259,7 +257,7 @@ export function MemberAdminView(props: {
           </form>
           {next.length ? (
             <form method="post" action={`/admin/members/${member.id}/status`}>
-              <CsrfField page={pageContext(request)} />
+              <FormTokens page={page} />
               <input type="hidden" name="version" value={String(member.version)} />
               <h2>Change status</h2>
               <label for="new-status">New status</label>
@@ -277,8 +275,7 @@ export function MemberAdminView(props: {
           ) : null}
           {member.status === "active" || member.status === "lapsed" ? (
             <form method="post" action={`/admin/members/${member.id}/renew`}>
-              <CsrfField page={pageContext(request)} />
-              <FormToken />
+              <FormTokens page={page} />
               <input type="hidden" name="version" value={String(member.version)} />
               <h2>Renew membership</h2>
               <p>
@@ -294,7 +291,7 @@ export function MemberAdminView(props: {
       ) : null}
       {props.canWrite && !member.deleted_at ? (
         <form method="post" action={`/admin/members/${member.id}/delete`}>
-          <CsrfField page={pageContext(request)} />
+          <FormTokens page={page} />
           <h2>Delete member</h2>
           <p>
             The record, its history and audit trail are kept, and the member can be restored later. Their
@@ -314,7 +311,7 @@ export function MemberAdminView(props: {
         columns={[
           {
             heading: "When",
-            cell: (h) => new Date(h.changed_at).toISOString().slice(0, 16).replace("T", " "),
+            cell: (h) => clubDateTime(h.changed_at, page.timeZone),
           },
           { heading: "From", cell: (h) => h.from_status ?? "" },
           { heading: "To", cell: (h) => h.to_status },

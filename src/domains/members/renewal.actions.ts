@@ -1,10 +1,10 @@
-import { sql } from "kysely";
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import { conflict, invalidInput, notFound } from "../../core/errors.ts";
 import { clubToday } from "./lapse.job.ts";
 import { canTransition } from "./member-status.ts";
-import { recordStatusChange } from "./members.actions.ts";
+import { ACTS_ON_MEMBER } from "./members.policies.ts";
+import { extendRenewal, findTier, lockForRenewal, recordStatusChange } from "./members.repository.ts";
 
 // Renewing is for members who are in (or just fell out of) good standing; the rest go through a
 // status change first, so an admin decides that separately and the history says why.
@@ -12,23 +12,18 @@ const RENEWABLE = new Set(["active", "lapsed"]);
 
 /** Renews a membership: the due date moves on by the tier's renewal period, counted from the current
  * due date, or from the club's today when there is none or it has passed; a lapsed member becomes
- * active again through the state machine, with a history row. One audit entry: 'member.renewed'. */
+ * active again through the state machine, with a history row. One audit entry: 'member.renewed'.
+ * Never a member who holds more than the admin (they could be brought back to active). */
 export const renewMembership = defineAction({
   name: "renewMembership",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: ACTS_ON_MEMBER },
   effect: "admin",
   async run(
     { trx, actor },
     input: { memberId: string; version?: number; timeZone: string; reason?: string; now?: Date },
   ) {
     const reason = input.reason?.trim() || "membership renewed";
-    const before = await trx
-      .selectFrom("members")
-      .select(["id", "status", "version", "tier_key", sql<string | null>`renewal_due_on::text`.as("due_on")])
-      .where("id", "=", input.memberId)
-      .where("deleted_at", "is", null)
-      .forUpdate()
-      .executeTakeFirst();
+    const before = await lockForRenewal(trx, input.memberId);
     if (!before) throw notFound();
     if (input.version !== undefined && before.version !== input.version) {
       throw conflict("Someone changed this member after you opened the page. Reload and try again.", {
@@ -41,40 +36,24 @@ export const renewMembership = defineAction({
         { status: before.status },
       );
     }
-    if (!before.tier_key) {
+    const tier = before.tier_key ? await findTier(trx, before.tier_key) : undefined;
+    if (!tier) {
       throw invalidInput(
         "This member has no membership tier, so the renewal period is unknown. Set their tier, then renew.",
       );
     }
-    const tier = await trx
-      .selectFrom("membership_tiers")
-      .select(["key", "renewal_months"])
-      .where("key", "=", before.tier_key)
-      .executeTakeFirstOrThrow();
     const today = clubToday(input.timeZone, input.now);
     const from = before.due_on && before.due_on >= today ? before.due_on : today;
     const reactivate = before.status === "lapsed";
     if (reactivate && !canTransition(before.status, "active")) {
       throw conflict(`A member who is ${before.status} cannot become active.`);
     }
-    const after = await trx
-      .updateTable("members")
-      .set({
-        // PostgreSQL clamps month ends (31 January + 1 month = 28 or 29 February), as people expect.
-        renewal_due_on: sql`(${from}::date + make_interval(months => ${tier.renewal_months}::int))::date`,
-        status: reactivate ? "active" : before.status,
-        version: sql`version + 1`,
-      })
-      .where("id", "=", before.id)
-      .returning([
-        "id",
-        "name",
-        "status",
-        "tier_key",
-        "version",
-        sql<string>`renewal_due_on::text`.as("due_on"),
-      ])
-      .executeTakeFirstOrThrow();
+    const after = await extendRenewal(trx, {
+      memberId: before.id,
+      from,
+      months: tier.renewal_months,
+      status: reactivate ? "active" : before.status,
+    });
     if (reactivate)
       await recordStatusChange(trx, after.id, before.status, after.status, reason, actorRef(actor));
     const changes = { renewal_due_on: after.due_on, ...(reactivate ? { status: after.status } : {}) };

@@ -1,41 +1,37 @@
 import type { FastifyInstance } from "fastify";
-import { ADMIN_WRITE, ID } from "../../http/declarations.ts";
-import { idempotentJson, oncePerFormToken } from "../../http/idempotent-reply.ts";
+import { Type } from "typebox";
 import { declareRoute } from "../../http/routes.ts";
+import { ID_PARAMS, IDEMPOTENCY_KEY, IF_MATCH } from "../../http/schema.ts";
 import { versionFrom } from "../../http/versions.ts";
+import { ifMatch } from "./members.api.ts";
+import { presentRenewal } from "./members.presenters.ts";
+import { RenewBody, RenewedMemberOut, RenewForm } from "./members.schemas.ts";
 import { renewMembership } from "./renewal.actions.ts";
 
-/** The version a form field or an If-Match header names (W-4); undefined when none was sent. */
-function versionOf(value: unknown): number | undefined {
-  const n = versionFrom(value, false);
-  return Number.isNaN(n) ? undefined : n;
-}
+const VersionHeaders = Type.Object({ "if-match": IF_MATCH, "idempotency-key": IDEMPOTENCY_KEY });
 
 /** Renewing a membership from the admin member page and the JSON API. */
 export function renewalRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/admin/members/:id/renew",
-    capability: "members:write",
+    action: renewMembership,
     loadClass: "admin",
     response: "html",
-    degraded: ADMIN_WRITE,
     summary: "Renew a membership by its tier's period; a lapsed member becomes active (once per form)",
-    schema: { params: ID },
-    handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      return oncePerFormToken(
-        request,
+    schema: { params: ID_PARAMS, body: RenewForm },
+    handler: async (request, reply, action) => {
+      const { id } = request.params;
+      const version = versionFrom(request.body.version, false);
+      return action.oncePerForm(
         reply,
-        renewMembership,
         {
           memberId: id,
-          version: versionOf(body.version),
+          version: Number.isNaN(version) ? undefined : version,
           timeZone: request.server.ctx.config.timeZone,
-          reason: body.reason === undefined ? undefined : String(body.reason),
+          reason: request.body.reason,
         },
-        () => `/admin/members/${id}?saved=1`,
+        () => `/admin/members/${id}?done=saved`,
       );
     },
   });
@@ -43,33 +39,26 @@ export function renewalRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/members/:id/renew",
-    capability: "members:write",
+    action: renewMembership,
     loadClass: "admin",
     response: "json",
-    degraded: ADMIN_WRITE,
     summary: "Renew a membership (If-Match optional; Idempotency-Key supported)",
     schema: {
-      params: ID,
-      body: {
-        type: ["object", "null"],
-        additionalProperties: false,
-        properties: { reason: { type: "string", maxLength: 1000 } },
-      },
+      params: ID_PARAMS,
+      body: RenewBody,
+      headers: VersionHeaders,
+      response: { 200: RenewedMemberOut },
     },
-    handler: async (request, reply) => {
-      const body = (request.body ?? {}) as { reason?: string };
-      return idempotentJson(
-        request,
+    handler: async (request, reply, action) =>
+      action.idempotentJson(
         reply,
-        renewMembership,
         {
-          memberId: (request.params as { id: string }).id,
-          version: versionOf(request.headers["if-match"]),
+          memberId: request.params.id,
+          version: ifMatch(request),
           timeZone: request.server.ctx.config.timeZone,
-          reason: body.reason,
+          reason: request.body?.reason,
         },
-        (member) => ({ status: 200, body: member }),
-      );
-    },
+        (member) => ({ status: 200, body: presentRenewal(member) }),
+      ),
   });
 }
