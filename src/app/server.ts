@@ -2,6 +2,7 @@ import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
 import { httpCounter, httpLatency } from "../core/metrics.ts";
+import { committeeApiRoutes } from "../domains/committees/committees.api.ts";
 import { committeeRoutes } from "../domains/committees/committees.routes.tsx";
 import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
 import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
@@ -40,6 +41,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   memberImportRoutes,
   renewalRoutes,
   committeeRoutes,
+  committeeApiRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

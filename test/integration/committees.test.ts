@@ -67,12 +67,12 @@ forEachEngine("committees and committee chairs", (engine) => {
       reason: "elected at the AGM",
     });
     assert.equal(term.status, 201, JSON.stringify(term.body));
-    assert.equal(term.body.granted_by, `member:${admin.memberId}`);
+    assert.equal(term.body.grantedBy, `member:${admin.memberId}`);
     const ended = await apiPost(baseUrl, admin.token, `/api/v1/committees/${id}/terms/${term.body.id}/end`, {
       reason: "stepped down",
     });
     assert.equal(ended.status, 200, JSON.stringify(ended.body));
-    assert.equal(ended.body.ended_by, `member:${admin.memberId}`);
+    assert.equal(ended.body.endedBy, `member:${admin.memberId}`);
     const audit = await runtime.database.db
       .selectFrom("audit_log")
       .selectAll()
@@ -201,12 +201,50 @@ forEachEngine("committees and committee chairs", (engine) => {
     const view = await fetch(`${baseUrl}/api/v1/committees/${id}`, {
       headers: { authorization: `Bearer ${admin.token}` },
     });
-    const terms = ((await view.json()) as { terms: { member_id: string; state: string }[] }).terms;
-    assert.deepEqual(Object.fromEntries(terms.map((x) => [x.member_id, x.state])), {
+    const terms = ((await view.json()) as { terms: { memberId: string; state: string }[] }).terms;
+    assert.deepEqual(Object.fromEntries(terms.map((x) => [x.memberId, x.state])), {
       [future.memberId]: "ended",
       [past.memberId]: "ended",
       [current.memberId]: "ended",
     });
+  });
+
+  test("bad input to the committees API is a 400 and writes nothing, never a 500", async () => {
+    const { runtime, baseUrl } = t.get();
+    const admin = await tokenMember(runtime, ["member", "full_admin"]);
+    const person = await tokenMember(runtime);
+    const id = await committee(admin, baseUrl, "Inputs");
+    const before = await runtime.database.db
+      .selectFrom("audit_log")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    const bad = [
+      await apiPost(baseUrl, admin.token, "/api/v1/committees", { name: "Nul\u0000name" }),
+      await apiPost(baseUrl, admin.token, "/api/v1/committees", { name: "x".repeat(201) }),
+      await apiPost(baseUrl, admin.token, `/api/v1/committees/${id}/appointments`, {
+        memberId: "not-a-uuid",
+        role: "member",
+      }),
+      await apiPost(baseUrl, admin.token, `/api/v1/committees/${id}/appointments`, {
+        memberId: person.memberId,
+        role: "treasurer",
+      }),
+      await apiPost(baseUrl, admin.token, `/api/v1/committees/${id}/appointments`, {
+        memberId: person.memberId,
+        role: "member",
+        startsAt: "next tuesday",
+      }),
+      await apiPost(baseUrl, admin.token, `/api/v1/committees/${id}/terms/${id}/end`, { reason: "" }),
+    ];
+    for (const res of bad) {
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal((res.body.error as { code: string }).code, "invalid_input");
+    }
+    const after = await runtime.database.db
+      .selectFrom("audit_log")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(after.n), Number(before.n), "nothing was written");
   });
 
   test("[G10] committee writes are refused under the admin freeze and in read-only mode, writing nothing", async () => {

@@ -1,10 +1,23 @@
-import { sql, type Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import { defineAction } from "../../core/action.ts";
-import { type Actor, actorRef } from "../../core/actor.ts";
-import type { Capability } from "../../core/capabilities.ts";
+import { actorRef } from "../../core/actor.ts";
 import type { DB } from "../../core/db/schema.ts";
-import { ClubError, conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
-import { isUuid } from "./committees.repository.ts";
+import { conflict, invalidInput, notFound, sqlState } from "../../core/errors.ts";
+import { findMemberByEmail } from "../identity/identity.repository.ts";
+import { findMember } from "../members/members.repository.ts";
+import { APPOINTS_CHAIR, ENDS_CHAIR_TERM } from "./committees.policies.ts";
+import {
+  clubDayStart,
+  committeeNamed,
+  databaseNow,
+  endTerm,
+  insertCommittee,
+  insertTerm,
+  isUuid,
+  lockCommittee,
+  lockTerm,
+  overlappingTerm,
+} from "./committees.repository.ts";
 
 /** Creates a committee; names are unique whatever their case. */
 export const createCommittee = defineAction({
@@ -15,18 +28,10 @@ export const createCommittee = defineAction({
     const name = input.name?.trim() ?? "";
     if (!name) throw invalidInput("A committee needs a name.");
     if (name.length > 200) throw invalidInput("A committee name has at most 200 characters.");
-    const clash = await trx
-      .selectFrom("committees")
-      .select("name")
-      .where(sql`lower(name)`, "=", name.toLowerCase())
-      .executeTakeFirst();
+    const clash = await committeeNamed(trx, name);
     if (clash) throw conflict(`There is already a committee called "${clash.name}".`);
     try {
-      const row = await trx
-        .insertInto("committees")
-        .values({ name })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const row = await insertCommittee(trx, name);
       return {
         result: row,
         audit: {
@@ -44,26 +49,10 @@ export const createCommittee = defineAction({
   },
 });
 
-// A chair may manage the committee's events (events/events.policies.ts): appointing or ending one is a
-// privilege change, so it needs roles:grant, and nobody hands out event management they lack (INV-3).
-const CHAIR_NEEDS: Capability[] = ["roles:grant", "events:manage"];
-
-function assertMayHandleChair(actor: Actor, doing: string): void {
-  const missing = CHAIR_NEEDS.filter((c) => !actor.capabilities.has(c));
-  if (missing.length > 0) {
-    throw new ClubError(
-      "grant_exceeds_own",
-      `You cannot ${doing} a committee chair: a chair manages the committee's events, so it needs ${missing.join(" and ")}, which you do not hold.`,
-      403,
-      { missing },
-    );
-  }
-}
-
 /** A term boundary: "YYYY-MM-DD" is a club calendar day (an end date is the last day served, inclusive);
- * anything else must be an ISO date and time. Resolved by the database so time zones are exact. */
+ * anything else must be an ISO date and time. */
 async function termTime(
-  trx: Transaction<DB>,
+  db: Kysely<DB>,
   value: string | null | undefined,
   kind: "start" | "end",
   timeZone: string,
@@ -73,15 +62,23 @@ async function termTime(
   const label = kind === "start" ? "The start of the term" : "The end of the term";
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
     if (Number.isNaN(Date.parse(text))) throw invalidInput(`${label} is not a valid date.`);
-    const days = kind === "end" ? 1 : 0;
-    const { rows } = await sql<{ at: Date }>`
-      SELECT ((${text}::date + ${days}::int)::timestamp AT TIME ZONE ${timeZone}) AS at`.execute(trx);
-    return new Date(rows[0]!.at);
+    return clubDayStart(db, text, kind === "end" ? 1 : 0, timeZone);
   }
   const at = new Date(text);
   if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(text))
     throw invalidInput(`${label} must be a date like 2026-01-31 or an ISO date and time.`);
   return at;
+}
+
+/** The member an appointment names, by id or by email; only an undeleted member. */
+async function appointee(db: Kysely<DB>, input: { memberId?: string; memberEmail?: string }) {
+  if (input.memberId) {
+    if (!isUuid(input.memberId)) throw invalidInput("No member has that id.");
+    return findMember(db, input.memberId);
+  }
+  if (!input.memberEmail?.trim()) throw invalidInput("Say who is appointed: a member's email address.");
+  const member = await findMemberByEmail(db, input.memberEmail);
+  return member?.deleted_at ? undefined : member;
 }
 
 /** The input of an appointment: who (by id or email), which role, and the term. */
@@ -96,69 +93,40 @@ export interface AppointInput {
   reason?: string;
 }
 
-/** Appoints an active member to a committee for a term. Appointments to one committee are serialised
- * by its row lock, so two overlapping terms for the same member can never both be written. */
+/** Appoints an active member to a committee for a term; a chair only by those who may hand out what a
+ * chair may do. Appointments to one committee are serialised by its row lock, so two overlapping terms
+ * for the same member can never both be written. */
 export const appointToCommittee = defineAction({
   name: "appointToCommittee",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: APPOINTS_CHAIR },
   effect: "admin",
   async run({ trx, actor }, input: AppointInput) {
     if (input.role !== "chair" && input.role !== "member")
       throw invalidInput(`There is no committee role "${input.role}". Use chair or member.`);
-    if (input.role === "chair") assertMayHandleChair(actor, "appoint");
-    if (!isUuid(input.committeeId)) throw notFound();
-    const committee = await trx
-      .selectFrom("committees")
-      .select(["id", "name"])
-      .where("id", "=", input.committeeId)
-      .forUpdate()
-      .executeTakeFirst();
+    const committee = await lockCommittee(trx, input.committeeId);
     if (!committee) throw notFound();
-    let memberQuery = trx
-      .selectFrom("members")
-      .select(["id", "name", "status"])
-      .where("deleted_at", "is", null);
-    if (input.memberId) {
-      if (!isUuid(input.memberId)) throw invalidInput("No member has that id.");
-      memberQuery = memberQuery.where("id", "=", input.memberId);
-    } else if (input.memberEmail?.trim()) {
-      memberQuery = memberQuery.where(sql`lower(email)`, "=", input.memberEmail.trim().toLowerCase());
-    } else throw invalidInput("Say who is appointed: a member's email address.");
-    const member = await memberQuery.executeTakeFirst();
+    const member = await appointee(trx, input);
     if (!member) throw invalidInput("No member has that email address (or id).");
     if (member.status !== "active")
       throw conflict(`${member.name} is ${member.status}; only active members can serve on a committee.`);
     // The database's clock, not this process's: the chair check compares with now() there.
     const startsAt =
-      (await termTime(trx, input.startsAt, "start", input.timeZone)) ??
-      new Date((await sql<{ at: Date }>`SELECT now() AS at`.execute(trx)).rows[0]!.at);
+      (await termTime(trx, input.startsAt, "start", input.timeZone)) ?? (await databaseNow(trx));
     const endsAt = await termTime(trx, input.endsAt, "end", input.timeZone);
     if (endsAt && endsAt <= startsAt) throw invalidInput("The term ends before it starts.");
-    const overlap = await trx
-      .selectFrom("committee_memberships")
-      .select(["starts_at", "ends_at"])
-      .where("committee_id", "=", committee.id)
-      .where("member_id", "=", member.id)
-      .where(sql<boolean>`(ends_at IS NULL OR ends_at > ${startsAt})`)
-      .$if(endsAt !== null, (q) => q.where("starts_at", "<", endsAt!))
-      .executeTakeFirst();
-    if (overlap) {
+    if (await overlappingTerm(trx, { committeeId: committee.id, memberId: member.id, startsAt, endsAt })) {
       throw conflict(
         `${member.name} already has a term on ${committee.name} that overlaps these dates. End that term first, or choose dates that do not overlap.`,
       );
     }
-    const row = await trx
-      .insertInto("committee_memberships")
-      .values({
-        committee_id: committee.id,
-        member_id: member.id,
-        role: input.role,
-        starts_at: startsAt,
-        ends_at: endsAt,
-        granted_by: actorRef(actor),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertTerm(trx, {
+      committeeId: committee.id,
+      memberId: member.id,
+      role: input.role,
+      startsAt,
+      endsAt,
+      grantedBy: actorRef(actor),
+    });
     return {
       result: row,
       audit: {
@@ -179,37 +147,19 @@ export const appointToCommittee = defineAction({
   },
 });
 
-/** Ends a term now (a term that has not started yet is cancelled: it ends where it starts). The row
- * stays, so the committee's history is never lost. */
+/** Ends a term now (a term that has not started yet is cancelled: it ends where it starts); a chair's
+ * only by those who may appoint one. The row stays, so the committee's history is never lost. */
 export const endCommitteeTerm = defineAction({
   name: "endCommitteeTerm",
-  access: { capability: "members:write" },
+  access: { capability: "members:write", policy: ENDS_CHAIR_TERM },
   effect: "admin",
   async run({ trx, actor }, input: { committeeId: string; termId: string; reason: string }) {
-    if (!isUuid(input.committeeId) || !isUuid(input.termId)) throw notFound();
-    if (!input.reason?.trim())
-      throw invalidInput("Say why the term ends; the reason is kept in the audit log.");
-    const term = await trx
-      .selectFrom("committee_memberships")
-      .selectAll()
-      .select(sql<boolean>`ends_at IS NOT NULL AND ends_at <= now()`.as("over"))
-      .where("id", "=", input.termId)
-      .where("committee_id", "=", input.committeeId)
-      .forUpdate()
-      .executeTakeFirst();
+    const reason = input.reason?.trim();
+    if (!reason) throw invalidInput("Say why the term ends; the reason is kept in the audit log.");
+    const term = await lockTerm(trx, input.committeeId, input.termId);
     if (!term) throw notFound();
-    if (term.role === "chair") assertMayHandleChair(actor, "end the term of");
     if (term.over) throw conflict("This term has already ended.");
-    const after = await trx
-      .updateTable("committee_memberships")
-      .set({
-        ends_at: sql`greatest(now(), starts_at)`,
-        ended_by: actorRef(actor),
-        version: sql`version + 1`,
-      })
-      .where("id", "=", term.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const after = await endTerm(trx, term.id, actorRef(actor));
     return {
       result: after,
       audit: {
@@ -224,7 +174,7 @@ export const endCommitteeTerm = defineAction({
           endsAt: after.ends_at,
           version: after.version,
         },
-        reason: input.reason.trim(),
+        reason,
       },
     };
   },

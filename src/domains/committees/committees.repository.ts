@@ -1,4 +1,4 @@
-import { type Expression, type Kysely, type SqlBool, sql } from "kysely";
+import { type Expression, type Kysely, type SqlBool, sql, type Transaction } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
 
@@ -102,4 +102,118 @@ export function committeeTerms(db: Kysely<DB>, committeeId: string) {
     .orderBy("cm.starts_at", "desc")
     .orderBy("cm.id")
     .execute();
+}
+
+/** The committee with this name, whatever its case, if there is one. */
+export function committeeNamed(db: Kysely<DB>, name: string) {
+  return db
+    .selectFrom("committees")
+    .select("name")
+    .where(sql`lower(name)`, "=", name.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** A new committee. */
+export function insertCommittee(trx: Transaction<DB>, name: string) {
+  return trx.insertInto("committees").values({ name }).returningAll().executeTakeFirstOrThrow();
+}
+
+/** A committee, locked: appointments to one committee are serialised by it. */
+export function lockCommittee(trx: Transaction<DB>, id: string) {
+  if (!isUuid(id)) return Promise.resolve(undefined);
+  return trx
+    .selectFrom("committees")
+    .select(["id", "name"])
+    .where("id", "=", id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** A term of this member on this committee that overlaps [startsAt, endsAt) (endsAt null: open-ended). */
+export function overlappingTerm(
+  db: Kysely<DB>,
+  term: { committeeId: string; memberId: string; startsAt: Date; endsAt: Date | null },
+) {
+  return db
+    .selectFrom("committee_memberships")
+    .select(["starts_at", "ends_at"])
+    .where("committee_id", "=", term.committeeId)
+    .where("member_id", "=", term.memberId)
+    .where(sql<boolean>`(ends_at IS NULL OR ends_at > ${term.startsAt})`)
+    .$if(term.endsAt !== null, (q) => q.where("starts_at", "<", term.endsAt!))
+    .executeTakeFirst();
+}
+
+/** A new term. */
+export function insertTerm(
+  trx: Transaction<DB>,
+  term: {
+    committeeId: string;
+    memberId: string;
+    role: string;
+    startsAt: Date;
+    endsAt: Date | null;
+    grantedBy: string;
+  },
+) {
+  return trx
+    .insertInto("committee_memberships")
+    .values({
+      committee_id: term.committeeId,
+      member_id: term.memberId,
+      role: term.role,
+      starts_at: term.startsAt,
+      ends_at: term.endsAt,
+      granted_by: term.grantedBy,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** One term of a committee, or undefined (also for malformed ids). */
+export function findTerm(db: Kysely<DB>, committeeId: string, termId: string) {
+  if (!isUuid(committeeId) || !isUuid(termId)) return Promise.resolve(undefined);
+  return db
+    .selectFrom("committee_memberships")
+    .selectAll()
+    .where("id", "=", termId)
+    .where("committee_id", "=", committeeId)
+    .executeTakeFirst();
+}
+
+/** One term of a committee, locked, with whether it is already over. */
+export function lockTerm(trx: Transaction<DB>, committeeId: string, termId: string) {
+  if (!isUuid(committeeId) || !isUuid(termId)) return Promise.resolve(undefined);
+  return trx
+    .selectFrom("committee_memberships")
+    .selectAll()
+    .select(sql<boolean>`ends_at IS NOT NULL AND ends_at <= now()`.as("over"))
+    .where("id", "=", termId)
+    .where("committee_id", "=", committeeId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Ends a term now (a term that has not started ends where it starts). */
+export function endTerm(trx: Transaction<DB>, termId: string, endedBy: string) {
+  return trx
+    .updateTable("committee_memberships")
+    .set({ ends_at: sql`greatest(now(), starts_at)`, ended_by: endedBy, version: sql`version + 1` })
+    .where("id", "=", termId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** The instant a club calendar day (plus some days) begins in the club's zone, computed by the database
+ * so time zones and their changes are exact. */
+export async function clubDayStart(db: Kysely<DB>, day: string, plusDays: number, timeZone: string) {
+  const { rows } = await sql<{ at: Date }>`
+    SELECT ((${day}::date + ${plusDays}::int)::timestamp AT TIME ZONE ${timeZone}) AS at`.execute(db);
+  return new Date(rows[0]!.at);
+}
+
+/** The database's clock: what the chair checks compare with. */
+export async function databaseNow(db: Kysely<DB>): Promise<Date> {
+  const { rows } = await sql<{ at: Date }>`SELECT now() AS at`.execute(db);
+  return new Date(rows[0]!.at);
 }

@@ -1,5 +1,5 @@
-import type { FastifyRequest } from "fastify";
-import { CsrfField, FormToken, Notice, pageContext } from "../../http/page.tsx";
+import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
+import { clubDateTime } from "../../http/present.ts";
 
 type Committee = { id: string; name: string; current_members: number };
 type Term = {
@@ -14,23 +14,8 @@ type Term = {
   state: "current" | "upcoming" | "ended";
 };
 
-/** A time as the club reads it: date and minutes in the club's time zone. */
-function clubTime(value: Date | null, timeZone: string): string {
-  if (!value) return "";
-  return new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    dateStyle: "short",
-    timeStyle: "short",
-    hourCycle: "h23",
-  }).format(new Date(value));
-}
-
 /** The committee list with a create form for those who may write. */
-export function CommitteeListView(props: {
-  request: FastifyRequest;
-  committees: Committee[];
-  canWrite: boolean;
-}) {
+export function CommitteeListView(props: { page: PageContext; committees: Committee[]; canWrite: boolean }) {
   return (
     <section>
       <h1>Committees</h1>
@@ -56,7 +41,7 @@ export function CommitteeListView(props: {
       {props.canWrite ? (
         <form method="post" action="/admin/committees">
           <h2>New committee</h2>
-          <CsrfField page={pageContext(props.request)} />
+          <CsrfField page={props.page} />
           <FormToken />
           <label for="committee-name">Name</label>
           <input id="committee-name" name="name" required maxlength={200} />
@@ -69,14 +54,13 @@ export function CommitteeListView(props: {
 
 /** One committee: its terms (current, upcoming, ended), appointing, and ending a term. */
 export function CommitteeView(props: {
-  request: FastifyRequest;
+  page: PageContext;
   committee: { id: string; name: string };
   terms: Term[];
   canWrite: boolean;
-  timeZone: string;
   notice?: string;
 }) {
-  const { committee, request, timeZone } = props;
+  const { committee, page } = props;
   return (
     <section>
       <p>
@@ -104,8 +88,8 @@ export function CommitteeView(props: {
               <td>{t.member_name}</td>
               <td>{t.role}</td>
               <td>{t.state}</td>
-              <td>{clubTime(t.starts_at, timeZone)}</td>
-              <td>{t.ends_at ? clubTime(t.ends_at, timeZone) : "open-ended"}</td>
+              <td>{clubDateTime(t.starts_at, page.timeZone)}</td>
+              <td>{t.ends_at ? clubDateTime(t.ends_at, page.timeZone) : "open-ended"}</td>
               <td>{t.granted_by}</td>
               {props.canWrite ? (
                 <td>
@@ -113,7 +97,7 @@ export function CommitteeView(props: {
                     (t.ended_by ?? "")
                   ) : (
                     <form method="post" action={`/admin/committees/${committee.id}/terms/${t.id}/end`}>
-                      <CsrfField page={pageContext(request)} />
+                      <CsrfField page={page} />
                       <FormToken />
                       <label for={`end-reason-${t.id}`}>Reason</label>
                       <input id={`end-reason-${t.id}`} name="reason" required />
@@ -129,7 +113,7 @@ export function CommitteeView(props: {
       {props.canWrite ? (
         <form method="post" action={`/admin/committees/${committee.id}/appoint`}>
           <h2>Appoint a member</h2>
-          <CsrfField page={pageContext(request)} />
+          <CsrfField page={page} />
           <FormToken />
           <label for="appoint-email">Member's email address</label>
           <input id="appoint-email" name="email" type="email" required />
