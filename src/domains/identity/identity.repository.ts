@@ -169,9 +169,9 @@ export function roleAssignment(db: Kysely<DB>, assignmentId: string) {
   return db.selectFrom("role_assignments").selectAll().where("id", "=", assignmentId).executeTakeFirst();
 }
 
-/** The role keys of a member's assignments that have not ended (current, or starting later), whatever
- * the member's status: what they hold now, or will hold once active, restored or their term starts.
- * Deciding who may act on a member reads this, so suspending someone never makes them easier to act on. */
+/** The role keys whose term covers now, whatever the member's status: what they hold now, or hold again
+ * once active or restored (activeRoleKeys gives nothing for a suspended or deleted member). Deciding who
+ * may act on a member reads this, so suspending someone never makes them easier to act on. */
 export async function heldRoleKeys(db: Kysely<DB>, memberId: string): Promise<string[]> {
   if (!UUID.test(memberId)) return [];
   const rows = await db
@@ -179,6 +179,7 @@ export async function heldRoleKeys(db: Kysely<DB>, memberId: string): Promise<st
     .select("role_key")
     .distinct()
     .where("member_id", "=", memberId)
+    .where("starts_at", "<=", sql<Date>`now()`)
     .where((eb) => eb.or([eb("ends_at", "is", null), eb("ends_at", ">", sql<Date>`now()`)]))
     .orderBy("role_key")
     .execute();

@@ -13,8 +13,8 @@ import { MEMBER_ERRORS } from "./members.errors.ts";
  * deletes or suspends themselves from the admin pages, and the club keeps an active full administrator
  * (identity.policies.ts). Each rule is a policy on the actions it gates, checked in their transaction. */
 
-/** The actor holds every capability the member holds (or will hold once active again), or may grant
- * roles anyway (roles:grant: a full administrator, an operator). */
+/** The actor holds every capability the member's current roles carry (held again once they are active
+ * or restored), or may grant roles anyway (roles:grant: a full administrator, an operator). */
 export const ACTS_ON_MEMBER = definePolicy<{ memberId: string }>({
   name: "members.acts-on-member",
   description: "holds every capability the member holds, or holds roles:grant",
@@ -30,7 +30,8 @@ export const ACTS_ON_MEMBER = definePolicy<{ memberId: string }>({
     ),
 });
 
-/** Not one's own record: an administrator never deletes themselves or changes their own status here. */
+/** Not one's own record: an administrator never deletes themselves or changes their own status (the
+ * admin pages and the API alike); another administrator does, so two people see it happen. */
 function notOwnRecord(what: string): Policy<{ memberId: string }> {
   return definePolicy({
     name: "members.not-own-record",
@@ -38,7 +39,7 @@ function notOwnRecord(what: string): Policy<{ memberId: string }> {
     allows: async ({ actor }, input) => actor.type !== "member" || actor.memberId !== input.memberId,
     refusal: () =>
       MEMBER_ERRORS.own_member_record(
-        `You cannot ${what} from the admin pages. Nothing was changed; ask another administrator to do it.`,
+        `You cannot ${what} yourself. Nothing was changed; ask another administrator to do it.`,
       ),
   });
 }
