@@ -1,3 +1,5 @@
+import { dateTimeFormat } from "../core/time-format.ts";
+
 /** Helpers every presenter uses: the API shows instants as ISO 8601 in UTC and calendar dates as
  * YYYY-MM-DD, whatever the engine handed back (a Date, or text). */
 
@@ -25,7 +27,7 @@ export function dateOnly(value: Date | string | null | undefined): string | null
 
 /** An instant as the club reads it on a page: date and minutes in the club's time zone, 2026-05-01 19:30. */
 export function clubDateTime(value: Date | string, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-CA", {
+  return dateTimeFormat("en-CA", {
     timeZone,
     dateStyle: "short",
     timeStyle: "short",

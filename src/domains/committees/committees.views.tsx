@@ -1,3 +1,4 @@
+import { dateTimeFormat } from "../../core/time-format.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { clubDateTime } from "../../http/present.ts";
 

@@ -1,3 +1,4 @@
+import { dateTimeFormat } from "../../core/time-format.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { formatWhen } from "./events.views.tsx";
@@ -33,7 +34,7 @@ export type AdminRegistration = {
 export function localInputValue(date: Date | null, timeZone: string): string {
   if (!date) return "";
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-GB", {
+    dateTimeFormat("en-GB", {
       timeZone,
       hourCycle: "h23",
       year: "numeric",

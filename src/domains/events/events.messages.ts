@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { OutboxDraft } from "../../core/action.ts";
+import { dateTimeFormat } from "../../core/time-format.ts";
 
 /** What a registration message needs to say. */
 export interface MessageContext {
@@ -11,20 +12,10 @@ export interface MessageContext {
   timeZone: string;
 }
 
-// Building a formatter costs far more than using one, and messages are rendered inside transactions.
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 function when(ctx: MessageContext): string {
-  let format = formatters.get(ctx.timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-GB", {
-      dateStyle: "full",
-      timeStyle: "short",
-      timeZone: ctx.timeZone,
-    });
-    formatters.set(ctx.timeZone, format);
-  }
-  return format.format(ctx.startsAt);
+  return dateTimeFormat("en-GB", { dateStyle: "full", timeStyle: "short", timeZone: ctx.timeZone }).format(
+    ctx.startsAt,
+  );
 }
 
 function email(

@@ -1,3 +1,4 @@
+import { dateTimeFormat } from "../../core/time-format.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { renderMarkdown } from "./markdown.ts";
 
@@ -16,7 +17,7 @@ type Registration = { id: string; status: string; waitlist_position: number | nu
 
 /** Formats a time in the club's zone. */
 export function formatWhen(date: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone }).format(
+  return dateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone }).format(
     new Date(date),
   );
 }

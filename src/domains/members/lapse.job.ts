@@ -2,13 +2,14 @@ import { defineAction, runActionWith } from "../../core/action.ts";
 import { systemActor } from "../../core/actor.ts";
 import { ClubError } from "../../core/errors.ts";
 import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { dateTimeFormat } from "../../core/time-format.ts";
 import { KEEPS_ADMIN_ACTIVE } from "../identity/identity.policies.ts";
 import { changeMemberStatus } from "./members.actions.ts";
 import { countPastDue, lockIfPastDue, pastDueAfter } from "./members.repository.ts";
 
 /** The calendar date (YYYY-MM-DD) in the club's time zone: "due today" means the club's today. */
 export function clubToday(timeZone: string, now: Date = new Date()): string {
-  const parts = new Intl.DateTimeFormat("en-US", {
+  const parts = dateTimeFormat("en-US", {
     timeZone,
     year: "numeric",
     month: "2-digit",
