@@ -89,6 +89,27 @@ forEachEngine("sessions", (engine) => {
     assert.equal((await me(t, token)).status, 401, "an ended session stays ended");
   });
 
+  test("[G03] a session in use is marked as seen, so its idle time counts from its last use; a session seen in the last 15 seconds is not written again", async () => {
+    const { token } = await loggedIn(t);
+    await ageSession(t, token, 20);
+    assert.equal((await me(t, token)).status, 200);
+    const touched = (await sessionRow(t, token)).last_seen_at;
+    const ago = (
+      await sql<{
+        s: number;
+      }>`SELECT extract(epoch FROM now() - ${touched}::timestamptz)::float8 AS s`.execute(
+        t.get().runtime.database.db,
+      )
+    ).rows[0]!.s;
+    assert.ok(ago < 60, `last seen ${ago} s ago after use, not 20 minutes`);
+    await sql`UPDATE sessions SET last_seen_at = now() - interval '1 second' WHERE token_hash = ${sha256(token)}`.execute(
+      t.get().runtime.database.db,
+    );
+    const recent = (await sessionRow(t, token)).last_seen_at;
+    assert.equal((await me(t, token)).status, 200);
+    assert.deepEqual((await sessionRow(t, token)).last_seen_at, recent, "seen a second ago: no write");
+  });
+
   test("[G03] a session past its absolute lifetime ends with reason absolute", async () => {
     const { token } = await loggedIn(t);
     await ageSession(t, token, 0, -1);

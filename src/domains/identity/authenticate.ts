@@ -68,7 +68,7 @@ export async function resolveSessionToken(
     await endSession(database.db, row.sessionId, "idle");
     return null;
   }
-  await touchSession(database.db, row.sessionId);
+  await touchSession(database.db, row);
   const { actor, unavailable } = await memberActor(database, row.memberId, row.name, row.roleKeys);
   return {
     actor,

@@ -86,13 +86,23 @@ export async function endSession(db: Kysely<DB>, sessionId: string, reason: stri
     .execute();
 }
 
-/** Marks a session as seen now (idle timeout), at most every 15 seconds to spare writes. */
-export async function touchSession(db: Kysely<DB>, sessionId: string): Promise<void> {
+/** How often a session in use is marked as seen (its idle timeout counts from there): often enough for
+ * a timeout of minutes, rarely enough that reading pages is not a write per page. */
+const TOUCH_EVERY_SECONDS = 15;
+
+/** Marks a session as seen now (idle timeout), at most every 15 seconds to spare writes. Given when it was
+ * last seen, by the database's clock as read with it, a session seen since sends no statement at all. */
+export async function touchSession(
+  db: Kysely<DB>,
+  session: { sessionId: string; lastSeenAt: Date; now: Date },
+): Promise<void> {
+  const seenAgoMs = new Date(session.now).getTime() - new Date(session.lastSeenAt).getTime();
+  if (seenAgoMs < TOUCH_EVERY_SECONDS * 1000) return;
   await db
     .updateTable("sessions")
     .set({ last_seen_at: sql`now()` })
-    .where("id", "=", sessionId)
-    .where("last_seen_at", "<", sql<Date>`now() - interval '15 seconds'`)
+    .where("id", "=", session.sessionId)
+    .where("last_seen_at", "<", sql<Date>`now() - make_interval(secs => ${TOUCH_EVERY_SECONDS})`)
     .execute();
 }
 
