@@ -69,17 +69,6 @@ export async function confirmedSeats(trx: Transaction<DB>, eventId: string): Pro
   return row.confirmed_seats;
 }
 
-/** The member's active (confirmed or waitlisted) registration for an event, if any. */
-export function activeRegistration(db: Kysely<DB>, eventId: string, memberId: string) {
-  return db
-    .selectFrom("registrations")
-    .selectAll()
-    .where("event_id", "=", eventId)
-    .where("member_id", "=", memberId)
-    .where("status", "in", ["confirmed", "waitlisted"])
-    .executeTakeFirst();
-}
-
 /** The first in line, if any. */
 export function firstWaitlisted(trx: Transaction<DB>, eventId: string) {
   return trx
@@ -136,6 +125,18 @@ export function listVisibleEvents(db: Kysely<DB>, includeMembersOnly: boolean) {
   return query.execute();
 }
 
+/** Whether a visitor may see an event: drafts only for those who manage events, members-only events only
+ * for members. Anything hidden is answered as absent (R-2). */
+function visible(
+  event: { status: string; audience: string },
+  includeMembersOnly: boolean,
+  includeDrafts: boolean,
+) {
+  if (event.status === "draft" && !includeDrafts) return false;
+  if (event.audience === "members" && !includeMembersOnly) return false;
+  return true;
+}
+
 /** One event if the visitor may see it; undefined otherwise, whether absent or hidden (R-2). */
 export async function findVisibleEvent(
   db: Kysely<DB>,
@@ -145,10 +146,55 @@ export async function findVisibleEvent(
 ) {
   if (!UUID.test(eventId)) return undefined;
   const event = await db.selectFrom("events").selectAll().where("id", "=", eventId).executeTakeFirst();
-  if (!event) return undefined;
-  if (event.status === "draft" && !includeDrafts) return undefined;
-  if (event.audience === "members" && !includeMembersOnly) return undefined;
+  if (!event || !visible(event, includeMembersOnly, includeDrafts)) return undefined;
   return event;
+}
+
+/** What an event's page shows, in one round trip (a query costs more than the rest of the page): the
+ * event if the visitor may see it (as findVisibleEvent decides), its seat counts (as eventCounts reads
+ * them) and, when a member is given, their active (confirmed or waitlisted) registration: there is at
+ * most one, INV-6. Undefined when the event is absent or hidden. */
+export async function findEventPage(
+  db: Kysely<DB>,
+  eventId: string,
+  access: { includeMembersOnly: boolean; includeDrafts: boolean; memberId: string | null },
+) {
+  if (!UUID.test(eventId)) return undefined;
+  const { memberId } = access;
+  const row = await db
+    .selectFrom("events as e")
+    .leftJoin("event_tallies as t", "t.event_id", "e.id")
+    .leftJoin("registrations as r", (join) => {
+      const active = join.onRef("r.event_id", "=", "e.id").on("r.status", "in", ["confirmed", "waitlisted"]);
+      return memberId ? active.on("r.member_id", "=", memberId) : active.on(sql<boolean>`false`);
+    })
+    .selectAll("e")
+    .select([
+      "t.confirmed_seats as tally_seats",
+      "t.waitlisted as tally_waiting",
+      "r.id as reg_id",
+      "r.status as reg_status",
+      "r.waitlist_position as reg_waitlist_position",
+      "r.guest_names as reg_guest_names",
+    ])
+    .where("e.id", "=", eventId)
+    .executeTakeFirst();
+  if (!row || !visible(row, access.includeMembersOnly, access.includeDrafts)) return undefined;
+  const { tally_seats, tally_waiting, reg_id, reg_status, reg_waitlist_position, reg_guest_names, ...event } =
+    row;
+  return {
+    event,
+    counts: { seats: tally_seats ?? 0, waiting: tally_waiting ?? 0 },
+    mine:
+      reg_id && reg_status
+        ? {
+            id: reg_id,
+            status: reg_status,
+            waitlist_position: reg_waitlist_position,
+            guest_names: reg_guest_names ?? [],
+          }
+        : undefined,
+  };
 }
 
 /** Confirmed seats and waitlist length of an event, for display (from its tally, migration 0008). */

@@ -7,13 +7,7 @@ import { declareRoute } from "../../http/routes.ts";
 import { EMPTY_BODY, EMPTY_FORM, ID_PARAMS, IDEMPOTENCY_KEY, Query } from "../../http/schema.ts";
 import { cancelRegistration, createEvent, registerForEvent } from "./events.actions.ts";
 import { presentEvent, presentRegistration } from "./events.presenters.ts";
-import {
-  activeRegistration,
-  eventCounts,
-  eventOfRegistration,
-  findVisibleEvent,
-  listVisibleEvents,
-} from "./events.repository.ts";
+import { eventOfRegistration, findEventPage, listVisibleEvents } from "./events.repository.ts";
 import {
   CancelledRegistrationOut,
   CreateEventBody,
@@ -63,11 +57,14 @@ export function eventRoutes(app: FastifyInstance): void {
     schema: { params: ID_PARAMS, querystring: DoneQuery },
     handler: async (request, reply) => {
       const db = request.server.ctx.database.db;
-      const event = await findVisibleEvent(db, request.params.id, isMember(request), canManage(request));
-      if (!event) throw notFound();
       const { actor } = request.auth;
-      const mine =
-        actor.type === "member" ? await activeRegistration(db, event.id, actor.memberId) : undefined;
+      const found = await findEventPage(db, request.params.id, {
+        includeMembersOnly: isMember(request),
+        includeDrafts: canManage(request),
+        memberId: actor.type === "member" ? actor.memberId : null,
+      });
+      if (!found) throw notFound();
+      const { event, counts, mine } = found;
       const done = request.query.done;
       return sendPage(
         request,
@@ -76,7 +73,7 @@ export function eventRoutes(app: FastifyInstance): void {
         <EventPage
           page={pageContext(request)}
           event={event}
-          counts={await eventCounts(db, event.id)}
+          counts={counts}
           mine={mine}
           notice={done ? DONE[done] : undefined}
         />,
@@ -147,10 +144,13 @@ export function eventRoutes(app: FastifyInstance): void {
     summary: "One event with its seat counts; 404 when hidden from the caller",
     schema: { params: ID_PARAMS, response: { 200: EventWithSeats } },
     handler: async (request) => {
-      const db = request.server.ctx.database.db;
-      const event = await findVisibleEvent(db, request.params.id, isMember(request), canManage(request));
-      if (!event) throw notFound();
-      return { ...presentEvent(event), ...(await eventCounts(db, event.id)) };
+      const found = await findEventPage(request.server.ctx.database.db, request.params.id, {
+        includeMembersOnly: isMember(request),
+        includeDrafts: canManage(request),
+        memberId: null,
+      });
+      if (!found) throw notFound();
+      return { ...presentEvent(found.event), ...found.counts };
     },
   });
 
