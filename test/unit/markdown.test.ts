@@ -68,3 +68,12 @@ test("ordinary Markdown still renders; images are off so nothing is fetched from
   assert.doesNotMatch(html, /<img/i);
   assert.equal(renderMarkdown(""), "");
 });
+
+test("a description's HTML is kept by its text: the same text renders the same, an edited text never gets the old HTML", () => {
+  const first = renderMarkdown("Meet at **the club house**.");
+  assert.equal(renderMarkdown("Meet at **the club house**."), first);
+  const edited = renderMarkdown("Meet at **the old mill**.");
+  assert.match(edited, /<strong>the old mill<\/strong>/);
+  assert.doesNotMatch(edited, /club house/);
+  assert.equal(renderMarkdown("Meet at **the club house**."), first);
+});

@@ -21,7 +21,32 @@ md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   return defaultLinkOpen(tokens, idx, options, env, self);
 };
 
+/* Rendering a description (linkify's patterns most of all) cost more than the rest of an event page.
+ * The HTML is a function of the source text alone, the renderer's settings being fixed above, so recent
+ * results are kept by that text: an edited description is a new key and can never get the old HTML, and
+ * nothing about who asks goes in. Least recently used first out, within a bound on the characters kept. */
+const rendered = new Map<string, string>();
+const KEEP_CHARS = 2_000_000;
+let keptChars = 0;
+
 /** Renders an event description to HTML that is safe to insert into a page as it is. */
 export function renderMarkdown(source: string): string {
-  return md.render(source ?? "");
+  const text = source ?? "";
+  const kept = rendered.get(text);
+  if (kept !== undefined) {
+    rendered.delete(text); // re-inserted: most recently used
+    rendered.set(text, kept);
+    return kept;
+  }
+  const html = md.render(text);
+  const size = text.length + html.length;
+  if (size > KEEP_CHARS / 10) return html;
+  for (const [oldest, oldHtml] of rendered) {
+    if (keptChars + size <= KEEP_CHARS) break;
+    rendered.delete(oldest);
+    keptChars -= oldest.length + oldHtml.length;
+  }
+  rendered.set(text, html);
+  keptChars += size;
+  return html;
 }
