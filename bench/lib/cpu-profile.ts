@@ -41,12 +41,17 @@ const sum = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k)
 const selfByFn = new Map<string, number>();
 const selfByPlace = new Map<string, number>();
 const inclusive = new Map<string, number>();
+const packages = new Map<string, number>();
 for (const [id, us] of selfUs) {
   const n = byId.get(id)!;
   sum(selfByFn, label(n), us);
   sum(selfByPlace, where(n), us);
   // Inclusive time of project functions: each sample counts once per distinct function on its stack.
   const seen = new Set<string>();
+  const places = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur))
+    places.add(where(byId.get(cur)!));
+  for (const place of places) sum(packages, place, us);
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const node = byId.get(cur)!;
     if (!/\/(src|bench)\//.test(node.callFrame.url) || node.callFrame.url.includes("node_modules")) continue;
@@ -65,3 +70,4 @@ const print = (title: string, m: Map<string, number>) => {
 print("self time by function", selfByFn);
 print("self time by package or file", selfByPlace);
 print("total time of the project's functions", inclusive);
+print("total time under each package or file (anywhere on the stack)", packages);
