@@ -92,4 +92,26 @@ forEachEngine("the event page", (engine) => {
     assert.equal(body.seats, 2);
     assert.equal(body.waiting, 0);
   });
+
+  test("the event list shows visitors public events, members also members-only ones, nobody drafts", async () => {
+    const { runtime, baseUrl } = t.get();
+    const open = await publishedEvent(runtime, { title: "List open night", audience: "public" });
+    const members = await publishedEvent(runtime, { title: "List members night", audience: "members" });
+    const draft = await publishedEvent(runtime, {
+      title: "List draft night",
+      audience: "public",
+      status: "draft",
+    });
+    const { client } = await loggedIn(t);
+    const anonymous = await new Client(baseUrl).get("/events");
+    const member = await client.get("/events");
+    assert.equal(anonymous.status, 200);
+    assert.match(anonymous.text, new RegExp(`<a href="/events/${open.id}">List open night</a>`));
+    assert.doesNotMatch(anonymous.text, new RegExp(`${members.id}|${draft.id}|List draft night`));
+    assert.match(
+      member.text,
+      new RegExp(`<a href="/events/${members.id}">List members night</a> · [^<]* · members only`),
+    );
+    assert.doesNotMatch(member.text, new RegExp(`${draft.id}|List draft night`));
+  });
 });

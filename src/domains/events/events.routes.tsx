@@ -7,7 +7,12 @@ import { declareRoute } from "../../http/routes.ts";
 import { EMPTY_BODY, EMPTY_FORM, ID_PARAMS, IDEMPOTENCY_KEY, Query } from "../../http/schema.ts";
 import { cancelRegistration, createEvent, registerForEvent } from "./events.actions.ts";
 import { presentEvent, presentRegistration } from "./events.presenters.ts";
-import { eventOfRegistration, findEventPage, listVisibleEvents } from "./events.repository.ts";
+import {
+  eventOfRegistration,
+  findEventPage,
+  listVisibleEventSummaries,
+  listVisibleEvents,
+} from "./events.repository.ts";
 import {
   CancelledRegistrationOut,
   CreateEventBody,
@@ -41,7 +46,7 @@ export function eventRoutes(app: FastifyInstance): void {
     degraded: READ,
     summary: "Events a visitor may see",
     handler: async (request, reply) => {
-      const events = await listVisibleEvents(request.server.ctx.database.db, isMember(request));
+      const events = await listVisibleEventSummaries(request.server.ctx.database.db, isMember(request));
       return sendPage(request, reply, "Events", <EventList events={events} timeZone={timeZone(request)} />);
     },
   });

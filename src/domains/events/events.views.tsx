@@ -23,7 +23,13 @@ export function formatWhen(date: Date, timeZone: string): string {
 }
 
 /** The list of events a visitor may see. */
-export function EventList({ events, timeZone }: { events: EventRow[]; timeZone: string }) {
+export function EventList({
+  events,
+  timeZone,
+}: {
+  events: Pick<EventRow, "id" | "title" | "starts_at" | "status" | "audience">[];
+  timeZone: string;
+}) {
   return (
     <section>
       <h1>Events</h1>
