@@ -4,23 +4,21 @@
  * and on PGlite, with autocannon at 50 connections from a process of its own. Reports requests/s, p50/p99 and
  * the ratio to the bare route measured in the same repeat. Targets: the event list and the event page at
  * least 0.35 of the bare route with p99 under 20 ms on PostgreSQL, at least 0.15 on PGlite. */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { loadConfig } from "../src/app/config.ts";
 import { openRuntime } from "../src/app/runtime.ts";
-import { connectPostgres } from "../src/core/db/connect.ts";
+import { connectPostgres, type Database } from "../src/core/db/connect.ts";
 import { SESSION_COOKIE } from "../src/domains/identity/authenticate.ts";
 import { type BenchClub, seedBenchClub } from "./lib/club-seed.ts";
+import { cpuBetween, cpuSnapshot } from "./lib/cpu-time.ts";
 import { createBenchDatabase, median } from "./lib/harness.ts";
 import { appendResults, machineDetails } from "./lib/report.ts";
 import { type ChildServer, startBare, startClubos } from "./lib/servers.ts";
-
-const execFileAsync = promisify(execFile);
 
 type Engine = "postgres" | "pglite";
 type PageKey = "home" | "events" | "event" | "event-member";
@@ -70,6 +68,9 @@ interface Target {
   headers: Record<string, string>;
   /** Text the page must contain, checked before it is measured: the bench measures the page it means. */
   expect: string;
+  /** The process serving it, and the database whose backends serve that process (PostgreSQL only). */
+  pid: number;
+  database?: Database;
 }
 
 interface Run {
@@ -80,19 +81,48 @@ interface Run {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU microseconds per request of the serving process and of its PostgreSQL backends. */
+  serverUs: number;
+  databaseUs: number;
 }
 
-async function load(target: Target): Promise<Omit<Run, "target" | "repeat">> {
+/** One measured run: autocannon in its own process; CPU time is read when its warm-up ends and when its
+ * measured run ends. */
+function load(target: Target): Promise<Omit<Run, "target" | "repeat">> {
   const args = { url: target.url, headers: target.headers, connections: settings.connections };
-  const { stdout } = await execFileAsync(
+  const child = spawn(
     process.execPath,
     [
       fileURLToPath(new URL("./lib/autocannon-run.mjs", import.meta.url)),
       JSON.stringify({ ...args, warmupMs: settings.warmupMs, durationMs: settings.durationMs }),
     ],
-    { maxBuffer: 1 << 20 },
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
-  return JSON.parse(stdout);
+  return new Promise((resolve, reject) => {
+    let before: Promise<Map<string, number>> | undefined;
+    let buffered = "";
+    child.once("error", reject);
+    child.once("exit", (code) => code && reject(new Error(`autocannon exited with ${code}`)));
+    child.stdout.on("data", (chunk) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line === "measuring") before = cpuSnapshot(target.pid, target.database);
+        else if (line.startsWith("{")) {
+          const result = JSON.parse(line);
+          const after = cpuSnapshot(target.pid, target.database);
+          Promise.all([before!, after])
+            .then(([b, a]) => {
+              const cpu = cpuBetween(b, a);
+              const perRequest = (ms: number) => (1000 * ms) / Math.max(1, result.requests);
+              resolve({ ...result, serverUs: perRequest(cpu.server), databaseUs: perRequest(cpu.database) });
+            })
+            .catch(reject);
+        }
+      }
+    });
+  });
 }
 
 async function check(target: Target): Promise<void> {
@@ -121,11 +151,14 @@ async function signIn(base: string, member: BenchClub["member"]): Promise<string
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "clubos-pages-bench-"));
 const pgDatabase = await createBenchDatabase(settings.serverUrl);
 const servers: ChildServer[] = [];
+// Reads which PostgreSQL backends serve the bench database, for their CPU time.
+const observer = connectPostgres(pgDatabase.url, 1);
 let cleaned = false;
 async function cleanUp(): Promise<void> {
   if (cleaned) return;
   cleaned = true;
   for (const s of servers) await s.stop().catch(() => {});
+  await observer.close().catch(() => {});
   await pgDatabase.drop().catch(() => {});
   fs.rmSync(root, { recursive: true, force: true });
 }
@@ -151,7 +184,8 @@ try {
     const server = await startClubos(env, profDir);
     servers.push(server);
     const cookie = await signIn(server.url, club.member);
-    const pages: Record<PageKey, Omit<Target, "engine" | "page">> = {
+    const serving = { pid: server.pid, database: engine === "postgres" ? observer : undefined };
+    const pages: Record<PageKey, Omit<Target, "engine" | "page" | "pid" | "database">> = {
       home: { url: `${server.url}/`, headers: {}, expect: "Welcome to" },
       events: { url: `${server.url}/events`, headers: {}, expect: `href="/events/${club.eventId}"` },
       event: { url: `${server.url}/events/${club.eventId}`, headers: {}, expect: "to register." },
@@ -161,7 +195,7 @@ try {
         expect: "Cancel my registration",
       },
     };
-    for (const page of settings.pages) targets.push({ engine, page, ...pages[page] });
+    for (const page of settings.pages) targets.push({ engine, page, ...pages[page], ...serving });
   }
   const bare = await startBare();
   servers.push(bare);
@@ -171,6 +205,7 @@ try {
     url: `${bare.url}/`,
     headers: {},
     expect: "Hello",
+    pid: bare.pid,
   };
   for (const t of [bareTarget, ...targets]) await check(t);
 
@@ -188,20 +223,24 @@ try {
       runs.push(r);
       console.log(
         `repeat ${repeat + 1} ${target.engine.padEnd(8)} ${target.page.padEnd(12)} ${r.perSecond.toFixed(0).padStart(6)}/s` +
-          `  p50 ${r.p50} ms  p99 ${r.p99} ms${r.non2xx || r.errors ? `  non-2xx ${r.non2xx}, errors ${r.errors}` : ""}`,
+          `  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU/request ${r.serverUs.toFixed(0)} µs + database ${r.databaseUs.toFixed(0)} µs${r.non2xx || r.errors ? `  non-2xx ${r.non2xx}, errors ${r.errors}` : ""}`,
       );
     }
   }
 
-  const bareRate = (repeat: number) => {
-    const rates = runs.filter((r) => r.repeat === repeat && r.target === bareTarget).map((r) => r.perSecond);
-    return rates.reduce((a, b) => a + b, 0) / rates.length;
+  const bareMean = (repeat: number, of: (r: Run) => number) => {
+    const values = runs.filter((r) => r.repeat === repeat && r.target === bareTarget).map(of);
+    return values.reduce((a, b) => a + b, 0) / values.length;
   };
+  const bareRate = (repeat: number) => bareMean(repeat, (r) => r.perSecond);
   const rows: string[] = [];
   const summary: string[] = [];
   for (const target of [bareTarget, ...targets]) {
     const mine = runs.filter((r) => r.target === target);
     const ratios = mine.map((r) => r.perSecond / bareRate(r.repeat));
+    // The same comparison by CPU time per request (the page's server plus its database): what the ratio
+    // would be if each had the machine to itself, far steadier than requests/s while neighbours are busy.
+    const cpuRatios = mine.map((r) => bareMean(r.repeat, (b) => b.serverUs) / (r.serverUs + r.databaseUs));
     const f = (x: number, d = 2) => x.toFixed(d);
     const ratio =
       target === bareTarget
@@ -211,8 +250,9 @@ try {
       target === bareTarget ? "bare Fastify route (fixed string)" : PAGE_LABELS[target.page as PageKey];
     const bad = mine.reduce((n, r) => n + r.non2xx + r.errors, 0);
     const p99 = median(mine.map((r) => r.p99));
+    const cpu = `${f(median(mine.map((r) => r.serverUs)), 0)} + ${f(median(mine.map((r) => r.databaseUs)), 0)}`;
     rows.push(
-      `| ${target.engine} | ${label} | ${f(median(mine.map((r) => r.perSecond)), 0)} | ${median(mine.map((r) => r.p50))} | ${p99} | ${ratio} | ${bad} |`,
+      `| ${target.engine} | ${label} | ${f(median(mine.map((r) => r.perSecond)), 0)} | ${median(mine.map((r) => r.p50))} | ${p99} | ${ratio} | ${cpu} | ${f(median(cpuRatios))} | ${bad} |`,
     );
     if (target.page === "events" || target.page === "event" || target.page === "event-member") {
       const goal = target.engine === "postgres" ? 0.35 : 0.15;
@@ -223,8 +263,8 @@ try {
     }
   }
   const table = [
-    "| engine | page | requests/s | p50 ms | p99 ms | ratio to bare: median (min–max) | non-2xx + errors |",
-    "|---|---|---:|---:|---:|---:|---:|",
+    "| engine | page | requests/s | p50 ms | p99 ms | ratio to bare: median (min–max) | CPU µs/request: server + database | CPU ratio to bare | non-2xx + errors |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
   ].join("\n");
   console.log(`\n${table}\n\n${summary.join("\n")}`);
