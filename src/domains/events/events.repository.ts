@@ -172,22 +172,27 @@ export async function findEventPage(
 ) {
   if (!UUID.test(eventId)) return undefined;
   const { memberId } = access;
+  // Visitors have no registration: the query then leaves registrations out, which also spares planning it.
   const row = await db
     .selectFrom("events as e")
     .leftJoin("event_tallies as t", "t.event_id", "e.id")
-    .leftJoin("registrations as r", (join) => {
-      const active = join.onRef("r.event_id", "=", "e.id").on("r.status", "in", ["confirmed", "waitlisted"]);
-      return memberId ? active.on("r.member_id", "=", memberId) : active.on(sql<boolean>`false`);
-    })
     .selectAll("e")
-    .select([
-      "t.confirmed_seats as tally_seats",
-      "t.waitlisted as tally_waiting",
-      "r.id as reg_id",
-      "r.status as reg_status",
-      "r.waitlist_position as reg_waitlist_position",
-      "r.guest_names as reg_guest_names",
-    ])
+    .select(["t.confirmed_seats as tally_seats", "t.waitlisted as tally_waiting"])
+    .$if(memberId !== null, (query) =>
+      query
+        .leftJoin("registrations as r", (join) =>
+          join
+            .onRef("r.event_id", "=", "e.id")
+            .on("r.member_id", "=", memberId!)
+            .on("r.status", "in", ["confirmed", "waitlisted"]),
+        )
+        .select([
+          "r.id as reg_id",
+          "r.status as reg_status",
+          "r.waitlist_position as reg_waitlist_position",
+          "r.guest_names as reg_guest_names",
+        ]),
+    )
     .where("e.id", "=", eventId)
     .executeTakeFirst();
   if (!row || !visible(row, access.includeMembersOnly, access.includeDrafts)) return undefined;
@@ -201,7 +206,7 @@ export async function findEventPage(
         ? {
             id: reg_id,
             status: reg_status,
-            waitlist_position: reg_waitlist_position,
+            waitlist_position: reg_waitlist_position ?? null,
             guest_names: reg_guest_names ?? [],
           }
         : undefined,
