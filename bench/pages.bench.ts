@@ -53,6 +53,8 @@ const settings = {
   cpuProfDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
   writeResults: process.env.BENCH_RESULTS !== "0" && !short,
 };
+// Names the code measured in the RESULTS.md heading, e.g. "before: src at 9a6e1b2".
+const label = process.env.BENCH_LABEL;
 
 const PAGE_LABELS: Record<PageKey, string> = {
   home: "home page `/`",
@@ -275,7 +277,7 @@ try {
     const machine = await machineDetails(machineDb);
     await machineDb.close();
     const section = [
-      `## bench:pages, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+      `## bench:pages, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${label ? ` (${label})` : ""}`,
       "",
       ...machine,
       `- Load average (1 min) at each run's start: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}`,
