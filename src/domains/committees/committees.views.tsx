@@ -1,4 +1,3 @@
-import { dateTimeFormat } from "../../core/time-format.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { clubDateTime } from "../../http/present.ts";
 
