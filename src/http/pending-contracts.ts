@@ -3,7 +3,6 @@
  * empty once the move is done. */
 export const PENDING_CONTRACTS = new Set<string>([
   "GET /",
-  "GET /account/password",
   "GET /admin",
   "GET /admin/audit",
   "GET /admin/members/export.csv",
@@ -12,17 +11,14 @@ export const PENDING_CONTRACTS = new Set<string>([
   "GET /admin/outbox",
   "GET /admin/outbox/:id",
   "GET /admin/system",
-  "GET /api/v1/me",
   "GET /api/v1/members/export.csv",
   "GET /api/v1/members/import/:id",
   "GET /api/v1/openapi.json",
   "GET /api/v1/system/state",
   "GET /api/v1/system/version",
   "GET /healthz",
-  "GET /login",
   "GET /metrics",
   "GET /readyz",
-  "POST /account/password",
   "POST /admin/members/import",
   "POST /admin/members/import/:id/confirm",
   "POST /admin/members/import/:id/resume",
@@ -32,6 +28,4 @@ export const PENDING_CONTRACTS = new Set<string>([
   "POST /api/v1/members/import/:id/confirm",
   "POST /api/v1/members/import/:id/resume",
   "POST /api/v1/system/mode",
-  "POST /login",
-  "POST /logout",
 ]);

@@ -116,6 +116,32 @@ forEachEngine("login", (engine) => {
     assert.match(form.text, /name="next" value="\/"/);
   });
 
+  test("an email or password PostgreSQL cannot store (a NUL byte) is refused with 400, not a fault", async () => {
+    const db = t.get().runtime.database.db;
+    const attempts = async () =>
+      Number(
+        (
+          await db
+            .selectFrom("login_attempts")
+            .select((eb) => eb.fn.countAll().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await attempts();
+    const client = new Client(t.get().baseUrl);
+    const forms: Record<string, string>[] = [
+      { email: "\u0000", password: "x" },
+      { email: "someone@example.org", password: "pass\u0000word" },
+      { email: "someone@example.org", password: "x", next: "/\u0000" },
+    ];
+    for (const form of forms) {
+      const res = await client.request("POST", "/login", { form });
+      assert.equal(res.status, 400, JSON.stringify(form));
+      assert.match(res.text, /not valid/);
+    }
+    assert.equal(await attempts(), before, "nothing was looked up or recorded");
+  });
+
   test("[G13] every audit entry written in this suite names its actor", async () => {
     await assertAuditAttributed(t);
   });

@@ -95,7 +95,13 @@ forEachEngine("writes when the mode cannot be read", (engine) => {
       const before = await auditCount(runtime);
       const refused = (error: { code?: string }) => error.code === "state_unavailable";
       await assert.rejects(
-        runAction(runtime.actionEnv(actor), changeOwnPassword, { accountId: account.id, newHash: "x" }),
+        runAction(runtime.actionEnv(actor), changeOwnPassword, {
+          current: member.password,
+          password: "a brand new passphrase",
+          confirm: "a brand new passphrase",
+          absoluteHours: 1,
+          ip: "127.0.0.1",
+        }),
         refused,
       );
       await assert.rejects(

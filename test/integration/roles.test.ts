@@ -6,7 +6,7 @@ import { type Actor, operatorActor } from "../../src/core/actor.ts";
 import { capabilitiesOf, type RoleKey } from "../../src/core/capabilities.ts";
 import { ClubError } from "../../src/core/errors.ts";
 import { endRoleAssignment, grantRole } from "../../src/domains/identity/identity.actions.ts";
-import { activeRoleKeys } from "../../src/domains/identity/identity.repository.ts";
+import { activeFullAdmins, activeRoleKeys } from "../../src/domains/identity/identity.repository.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { assertAuditAttributed, countRows, loggedIn, type Suite } from "../helpers/identity.ts";
@@ -184,5 +184,65 @@ forEachEngine("roles", (engine) => {
 
   test("[G13] every audit entry written in this suite names its actor", async () => {
     await assertAuditAttributed(t);
+  });
+});
+
+forEachEngine("the last full administrator", (engine) => {
+  const t = suiteApp(engine);
+  const operator = () => t.get().runtime.actionEnv(operatorActor("test"));
+  const db = () => t.get().runtime.database.db;
+  const fullAdminAssignment = async (memberId: string) =>
+    (
+      await db()
+        .selectFrom("role_assignments")
+        .select("id")
+        .where("member_id", "=", memberId)
+        .where("role_key", "=", "full_admin")
+        .where("ended_by", "is", null)
+        .executeTakeFirstOrThrow()
+    ).id;
+
+  test("[G03] ending the last active full administrator's full_admin role is refused with 409 last_full_admin", async () => {
+    const only = await createMember(t.get().runtime, ["member", "full_admin"]);
+    assert.deepEqual(await activeFullAdmins(db()), [only.memberId], "the club has one full administrator");
+    const assignmentId = await fullAdminAssignment(only.memberId);
+    const audit = await countRows(t, "audit_log");
+    await assert.rejects(
+      runAction(operator(), endRoleAssignment, { assignmentId, reason: "tidying up" }),
+      (error: unknown) => {
+        assert.ok(error instanceof ClubError);
+        assert.equal(error.code, "last_full_admin");
+        assert.equal(error.status, 409);
+        assert.match(error.message, /last active full administrator/);
+        return true;
+      },
+    );
+    assert.deepEqual(await activeFullAdmins(db()), [only.memberId], "they are still a full administrator");
+    assert.equal(await countRows(t, "audit_log"), audit, "nothing was written");
+
+    // The policy is what keeps one: the same action without it ends the role and locks the club out.
+    const unguarded = { ...endRoleAssignment, access: { capability: "roles:grant" as const } };
+    await runAction(operator(), unguarded, { assignmentId, reason: "without the policy" });
+    assert.deepEqual(await activeFullAdmins(db()), [], "no full administrator is left");
+    await runAction(operator(), grantRole, {
+      memberId: only.memberId,
+      roleKey: "full_admin",
+      reason: "restored after the demonstration",
+    });
+
+    // With a second full administrator, the first one's role may end.
+    const second = await createMember(t.get().runtime, ["member", "full_admin"]);
+    await runAction(operator(), endRoleAssignment, {
+      assignmentId: await fullAdminAssignment(only.memberId),
+      reason: "stepped down",
+    });
+    assert.deepEqual(await activeFullAdmins(db()), [second.memberId]);
+    await assert.rejects(
+      runAction(operator(), endRoleAssignment, {
+        assignmentId: await fullAdminAssignment(second.memberId),
+        reason: "and the other one too",
+      }),
+      refusedWith("last_full_admin"),
+    );
   });
 });

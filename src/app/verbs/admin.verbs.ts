@@ -9,7 +9,7 @@ import {
   grantRole,
   revokeApiToken,
 } from "../../domains/identity/identity.actions.ts";
-import { findMemberByEmail } from "../../domains/identity/identity.repository.ts";
+import { findMemberByEmail, roleAssignmentsOf } from "../../domains/identity/identity.repository.ts";
 import type { CliEnv } from "../cli.ts";
 
 /** `clubos admin create`, `clubos token create|revoke`, `clubos roles grant|end`. */
@@ -119,13 +119,7 @@ export function registerAdminVerbs(program: Command, env: CliEnv): void {
       await env.withRuntime(async (ctx) => {
         const member = await findMemberByEmail(ctx.database.db, o.member);
         if (!member) throw invalidInput(`No member has the email ${o.member}.`);
-        const rows = await ctx.database.db
-          .selectFrom("role_assignments")
-          .selectAll()
-          .where("member_id", "=", member.id)
-          .orderBy("starts_at")
-          .execute();
-        for (const r of rows) {
+        for (const r of await roleAssignmentsOf(ctx.database.db, member.id)) {
           env.io.out(
             `${r.id} ${r.role_key.padEnd(16)} from ${new Date(r.starts_at).toISOString()} to ${r.ends_at ? new Date(r.ends_at).toISOString() : "open"} by ${r.granted_by}`,
           );

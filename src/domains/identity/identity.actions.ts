@@ -1,7 +1,6 @@
-import { sql } from "kysely";
 import { SIGNED_IN_MEMBER } from "../../core/access.ts";
 import { defineAction } from "../../core/action.ts";
-import { actorRef } from "../../core/actor.ts";
+import { type Actor, actorRef } from "../../core/actor.ts";
 import {
   type Capability,
   capabilitiesOf,
@@ -10,11 +9,34 @@ import {
   ROLES,
   type RoleKey,
 } from "../../core/capabilities.ts";
-import { ClubError, conflict, forbidden, invalidInput, notFound } from "../../core/errors.ts";
+import { conflict, forbidden, invalidInput, notFound } from "../../core/errors.ts";
 import { hashSecret, newSecret, oneTimePassword } from "../../core/secrets.ts";
-import { recordStatusChange } from "../members/members.actions.ts";
-import { activeRoleKeys, endSession, findMemberByEmail } from "./identity.repository.ts";
-import { assertAcceptablePassword, hashPassword } from "./passwords.ts";
+import { findMember, insertMember } from "../members/members.repository.ts";
+import { IDENTITY_ERRORS } from "./identity.errors.ts";
+import { KEEPS_ADMIN_ROLE } from "./identity.policies.ts";
+import {
+  accountOfMember,
+  activeRoleKeys,
+  endRoleAssignmentNow,
+  endSession,
+  endSessionsOfAccount,
+  findMemberByEmail,
+  insertAccount,
+  insertApiToken,
+  insertRoleAssignment,
+  insertSession,
+  lockRoleAssignment,
+  resetAccount,
+  revokeApiTokenRow,
+  setPassword,
+} from "./identity.repository.ts";
+import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords.ts";
+
+/** The member acting in an action gated by SIGNED_IN_MEMBER, which admits members only. */
+function signedInMember(actor: Actor): string {
+  if (actor.type !== "member") throw new Error("SIGNED_IN_MEMBER admits members only.");
+  return actor.memberId;
+}
 
 /** Starts a session for a member whose password was just verified; a new token every time. */
 export const startSession = defineAction({
@@ -24,18 +46,14 @@ export const startSession = defineAction({
   async run({ trx }, input: { accountId: string; absoluteHours: number; ip: string; replaces?: string }) {
     if (input.replaces) await endSession(trx, input.replaces, "rotated");
     const token = newSecret();
-    const row = await trx
-      .insertInto("sessions")
-      .values({
-        token_hash: hashSecret(token),
-        account_id: input.accountId,
-        expires_at: sql`now() + make_interval(hours => ${input.absoluteHours})`,
-        ip: input.ip,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
+    const sessionId = await insertSession(trx, {
+      accountId: input.accountId,
+      tokenHash: hashSecret(token),
+      absoluteHours: input.absoluteHours,
+      ip: input.ip,
+    });
     return {
-      result: { token, sessionId: row.id },
+      result: { token, sessionId },
       audit: {
         action: "session.started",
         subjectType: "account",
@@ -46,41 +64,54 @@ export const startSession = defineAction({
   },
 });
 
-/** Ends the caller's session. */
+/** Ends the caller's own session (log out). */
 export const endOwnSession = defineAction({
   name: "endOwnSession",
   access: { policy: SIGNED_IN_MEMBER },
   effect: "recovery",
-  async run({ trx }, input: { sessionId: string; accountId: string }) {
+  async run({ trx, actor }, input: { sessionId: string }) {
+    const account = await accountOfMember(trx, signedInMember(actor));
+    if (!account) throw notFound();
     await endSession(trx, input.sessionId, "logout");
     return {
       result: null,
-      audit: { action: "session.ended", subjectType: "account", subjectId: input.accountId },
+      audit: { action: "session.ended", subjectType: "account", subjectId: account.id },
     };
   },
 });
 
-/** Changes the caller's own password; every other session of theirs ends. */
+/** Changes the caller's own password after checking the current one. Every session of theirs ends,
+ * the one in use too, and a new session continues the visit: its token is the result. */
 export const changeOwnPassword = defineAction({
   name: "changeOwnPassword",
   access: { policy: SIGNED_IN_MEMBER },
   effect: "write",
-  async run({ trx }, input: { accountId: string; newHash: string; keepSessionId?: string }) {
-    await trx
-      .updateTable("accounts")
-      .set({ password_hash: input.newHash, must_change_password: false })
-      .where("id", "=", input.accountId)
-      .execute();
-    let ended = trx
-      .updateTable("sessions")
-      .set({ ended_at: sql`now()`, ended_reason: "password_changed" })
-      .where("account_id", "=", input.accountId)
-      .where("ended_at", "is", null);
-    if (input.keepSessionId) ended = ended.where("id", "!=", input.keepSessionId);
-    await ended.execute();
+  async run(
+    { trx, actor },
+    input: { current: string; password: string; confirm: string; absoluteHours: number; ip: string },
+  ) {
+    const account = await accountOfMember(trx, signedInMember(actor));
+    if (!account || !(await verifyPassword(account.password_hash, input.current)))
+      throw invalidInput("Your current password is not right.");
+    if (input.password !== input.confirm) throw invalidInput("The two new passwords are not the same.");
+    assertAcceptablePassword(input.password);
+    await setPassword(trx, account.id, await hashPassword(input.password));
+    const sessionsEnded = await endSessionsOfAccount(trx, account.id, "password_changed");
+    const token = newSecret();
+    await insertSession(trx, {
+      accountId: account.id,
+      tokenHash: hashSecret(token),
+      absoluteHours: input.absoluteHours,
+      ip: input.ip,
+    });
     return {
-      result: null,
-      audit: { action: "account.password_changed", subjectType: "account", subjectId: input.accountId },
+      result: { token },
+      audit: {
+        action: "account.password_changed",
+        subjectType: "account",
+        subjectId: account.id,
+        after: { sessionsEnded },
+      },
     };
   },
 });
@@ -103,42 +134,29 @@ export const bootstrapAdmin = defineAction({
         `${email} belongs to a deleted member; restore the member before making them an administrator.`,
       );
     }
-    if (!member) {
-      member = await trx
-        .insertInto("members")
-        .values({ name: input.name.trim(), email, status: "active" })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await recordStatusChange(trx, member.id, null, "active", "administrator created", actorRef(actor));
-    }
-    const passwordHash = await hashPassword(password);
-    const account = await trx
-      .insertInto("accounts")
-      .values({ member_id: member.id, password_hash: passwordHash, must_change_password: !input.password })
-      .onConflict((oc) =>
-        oc.column("member_id").doUpdateSet({
-          password_hash: passwordHash,
-          must_change_password: !input.password,
-          disabled_at: null,
-        }),
-      )
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    await trx
-      .updateTable("sessions")
-      .set({ ended_at: sql`now()`, ended_reason: "admin_recovered" })
-      .where("account_id", "=", account.id)
-      .where("ended_at", "is", null)
-      .execute();
+    member ??= await insertMember(trx, {
+      name: input.name.trim(),
+      email,
+      status: "active",
+      reason: "administrator created",
+      by: actorRef(actor),
+    });
+    const accountId = await resetAccount(trx, {
+      memberId: member.id,
+      passwordHash: await hashPassword(password),
+      mustChangePassword: !input.password,
+    });
+    await endSessionsOfAccount(trx, accountId, "admin_recovered");
     const roles = await activeRoleKeys(trx, member.id);
     if (!roles.includes("full_admin")) {
-      await trx
-        .insertInto("role_assignments")
-        .values({ member_id: member.id, role_key: "full_admin", granted_by: actorRef(actor) })
-        .execute();
+      await insertRoleAssignment(trx, {
+        memberId: member.id,
+        roleKey: "full_admin",
+        grantedBy: actorRef(actor),
+      });
     }
     return {
-      result: { memberId: member.id, accountId: account.id, password },
+      result: { memberId: member.id, accountId, password },
       audit: {
         action: "admin.bootstrapped",
         subjectType: "member",
@@ -163,31 +181,20 @@ export const grantRole = defineAction({
     const role = ROLES[input.roleKey as RoleKey];
     const missing = (role.capabilities as readonly Capability[]).filter((c) => !actor.capabilities.has(c));
     if (missing.length > 0) {
-      throw new ClubError(
-        "grant_exceeds_own",
+      throw IDENTITY_ERRORS.grant_exceeds_own(
         `You cannot grant ${role.name}: it carries ${missing.join(", ")}, which you do not hold yourself.`,
-        403,
       );
     }
     if (!input.reason?.trim())
       throw invalidInput("Say why this role is granted; the reason is kept in the audit log.");
-    const member = await trx
-      .selectFrom("members")
-      .select(["id", "deleted_at"])
-      .where("id", "=", input.memberId)
-      .executeTakeFirst();
-    if (!member || member.deleted_at) throw notFound();
-    const row = await trx
-      .insertInto("role_assignments")
-      .values({
-        member_id: input.memberId,
-        role_key: input.roleKey,
-        starts_at: input.startsAt ?? sql`now()`,
-        ends_at: input.endsAt ?? null,
-        granted_by: actorRef(actor),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    if (!(await findMember(trx, input.memberId))) throw notFound();
+    const row = await insertRoleAssignment(trx, {
+      memberId: input.memberId,
+      roleKey: input.roleKey,
+      startsAt: input.startsAt,
+      endsAt: input.endsAt,
+      grantedBy: actorRef(actor),
+    });
     return {
       result: row,
       audit: {
@@ -201,29 +208,20 @@ export const grantRole = defineAction({
   },
 });
 
-/** Ends a role assignment now (permission rollback): the row stays as history. */
+/** Ends a role assignment now (permission rollback): the row stays as history. Never the last active
+ * full administrator's full_admin role (KEEPS_ADMIN_ROLE). */
 export const endRoleAssignment = defineAction({
   name: "endRoleAssignment",
-  access: { capability: "roles:grant" },
+  access: { capability: "roles:grant", policy: KEEPS_ADMIN_ROLE },
   effect: "admin",
   async run({ trx, actor }, input: { assignmentId: string; reason: string }) {
     if (!input.reason?.trim())
       throw invalidInput("Say why this role ends; the reason is kept in the audit log.");
-    const before = await trx
-      .selectFrom("role_assignments")
-      .selectAll()
-      .where("id", "=", input.assignmentId)
-      .forUpdate()
-      .executeTakeFirst();
+    const before = await lockRoleAssignment(trx, input.assignmentId);
     if (!before) throw notFound();
     if (before.ends_at && new Date(before.ends_at) <= new Date())
       throw conflict("This role assignment has already ended.");
-    const after = await trx
-      .updateTable("role_assignments")
-      .set({ ends_at: sql`greatest(now(), starts_at)`, ended_by: actorRef(actor), version: sql`version + 1` })
-      .where("id", "=", input.assignmentId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const after = await endRoleAssignmentNow(trx, input.assignmentId, actorRef(actor));
     return {
       result: after,
       audit: {
@@ -254,22 +252,18 @@ export const createApiToken = defineAction({
       if (beyond.length > 0) throw forbidden(beyond.join(", "));
     }
     const secret = newSecret("cos_");
-    const row = await trx
-      .insertInto("api_tokens")
-      .values({
-        member_id: member.id,
-        name: input.name,
-        token_hash: hashSecret(secret),
-        capabilities: input.capabilities ?? null,
-      })
-      .returning(["id"])
-      .executeTakeFirstOrThrow();
+    const id = await insertApiToken(trx, {
+      memberId: member.id,
+      name: input.name,
+      tokenHash: hashSecret(secret),
+      capabilities: input.capabilities ?? null,
+    });
     return {
-      result: { id: row.id, secret },
+      result: { id, secret },
       audit: {
         action: "api_token.created",
         subjectType: "api_token",
-        subjectId: row.id,
+        subjectId: id,
         after: {
           memberId: member.id,
           name: input.name,
@@ -286,13 +280,7 @@ export const revokeApiToken = defineAction({
   access: { capability: "system:operate" },
   effect: "recovery", // revoking access must work even in read-only mode (S-3)
   async run({ trx }, input: { id: string }) {
-    const row = await trx
-      .updateTable("api_tokens")
-      .set({ revoked_at: sql`now()` })
-      .where("id", "=", input.id)
-      .where("revoked_at", "is", null)
-      .returning(["id", "name"])
-      .executeTakeFirst();
+    const row = await revokeApiTokenRow(trx, input.id);
     if (!row) throw notFound();
     return {
       result: row,
@@ -308,35 +296,22 @@ export const createAccount = defineAction({
   access: { capability: "members:write" },
   effect: "admin",
   async run({ trx }, input: { memberId: string; password?: string }) {
-    const member = await trx
-      .selectFrom("members")
-      .select(["id", "deleted_at"])
-      .where("id", "=", input.memberId)
-      .executeTakeFirst();
-    if (!member || member.deleted_at) throw notFound();
-    const existing = await trx
-      .selectFrom("accounts")
-      .select("id")
-      .where("member_id", "=", input.memberId)
-      .executeTakeFirst();
-    if (existing) throw conflict("This member already has a login account.");
+    if (!(await findMember(trx, input.memberId))) throw notFound();
+    if (await accountOfMember(trx, input.memberId))
+      throw conflict("This member already has a login account.");
     if (input.password) assertAcceptablePassword(input.password);
     const password = input.password ?? oneTimePassword();
-    const row = await trx
-      .insertInto("accounts")
-      .values({
-        member_id: input.memberId,
-        password_hash: await hashPassword(password),
-        must_change_password: !input.password,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
+    const accountId = await insertAccount(trx, {
+      memberId: input.memberId,
+      passwordHash: await hashPassword(password),
+      mustChangePassword: !input.password,
+    });
     return {
-      result: { accountId: row.id, password },
+      result: { accountId, password },
       audit: {
         action: "account.created",
         subjectType: "account",
-        subjectId: row.id,
+        subjectId: accountId,
         after: { memberId: input.memberId },
       },
     };

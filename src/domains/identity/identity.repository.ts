@@ -195,3 +195,176 @@ export async function heldRoleKeys(db: Kysely<DB>, memberId: string): Promise<st
     .execute();
   return rows.map((r) => r.role_key);
 }
+
+/** Opens a session for an account: it lasts absoluteHours at most. Returns its id. */
+export async function insertSession(
+  db: Kysely<DB>,
+  input: { accountId: string; tokenHash: string; absoluteHours: number; ip: string },
+): Promise<string> {
+  const row = await db
+    .insertInto("sessions")
+    .values({
+      token_hash: input.tokenHash,
+      account_id: input.accountId,
+      expires_at: sql`now() + make_interval(hours => ${input.absoluteHours})`,
+      ip: input.ip,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Ends every live session of an account with a reason; returns how many ended. */
+export async function endSessionsOfAccount(
+  db: Kysely<DB>,
+  accountId: string,
+  reason: string,
+): Promise<number> {
+  const rows = await db
+    .updateTable("sessions")
+    .set({ ended_at: sql`now()`, ended_reason: reason })
+    .where("account_id", "=", accountId)
+    .where("ended_at", "is", null)
+    .returning("id")
+    .execute();
+  return rows.length;
+}
+
+/** The login account of a member, if they have one. */
+export function accountOfMember(db: Kysely<DB>, memberId: string) {
+  return db
+    .selectFrom("accounts")
+    .select(["id", "password_hash"])
+    .where("member_id", "=", memberId)
+    .executeTakeFirst();
+}
+
+/** Opens a login account for a member; returns its id. */
+export async function insertAccount(
+  db: Kysely<DB>,
+  input: { memberId: string; passwordHash: string; mustChangePassword: boolean },
+): Promise<string> {
+  const row = await db
+    .insertInto("accounts")
+    .values({
+      member_id: input.memberId,
+      password_hash: input.passwordHash,
+      must_change_password: input.mustChangePassword,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Gives a member's account this password, creating the account if needed, and enables it (admin
+ * access recovery). Returns the account id. */
+export async function resetAccount(
+  db: Kysely<DB>,
+  input: { memberId: string; passwordHash: string; mustChangePassword: boolean },
+): Promise<string> {
+  const row = await db
+    .insertInto("accounts")
+    .values({
+      member_id: input.memberId,
+      password_hash: input.passwordHash,
+      must_change_password: input.mustChangePassword,
+    })
+    .onConflict((oc) =>
+      oc.column("member_id").doUpdateSet({
+        password_hash: input.passwordHash,
+        must_change_password: input.mustChangePassword,
+        disabled_at: null,
+      }),
+    )
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Replaces an account's password; a one-time password no longer needs changing. */
+export async function setPassword(db: Kysely<DB>, accountId: string, passwordHash: string): Promise<void> {
+  await db
+    .updateTable("accounts")
+    .set({ password_hash: passwordHash, must_change_password: false })
+    .where("id", "=", accountId)
+    .execute();
+}
+
+/** Assigns a role from startsAt (now when absent) until endsAt (open when absent). */
+export function insertRoleAssignment(
+  db: Kysely<DB>,
+  input: { memberId: string; roleKey: string; startsAt?: Date; endsAt?: Date | null; grantedBy: string },
+) {
+  return db
+    .insertInto("role_assignments")
+    .values({
+      member_id: input.memberId,
+      role_key: input.roleKey,
+      starts_at: input.startsAt ?? sql`now()`,
+      ends_at: input.endsAt ?? null,
+      granted_by: input.grantedBy,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** One role assignment, locked until the transaction ends; undefined for an unknown or malformed id. */
+export function lockRoleAssignment(db: Kysely<DB>, assignmentId: string) {
+  if (!UUID.test(assignmentId)) return Promise.resolve(undefined);
+  return db
+    .selectFrom("role_assignments")
+    .selectAll()
+    .where("id", "=", assignmentId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Ends a role assignment now (never before it started); the row stays as history. */
+export function endRoleAssignmentNow(db: Kysely<DB>, assignmentId: string, endedBy: string) {
+  return db
+    .updateTable("role_assignments")
+    .set({ ends_at: sql`greatest(now(), starts_at)`, ended_by: endedBy, version: sql`version + 1` })
+    .where("id", "=", assignmentId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Every role assignment of a member, past and future included, oldest first. */
+export function roleAssignmentsOf(db: Kysely<DB>, memberId: string) {
+  return db
+    .selectFrom("role_assignments")
+    .selectAll()
+    .where("member_id", "=", memberId)
+    .orderBy("starts_at")
+    .execute();
+}
+
+/** Stores an API token by its hash; null capabilities means all of the member's. Returns its id. */
+export async function insertApiToken(
+  db: Kysely<DB>,
+  input: { memberId: string; name: string; tokenHash: string; capabilities: string[] | null },
+): Promise<string> {
+  const row = await db
+    .insertInto("api_tokens")
+    .values({
+      member_id: input.memberId,
+      name: input.name,
+      token_hash: input.tokenHash,
+      capabilities: input.capabilities,
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Revokes a live API token; undefined when there is none with that id (or it is already revoked). */
+export function revokeApiTokenRow(db: Kysely<DB>, tokenId: string) {
+  if (!UUID.test(tokenId)) return Promise.resolve(undefined);
+  return db
+    .updateTable("api_tokens")
+    .set({ revoked_at: sql`now()` })
+    .where("id", "=", tokenId)
+    .where("revoked_at", "is", null)
+    .returning(["id", "name"])
+    .executeTakeFirst();
+}

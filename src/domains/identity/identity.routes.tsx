@@ -1,18 +1,22 @@
 import type { FastifyInstance } from "fastify";
-import { runAction } from "../../core/action.ts";
+import { SIGNED_IN_MEMBER } from "../../core/access.ts";
 import { ClubError, unauthenticated } from "../../core/errors.ts";
 import { READ, RECOVERY } from "../../http/declarations.ts";
-import { sendPage } from "../../http/page.tsx";
+import { pageContext, sendPage } from "../../http/page.tsx";
 import { sameSitePath } from "../../http/redirects.ts";
-import { declareRoute } from "../../http/routes.ts";
+import { declareRoute, routePolicy } from "../../http/routes.ts";
+import { EMPTY_FORM } from "../../http/schema.ts";
 import { SESSION_COOKIE } from "./authenticate.ts";
-import { changeOwnPassword, endOwnSession, startSession } from "./identity.actions.ts";
-import { findAccountByEmail } from "./identity.repository.ts";
+import { changeOwnPassword, endOwnSession } from "./identity.actions.ts";
+import { presentMe } from "./identity.presenters.ts";
+import { LoginForm, LoginQuery, MeOut, PasswordForm } from "./identity.schemas.ts";
 import { LoginView, PasswordView } from "./identity.views.tsx";
 import { clearSessionCookie, logIn, setSessionCookie } from "./login.ts";
-import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords.ts";
 
 // Login and logout keep working in read-only mode and while admin changes are frozen (O3).
+
+/** Read routes for the signed-in member's own account. */
+const OWN_ACCOUNT = routePolicy(SIGNED_IN_MEMBER, () => ({}));
 
 /** Login, logout and password change pages, and /api/v1/me. */
 export function identityRoutes(app: FastifyInstance): void {
@@ -24,15 +28,18 @@ export function identityRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: READ,
     summary: "Login form",
+    schema: { querystring: LoginQuery },
     handler: async (request, reply) =>
       sendPage(
         request,
         reply,
         "Log in",
-        <LoginView request={request} next={sameSitePath((request.query as { next?: string }).next)} />,
+        <LoginView page={pageContext(request)} next={sameSitePath(request.query.next)} />,
       ),
   });
 
+  // The way in has no action of its own: logIn checks the throttles and the password, then runs the
+  // startSession action as the member it found.
   declareRoute(app, {
     method: "POST",
     url: "/login",
@@ -41,14 +48,15 @@ export function identityRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: RECOVERY,
     summary: "Check email and password and start a new session",
+    schema: { body: LoginForm },
     handler: async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, string | undefined>;
-      const email = String(body.email ?? "");
-      const next = sameSitePath(body.next);
+      const email = request.body.email ?? "";
+      const next = sameSitePath(request.body.next);
+      const page = pageContext(request);
       try {
         const outcome = await logIn(request.server.ctx, {
           email,
-          password: String(body.password ?? ""),
+          password: request.body.password ?? "",
           ip: request.ip,
           replacesToken: request.cookies[SESSION_COOKIE],
           requestId: request.id,
@@ -59,7 +67,7 @@ export function identityRoutes(app: FastifyInstance): void {
             reply,
             "Log in",
             <LoginView
-              request={request}
+              page={page}
               error="That email and password do not match. Please try again."
               email={email}
               next={next}
@@ -76,7 +84,7 @@ export function identityRoutes(app: FastifyInstance): void {
             request,
             reply,
             "Log in",
-            <LoginView request={request} error={error.message} email={email} next={next} />,
+            <LoginView page={page} error={error.message} email={email} next={next} />,
             429,
           );
         }
@@ -88,23 +96,16 @@ export function identityRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/logout",
-    capability: "authenticated",
+    action: endOwnSession,
     loadClass: "member",
     response: "html",
-    degraded: RECOVERY,
     summary: "End the current session",
-    handler: async (request, reply) => {
-      const { actor, sessionId } = request.auth;
-      if (actor.type !== "member" || !sessionId) throw unauthenticated();
-      const account = await request.server.ctx.database.db
-        .selectFrom("accounts")
-        .select("id")
-        .where("member_id", "=", actor.memberId)
-        .executeTakeFirstOrThrow();
-      await runAction(request.server.ctx.actionEnv(actor, request.id), endOwnSession, {
-        sessionId,
-        accountId: account.id,
-      });
+    schema: { body: EMPTY_FORM },
+    handler: async (request, reply, action) => {
+      // A bearer token has no session to end; only a browser logs out.
+      const { sessionId } = request.auth;
+      if (!sessionId) throw unauthenticated();
+      await action.run({ sessionId });
       clearSessionCookie(reply);
       return reply.redirect("/", 303);
     },
@@ -114,6 +115,7 @@ export function identityRoutes(app: FastifyInstance): void {
     method: "GET",
     url: "/account/password",
     capability: "authenticated",
+    policy: OWN_ACCOUNT,
     loadClass: "member",
     response: "html",
     degraded: READ,
@@ -123,57 +125,40 @@ export function identityRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Change password",
-        <PasswordView request={request} forced={request.auth.mustChangePassword} />,
+        <PasswordView page={pageContext(request)} forced={request.auth.mustChangePassword} />,
       ),
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/account/password",
-    capability: "authenticated",
+    action: changeOwnPassword,
     loadClass: "member",
     response: "html",
-    degraded: { readOnly: "refused", databaseDown: "503", frozenBy: "none" },
     summary: "Change one's own password; other sessions end and this one gets a new token",
-    handler: async (request, reply) => {
-      const { actor, sessionId } = request.auth;
-      if (actor.type !== "member") throw unauthenticated();
-      const body = (request.body ?? {}) as Record<string, string | undefined>;
-      const ctx = request.server.ctx;
-      const member = await ctx.database.db
-        .selectFrom("members")
-        .select("email")
-        .where("id", "=", actor.memberId)
-        .executeTakeFirstOrThrow();
-      const account = await findAccountByEmail(ctx.database.db, member.email);
-      const show = (error: string, status: number) =>
-        sendPage(request, reply, "Change password", <PasswordView request={request} error={error} />, status);
-      if (!account || !(await verifyPassword(account.passwordHash, String(body.current ?? "")))) {
-        return show("Your current password is not right.", 400);
-      }
-      const password = String(body.password ?? "");
-      if (password !== String(body.confirm ?? ""))
-        return show("The two new passwords are not the same.", 400);
+    schema: { body: PasswordForm },
+    handler: async (request, reply, action) => {
       try {
-        assertAcceptablePassword(password);
+        const { token } = await action.run({
+          current: request.body.current ?? "",
+          password: request.body.password ?? "",
+          confirm: request.body.confirm ?? "",
+          absoluteHours: request.server.ctx.config.sessionAbsoluteHours,
+          ip: request.ip,
+        });
+        setSessionCookie(request, reply, token);
+        return reply.redirect("/?changed=password", 303);
       } catch (error) {
-        if (error instanceof ClubError) return show(error.message, 400);
-        throw error;
+        // A wrong current password or an unacceptable new one: the form again, saying which.
+        if (!(error instanceof ClubError) || error.code !== "invalid_input") throw error;
+        return sendPage(
+          request,
+          reply,
+          "Change password",
+          <PasswordView page={pageContext(request)} error={error.message} />,
+          400,
+        );
       }
-      const env = ctx.actionEnv(actor, request.id);
-      await runAction(env, changeOwnPassword, {
-        accountId: account.accountId,
-        newHash: await hashPassword(password),
-      });
-      // Every session ended above, this one too; a fresh token continues the visit.
-      const { token } = await runAction(env, startSession, {
-        accountId: account.accountId,
-        absoluteHours: ctx.config.sessionAbsoluteHours,
-        ip: request.ip,
-        replaces: sessionId,
-      });
-      setSessionCookie(request, reply, token);
-      return reply.redirect("/?changed=password", 303);
     },
   });
 
@@ -181,14 +166,16 @@ export function identityRoutes(app: FastifyInstance): void {
     method: "GET",
     url: "/api/v1/me",
     capability: "authenticated",
+    policy: OWN_ACCOUNT,
     loadClass: "member",
     response: "json",
     degraded: READ,
     summary: "Who the caller is and what they may do",
+    schema: { response: { 200: MeOut } },
     handler: async (request) => {
       const { actor } = request.auth;
-      if (actor.type !== "member") throw unauthenticated();
-      return { memberId: actor.memberId, name: actor.name, capabilities: [...actor.capabilities].sort() };
+      if (actor.type !== "member") throw unauthenticated(); // narrows the type: the policy admits members
+      return presentMe(actor);
     },
   });
 }

@@ -1,14 +1,13 @@
-import type { FastifyRequest } from "fastify";
-import { CsrfField, pageContext } from "../../http/page.tsx";
+import { CsrfField, type PageContext } from "../../http/page.tsx";
 
 /** The login form; shows a problem and keeps the email when there is one. */
 export function LoginView({
-  request,
+  page,
   error,
   email,
   next,
 }: {
-  request: FastifyRequest;
+  page: PageContext;
   error?: string;
   email?: string;
   next?: string;
@@ -23,7 +22,7 @@ export function LoginView({
       ) : null}
       <form method="post" action="/login">
         {/* Someone already signed in posts with a live session, which the CSRF guard checks. */}
-        <CsrfField page={pageContext(request)} />
+        <CsrfField page={page} />
         <input type="hidden" name="next" value={next ?? "/"} />
         <label for="email">Email</label>
         <input id="email" name="email" type="email" autocomplete="username" required value={email ?? ""} />
@@ -37,11 +36,11 @@ export function LoginView({
 
 /** The change-password form. */
 export function PasswordView({
-  request,
+  page,
   error,
   forced,
 }: {
-  request: FastifyRequest;
+  page: PageContext;
   error?: string;
   forced?: boolean;
 }) {
@@ -57,7 +56,7 @@ export function PasswordView({
         </p>
       ) : null}
       <form method="post" action="/account/password">
-        <CsrfField page={pageContext(request)} />
+        <CsrfField page={page} />
         <label for="current">Current password</label>
         <input id="current" name="current" type="password" autocomplete="current-password" required />
         <label for="password">New password (at least 12 characters)</label>
