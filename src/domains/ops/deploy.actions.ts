@@ -1,5 +1,5 @@
-import os from "node:os";
 import { defineAction } from "../../core/action.ts";
+import { insertDeploy } from "./ops.repository.ts";
 
 /** Records this process's start as a deploy (G14, CC-1): version, commit, change class, host.
  * A recovery action: a server started in read-only mode still says what it is running. */
@@ -11,18 +11,7 @@ export const recordDeploy = defineAction({
     { trx },
     input: { version: string; gitCommit: string | null; changeClass: string; processKind: string },
   ) {
-    const row = await trx
-      .insertInto("deploys")
-      .values({
-        version: input.version,
-        git_commit: input.gitCommit,
-        change_class: input.changeClass,
-        host: os.hostname(),
-        process_kind: input.processKind,
-        node_version: process.version,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertDeploy(trx, input);
     return {
       result: row,
       audit: {

@@ -1,8 +1,8 @@
-import { sql } from "kysely";
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import { invalidInput } from "../../core/errors.ts";
 import { isMode, MODES, SWITCHES, type SwitchName } from "../../core/modes.ts";
+import { writeMode, writeSwitch } from "./ops.repository.ts";
 
 /** Switches the system mode (O3, D-3): attributed, with a reason, reversible without restart.
  * A recovery action, so it works in read-only mode, which is how read-only mode is left. */
@@ -11,29 +11,21 @@ export const setMode = defineAction({
   access: { capability: "system:operate" },
   effect: "recovery",
   async run({ trx, actor, state }, input: { mode: string; reason: string }) {
-    if (!isMode(input.mode))
-      throw invalidInput(`Unknown mode "${input.mode}". Use one of: ${MODES.join(", ")}.`);
+    const mode = input.mode;
+    if (!isMode(mode)) throw invalidInput(`Unknown mode "${mode}". Use one of: ${MODES.join(", ")}.`);
     if (!input.reason?.trim())
       throw invalidInput("A reason is required: it is shown to everyone and kept in the audit log.");
-    await trx
-      .updateTable("system_state")
-      .set({
-        mode: input.mode,
-        reason: input.reason.trim(),
-        changed_by: actorRef(actor),
-        version: sql`version + 1`,
-      })
-      .where("id", "=", 1)
-      .execute();
+    const reason = input.reason.trim();
+    await writeMode(trx, { mode, reason, changedBy: actorRef(actor) });
     return {
-      result: { mode: input.mode },
+      result: { mode },
       audit: {
         action: "system.mode_changed",
         subjectType: "system_state",
         subjectId: "1",
         before: { mode: state?.mode ?? "unknown" },
-        after: { mode: input.mode },
-        reason: input.reason.trim(),
+        after: { mode },
+        reason,
       },
     };
   },
@@ -50,16 +42,8 @@ export const setSwitch = defineAction({
     }
     if (!input.reason?.trim()) throw invalidInput("A reason is required: it is kept in the audit log.");
     const name = input.name as SwitchName;
-    await trx
-      .updateTable("system_state")
-      .set({
-        [name]: input.on,
-        reason: input.reason.trim(),
-        changed_by: actorRef(actor),
-        version: sql`version + 1`,
-      })
-      .where("id", "=", 1)
-      .execute();
+    const reason = input.reason.trim();
+    await writeSwitch(trx, { name, on: input.on, reason, changedBy: actorRef(actor) });
     const before = state
       ? {
           publish_freeze: state.publishFreeze,
@@ -75,7 +59,7 @@ export const setSwitch = defineAction({
         subjectId: "1",
         before: { [name]: before },
         after: { [name]: input.on },
-        reason: input.reason.trim(),
+        reason,
       },
     };
   },

@@ -1,27 +1,36 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { runAction } from "../../core/action.ts";
+import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
 import { invalidInput } from "../../core/errors.ts";
-import { READ, RECOVERY } from "../../http/declarations.ts";
-import { sendPage } from "../../http/page.tsx";
+import { READ } from "../../http/declarations.ts";
+import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
+import { IDEMPOTENCY_KEY } from "../../http/schema.ts";
 import { type AuditFilter, listAuditEntries } from "./audit.repository.ts";
 import { setMode, setSwitch } from "./mode.actions.ts";
+import { presentSystemState } from "./ops.presenters.ts";
+import { AuditQuery, ModeBody, ModeForm, ModeOut, SwitchForm, SystemStateOut } from "./ops.schemas.ts";
 import { AdminHome, AuditView, SystemView } from "./ops.views.tsx";
 
-// The operator's switches are the way out of read-only mode, so they stay allowed in it.
+// The operator's switches are the way out of read-only mode: their actions are recovery actions, so
+// the routes stay allowed in it.
 
-function auditFilter(request: FastifyRequest): AuditFilter {
-  const q = request.query as Record<string, string | undefined>;
-  const date = (v?: string) => (v && !Number.isNaN(Date.parse(v)) ? v : undefined);
-  const seq = Number(q.beforeSeq);
+/** The audit filter form as the repository's filter: blank fields filter nothing. */
+function auditFilter(query: AuditQuery): AuditFilter {
+  const text = (value: string | undefined) => value?.trim() || undefined;
   return {
-    actor: q.actor?.trim() || undefined,
-    action: q.action?.trim() || undefined,
-    subject: q.subject?.trim() || undefined,
-    from: date(q.from),
-    to: date(q.to),
-    beforeSeq: Number.isInteger(seq) && seq > 0 ? seq : undefined,
+    actor: text(query.actor),
+    action: text(query.action),
+    subject: text(query.subject),
+    from: query.from || undefined,
+    to: query.to || undefined,
+    beforeSeq: query.beforeSeq,
   };
+}
+
+/** A switch form's "on" field: the form sends "true" or "false". */
+function switchOn(value: string | undefined): boolean {
+  if (value !== "true" && value !== "false") throw invalidInput("Say whether the switch goes on or off.");
+  return value === "true";
 }
 
 /** The admin console's home, the mode page and the audit log. */
@@ -34,22 +43,17 @@ export function opsRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: READ,
     summary: "Admin console home",
-    handler: async (request, reply) => {
-      const { actor } = request.auth;
-      return sendPage(
+    handler: async (request, reply) =>
+      sendPage(
         request,
         reply,
         "Admin",
         <AdminHome
-          name={actor.type === "member" ? actor.name : "?"}
+          page={pageContext(request)}
           state={request.server.ctx.modes.current()}
           deploy={request.server.ctx.deploy}
-          canOperate={actor.capabilities.has("system:operate")}
-          canAudit={actor.capabilities.has("audit:read")}
-          canManageEvents={actor.capabilities.has("events:manage")}
         />,
-      );
-    },
+      ),
   });
 
   declareRoute(app, {
@@ -65,24 +69,20 @@ export function opsRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Mode and kill switches",
-        <SystemView request={request} state={await request.server.ctx.modes.refresh()} />,
+        <SystemView page={pageContext(request)} state={await request.server.ctx.modes.refresh()} />,
       ),
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/admin/system/mode",
-    capability: "system:operate",
+    action: setMode,
     loadClass: "admin",
     response: "html",
-    degraded: RECOVERY,
     summary: "Change the system mode",
-    handler: async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, string | undefined>;
-      await runAction(request.server.ctx.actionEnv(request.auth.actor, request.id), setMode, {
-        mode: String(body.mode ?? ""),
-        reason: String(body.reason ?? ""),
-      });
+    schema: { body: ModeForm },
+    handler: async (request, reply, action) => {
+      await action.run({ mode: request.body.mode ?? "", reason: request.body.reason ?? "" });
       await request.server.ctx.modes.refresh();
       return reply.redirect("/admin/system", 303);
     },
@@ -91,19 +91,16 @@ export function opsRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/admin/system/switch",
-    capability: "system:operate",
+    action: setSwitch,
     loadClass: "admin",
     response: "html",
-    degraded: RECOVERY,
     summary: "Turn a kill switch on or off",
-    handler: async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, string | undefined>;
-      if (body.on !== "true" && body.on !== "false")
-        throw invalidInput("Say whether the switch goes on or off.");
-      await runAction(request.server.ctx.actionEnv(request.auth.actor, request.id), setSwitch, {
-        name: String(body.name ?? ""),
-        on: body.on === "true",
-        reason: String(body.reason ?? ""),
+    schema: { body: SwitchForm },
+    handler: async (request, reply, action) => {
+      await action.run({
+        name: request.body.name ?? "",
+        on: switchOn(request.body.on),
+        reason: request.body.reason ?? "",
       });
       await request.server.ctx.modes.refresh();
       return reply.redirect("/admin/system", 303);
@@ -117,41 +114,31 @@ export function opsRoutes(app: FastifyInstance): void {
     loadClass: "admin",
     response: "json",
     degraded: READ,
-    summary: "The mode and kill switches",
-    handler: async (request) => {
-      const state = await request.server.ctx.modes.refresh();
-      return state ?? { mode: "unreadable" };
-    },
+    summary: "The mode and kill switches ('unreadable' when the state cannot be read)",
+    schema: { response: { 200: SystemStateOut } },
+    handler: async (request) => presentSystemState(await request.server.ctx.modes.refresh()),
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/system/mode",
-    capability: "system:operate",
+    action: setMode,
     loadClass: "admin",
     response: "json",
-    degraded: RECOVERY,
-    summary: "Change the system mode",
+    summary: "Change the system mode (Idempotency-Key supported)",
     schema: {
-      body: {
-        type: "object",
-        required: ["mode", "reason"],
-        additionalProperties: false,
-        properties: {
-          mode: { type: "string", enum: ["normal", "read-only", "maintenance"] },
-          reason: { type: "string", minLength: 1 },
-        },
-      },
+      body: ModeBody,
+      headers: Type.Object({ "idempotency-key": IDEMPOTENCY_KEY }),
+      response: { 200: ModeOut },
     },
-    handler: async (request) => {
-      const body = request.body as unknown as { mode: string; reason: string };
-      const result = await runAction(
-        request.server.ctx.actionEnv(request.auth.actor, request.id),
-        setMode,
-        body,
-      );
+    handler: async (request, reply, action) => {
+      const sent = await action.idempotentJson(reply, request.body, (result) => ({
+        status: 200,
+        body: result,
+      }));
+      // This process sees the change now; the others on its notification, within seconds.
       await request.server.ctx.modes.refresh();
-      return result;
+      return sent;
     },
   });
 
@@ -163,8 +150,9 @@ export function opsRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: READ,
     summary: "Audit log with filters (actor, action, subject, time)",
+    schema: { querystring: AuditQuery },
     handler: async (request, reply) => {
-      const filter = auditFilter(request);
+      const filter = auditFilter(request.query);
       const entries = await listAuditEntries(request.server.ctx.database.db, filter);
       return sendPage(request, reply, "Audit log", <AuditView entries={entries} filter={filter} />);
     },

@@ -1,26 +1,25 @@
-import type { FastifyRequest } from "fastify";
 import type { SystemState } from "../../core/modes.ts";
 import type { DeployInfo } from "../../http/context.ts";
-import { CsrfField, pageContext } from "../../http/page.tsx";
+import { CsrfField, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import type { AuditFilter } from "./audit.repository.ts";
 
-/** The admin console's home: who is signed in, the mode, the running deploy. */
+/** The admin console's home: who is signed in, the mode, the running deploy, and the pages the actor
+ * may open. */
 export function AdminHome({
-  name,
+  page,
   state,
   deploy,
-  canOperate,
-  canAudit,
-  canManageEvents = false,
 }: {
-  name: string;
+  page: PageContext;
   state: SystemState | null;
   deploy: DeployInfo | null;
-  canOperate: boolean;
-  canAudit: boolean;
-  canManageEvents?: boolean;
 }) {
+  const { actor } = page;
+  const name = actor.type === "member" ? actor.name : "?";
+  const canOperate = actor.capabilities.has("system:operate");
+  const canAudit = actor.capabilities.has("audit:read");
+  const canManageEvents = actor.capabilities.has("events:manage");
   return (
     <section>
       <h1>Admin</h1>
@@ -64,7 +63,7 @@ export function AdminHome({
 }
 
 /** The operator's mode and kill-switch page. */
-export function SystemView({ request, state }: { request: FastifyRequest; state: SystemState | null }) {
+export function SystemView({ page, state }: { page: PageContext; state: SystemState | null }) {
   const switches = state
     ? [
         { name: "admin_freeze", label: "Admin freeze", on: state.adminFreeze },
@@ -80,7 +79,7 @@ export function SystemView({ request, state }: { request: FastifyRequest; state:
         {state?.reason ? ` (reason: ${state.reason}, by ${state.changedBy})` : ""}
       </p>
       <form method="post" action="/admin/system/mode">
-        <CsrfField page={pageContext(request)} />
+        <CsrfField page={page} />
         <label for="mode">New mode</label>
         <select id="mode" name="mode">
           <option value="normal">normal</option>
@@ -94,7 +93,7 @@ export function SystemView({ request, state }: { request: FastifyRequest; state:
       <h2>Kill switches</h2>
       {switches.map((s) => (
         <form method="post" action="/admin/system/switch" key={s.name}>
-          <CsrfField page={pageContext(request)} />
+          <CsrfField page={page} />
           <input type="hidden" name="name" value={s.name} />
           <input type="hidden" name="on" value={s.on ? "false" : "true"} />
           <label for={`reason-${s.name}`}>

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from "fastify";
-import { sql } from "kysely";
 import { notFound } from "../../core/errors.ts";
-import { UUID } from "../../core/ids.ts";
 import { READ } from "../../http/declarations.ts";
 import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
+import { ID_PARAMS } from "../../http/schema.ts";
+import { OutboxQuery } from "./ops.schemas.ts";
+import { findOutboxMessage, listOutboxMessages, type OutboxFilter } from "./outbox.repository.ts";
 import { OutboxList, OutboxMessage } from "./outbox.views.tsx";
 
 const PAGE = 100;
-const STATUSES = new Set(["pending", "sent", "failed", "cancelled"]);
 
 /** The outbox for admins, read-only: what the club is sending or sent, and each message's body. Messages
  * name members and their email addresses, so it sits behind audit:read like the audit log. */
@@ -21,30 +21,12 @@ export function outboxRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: READ,
     summary: "The latest outbox messages (topic, recipient, subject, status), newest first",
+    schema: { querystring: OutboxQuery },
     handler: async (request, reply) => {
-      const q = request.query as Record<string, string | undefined>;
-      const filter = {
-        topic: q.topic?.trim() || undefined,
-        status: q.status && STATUSES.has(q.status) ? q.status : undefined,
-      };
-      // Keyset paging on (created_at, id): "before" is the id of the last row of the previous page; its
-      // time is read back from the row, at full precision.
-      const before = q.before && UUID.test(q.before) ? q.before : undefined;
-      let query = request.server.ctx.database.db
-        .selectFrom("outbox")
-        .select(["id", "topic", "recipient", "subject", "status", "created_at"])
-        .orderBy("created_at", "desc")
-        .orderBy("id", "desc")
-        .limit(PAGE);
-      if (filter.topic) query = query.where("topic", "=", filter.topic);
-      if (filter.status) query = query.where("status", "=", filter.status);
-      if (before)
-        query = query.where(
-          sql`(created_at, id)`,
-          "<",
-          sql`(SELECT o.created_at, o.id FROM outbox o WHERE o.id = ${before}::uuid)`,
-        );
-      const messages = await query.execute();
+      const { topic, status, before } = request.query;
+      const filter: OutboxFilter = { topic: topic?.trim() || undefined, status: status || undefined };
+      const db = request.server.ctx.database.db;
+      const messages = await listOutboxMessages(db, filter, before || undefined, PAGE);
       const last = messages.at(-1);
       const older =
         messages.length === PAGE && last
@@ -70,15 +52,9 @@ export function outboxRoutes(app: FastifyInstance): void {
     response: "html",
     degraded: READ,
     summary: "One outbox message with its rendered body",
+    schema: { params: ID_PARAMS },
     handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const message = UUID.test(id)
-        ? await request.server.ctx.database.db
-            .selectFrom("outbox")
-            .selectAll()
-            .where("id", "=", id)
-            .executeTakeFirst()
-        : undefined;
+      const message = await findOutboxMessage(request.server.ctx.database.db, request.params.id);
       if (!message) throw notFound();
       return sendPage(
         request,

@@ -1,4 +1,5 @@
 import { DataTable } from "../../http/table.tsx";
+import { OUTBOX_STATUSES } from "./outbox.repository.ts";
 
 type Message = {
   id: string;
@@ -27,7 +28,7 @@ export function OutboxList(props: {
         <label for="status">Status</label>
         <select id="status" name="status">
           <option value="">any</option>
-          {["pending", "sent", "failed", "cancelled"].map((s) => (
+          {OUTBOX_STATUSES.map((s) => (
             <option value={s} selected={props.filter.status === s} key={s}>
               {s}
             </option>

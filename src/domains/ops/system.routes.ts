@@ -1,15 +1,24 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { migrationStatus } from "../../core/db/migrate.ts";
-import { ClubError } from "../../core/errors.ts";
+import { notFound } from "../../core/errors.ts";
 import { registry } from "../../core/metrics.ts";
 import { NO_DB } from "../../http/declarations.ts";
 import { declareRoute } from "../../http/routes.ts";
+import { presentVersion } from "./ops.presenters.ts";
+import { AliveOut, ReadyOut, VersionOut } from "./ops.schemas.ts";
 
 function isLoopback(ip: string): boolean {
   return ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1";
 }
 
-/** Health, readiness, metrics and version: what an operator and a load balancer look at. */
+/** Who may read /metrics: operators, or anyone on the machine itself. request.ip is the client as the
+ * trusted proxies (if any, CLUBOS_TRUST_PROXY) report it. */
+function mayReadMetrics(request: FastifyRequest): boolean {
+  return request.auth.actor.capabilities.has("system:operate") || isLoopback(request.ip);
+}
+
+/** Health, readiness, metrics and version: what an operator and a load balancer look at. None of them
+ * runs an action; they answer without the database where they can (NO_DB). */
 export function systemRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "GET",
@@ -19,7 +28,8 @@ export function systemRoutes(app: FastifyInstance): void {
     response: "json",
     degraded: NO_DB,
     summary: "The process is alive",
-    handler: async () => ({ status: "alive" }),
+    schema: { response: { 200: AliveOut } },
+    handler: async () => ({ status: "alive" as const }),
   });
 
   declareRoute(app, {
@@ -30,38 +40,39 @@ export function systemRoutes(app: FastifyInstance): void {
     response: "json",
     degraded: NO_DB,
     summary: "Database reachable, migrations current, mode readable; 503 when not ready",
+    schema: { response: { 200: ReadyOut, 503: ReadyOut } },
     handler: async (request, reply) => {
       const ctx = request.server.ctx;
-      const checks: Record<string, string> = {};
+      const checks: ReadyOut["checks"] = {
+        database: "unreachable",
+        migrations: "unknown",
+        mode: "unreadable",
+      };
       try {
         const statuses = await migrationStatus(ctx.database);
         checks.database = "ok";
         checks.migrations = statuses.every((s) => s.state === "applied") ? "current" : "not current";
       } catch {
-        checks.database = "unreachable";
-        checks.migrations = "unknown";
+        // The database cannot be reached: the checks say so.
       }
       const state = await ctx.modes.refresh();
-      checks.mode = state ? state.mode : "unreadable";
+      if (state) checks.mode = state.mode;
       const ready = checks.database === "ok" && checks.migrations === "current" && state !== null;
-      return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks });
+      const body: ReadyOut = { status: ready ? "ready" : "not ready", checks };
+      return reply.code(ready ? 200 : 503).send(body);
     },
   });
 
   declareRoute(app, {
     method: "GET",
     url: "/metrics",
-    capability: "public", // checked below: operators, or anyone on the machine itself
+    capability: "public", // mayReadMetrics decides: operators, or anyone on the machine itself
     loadClass: "admin",
     response: "text",
     degraded: NO_DB,
     summary: "Prometheus metrics, for operators or from loopback only",
     handler: async (request, reply) => {
-      const operator = request.auth.actor.capabilities.has("system:operate");
-      // request.ip is the client as the trusted proxies saw it (CLUBOS_TRUST_PROXY), else the peer.
-      if (!operator && !isLoopback(request.ip)) {
-        throw new ClubError("not_found", "This page does not exist, or you do not have access to it.", 404);
-      }
+      if (!mayReadMetrics(request)) throw notFound();
       return reply.type(registry.contentType).send(await registry.metrics());
     },
   });
@@ -74,18 +85,7 @@ export function systemRoutes(app: FastifyInstance): void {
     response: "json",
     degraded: NO_DB,
     summary: "The running version and its deploy record",
-    handler: async (request) => {
-      const deploy = request.server.ctx.deploy;
-      return deploy
-        ? {
-            version: deploy.version,
-            gitCommit: deploy.gitCommit,
-            changeClass: deploy.changeClass,
-            startedAt: deploy.startedAt,
-            host: deploy.host,
-            deployId: deploy.id,
-          }
-        : { version: "unknown" };
-    },
+    schema: { response: { 200: VersionOut } },
+    handler: async (request) => presentVersion(request.server.ctx.deploy),
   });
 }

@@ -1,6 +1,13 @@
 import type { FastifyInstance } from "fastify";
-import { sendPage } from "../../http/page.tsx";
+import { Type } from "typebox";
+import { READ } from "../../http/declarations.ts";
+import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
+import { Query, Text } from "../../http/schema.ts";
+import { HomeView } from "./site.views.tsx";
+
+/** ?changed=password after a password change; any other value shows nothing more. */
+const HomeQuery = Query({ changed: Type.Optional(Text(40)) });
 
 /** The public home page. */
 export function siteRoutes(app: FastifyInstance): void {
@@ -10,28 +17,19 @@ export function siteRoutes(app: FastifyInstance): void {
     capability: "public",
     loadClass: "public",
     response: "html",
-    degraded: { readOnly: "serves", databaseDown: "503", frozenBy: "none" },
+    degraded: READ,
     summary: "Home page",
-    handler: async (request, reply) => {
-      const { actor } = request.auth;
-      const club = request.server.ctx.config.clubName;
-      const changed = (request.query as { changed?: string }).changed === "password";
-      return sendPage(
+    schema: { querystring: HomeQuery },
+    handler: async (request, reply) =>
+      sendPage(
         request,
         reply,
         "Home",
-        <section>
-          <h1>Welcome to {club}</h1>
-          {changed ? <p class="notice">Your password was changed. Other sessions were signed out.</p> : null}
-          {actor.type === "member" ? (
-            <p>You are signed in as {actor.name}.</p>
-          ) : (
-            <p>
-              Members can <a href="/login">log in</a> to see member pages and register for events.
-            </p>
-          )}
-        </section>,
-      );
-    },
+        <HomeView
+          page={pageContext(request)}
+          clubName={request.server.ctx.config.clubName}
+          passwordChanged={request.query.changed === "password"}
+        />,
+      ),
   });
 }
