@@ -7,7 +7,6 @@ export const PENDING_CONTRACTS = new Set<string>([
   "GET /admin/members/import/:id",
   "GET /api/v1/members/export.csv",
   "GET /api/v1/members/import/:id",
-  "GET /api/v1/openapi.json",
   "POST /admin/members/import",
   "POST /admin/members/import/:id/confirm",
   "POST /admin/members/import/:id/resume",
