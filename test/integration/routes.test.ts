@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Fastify from "fastify";
+import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import type { AppContext } from "../../src/app/context.ts";
 import { buildServer } from "../../src/app/server.ts";
 import { SIGNED_IN_MEMBER } from "../../src/core/access.ts";
@@ -9,6 +10,7 @@ import {
   declareRoute,
   degradedOf,
   enforceDeclarations,
+  type RouteListing,
   routeTable,
   validateDeclaration,
 } from "../../src/http/routes.ts";
@@ -152,4 +154,42 @@ test("[G16] a route takes its access and degraded behaviour from its action; res
     frozenBy: "admin_freeze",
   });
   assert.deepEqual(degradedOf("recovery"), { readOnly: "allowed", databaseDown: "503", frozenBy: "none" });
+});
+
+/** Runs a clubos verb that needs no database, collecting what it prints. */
+async function clubos(...argv: string[]) {
+  const lines: string[] = [];
+  const env: CliEnv = {
+    io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
+    config: testConfig().config,
+    withRuntime: () => Promise.reject(new Error("this verb must not need the database")),
+  };
+  const code = await runCli(argv, env);
+  return { code, output: lines.join("\n") };
+}
+
+test("[G16] `clubos routes` shows each route's capability, policy, action and effect", async () => {
+  const json = await clubos("routes", "--json");
+  assert.equal(json.code, 0, json.output);
+  const routes = JSON.parse(json.output) as RouteListing[];
+  const patch = routes.find((r) => r.method === "PATCH" && r.url === "/api/v1/events/:id");
+  assert.ok(patch, "the event API is listed");
+  assert.equal(patch.policy, "events.manages-event");
+  assert.equal(patch.action, "updateEvent");
+  assert.equal(patch.effect, "admin");
+  assert.equal(patch.capability, "events:register");
+  const logout = routes.find((r) => r.method === "POST" && r.url === "/logout");
+  assert.equal(logout?.action, "endOwnSession");
+  assert.equal(logout?.policy, "signed-in-member");
+  const login = routes.find((r) => r.method === "POST" && r.url === "/login");
+  assert.equal(login?.action, undefined, "the way in runs no action of its own");
+  assert.equal(login?.capability, "public");
+
+  const text = await clubos("routes");
+  assert.equal(text.code, 0, text.output);
+  const line = text.output.split("\n").find((l) => /^PATCH\s+\/api\/v1\/events\/:id\s/.test(l));
+  assert.ok(line, text.output);
+  assert.match(line, /policy:events\.manages-event/);
+  assert.match(line, /action:updateEvent effect:admin/);
+  assert.match(line, /frozen-by:admin_freeze/);
 });
