@@ -5,7 +5,7 @@ import { FormBody, FormText, Query, Uuid } from "../../http/schema.ts";
  * bounded generously here so the password rules (passwords.ts) answer in their own words. */
 
 /** Where to go after logging in: a local path (safeNext keeps it local). */
-const Next = FormText(2_048);
+const Next = FormText(8_192);
 
 /** GET /login?next=... */
 export const LoginQuery = Query({ next: Next });
