@@ -27,7 +27,6 @@ import {
 
 export type { MemberChanges } from "./member-fields.ts";
 // bootstrapAdmin (identity) still records its member's first status here until it uses insertMember.
-export { recordStatusChange } from "./members.repository.ts";
 
 // The member entries that carry field changes (other member entries carry no version).
 const MEMBER_CHANGES = ["member.updated", "member.status_changed", "member.renewed"];
