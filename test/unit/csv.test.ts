@@ -86,6 +86,10 @@ test("pasted text with replacement characters or NUL is refused with its line", 
   assert.doesNotThrow(() => assertReadableText("name\nJosé\n"));
   assert.throws(() => assertReadableText("name\nok\nJos\uFFFD\n"), /Line 3/);
   assert.throws(() => assertReadableText("a\0b"), /not a CSV/);
+  // Text that PostgreSQL cannot store is refused with its line; a whole emoji is fine.
+  assert.doesNotThrow(() => assertReadableText("name\nAnn \u{1F600}\n"));
+  assert.throws(() => assertReadableText("name\nAnn\nB\ud83d\n"), /Line 3: .*broken character/);
+  assert.throws(() => assertReadableText("name\n\ude00"), /Line 2/);
 });
 
 test("writing: RFC 4180 quoting and CRLF line ends", () => {

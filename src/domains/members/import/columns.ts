@@ -1,5 +1,6 @@
 import { isMemberStatus, type MemberStatus } from "../member-status.ts";
-import { csvFileError, unprotectFormula } from "./csv.ts";
+import { unprotectFormula } from "./csv.ts";
+import { csvFileError } from "./import.errors.ts";
 
 /* Which column means what. ClubOS's own export columns come first; Wild Apricot's contact export
  * names are accepted too, so a club can move over with the file Wild Apricot gives it. */

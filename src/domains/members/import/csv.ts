@@ -1,4 +1,4 @@
-import { ClubError } from "../../../core/errors.ts";
+import { csvFileError } from "./import.errors.ts";
 
 /* A small RFC 4180 reader and writer, written here rather than pulled in: the format is tiny, and
  * owning it lets every problem be reported with the line it is on, which is what a club secretary
@@ -13,10 +13,6 @@ export interface CsvRecord {
 }
 
 const SAVE_AS = 'Save the file again as "CSV UTF-8 (comma delimited)" and upload it again.';
-
-/** A problem with the whole file: nothing in it is used. */
-export const csvFileError = (message: string, line?: number) =>
-  new ClubError("csv_invalid", `${line ? `Line ${line}: ` : ""}${message}`, 400, line ? { line } : undefined);
 
 /** Decodes uploaded bytes as strict UTF-8; any other encoding is refused, naming the first bad line. */
 export function decodeCsvBytes(bytes: Uint8Array): string {
@@ -46,18 +42,28 @@ export function decodeCsvBytes(bytes: Uint8Array): string {
   }
 }
 
-/** Checks text that was already decoded (a pasted form field): replacement characters mean a lost encoding. */
+const lineAt = (text: string, index: number) => text.slice(0, index).split("\n").length;
+
+/** Checks text that was already decoded (a pasted form field): replacement characters mean a lost
+ * encoding; NUL means a binary file; a lone surrogate (only from JSON or a form, never from bytes
+ * decoded as UTF-8) is text PostgreSQL cannot store. */
 export function assertReadableText(text: string): void {
   const at = text.indexOf("\uFFFD");
   if (at >= 0) {
-    const line = text.slice(0, at).split("\n").length;
+    const line = lineAt(text, at);
     throw csvFileError(
       `The text contains characters that could not be read (shown as \uFFFD). ${SAVE_AS}`,
       line,
     );
   }
   const nul = text.indexOf("\0");
-  if (nul >= 0) throw csvFileError("This is not a CSV text file.", text.slice(0, nul).split("\n").length);
+  if (nul >= 0) throw csvFileError("This is not a CSV text file.", lineAt(text, nul));
+  const lone = text.search(/\p{Surrogate}/u);
+  if (lone >= 0)
+    throw csvFileError(
+      `The text contains a broken character (half of an emoji or symbol). ${SAVE_AS}`,
+      lineAt(text, lone),
+    );
 }
 
 /** Parses CSV text. A byte order mark is dropped. A quoted field left open is a file-level error (it

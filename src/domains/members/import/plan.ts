@@ -4,7 +4,8 @@ import type { DB } from "../../../core/db/schema.ts";
 import { canTransition, MEMBER_STATUSES, TRANSITIONS } from "../member-status.ts";
 import { listTiers } from "../members.repository.ts";
 import { type ColumnMap, mapHeader, mapStatus, parseDate, rowValues } from "./columns.ts";
-import { assertReadableText, csvFileError, parseCsv } from "./csv.ts";
+import { assertReadableText, parseCsv } from "./csv.ts";
+import { csvFileError } from "./import.errors.ts";
 
 /** A member column an import writes. */
 export type ImportColumn =
@@ -51,6 +52,9 @@ const LIMITS: Partial<Record<ImportColumn | "email", number>> = {
   phone: 40,
   address: 500,
 };
+
+/** The longest file name kept with an import. */
+export const MAX_FILE_NAME = 200;
 
 type Existing = Awaited<ReturnType<typeof lookUp>>[number];
 
@@ -214,7 +218,8 @@ export async function planImport(db: Kysely<DB>, text: string, fileName = ""): P
   for (const row of rows) counts[row.outcome]++;
   return {
     fileHash: createHash("sha256").update(text).digest("hex"),
-    fileName: fileName.slice(0, 200),
+    // By characters, not UTF-16 units, so an emoji at the cut is never halved into unstorable text.
+    fileName: Array.from(fileName).slice(0, MAX_FILE_NAME).join(""),
     ignoredColumns: map.ignored,
     rows,
     counts,
