@@ -5,8 +5,9 @@ import type { Runtime } from "../../src/app/runtime.ts";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
 import { ClubError } from "../../src/core/errors.ts";
-import { confirmImport, resumeImport } from "../../src/domains/members/import/apply.ts";
-import { STALL_MS, savePlan } from "../../src/domains/members/import/import.repository.ts";
+import { applierFor, confirmImport, resumeImport } from "../../src/domains/members/import/apply.ts";
+import { planMemberImport } from "../../src/domains/members/import/import.actions.ts";
+import { STALL_MS } from "../../src/domains/members/import/import.repository.ts";
 import { planImport } from "../../src/domains/members/import/plan.ts";
 import { forgetAppliers, isApplyingHere } from "../../src/domains/members/import/progress.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
@@ -159,14 +160,14 @@ forEachEngine("member import resume", (engine) => {
     const env = runtime.actionEnv(actor);
     const stamp = `${engine}-takeover-${Date.now()}`;
     const plan = await planImport(runtime.database.db, csvOf(stamp), "takeover.csv");
-    const id = await savePlan(runtime.database, actor, plan);
+    const { importId: id } = await runAction(env, planMemberImport, { plan });
     let takeover: Promise<unknown> | undefined;
     // The first applier (another server, as far as the second can tell) is still going when, after its
     // first batch, a resume takes the import over.
-    const first = confirmImport(env, id, plan.fileHash, (done) => {
+    const first = confirmImport(applierFor(env), id, plan.fileHash, (done) => {
       if (done !== 100) return;
       forgetAppliers();
-      takeover = resumeImport(env, id);
+      takeover = resumeImport(applierFor(env), id);
     });
     await assert.rejects(
       first,
@@ -190,11 +191,11 @@ forEachEngine("member import resume", (engine) => {
     const actor = operatorActor("ops-cli");
     const stamp = `${engine}-cli-${Date.now()}`;
     const plan = await planImport(runtime.database.db, csvOf(stamp), "cli.csv");
-    const id = await savePlan(runtime.database, actor, plan);
+    const { importId: id } = await runAction(runtime.actionEnv(actor), planMemberImport, { plan });
     const operator = runtime.actionEnv(operatorActor("test"));
     let switched: Promise<unknown> | undefined;
     await assert.rejects(
-      confirmImport(runtime.actionEnv(actor), id, plan.fileHash, (done) => {
+      confirmImport(applierFor(runtime.actionEnv(actor)), id, plan.fileHash, (done) => {
         if (done === 100) switched = runAction(operator, setMode, { mode: "read-only", reason: "cut" });
       }),
       (error: unknown) => error instanceof ClubError && error.code === "read_only",

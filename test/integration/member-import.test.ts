@@ -97,7 +97,7 @@ forEachEngine("member CSV import and export", (engine) => {
     admin = await tokenMember(t.get().runtime, ["member", "membership_chair"]);
   });
 
-  test("[G02] a dry run writes no member, history or audit entry; confirm then applies exactly the plan; a re-run changes nothing (W-3)", async () => {
+  test("[G02] a dry run writes no member or history, only its plan and the entry saying it was made; confirm then applies exactly the plan; a re-run changes nothing (W-3)", async () => {
     const { runtime } = t.get();
     const existing = unique("old");
     const fresh = unique("new");
@@ -114,15 +114,24 @@ forEachEngine("member CSV import and export", (engine) => {
         [3, "create"],
       ],
     );
-    assert.deepEqual(plan.rows[0]!.changes, { phone: "0123", status: "lapsed", tier_key: "family" });
+    assert.deepEqual(plan.rows[0]!.changes, { phone: "0123", status: "lapsed", tierKey: "family" });
     assert.deepEqual(plan.ignoredColumns, ["shoe size"]);
     const afterDry = await counts(runtime);
     assert.deepEqual(
-      { ...afterDry, imports: 0 },
-      { ...before, imports: 0 },
-      "the dry run changed no member, history or audit",
+      { ...afterDry, imports: 0, audit: 0 },
+      { ...before, imports: 0, audit: 0 },
+      "the dry run changed no member or history",
     );
     assert.equal(afterDry.imports, before.imports + 1, "only the plan is stored");
+    assert.equal(afterDry.audit, before.audit + 1, "with one entry saying who uploaded which file");
+    const planned = await runtime.database.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("action", "=", "member_import.planned")
+      .where("subject_id", "=", plan.importId)
+      .executeTakeFirstOrThrow();
+    assert.match(planned.actor_id, new RegExp(admin.memberId));
+    assert.ok(!JSON.stringify(planned).includes(fresh), "the entry holds no row of the file");
 
     const applied = await confirm(plan);
     assert.equal(applied.status, 200, applied.text);
@@ -139,7 +148,11 @@ forEachEngine("member CSV import and export", (engine) => {
     assert.deepEqual([made.name, made.status, made.joined], ["New Person", "pending", "2024-03-01"]);
     const after = await counts(runtime);
     assert.equal(after.members, before.members + 1);
-    assert.equal(after.audit, before.audit + 3, "one entry per applied row and one summary entry");
+    assert.equal(
+      after.audit,
+      before.audit + 5,
+      "the dry run's and the confirm's entries, one per applied row and one summary entry",
+    );
     assert.equal(after.history, before.history + 2, "the status change and the creation are in the history");
     const summary = await runtime.database.db
       .selectFrom("audit_log")
@@ -170,7 +183,11 @@ forEachEngine("member CSV import and export", (engine) => {
     await confirm(again);
     const final = await counts(runtime);
     assert.equal(final.members, after.members);
-    assert.equal(final.audit, after.audit + 1, "only the new import's summary entry");
+    assert.equal(
+      final.audit,
+      after.audit + 3,
+      "only the new import's own entries (dry run, confirm, summary): the replay wrote nothing",
+    );
   });
 
   test("[G02] rejected rows are reported row by row and nothing of the file is imported", async () => {
@@ -219,10 +236,11 @@ forEachEngine("member CSV import and export", (engine) => {
     assert.equal(refused.json.error.code, "import_has_rejections");
     const after = await counts(runtime);
     assert.deepEqual(
-      { ...after, imports: 0 },
-      { ...before, imports: 0 },
+      { ...after, imports: 0, audit: 0 },
+      { ...before, imports: 0, audit: 0 },
       "not even the valid row was imported",
     );
+    assert.equal(after.audit, before.audit + 1, "only the dry run's entry: the refused confirm wrote none");
     assert.equal(
       (await runtime.database.db.selectFrom("members").select("id").where("email", "=", ok).execute()).length,
       0,

@@ -3,10 +3,16 @@ import path from "node:path";
 import type { Command } from "commander";
 import { runAction } from "../../core/action.ts";
 import { operatorActor } from "../../core/actor.ts";
-import { ClubError } from "../../core/errors.ts";
-import { confirmImport, type ImportProgress, resumeImport } from "../../domains/members/import/apply.ts";
+import {
+  applierFor,
+  confirmImport,
+  type ImportProgress,
+  resumeImport,
+} from "../../domains/members/import/apply.ts";
 import { decodeCsvBytes } from "../../domains/members/import/csv.ts";
-import { type ImportResult, savePlan } from "../../domains/members/import/import.repository.ts";
+import { planMemberImport } from "../../domains/members/import/import.actions.ts";
+import { IMPORT_ERRORS } from "../../domains/members/import/import.errors.ts";
+import type { ImportResult } from "../../domains/members/import/import.repository.ts";
 import { type ImportPlan, planImport } from "../../domains/members/import/plan.ts";
 import { exportMembers } from "../../domains/members/members.export.ts";
 import type { CliEnv } from "../cli.ts";
@@ -20,8 +26,7 @@ function readFile(cwd: string, file: string): Buffer {
     return fs.readFileSync(full);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new ClubError(
-      "file_unreadable",
+    throw IMPORT_ERRORS.file_unreadable(
       `Cannot read ${full} (${code}). Check the path; while the server runs, give the file's full path.`,
     );
   }
@@ -92,9 +97,10 @@ export function registerMembersVerbs(program: Command, env: CliEnv): void {
         }
         if (plan.counts.create + plan.counts.update === 0)
           return env.io.out("Nothing to import: every member in the file is up to date.");
-        const id = await savePlan(ctx.database, actor, plan);
+        const actionEnv = ctx.actionEnv(actor);
+        const { importId: id } = await runAction(actionEnv, planMemberImport, { plan });
         env.io.out(`Import ${id}: applying. If it is cut off, resume it with: ${resumeHint(id, o.actor)}`);
-        const { result } = await confirmImport(ctx.actionEnv(actor), id, plan.fileHash, progressTo(env.io));
+        const { result } = await confirmImport(applierFor(actionEnv), id, plan.fileHash, progressTo(env.io));
         reportResult(env.io, id, result);
       });
     });
@@ -106,7 +112,8 @@ export function registerMembersVerbs(program: Command, env: CliEnv): void {
     .action(async (importId: string, o: { actor: string }) => {
       const actor = operatorActor(o.actor);
       await env.withRuntime(async (ctx) => {
-        const { result, replayed } = await resumeImport(ctx.actionEnv(actor), importId, progressTo(env.io));
+        const applier = applierFor(ctx.actionEnv(actor));
+        const { result, replayed } = await resumeImport(applier, importId, progressTo(env.io));
         if (replayed) env.io.out(`Import ${importId} was already applied; nothing was changed.`);
         reportResult(env.io, importId, result);
       });

@@ -26,6 +26,7 @@ import {
 } from "./members.repository.ts";
 
 export type { MemberChanges } from "./member-fields.ts";
+
 // bootstrapAdmin (identity) still records its member's first status here until it uses insertMember.
 
 // The member entries that carry field changes (other member entries carry no version).

@@ -1,19 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { type ActionEnv, runAction } from "../../../core/action.ts";
-import { ClubError, forbidden, isDatabaseDown } from "../../../core/errors.ts";
-import { importMemberRow, recordImportApplied } from "./import.actions.ts";
+import type { Database } from "../../../core/db/connect.ts";
+import { ClubError, isDatabaseDown } from "../../../core/errors.ts";
+import { applyMemberImport, type ImportStep, type StepOutcome } from "./import.actions.ts";
+import { importBeingApplied, importStillApplying } from "./import.errors.ts";
 import {
   type AppliedRow,
-  claimImport,
-  confirmRefusal,
   type ImportResult,
-  importDetailsRemoved,
-  importExpired,
-  loadImport,
   recordRowProblem,
   recordRowsDone,
   type StoredImport,
-  takeOverImport,
 } from "./import.repository.ts";
 import type { PlannedRow } from "./plan.ts";
 import { startApplying, stopApplying } from "./progress.ts";
@@ -24,11 +20,23 @@ export const APPLY_BATCH = 100;
 /** Called after each batch with how many rows are done. */
 export type ImportProgress = (done: number, total: number, counts: ImportResult["counts"]) => void;
 
+/** Who applies an import, and with what: `step` runs applyMemberImport as them (a route passes its bound
+ * action, the CLI an action environment), `database` takes the progress, which is not audited. */
+export interface ImportApplier {
+  database: Database;
+  step(input: ImportStep): Promise<StepOutcome>;
+}
+
+/** The applier for an action environment (the CLI, tests). */
+export function applierFor(env: ActionEnv): ImportApplier {
+  return { database: env.database, step: (input) => runAction(env, applyMemberImport, input) };
+}
+
 /** A confirm or resume that was accepted: either the stored result of an import already applied, or the
  * claimed import, whose remaining rows run() applies. */
 export type ApplyStart =
   | { replayed: true; result: ImportResult }
-  | { replayed: false; run(onProgress?: ImportProgress): Promise<ImportResult> };
+  | { replayed: false; rows: number; run(onProgress?: ImportProgress): Promise<ImportResult> };
 
 // Errors that would refuse every following row too: the import stops there instead of failing each.
 const STOPPING = new Set([
@@ -64,18 +72,18 @@ function resultSoFar(rows: PlannedRow[], done: number, problems: AppliedRow[]): 
 }
 
 interface Claim {
-  env: ActionEnv;
+  applier: ImportApplier;
   stored: StoredImport;
-  applier: string;
+  runId: string;
 }
 
 async function applyRow(claim: Claim, index: number, row: PlannedRow): Promise<AppliedRow> {
-  const { env, stored, applier } = claim;
+  const { applier, stored, runId } = claim;
   const base = { line: row.line, email: row.email };
   if (row.outcome === "unchanged") return { ...base, outcome: "unchanged" };
   let problem: AppliedRow;
   try {
-    await runAction(env, importMemberRow, { importId: stored.id, applier, index, row });
+    await applier.step({ step: "row", importId: stored.id, applier: runId, index, row });
     return { ...base, outcome: row.outcome === "create" ? "created" : "updated" };
   } catch (error) {
     if (error instanceof ClubError && STOPPING.has(error.code)) throw error;
@@ -91,7 +99,8 @@ async function applyRow(claim: Claim, index: number, row: PlannedRow): Promise<A
       problem = { ...base, outcome: "failed", message };
     }
   }
-  await recordRowProblem(env.database, stored.id, applier, index, problem);
+  const at = { id: stored.id, applier: runId, index };
+  await recordRowProblem(applier.database, applyMemberImport.effect, at, problem);
   return problem;
 }
 
@@ -99,6 +108,7 @@ async function applyRow(claim: Claim, index: number, row: PlannedRow): Promise<A
 // resume); the loop goes on from there and adds to it.
 async function applyRows(claim: Claim, result: ImportResult, onProgress?: ImportProgress) {
   const rows = claim.stored.plan.rows;
+  const at = { id: claim.stored.id, applier: claim.runId };
   for (let i = result.rows.length; i < rows.length; i++) {
     const applied = await applyRow(claim, i, rows[i]!);
     result.counts[applied.outcome]++;
@@ -107,126 +117,100 @@ async function applyRows(claim: Claim, result: ImportResult, onProgress?: Import
     // network I/O, so a long import would otherwise hold every other request until it ends.
     await new Promise((resolve) => setImmediate(resolve));
     if ((i + 1) % APPLY_BATCH === 0 || i + 1 === rows.length) {
-      await recordRowsDone(claim.env.database, claim.stored.id, claim.applier, i + 1);
+      await recordRowsDone(claim.applier.database, applyMemberImport.effect, at, i + 1);
       onProgress?.(i + 1, rows.length, result.counts);
     }
   }
   return result;
 }
 
-// Applies what is left, then writes the summary entry; this process counts as the import's applier until
-// it ends, and remembers why it stopped if it did.
+// Applies what is left, then records the result; this process counts as the import's applier until it
+// ends, and remembers why it stopped if it did.
 function runner(claim: Claim, from: ImportResult): ApplyStart {
-  const { env, stored, applier } = claim;
+  const { applier, stored, runId } = claim;
   return {
     replayed: false,
+    rows: stored.plan.rows.length,
     async run(onProgress) {
       try {
         const result = await applyRows(claim, from, onProgress);
-        await runAction(env, recordImportApplied, {
-          importId: stored.id,
-          applier,
-          fileHash: stored.plan.fileHash,
-          fileName: stored.plan.fileName,
-          result,
-        });
-        stopApplying(stored.id, applier);
+        await applier.step({ step: "finish", importId: stored.id, applier: runId, result });
+        stopApplying(stored.id, runId);
         return result;
       } catch (error) {
-        stopApplying(stored.id, applier, error instanceof Error ? error.message : String(error));
+        stopApplying(stored.id, runId, error instanceof Error ? error.message : String(error));
         throw error;
       }
     },
   };
 }
 
+// Runs the claiming step with this process marked as the import's applier; the mark is released if the
+// step does not claim it.
+async function claim(
+  applier: ImportApplier,
+  input: Extract<ImportStep, { step: "confirm" | "resume" }>,
+): Promise<ApplyStart> {
+  let outcome: StepOutcome;
+  try {
+    outcome = await applier.step(input);
+  } catch (error) {
+    stopApplying(input.importId, input.applier);
+    throw error;
+  }
+  if (outcome.kind !== "claimed") {
+    stopApplying(input.importId, input.applier);
+    if (outcome.kind === "replayed") return { replayed: true, result: outcome.result };
+    throw new Error(`applyMemberImport ${input.step} answered ${outcome.kind}.`);
+  }
+  const { stored, rowsDone, rowProblems } = outcome;
+  return runner(
+    { applier, stored, runId: input.applier },
+    resultSoFar(stored.plan.rows, rowsDone, rowProblems),
+  );
+}
+
 /** Checks a confirm and claims the import for this process (W-3: one confirm wins; an applied import
  * replays its result and writes nothing). */
-export async function beginConfirm(
-  env: ActionEnv,
+export function beginConfirm(
+  applier: ImportApplier,
   importId: string,
   fileHash: string | undefined,
 ): Promise<ApplyStart> {
-  const stored = await loadImport(env.database.db, importId, env.actor);
-  const refusal = confirmRefusal(stored, fileHash);
-  if (refusal) throw refusal;
-  if (stored.status === "applied") return { replayed: true, result: stored.result! };
-  if (!env.actor.capabilities.has("members:write")) throw forbidden("members:write");
-  const applier = randomUUID();
-  const mine = startApplying(importId, applier);
-  const claimed =
-    mine && (await claimImport(env.database, importId, applier).catch(stopOn(importId, applier)));
-  if (!claimed) {
-    stopApplying(importId, applier);
-    // Another confirm won, or the plan expired between the two reads.
-    const again = await loadImport(env.database.db, importId, env.actor);
-    if (again.status === "applied") return { replayed: true, result: again.result! };
-    throw again.status === "planned" ? importExpired() : confirmRefusal(again, fileHash)!;
-  }
-  return runner({ env, stored, applier }, resultSoFar(stored.plan.rows, 0, []));
+  const runId = randomUUID();
+  if (!startApplying(importId, runId)) return Promise.reject(importBeingApplied());
+  return claim(applier, { step: "confirm", importId, applier: runId, fileHash });
 }
 
 /** Checks a resume and takes the import over: for an import left 'applying' with no applier in this
  * process (a restart or an error cut it off). The rows already done are not applied again. */
-export async function beginResume(env: ActionEnv, importId: string): Promise<ApplyStart> {
-  const stored = await loadImport(env.database.db, importId, env.actor);
-  if (stored.status === "applied") return { replayed: true, result: stored.result! };
-  if (stored.status === "expired") throw importDetailsRemoved();
-  if (stored.status === "planned") throw notStarted();
-  if (!env.actor.capabilities.has("members:write")) throw forbidden("members:write");
-  const applier = randomUUID();
-  if (!startApplying(importId, applier)) throw stillApplying();
-  const at = await takeOverImport(env.database, importId, applier).catch(stopOn(importId, applier));
-  if (!at) {
-    // It was applied or expired meanwhile.
-    stopApplying(importId, applier);
-    const again = await loadImport(env.database.db, importId, env.actor);
-    if (again.status === "applied") return { replayed: true, result: again.result! };
-    throw importDetailsRemoved();
-  }
-  return runner({ env, stored, applier }, resultSoFar(stored.plan.rows, at.rowsDone, at.rowProblems));
+export function beginResume(applier: ImportApplier, importId: string): Promise<ApplyStart> {
+  const runId = randomUUID();
+  if (!startApplying(importId, runId)) return Promise.reject(importStillApplying());
+  return claim(applier, { step: "resume", importId, applier: runId });
 }
 
-// Releases this process's mark when claiming failed, then passes the error on.
-const stopOn = (importId: string, applier: string) => (error: unknown) => {
-  stopApplying(importId, applier);
-  throw error;
-};
+async function finished(start: ApplyStart, importId: string, onProgress?: ImportProgress) {
+  if (start.replayed) return { importId, result: start.result, replayed: true };
+  return { importId, result: await start.run(onProgress), replayed: false };
+}
 
-/** Confirms a dry run: applies exactly its planned rows, each as its own audited action, then writes the
- * summary entry. Confirming an applied import again replays its result and writes nothing (W-3). */
+/** Confirms a dry run: applies exactly its planned rows, each as its own audited step, then records the
+ * result. Confirming an applied import again replays its result and writes nothing (W-3). */
 export async function confirmImport(
-  env: ActionEnv,
+  applier: ImportApplier,
   importId: string,
   fileHash: string | undefined,
   onProgress?: ImportProgress,
 ): Promise<{ importId: string; result: ImportResult; replayed: boolean }> {
-  const start = await beginConfirm(env, importId, fileHash);
-  if (start.replayed) return { importId, result: start.result, replayed: true };
-  return { importId, result: await start.run(onProgress), replayed: false };
+  return finished(await beginConfirm(applier, importId, fileHash), importId, onProgress);
 }
 
 /** Resumes an interrupted import: applies the rows not yet done, then records the whole result. */
 export async function resumeImport(
-  env: ActionEnv,
+  applier: ImportApplier,
   importId: string,
   onProgress?: ImportProgress,
 ): Promise<{ importId: string; result: ImportResult; replayed: boolean }> {
-  const start = await beginResume(env, importId);
-  if (start.replayed) return { importId, result: start.result, replayed: true };
-  return { importId, result: await start.run(onProgress), replayed: false };
+  return finished(await beginResume(applier, importId), importId, onProgress);
 }
-
-const notStarted = () =>
-  new ClubError(
-    "import_not_started",
-    "This import has not been confirmed yet, so there is nothing to resume. Confirm it from its page.",
-    409,
-  );
-
-const stillApplying = () =>
-  new ClubError(
-    "import_in_progress",
-    "This import is still being applied. Its page shows how far it got; wait for it to finish.",
-    409,
-  );

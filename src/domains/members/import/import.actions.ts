@@ -1,47 +1,154 @@
-import { sql } from "kysely";
-import { type ActionScope, defineAction } from "../../../core/action.ts";
-import { conflict, invalidInput } from "../../../core/errors.ts";
+import { type ActionOutcome, type ActionScope, defineAction } from "../../../core/action.ts";
+import type { AuditDraft } from "../../../core/audit.ts";
+import { type ClubError, conflict, invalidInput, notFound } from "../../../core/errors.ts";
 import { createMemberRecord } from "../member-create.actions.ts";
 import { changeMemberStatus, type MemberChanges, updateMember } from "../members.actions.ts";
-import { type ImportResult, markRowDone, purgeImportsBefore } from "./import.repository.ts";
-import type { PlannedRow } from "./plan.ts";
+import {
+  importBeingApplied,
+  importDetailsRemoved,
+  importExpired,
+  importHasRejections,
+  importNotStarted,
+  importPlanMismatch,
+} from "./import.errors.ts";
+import { MADE_THE_IMPORT } from "./import.policies.ts";
+import {
+  type AppliedRow,
+  claimImport,
+  type ImportResult,
+  insertPlan,
+  lockImport,
+  lockImportState,
+  lockMemberVersion,
+  markImportApplied,
+  markRowDone,
+  PLAN_TTL_MS,
+  purgeImportsBefore,
+  type StoredImport,
+  setImportedFields,
+  takeOverImport,
+} from "./import.repository.ts";
+import type { ImportPlan, PlannedRow } from "./plan.ts";
+
+/* The member import's actions. A dry run is stored by planMemberImport; applying it is a sequence of
+ * applyMemberImport steps, each its own transaction with its own audit entry (W-2): the confirm (or a
+ * resume) claims the import, every planned row is applied, and the last step records the result. Who
+ * may is decided here once: members:write, and only on an import one made (MADE_THE_IMPORT), checked
+ * in each step's transaction. */
+
+/** Stores a dry run for its author (it changes no member); returns the import's id. Admin effect: read-only
+ * mode and the admin freeze refuse it, as they would refuse applying it. */
+export const planMemberImport = defineAction({
+  name: "planMemberImport",
+  access: { capability: "members:write" },
+  effect: "admin",
+  async run({ trx, actor }, input: { plan: ImportPlan }) {
+    const { plan } = input;
+    const importId = await insertPlan(trx, actor, plan);
+    return {
+      result: { importId },
+      audit: {
+        action: "member_import.planned",
+        subjectType: "member_import",
+        subjectId: importId,
+        // What the file was and what it would do; its rows (personal data) stay with the import only.
+        after: { fileName: plan.fileName, fileHash: plan.fileHash, counts: plan.counts },
+      },
+    };
+  },
+});
+
+/** One step of applying a dry run. `applier` names the run doing it: only the run holding the import
+ * moves it, so a run that was taken over stops instead of applying a row twice. */
+export type ImportStep =
+  | { step: "confirm"; importId: string; applier: string; fileHash: string | undefined }
+  | { step: "resume"; importId: string; applier: string }
+  | { step: "row"; importId: string; applier: string; index: number; row: PlannedRow }
+  | { step: "finish"; importId: string; applier: string; result: ImportResult };
+
+/** What a step did: replayed an import already applied, claimed it (where it stands), or its part. */
+export type StepOutcome =
+  | { kind: "replayed"; result: ImportResult }
+  | { kind: "claimed"; stored: StoredImport; rowsDone: number; rowProblems: AppliedRow[] }
+  | { kind: "done" };
+
+/** Why a stored import cannot be confirmed (any more), or nothing when it can. */
+export function confirmRefusal(stored: StoredImport, fileHash: string | undefined): ClubError | undefined {
+  if (stored.status === "expired") return importDetailsRemoved();
+  if (fileHash !== stored.plan.fileHash) return importPlanMismatch();
+  if (stored.status === "applying") return importBeingApplied();
+  if (stored.status !== "planned") return undefined; // applied: the confirm replays the result
+  if (stored.plan.counts.reject > 0)
+    return importHasRejections(stored.plan.rows.filter((r) => r.outcome === "reject").map((r) => r.line));
+  if (Date.now() - stored.createdAt.getTime() > PLAN_TTL_MS) return importExpired();
+  return undefined;
+}
+
+type Step<K extends ImportStep["step"]> = Extract<ImportStep, { step: K }>;
+type Outcome = ActionOutcome<StepOutcome>;
+
+const importEntry = (action: string, importId: string, after: Record<string, unknown>): AuditDraft => ({
+  action,
+  subjectType: "member_import",
+  subjectId: importId,
+  after,
+});
+
+async function lockOrNotFound(scope: ActionScope, importId: string): Promise<StoredImport> {
+  const stored = await lockImport(scope.trx, importId);
+  if (!stored) throw notFound();
+  return stored;
+}
+
+async function confirmStep(scope: ActionScope, input: Step<"confirm">): Promise<Outcome> {
+  const stored = await lockOrNotFound(scope, input.importId);
+  const refusal = confirmRefusal(stored, input.fileHash);
+  if (refusal) throw refusal;
+  // Planned, by the application's clock; the database's has the last word.
+  if (!(await claimImport(scope.trx, input.importId, input.applier))) throw importExpired();
+  return {
+    result: { kind: "claimed", stored, rowsDone: 0, rowProblems: [] },
+    audit: importEntry("member_import.confirmed", input.importId, {
+      fileHash: stored.plan.fileHash,
+      counts: stored.plan.counts,
+    }),
+  };
+}
+
+async function resumeStep(scope: ActionScope, input: Step<"resume">): Promise<Outcome> {
+  const stored = await lockOrNotFound(scope, input.importId);
+  if (stored.status === "planned") throw importNotStarted();
+  const at = stored.status === "applying" && (await takeOverImport(scope.trx, input.importId, input.applier));
+  if (!at) throw importDetailsRemoved();
+  return {
+    result: { kind: "claimed", stored, ...at },
+    audit: importEntry("member_import.resumed", input.importId, {
+      rowsDone: at.rowsDone,
+      rows: stored.plan.rows.length,
+    }),
+  };
+}
 
 /** The reason kept in the audit entry and status history of a row applied by an import. */
 const reasonFor = (importId: string, line: number) => `CSV import ${importId}, line ${line}`;
 
-async function createRow(scope: ActionScope, row: PlannedRow, reason: string) {
+async function createRow(scope: ActionScope, row: PlannedRow, reason: string): Promise<AuditDraft> {
   const { name, status, ...extra } = row.changes ?? {};
   if (!name) throw invalidInput(`Line ${row.line} has no name.`);
   const { result: created } = await createMemberRecord.run(scope, { name, email: row.email, status });
-  // Created in this very transaction, so nobody can hold an older version: no version bump needed.
-  const member = Object.keys(extra).length
-    ? await scope.trx
-        .updateTable("members")
-        .set(extra)
-        .where("id", "=", created.id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
-    : created;
+  const member = Object.keys(extra).length ? await setImportedFields(scope.trx, created.id, extra) : created;
   return {
-    result: member,
-    audit: {
-      action: "member.created",
-      subjectType: "member",
-      subjectId: member.id,
-      after: { name: member.name, email: member.email, status: member.status, ...extra },
-      reason,
-    },
+    action: "member.created",
+    subjectType: "member",
+    subjectId: member.id,
+    after: { name: member.name, email: member.email, status: member.status, ...extra },
+    reason,
   };
 }
 
-async function updateRow(scope: ActionScope, row: PlannedRow, reason: string) {
+async function updateRow(scope: ActionScope, row: PlannedRow, reason: string): Promise<AuditDraft> {
   const memberId = row.memberId!;
-  const now = await scope.trx
-    .selectFrom("members")
-    .select(["version", "deleted_at"])
-    .where("id", "=", memberId)
-    .forUpdate()
-    .executeTakeFirst();
+  const now = await lockMemberVersion(scope.trx, memberId);
   if (!now || now.deleted_at)
     throw conflict("The member was deleted after the dry run, so this row was not applied.");
   if (now.version !== row.version) {
@@ -62,78 +169,73 @@ async function updateRow(scope: ActionScope, row: PlannedRow, reason: string) {
   if (status) member = (await changeMemberStatus.run(scope, { memberId, version, status, reason })).result;
   if (!member) throw invalidInput(`Line ${row.line} changes nothing.`);
   const statusOnly = status !== undefined && Object.keys(fields).length === 0;
+  return statusOnly
+    ? {
+        action: "member.status_changed",
+        subjectType: "member",
+        subjectId: memberId,
+        before: { status: row.before?.status },
+        after: { status, version: member.version },
+        reason,
+      }
+    : {
+        action: "member.updated",
+        subjectType: "member",
+        subjectId: memberId,
+        before: row.before,
+        after: { version: member.version, changes: row.changes },
+        reason,
+      };
+}
+
+// Counting the row as done in its own transaction means the import's progress can never disagree with
+// the members. A member whose version moved since the dry run is refused with 409, never overwritten (W-4).
+async function rowStep(scope: ActionScope, input: Step<"row">): Promise<Outcome> {
+  const { row } = input;
+  await markRowDone(scope.trx, input.importId, input.applier, input.index);
+  const reason = reasonFor(input.importId, row.line);
+  if (row.outcome === "create")
+    return { result: { kind: "done" }, audit: await createRow(scope, row, reason) };
+  if (row.outcome === "update")
+    return { result: { kind: "done" }, audit: await updateRow(scope, row, reason) };
+  throw invalidInput(`Line ${row.line} has nothing to apply.`);
+}
+
+async function finishStep(scope: ActionScope, input: Step<"finish">): Promise<Outcome> {
+  const file = await markImportApplied(scope.trx, input.importId, input.applier, input.result);
+  if (!file) throw conflict("This import is not being applied, so its result was not recorded.");
   return {
-    result: member,
-    audit: statusOnly
-      ? {
-          action: "member.status_changed",
-          subjectType: "member",
-          subjectId: memberId,
-          before: { status: row.before?.status },
-          after: { status, version: member.version },
-          reason,
-        }
-      : {
-          action: "member.updated",
-          subjectType: "member",
-          subjectId: memberId,
-          before: row.before,
-          after: { version: member.version, changes: row.changes },
-          reason,
-        },
+    result: { kind: "done" },
+    audit: importEntry("member_import.applied", input.importId, { ...file, counts: input.result.counts }),
   };
 }
 
-/** Applies one planned row (create or update) in one transaction with one audit entry (W-2), which also
- * counts the row as done, so the import's progress can never disagree with the members. A member whose
- * version moved since the dry run is refused with 409, never overwritten (W-4). */
-export const importMemberRow = defineAction({
-  name: "importMemberRow",
-  access: { capability: "members:write" },
+/** Applies a dry run, one step per call: confirm or resume (claims the import; an import already applied
+ * replays its result and writes nothing, W-3), each planned row (create or update, with the member's
+ * own audit entry), and finish (the result and the one summary entry of the whole import). */
+export const applyMemberImport = defineAction({
+  name: "applyMemberImport",
+  access: { capability: "members:write", policy: MADE_THE_IMPORT },
   effect: "admin",
-  async run(scope, input: { importId: string; applier: string; index: number; row: PlannedRow }) {
-    const { row } = input;
-    await markRowDone(scope.trx, input.importId, input.applier, input.index);
-    const reason = reasonFor(input.importId, row.line);
-    if (row.outcome === "create") return createRow(scope, row, reason);
-    if (row.outcome === "update") return updateRow(scope, row, reason);
-    throw invalidInput(`Line ${row.line} has nothing to apply.`);
+  async unchanged({ trx }, input: ImportStep): Promise<StepOutcome | undefined> {
+    if (input.step !== "confirm" && input.step !== "resume") return undefined;
+    const state = await lockImportState(trx, input.importId);
+    if (state?.status !== "applied" || !state.result) return undefined;
+    // A confirm naming another file is refused, not replayed.
+    if (input.step === "confirm" && input.fileHash !== state.fileHash) return undefined;
+    return { kind: "replayed", result: state.result };
   },
-});
-
-/** Closes an import: stores its result and writes the one summary audit entry of the whole import. */
-export const recordImportApplied = defineAction({
-  name: "recordImportApplied",
-  access: { capability: "members:write" },
-  effect: "admin",
-  async run(
-    { trx },
-    input: { importId: string; applier: string; fileHash: string; fileName: string; result: ImportResult },
-  ) {
-    const row = await trx
-      .updateTable("member_imports")
-      .set({
-        status: "applied",
-        result: JSON.stringify(input.result),
-        applied_at: sql`now()`,
-        applier: null,
-        row_problems: "[]",
-      })
-      .where("id", "=", input.importId)
-      .where("status", "=", "applying")
-      .where("applier", "=", input.applier)
-      .returning("id")
-      .executeTakeFirst();
-    if (!row) throw conflict("This import is not being applied, so its result was not recorded.");
-    return {
-      result: row,
-      audit: {
-        action: "member_import.applied",
-        subjectType: "member_import",
-        subjectId: input.importId,
-        after: { fileHash: input.fileHash, fileName: input.fileName, counts: input.result.counts },
-      },
-    };
+  run(scope, input: ImportStep): Promise<Outcome> {
+    switch (input.step) {
+      case "confirm":
+        return confirmStep(scope, input);
+      case "resume":
+        return resumeStep(scope, input);
+      case "row":
+        return rowStep(scope, input);
+      case "finish":
+        return finishStep(scope, input);
+    }
   },
 });
 

@@ -3,10 +3,13 @@ import { assertModeAllows } from "../../../core/action.ts";
 import { type Actor, actorRef } from "../../../core/actor.ts";
 import type { Database } from "../../../core/db/connect.ts";
 import type { DB } from "../../../core/db/schema.ts";
-import { ClubError, notFound } from "../../../core/errors.ts";
 import { UUID } from "../../../core/ids.ts";
-import { readSystemState } from "../../../core/modes.ts";
-import type { ImportPlan } from "./plan.ts";
+import { type ActionEffect, readSystemState } from "../../../core/modes.ts";
+import { importSuperseded } from "./import.errors.ts";
+import type { ColumnValues, ImportPlan } from "./plan.ts";
+
+/* Every query of the member import: its stored dry runs and their progress (member_imports), and the
+ * few reads and writes of members that the plan and its rows need beyond the members actions. */
 
 /** One row's fate when the plan was applied. */
 export interface AppliedRow {
@@ -46,43 +49,16 @@ export const STALL_MS = 60_000;
 /** How long a dry run may wait for its confirm: after that the members may have moved too far. */
 export const PLAN_TTL_MS = 24 * 3600_000;
 
-// Plans are working data, so they are written outside an action and not audited; the mode and the
-// admin freeze still apply, exactly as for the admin action that will follow.
-async function inWritableTransaction<T>(database: Database, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
-  return database.db.transaction().execute(async (trx) => {
-    assertModeAllows("admin", await readSystemState(trx).catch(() => null));
-    return fn(trx);
-  });
-}
-
-/** Stores a dry run for its author; returns the import's id. */
-export async function savePlan(database: Database, actor: Actor, plan: ImportPlan): Promise<string> {
-  const row = await inWritableTransaction(database, (trx) =>
-    trx
-      .insertInto("member_imports")
-      .values({
-        created_by: actorRef(actor),
-        file_name: plan.fileName,
-        file_hash: plan.fileHash,
-        plan: JSON.stringify(plan),
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow(),
-  );
-  return row.id;
-}
-
-/** An import, visible only to whoever made it (anyone else gets 404). */
-export async function loadImport(db: Kysely<DB>, id: string, actor: Actor): Promise<StoredImport> {
-  if (!UUID.test(id)) throw notFound();
-  const row = await db
+const selectImport = (db: Kysely<DB>, id: string) =>
+  db
     .selectFrom("member_imports")
     .selectAll()
     .select(sql<boolean>`updated_at > now() - make_interval(secs => ${STALL_MS / 1000})`.as("recently_moved"))
-    .where("id", "=", id)
-    .where("created_by", "=", actorRef(actor))
-    .executeTakeFirst();
-  if (!row) throw notFound();
+    .where("id", "=", id);
+
+type ImportRow = Awaited<ReturnType<ReturnType<typeof selectImport>["executeTakeFirstOrThrow"]>>;
+
+function storedImport(row: ImportRow): StoredImport {
   return {
     id: row.id,
     status: row.status as StoredImport["status"],
@@ -96,37 +72,92 @@ export async function loadImport(db: Kysely<DB>, id: string, actor: Actor): Prom
   };
 }
 
-/** Marks a planned import as being applied by `applier`; only one confirm can win (W-3). */
-export async function claimImport(database: Database, id: string, applier: string): Promise<boolean> {
-  const claimed = await inWritableTransaction(database, (trx) =>
-    trx
-      .updateTable("member_imports")
-      .set({ status: "applying", applier, rows_done: 0, row_problems: "[]" })
-      .where("id", "=", id)
-      .where("status", "=", "planned")
-      .where("created_at", ">", sql<Date>`now() - interval '1 day'`) // PLAN_TTL_MS
-      .returning("id")
-      .executeTakeFirst(),
+/** Stores a dry run for its author; returns the import's id. */
+export async function insertPlan(trx: Kysely<DB>, actor: Actor, plan: ImportPlan): Promise<string> {
+  const row = await trx
+    .insertInto("member_imports")
+    .values({
+      created_by: actorRef(actor),
+      file_name: plan.fileName,
+      file_hash: plan.fileHash,
+      plan: JSON.stringify(plan),
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** An import by id, or undefined (a malformed id included). Who may see it is the route's policy. */
+export async function findImport(db: Kysely<DB>, id: string): Promise<StoredImport | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const row = await selectImport(db, id).executeTakeFirst();
+  return row && storedImport(row);
+}
+
+/** True when the import exists and this actor made it. */
+export async function importMadeBy(db: Kysely<DB>, id: string, actor: Actor): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const row = await db
+    .selectFrom("member_imports")
+    .select("id")
+    .where("id", "=", id)
+    .where("created_by", "=", actorRef(actor))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The import, locked for this transaction (confirm and resume decide on it). */
+export async function lockImport(trx: Transaction<DB>, id: string): Promise<StoredImport | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const row = await selectImport(trx, id).forUpdate().executeTakeFirst();
+  return row && storedImport(row);
+}
+
+/** An import's status and file hash, locked, without its plan (a replay needs no more). */
+export async function lockImportState(trx: Transaction<DB>, id: string) {
+  if (!UUID.test(id)) return undefined;
+  const row = await trx
+    .selectFrom("member_imports")
+    .select(["status", "file_hash", "result"])
+    .where("id", "=", id)
+    .forUpdate()
+    .executeTakeFirst();
+  return (
+    row && {
+      status: row.status as StoredImport["status"],
+      fileHash: row.file_hash,
+      result: (row.result as ImportResult | null) ?? null,
+    }
   );
+}
+
+/** Marks a planned import as being applied by `applier`; only one confirm can win (W-3). */
+export async function claimImport(trx: Transaction<DB>, id: string, applier: string): Promise<boolean> {
+  const claimed = await trx
+    .updateTable("member_imports")
+    .set({ status: "applying", applier, rows_done: 0, row_problems: "[]" })
+    .where("id", "=", id)
+    .where("status", "=", "planned")
+    .where("created_at", ">", sql<Date>`now() - make_interval(secs => ${PLAN_TTL_MS / 1000})`)
+    .returning("id")
+    .executeTakeFirst();
   return claimed !== undefined;
 }
 
 /** Hands an import being applied to a new applier (resume); the one before, if still alive somewhere,
  * can no longer move it and stops. Returns where the import stands, or undefined if it is not applying. */
 export async function takeOverImport(
-  database: Database,
+  trx: Transaction<DB>,
   id: string,
   applier: string,
 ): Promise<{ rowsDone: number; rowProblems: AppliedRow[] } | undefined> {
-  const row = await inWritableTransaction(database, (trx) =>
-    trx
-      .updateTable("member_imports")
-      .set({ applier })
-      .where("id", "=", id)
-      .where("status", "=", "applying")
-      .returning(["rows_done", "row_problems"])
-      .executeTakeFirst(),
-  );
+  const row = await trx
+    .updateTable("member_imports")
+    .set({ applier })
+    .where("id", "=", id)
+    .where("status", "=", "applying")
+    .returning(["rows_done", "row_problems"])
+    .executeTakeFirst();
   return row && { rowsDone: row.rows_done, rowProblems: row.row_problems as AppliedRow[] };
 }
 
@@ -150,19 +181,31 @@ export async function markRowDone(trx: Transaction<DB>, id: string, applier: str
   if (!row) throw importSuperseded();
 }
 
+// Progress is working data, written outside an action and not audited (each row's own action is); the
+// mode and switches still stop it, as they stop the action whose effect is given.
+function withModeCheck<T>(
+  database: Database,
+  effect: ActionEffect,
+  fn: (trx: Kysely<DB>) => Promise<T>,
+): Promise<T> {
+  return database.db.transaction().execute(async (trx) => {
+    assertModeAllows(effect, await readSystemState(trx).catch(() => null));
+    return fn(trx);
+  });
+}
+
 /** Records a row refused while applying (its own transaction rolled back, so it wrote nothing else). If
  * this is lost in a crash, resuming simply tries the row again. */
 export async function recordRowProblem(
   database: Database,
-  id: string,
-  applier: string,
-  index: number,
+  effect: ActionEffect,
+  at: { id: string; applier: string; index: number },
   problem: AppliedRow,
 ): Promise<void> {
-  const row = await inWritableTransaction(database, (trx) =>
-    heldAt(trx, id, applier, index)
+  const row = await withModeCheck(database, effect, (trx) =>
+    heldAt(trx, at.id, at.applier, at.index)
       .set({
-        rows_done: index + 1,
+        rows_done: at.index + 1,
         row_problems: sql`row_problems || ${JSON.stringify([problem])}::jsonb`,
       })
       .returning("id")
@@ -173,11 +216,41 @@ export async function recordRowProblem(
 
 /** Moves the progress over skipped (unchanged) rows, which have no transaction of their own. Every row
  * before `done` has already committed or been recorded, so this only states what is already true. */
-export async function recordRowsDone(database: Database, id: string, applier: string, done: number) {
-  const row = await inWritableTransaction(database, (trx) =>
-    heldAt(trx, id, applier, done).set({ rows_done: done }).returning("id").executeTakeFirst(),
+export async function recordRowsDone(
+  database: Database,
+  effect: ActionEffect,
+  at: { id: string; applier: string },
+  done: number,
+) {
+  const row = await withModeCheck(database, effect, (trx) =>
+    heldAt(trx, at.id, at.applier, done).set({ rows_done: done }).returning("id").executeTakeFirst(),
   );
   if (!row) throw importSuperseded();
+}
+
+/** Closes an import this applier holds: stores its result. Returns the file it came from, or undefined
+ * when the import is not (any more) this applier's. */
+export async function markImportApplied(
+  trx: Transaction<DB>,
+  id: string,
+  applier: string,
+  result: ImportResult,
+): Promise<{ fileHash: string; fileName: string } | undefined> {
+  const row = await trx
+    .updateTable("member_imports")
+    .set({
+      status: "applied",
+      result: JSON.stringify(result),
+      applied_at: sql`now()`,
+      applier: null,
+      row_problems: "[]",
+    })
+    .where("id", "=", id)
+    .where("status", "=", "applying")
+    .where("applier", "=", applier)
+    .returning(["file_hash", "file_name"])
+    .executeTakeFirst();
+  return row && { fileHash: row.file_hash, fileName: row.file_name };
 }
 
 // Imports made before `before` that still hold their rows; one still applying only once it stopped moving.
@@ -217,59 +290,40 @@ export async function purgeImportsBefore(trx: Kysely<DB>, before: Date): Promise
   return rows.map((r) => r.id);
 }
 
-/** Why a stored import cannot be confirmed (any more), or nothing when it can. */
-export function confirmRefusal(stored: StoredImport, fileHash: string | undefined): ClubError | undefined {
-  if (stored.status === "expired") return importDetailsRemoved();
-  if (fileHash !== stored.plan.fileHash) {
-    return new ClubError(
-      "import_plan_mismatch",
-      "This confirmation does not match the dry run it names. Open the dry run again and confirm from there.",
-      409,
-    );
-  }
-  if (stored.status === "applying") {
-    return new ClubError(
-      "import_in_progress",
-      "This import is being applied, or stopped before it finished. Open its page to follow it, or to resume it if it stopped.",
-      409,
-    );
-  }
-  if (stored.status !== "planned") return undefined; // applied: the caller replays the result
-  const rejected = stored.plan.counts.reject;
-  if (rejected > 0) {
-    const lines = stored.plan.rows.filter((r) => r.outcome === "reject").map((r) => r.line);
-    return new ClubError(
-      "import_has_rejections",
-      `${rejected} row${rejected === 1 ? " was" : "s were"} rejected (line ${lines.slice(0, 20).join(", ")}${lines.length > 20 ? ", ..." : ""}), so nothing is imported. Fix the file and upload it again.`,
-      422,
-      { lines },
-    );
-  }
-  if (Date.now() - stored.createdAt.getTime() > PLAN_TTL_MS) return importExpired();
-  return undefined;
+/** The members a file names, by lower-cased email, with the values an import compares (dates as text). */
+export function membersByEmail(db: Kysely<DB>, emails: string[]) {
+  return db
+    .selectFrom("members")
+    .select(["id", "email", "name", "status", "phone", "address", "tier_key", "version", "deleted_at"])
+    .select([
+      sql<string>`joined_on::text`.as("joined_on"),
+      sql<string | null>`renewal_due_on::text`.as("renewal_due"),
+    ])
+    .where(sql`lower(email)`, "in", emails)
+    .execute();
 }
 
-/** 409 for a dry run too old to confirm. */
-export const importExpired = () =>
-  new ClubError(
-    "import_expired",
-    "This dry run is more than a day old, so the members may have changed since. Upload the file again.",
-    409,
-  );
+/** A member's version and deletion, locked, for an update planned against a version (W-4). */
+export function lockMemberVersion(trx: Transaction<DB>, memberId: string) {
+  return trx
+    .selectFrom("members")
+    .select(["version", "deleted_at"])
+    .where("id", "=", memberId)
+    .forUpdate()
+    .executeTakeFirst();
+}
 
-/** 409 for an import whose details were removed by the retention job: only a new upload can apply it. */
-export const importDetailsRemoved = () =>
-  new ClubError(
-    "import_expired",
-    "This import expired and its row-by-row details were removed, so it can no longer be applied. " +
-      "Upload the file again to import it.",
-    409,
-  );
-
-/** 409 to an applier whose import was taken over (resumed elsewhere): it stops, nothing is applied twice. */
-export const importSuperseded = () =>
-  new ClubError(
-    "import_superseded",
-    "This import was resumed by another run, so this one stopped. Nothing was applied twice.",
-    409,
-  );
+/** The fields of a member created by this very import row beyond name, email and status. The row was
+ * made in the same transaction, so nobody can hold an older version: no version bump is needed. */
+export function setImportedFields(
+  trx: Transaction<DB>,
+  memberId: string,
+  fields: Omit<ColumnValues, "name" | "status">,
+) {
+  return trx
+    .updateTable("members")
+    .set(fields)
+    .where("id", "=", memberId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}

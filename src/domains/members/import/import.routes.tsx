@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { runAction } from "../../../core/action.ts";
-import { ClubError, invalidInput } from "../../../core/errors.ts";
-import { ADMIN_WRITE, ID, READ } from "../../../http/declarations.ts";
-import { sendPage } from "../../../http/page.tsx";
-import { declareRoute } from "../../../http/routes.ts";
+import { ClubError, notFound } from "../../../core/errors.ts";
+import { READ } from "../../../http/declarations.ts";
+import { pageContext, sendPage } from "../../../http/page.tsx";
+import type { RouteAction } from "../../../http/route-action.ts";
+import { declareRoute, routePolicy } from "../../../http/routes.ts";
+import { EMPTY_BODY, EMPTY_FORM, ID_PARAMS } from "../../../http/schema.ts";
 import { exportMembers } from "../members.export.ts";
 import {
   APPLY_BATCH,
@@ -11,10 +13,25 @@ import {
   beginConfirm,
   beginResume,
   confirmImport,
+  type ImportApplier,
   resumeImport,
 } from "./apply.ts";
-import { decodeCsvBytes } from "./csv.ts";
-import { loadImport, savePlan } from "./import.repository.ts";
+import { assertReadableText, decodeCsvBytes } from "./csv.ts";
+import { applyMemberImport, type ImportStep, planMemberImport, type StepOutcome } from "./import.actions.ts";
+import { MADE_THE_IMPORT } from "./import.policies.ts";
+import { presentApplied, presentImport, presentNewPlan } from "./import.presenters.ts";
+import { findImport } from "./import.repository.ts";
+import {
+  AppliedOut,
+  ConfirmBody,
+  ConfirmForm,
+  CSV_BODY_LIMIT,
+  DryRunBody,
+  DryRunForm,
+  DryRunQuery,
+  ImportOut,
+  PlanOut,
+} from "./import.schemas.ts";
 import { ImportFormView, ImportPlanView, ImportProgressView } from "./import.views.tsx";
 import { planImport } from "./plan.ts";
 import { isApplyingHere, stopReason } from "./progress.ts";
@@ -22,28 +39,35 @@ import { isApplyingHere, stopReason } from "./progress.ts";
 // A GET that writes its audit entry: exportMembers is an admin action, so read-only mode and the admin
 // freeze refuse it (503) rather than let a copy of the member list out unrecorded.
 const EXPORT = { readOnly: "serves", databaseDown: "503", frozenBy: "admin_freeze" } as const;
-/** The largest member CSV a dry run takes, as a text/csv body, JSON or the form. */
-const CSV_BODY_LIMIT = 10 * 1024 * 1024;
 
 const env = (request: FastifyRequest) => request.server.ctx.actionEnv(request.auth.actor, request.id);
 
-async function dryRun(request: FastifyRequest, text: string, fileName: string) {
-  const plan = await planImport(request.server.ctx.database.db, text, fileName);
-  const importId = await savePlan(request.server.ctx.database, request.auth.actor, plan);
-  return { importId, plan };
+const importPage = (id: string) => `/admin/members/import/${id}`;
+
+/** Only the import's author sees it (the same policy its steps are checked against). */
+const THIS_IMPORT = routePolicy(MADE_THE_IMPORT, (request) => ({
+  importId: (request.params as { id: string }).id,
+}));
+
+/** The dry run of a file: a read of the members it names, made by someone the route admitted. */
+const plan = (request: FastifyRequest, text: string, fileName: string) =>
+  planImport(request.server.ctx.database.db, text, fileName);
+
+/** The import the route's policy admitted, or 404 if it is gone meanwhile. */
+async function storedImport(request: FastifyRequest, id: string) {
+  const stored = await findImport(request.server.ctx.database.db, id);
+  if (!stored) throw notFound();
+  return stored;
 }
 
-function csvFromApiBody(request: FastifyRequest): { text: string; fileName: string } {
-  const body = request.body as unknown;
-  const fileName = String((request.query as { fileName?: string }).fileName ?? "");
-  if (Buffer.isBuffer(body)) return { text: decodeCsvBytes(body), fileName };
-  const json = body as { csv?: unknown; fileName?: unknown } | undefined;
-  if (typeof json?.csv === "string") return { text: json.csv, fileName: String(json.fileName ?? fileName) };
-  throw invalidInput('Send the CSV as the body with Content-Type: text/csv, or as JSON {"csv": "..."}.');
-}
+/** Applies an import as the request's actor, through the route's own action. */
+const applier = (request: FastifyRequest, action: RouteAction<ImportStep, StepOutcome>): ImportApplier => ({
+  database: request.server.ctx.database,
+  step: (input) => action.run(input),
+});
 
 // A large file is applied after the answer, so the admin sees its progress instead of a page that hangs
-// for minutes; each row is still its own audited action, and the progress is kept in the database.
+// for minutes; each row is still its own audited step, and the progress is kept in the database.
 function applyInBackground(
   request: FastifyRequest,
   importId: string,
@@ -51,8 +75,6 @@ function applyInBackground(
 ) {
   start.run().catch((error: unknown) => request.log.error({ err: error, importId }, "member import stopped"));
 }
-
-const importPage = (id: string) => `/admin/members/import/${id}`;
 
 async function sendExport(request: FastifyRequest, reply: FastifyReply) {
   const { csv } = await runAction(env(request), exportMembers, {});
@@ -63,7 +85,7 @@ async function sendExport(request: FastifyRequest, reply: FastifyReply) {
     .send(csv);
 }
 
-/** CSV import (upload, dry run, confirm) and export of members, as pages and JSON API. */
+/** CSV import (upload, dry run, confirm, resume) and export of members, as pages and JSON API. */
 export function memberImportRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "GET",
@@ -74,26 +96,26 @@ export function memberImportRoutes(app: FastifyInstance): void {
     degraded: READ,
     summary: "The member import form (CSV)",
     handler: async (request, reply) =>
-      sendPage(request, reply, "Import members", <ImportFormView request={request} />),
+      sendPage(request, reply, "Import members", <ImportFormView page={pageContext(request)} />),
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/admin/members/import",
-    capability: "members:write",
+    action: planMemberImport,
     loadClass: "admin",
     response: "html",
-    degraded: ADMIN_WRITE,
-    summary: "Dry-run a member CSV: stores the plan, changes no member",
+    summary: "Dry-run a member CSV: stores the plan (once per form), changes no member",
     bodyLimit: CSV_BODY_LIMIT,
-    handler: async (request, reply) => {
-      const body = (request.body ?? {}) as { csv?: string; file_name?: string };
+    schema: { body: DryRunForm },
+    handler: async (request, reply, action) => {
+      const { csv = "", file_name = "" } = request.body;
       try {
-        const { importId } = await dryRun(request, String(body.csv ?? ""), String(body.file_name ?? ""));
-        return reply.redirect(`/admin/members/import/${importId}`, 303);
+        const dryRun = await plan(request, csv, file_name);
+        return await action.oncePerForm(reply, { plan: dryRun }, ({ importId }) => importPage(importId));
       } catch (error) {
         if (!(error instanceof ClubError) || error.code !== "csv_invalid") throw error;
-        const form = <ImportFormView request={request} error={error.message} csv={body.csv} />;
+        const form = <ImportFormView page={pageContext(request)} error={error.message} csv={csv} />;
         return sendPage(request, reply, "Import members", form, 400);
       }
     },
@@ -103,26 +125,27 @@ export function memberImportRoutes(app: FastifyInstance): void {
     method: "GET",
     url: "/admin/members/import/:id",
     capability: "members:write",
+    policy: THIS_IMPORT,
     loadClass: "admin",
     response: "html",
     degraded: READ,
-    summary: "A member import: its dry run with Confirm, or its result",
-    schema: { params: ID },
+    summary: "A member import: its dry run with Confirm, its progress, or its result",
+    schema: { params: ID_PARAMS },
     handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const stored = await loadImport(request.server.ctx.database.db, id, request.auth.actor);
-      const retentionDays = request.server.ctx.config.importRetentionDays;
+      const { id } = request.params;
+      const stored = await storedImport(request, id);
+      const page = pageContext(request);
+      const view = presentImport(stored);
       if (stored.status === "applying") {
         // Applying here, or (with several servers) still moving on another one; else it stopped.
         const reason = stopReason(id);
         const where = isApplyingHere(id) ? "here" : !reason && stored.recentlyMoved ? "elsewhere" : "stopped";
-        const body = (
-          <ImportProgressView request={request} stored={stored} where={where} stopReason={reason} />
-        );
+        const body = <ImportProgressView page={page} stored={view} where={where} stopReason={reason} />;
         const refreshSeconds = where === "here" ? 2 : where === "elsewhere" ? 10 : undefined;
         return sendPage(request, reply, "Member import", body, 200, { refreshSeconds });
       }
-      const body = <ImportPlanView request={request} stored={stored} retentionDays={retentionDays} />;
+      const retentionDays = request.server.ctx.config.importRetentionDays;
+      const body = <ImportPlanView page={page} stored={view} retentionDays={retentionDays} />;
       return sendPage(request, reply, "Member import", body);
     },
   });
@@ -130,20 +153,18 @@ export function memberImportRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/admin/members/import/:id/confirm",
-    capability: "members:write",
+    action: applyMemberImport,
     loadClass: "admin",
     response: "html",
-    degraded: ADMIN_WRITE,
     summary: "Apply a member import's dry run exactly as shown (once)",
-    schema: { params: ID },
-    handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const body = (request.body ?? {}) as { file_hash?: string };
-      const stored = await loadImport(request.server.ctx.database.db, id, request.auth.actor);
-      const start = await beginConfirm(env(request), id, body.file_hash);
-      if (start.replayed) return reply.redirect(importPage(id), 303);
-      if (stored.plan.rows.length > APPLY_BATCH) applyInBackground(request, id, start);
-      else await start.run();
+    schema: { params: ID_PARAMS, body: ConfirmForm },
+    handler: async (request, reply, action) => {
+      const { id } = request.params;
+      const start = await beginConfirm(applier(request, action), id, request.body.file_hash);
+      if (!start.replayed) {
+        if (start.rows > APPLY_BATCH) applyInBackground(request, id, start);
+        else await start.run();
+      }
       return reply.redirect(importPage(id), 303);
     },
   });
@@ -151,38 +172,49 @@ export function memberImportRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "POST",
     url: "/admin/members/import/:id/resume",
-    capability: "members:write",
+    action: applyMemberImport,
     loadClass: "admin",
     response: "html",
-    degraded: ADMIN_WRITE,
     summary: "Resume a member import cut off by a restart or an error: applies the rows not yet done",
-    schema: { params: ID },
-    handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const start = await beginResume(env(request), id);
+    schema: { params: ID_PARAMS, body: EMPTY_FORM },
+    handler: async (request, reply, action) => {
+      const { id } = request.params;
+      const start = await beginResume(applier(request, action), id);
       if (!start.replayed) applyInBackground(request, id, start);
       return reply.redirect(importPage(id), 303);
     },
   });
 
-  // Only this route reads a text/csv body: its parser lives in a scope of its own, so every other
-  // route answers 415 to one.
+  // Only this route reads a text/csv body: its parser lives in a scope of its own,
+  // so every other route answers 415 to one.
   app.register(async (csvScope) => {
-    // Raw bytes, so that the import can refuse a file that is not UTF-8 and name the line.
-    csvScope.addContentTypeParser("text/csv", { parseAs: "buffer" }, (_r, body, done) => done(null, body));
+    // Strict UTF-8, so that a file saved in another encoding is refused naming the line; the text then
+    // goes through the same schema as a JSON body.
+    csvScope.addContentTypeParser("text/csv", { parseAs: "buffer" }, (_request, body, done) => {
+      try {
+        const csv = decodeCsvBytes(body as Buffer);
+        assertReadableText(csv);
+        done(null, { csv });
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
     declareRoute(csvScope, {
       method: "POST",
       url: "/api/v1/members/import",
-      capability: "members:write",
+      action: planMemberImport,
       loadClass: "admin",
       response: "json",
-      degraded: ADMIN_WRITE,
-      summary: "Dry-run a member CSV (text/csv body or JSON {csv}); returns the plan to confirm",
+      summary:
+        "Dry-run a member CSV (a text/csv body with ?fileName=, or JSON {csv, fileName}); returns the plan to confirm",
+      // The route's limit binds every body it takes (CSV or JSON); who asks is checked before it is read.
       bodyLimit: CSV_BODY_LIMIT,
-      handler: async (request, reply) => {
-        const { text, fileName } = csvFromApiBody(request);
-        const { importId, plan } = await dryRun(request, text, fileName);
-        return reply.code(201).send({ importId, status: "planned", ...plan });
+      schema: { body: DryRunBody, querystring: DryRunQuery, response: { 201: PlanOut } },
+      handler: async (request, reply, action) => {
+        const { csv, fileName = request.query.fileName ?? "" } = request.body;
+        const dryRun = await plan(request, csv, fileName);
+        const { importId } = await action.run({ plan: dryRun });
+        return reply.code(201).send(presentNewPlan(importId, dryRun));
       },
     });
   });
@@ -191,67 +223,43 @@ export function memberImportRoutes(app: FastifyInstance): void {
     method: "GET",
     url: "/api/v1/members/import/:id",
     capability: "members:write",
+    policy: THIS_IMPORT,
     loadClass: "admin",
     response: "json",
     degraded: READ,
     summary: "A member import: plan, status and result",
-    schema: { params: ID },
-    handler: async (request) => {
-      const stored = await loadImport(
-        request.server.ctx.database.db,
-        (request.params as { id: string }).id,
-        request.auth.actor,
-      );
-      return {
-        importId: stored.id,
-        status: stored.status,
-        ...stored.plan,
-        result: stored.result,
-        rowsDone: stored.rowsDone,
-        purgedAt: stored.purgedAt,
-      };
-    },
+    schema: { params: ID_PARAMS, response: { 200: ImportOut } },
+    handler: async (request) => presentImport(await storedImport(request, request.params.id)),
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/members/import/:id/confirm",
-    capability: "members:write",
+    action: applyMemberImport,
     loadClass: "admin",
     response: "json",
-    degraded: ADMIN_WRITE,
     summary: "Apply a dry run (body {fileHash}); a repeat replays the first result",
-    schema: {
-      params: ID,
-      body: {
-        type: "object",
-        required: ["fileHash"],
-        additionalProperties: false,
-        properties: { fileHash: { type: "string", pattern: "^[0-9a-f]{64}$" } },
-      },
-    },
-    handler: async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const outcome = await confirmImport(env(request), id, (request.body as { fileHash: string }).fileHash);
+    schema: { params: ID_PARAMS, body: ConfirmBody, response: { 200: AppliedOut } },
+    handler: async (request, reply, action) => {
+      const outcome = await confirmImport(applier(request, action), request.params.id, request.body.fileHash);
       if (outcome.replayed) reply.header("Idempotent-Replayed", "true");
-      return reply.send({ ...outcome, status: "applied" });
+      return reply.send(presentApplied(outcome));
     },
   });
 
   declareRoute(app, {
     method: "POST",
     url: "/api/v1/members/import/:id/resume",
-    capability: "members:write",
+    action: applyMemberImport,
     loadClass: "admin",
     response: "json",
-    degraded: ADMIN_WRITE,
     summary:
       "Resume an import cut off while applying (status 'applying'); applies only the rows not yet done",
-    schema: { params: ID },
-    handler: async (request, reply) => {
-      const outcome = await resumeImport(env(request), (request.params as { id: string }).id);
+    schema: { params: ID_PARAMS, body: EMPTY_BODY, response: { 200: AppliedOut } },
+    handler: async (request, reply, action) => {
+      const outcome = await resumeImport(applier(request, action), request.params.id);
       if (outcome.replayed) reply.header("Idempotent-Replayed", "true");
-      return reply.send({ ...outcome, status: "applied" });
+      return reply.send(presentApplied(outcome));
     },
   });
 

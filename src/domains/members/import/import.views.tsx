@@ -1,11 +1,10 @@
-import type { FastifyRequest } from "fastify";
-import { CsrfField, pageContext } from "../../../http/page.tsx";
+import { CsrfField, FormToken, type PageContext } from "../../../http/page.tsx";
 import { DataTable } from "../../../http/table.tsx";
 import { CLUBOS_COLUMNS } from "./columns.ts";
-import type { StoredImport } from "./import.repository.ts";
-import type { PlannedRow } from "./plan.ts";
+import type { ImportOut, PlannedRowOut, ValuesOut } from "./import.schemas.ts";
+import { MAX_FILE_NAME } from "./plan.ts";
 
-const LABELS: Record<PlannedRow["outcome"], string> = {
+const LABELS: Record<PlannedRowOut["outcome"], string> = {
   create: "create",
   update: "update",
   unchanged: "unchanged (skipped)",
@@ -13,7 +12,7 @@ const LABELS: Record<PlannedRow["outcome"], string> = {
 };
 
 /** The upload form; shows a file-level error above it and keeps what was pasted. */
-export function ImportFormView(props: { request: FastifyRequest; error?: string; csv?: string }) {
+export function ImportFormView(props: { page: PageContext; error?: string; csv?: string }) {
   return (
     <section>
       <h1>Import members from CSV</h1>
@@ -30,9 +29,10 @@ export function ImportFormView(props: { request: FastifyRequest; error?: string;
         </p>
       ) : null}
       <form method="post" action="/admin/members/import">
-        <CsrfField page={pageContext(props.request)} />
+        <CsrfField page={props.page} />
+        <FormToken />
         <label for="file_name">File name (for your records)</label>
-        <input id="file_name" name="file_name" maxLength={200} />
+        <input id="file_name" name="file_name" maxLength={MAX_FILE_NAME} />
         <label for="csv">CSV</label>
         <textarea id="csv" name="csv" rows={16} required>
           {props.csv ?? ""}
@@ -43,19 +43,29 @@ export function ImportFormView(props: { request: FastifyRequest; error?: string;
   );
 }
 
-function changeText(row: PlannedRow): string {
+const FIELD_LABELS: Record<keyof ValuesOut, string> = {
+  name: "name",
+  status: "status",
+  phone: "phone",
+  address: "address",
+  tierKey: "tier",
+  joinedOn: "joined on",
+  renewalDueOn: "renewal due on",
+};
+
+function changeText(row: PlannedRowOut): string {
   if (row.outcome === "reject") return row.reason ?? "";
   if (row.outcome === "unchanged") return "Already up to date.";
-  return Object.entries(row.changes ?? {})
+  return (Object.entries(row.changes ?? {}) as [keyof ValuesOut, string][])
     .map(([field, value]) =>
       row.outcome === "update"
-        ? `${field}: "${row.before?.[field as "name"] ?? ""}" → "${value}"`
-        : `${field}: ${value}`,
+        ? `${FIELD_LABELS[field]}: "${row.before?.[field] ?? ""}" → "${value}"`
+        : `${FIELD_LABELS[field]}: ${value}`,
     )
     .join("; ");
 }
 
-function PlanTable({ rows }: { rows: PlannedRow[] }) {
+function PlanTable({ rows }: { rows: PlannedRowOut[] }) {
   return (
     <DataTable
       label="Planned rows"
@@ -73,7 +83,7 @@ function PlanTable({ rows }: { rows: PlannedRow[] }) {
 }
 
 /** What retention does or did to this import's details: they are personal data, kept only for a while. */
-function RetentionNote({ stored, days }: { stored: StoredImport; days: number }) {
+function RetentionNote({ stored, days }: { stored: ImportOut; days: number }) {
   if (!stored.purgedAt)
     return (
       <p>
@@ -84,12 +94,12 @@ function RetentionNote({ stored, days }: { stored: StoredImport; days: number })
   return (
     <p class="notice" role="status" data-purged="true">
       The row-by-row details of this import (names, emails, changes) were removed after {days} days, on{" "}
-      {stored.purgedAt.toISOString().slice(0, 10)}. This summary is kept.
+      {stored.purgedAt.slice(0, 10)}. This summary is kept.
     </p>
   );
 }
 
-const TITLES: Record<StoredImport["status"], string> = {
+const TITLES: Record<ImportOut["status"], string> = {
   planned: "Check the import",
   applying: "Applying the import",
   applied: "Import applied",
@@ -97,25 +107,21 @@ const TITLES: Record<StoredImport["status"], string> = {
 };
 
 /** A dry run with its Confirm button, the result of an applied import, or what is left of an expired one. */
-export function ImportPlanView(props: {
-  request: FastifyRequest;
-  stored: StoredImport;
-  retentionDays: number;
-}) {
-  const { request, stored } = props;
-  const { plan, result } = stored;
-  const c = plan.counts;
+export function ImportPlanView(props: { page: PageContext; stored: ImportOut; retentionDays: number }) {
+  const { page, stored } = props;
+  const { result } = stored;
+  const c = stored.counts;
   const changes = c.create + c.update;
   const total = c.create + c.update + c.unchanged + c.reject;
   return (
     <section>
       <h1>{TITLES[stored.status]}</h1>
       <p>
-        {plan.fileName ? `${plan.fileName}: ` : ""}
+        {stored.fileName ? `${stored.fileName}: ` : ""}
         {total} rows: {c.create} to create, {c.update} to update, {c.unchanged} unchanged, {c.reject}{" "}
-        rejected. Uploaded {stored.createdAt.toISOString().slice(0, 16).replace("T", " ")} UTC.
+        rejected. Uploaded {stored.createdAt.slice(0, 16).replace("T", " ")} UTC.
       </p>
-      {plan.ignoredColumns.length ? <p>Columns ignored: {plan.ignoredColumns.join(", ")}.</p> : null}
+      {stored.ignoredColumns.length ? <p>Columns ignored: {stored.ignoredColumns.join(", ")}.</p> : null}
       {result ? (
         <>
           <p class="notice" role="status">
@@ -142,21 +148,21 @@ export function ImportPlanView(props: {
           Every member is already up to date; there is nothing to import.
         </p>
       ) : (
-        <form method="post" action={`/admin/members/import/${stored.id}/confirm`}>
-          <CsrfField page={pageContext(request)} />
-          <input type="hidden" name="file_hash" value={plan.fileHash} />
+        <form method="post" action={`/admin/members/import/${stored.importId}/confirm`}>
+          <CsrfField page={page} />
+          <input type="hidden" name="file_hash" value={stored.fileHash} />
           <button type="submit">
             Confirm: create {c.create} and update {c.update} members
           </button>
         </form>
       )}
       <RetentionNote stored={stored} days={props.retentionDays} />
-      {result || stored.purgedAt ? null : <PlanTable rows={plan.rows} />}
+      {result || stored.purgedAt ? null : <PlanTable rows={stored.rows} />}
     </section>
   );
 }
 
-function ResultTable({ rows }: { rows: NonNullable<StoredImport["result"]>["rows"] }) {
+function ResultTable({ rows }: { rows: NonNullable<ImportOut["result"]>["rows"] }) {
   return (
     <DataTable
       label="Rows applied"
@@ -176,15 +182,15 @@ function ResultTable({ rows }: { rows: NonNullable<StoredImport["result"]>["rows
 /** An import being applied: how far it got, from the database. While this process applies it the page
  * reloads itself every two seconds; if it was cut off (a restart, an error), it offers Resume. */
 export function ImportProgressView(props: {
-  request: FastifyRequest;
-  stored: StoredImport;
+  page: PageContext;
+  stored: ImportOut;
   /** Applied by this server, still moving on another one, or stopped. */
   where: "here" | "elsewhere" | "stopped";
   stopReason?: string;
 }) {
   const { stored } = props;
   const done = stored.rowsDone;
-  const total = stored.plan.rows.length;
+  const total = stored.rows.length;
   if (props.where === "stopped") {
     return (
       <section>
@@ -195,8 +201,8 @@ export function ImportProgressView(props: {
           already applied are kept with their audit entries.
         </p>
         <p>Resume applies the remaining rows; the rows already applied are not applied again.</p>
-        <form method="post" action={`/admin/members/import/${stored.id}/resume`}>
-          <CsrfField page={pageContext(props.request)} />
+        <form method="post" action={`/admin/members/import/${stored.importId}/resume`}>
+          <CsrfField page={props.page} />
           <button type="submit">Resume: apply the remaining {total - done} rows</button>
         </form>
       </section>

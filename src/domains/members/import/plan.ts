@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { DB } from "../../../core/db/schema.ts";
 import { canTransition, MEMBER_STATUSES, TRANSITIONS } from "../member-status.ts";
 import { listTiers } from "../members.repository.ts";
 import { type ColumnMap, mapHeader, mapStatus, parseDate, rowValues } from "./columns.ts";
 import { assertReadableText, parseCsv } from "./csv.ts";
 import { csvFileError } from "./import.errors.ts";
+import { membersByEmail } from "./import.repository.ts";
 
 /** A member column an import writes. */
 export type ImportColumn =
@@ -56,19 +57,7 @@ const LIMITS: Partial<Record<ImportColumn | "email", number>> = {
 /** The longest file name kept with an import. */
 export const MAX_FILE_NAME = 200;
 
-type Existing = Awaited<ReturnType<typeof lookUp>>[number];
-
-function lookUp(db: Kysely<DB>, emails: string[]) {
-  return db
-    .selectFrom("members")
-    .select(["id", "email", "name", "status", "phone", "address", "tier_key", "version", "deleted_at"])
-    .select([
-      sql<string>`joined_on::text`.as("joined_on"),
-      sql<string | null>`renewal_due_on::text`.as("renewal_due"),
-    ])
-    .where(sql`lower(email)`, "in", emails)
-    .execute();
-}
+type Existing = Awaited<ReturnType<typeof membersByEmail>>[number];
 
 /** Checks one row on its own; returns its values by column, or why it is rejected. */
 function checkRow(
@@ -196,7 +185,7 @@ export async function planImport(db: Kysely<DB>, text: string, fileName = ""): P
   const wanted = [...linesByEmail.keys()];
   const existing = new Map<string, Existing>();
   for (let i = 0; i < wanted.length; i += LOOKUP_BATCH) {
-    for (const m of await lookUp(db, wanted.slice(i, i + LOOKUP_BATCH)))
+    for (const m of await membersByEmail(db, wanted.slice(i, i + LOOKUP_BATCH)))
       existing.set(m.email.toLowerCase(), m);
   }
 
