@@ -112,7 +112,7 @@ forEachEngine("member import input", (engine) => {
     assert.equal(row.file_name, plan.fileName);
   });
 
-  test("the CSV parser and its 10 MB limit belong to the dry run alone: other routes answer 415, and JSON keeps the server's limit", async () => {
+  test("the CSV parser and its 10 MB limit belong to the dry run alone: other routes answer 415 and keep the server's limit", async () => {
     const { baseUrl } = t.get();
     // Over the server's 1 MB: read on the dry run (it then refuses the content), refused elsewhere.
     const big = `name\n${"x".repeat(1_500_000)}\n`;
@@ -129,8 +129,21 @@ forEachEngine("member import input", (engine) => {
     const tooBig = await csvBody(`name,email\n${"x".repeat(10 * 1024 * 1024)}\n`);
     assert.equal(tooBig.status, 413);
     assert.equal(tooBig.json.error.code, "too_large");
+    // The dry run's limit is the route's: the same file as JSON {csv} is read too, and judged alike.
     const json = await jsonBody({ csv: big });
-    assert.equal(json.status, 413, "a JSON body keeps the server's limit");
+    assert.equal(json.status, 400, json.text.slice(0, 300));
+    assert.equal(json.json.error.code, "csv_invalid");
+    const tooBigJson = await jsonBody({ csv: "x".repeat(10 * 1024 * 1024) });
+    assert.equal(tooBigJson.status, 413);
+    // Anywhere else a body over the server's 512 KB limit is refused unread.
+    const elsewhere = await send(
+      baseUrl,
+      admin.token,
+      "/api/v1/members",
+      JSON.stringify({ name: big }),
+      "application/json",
+    );
+    assert.equal(elsewhere.status, 413, elsewhere.text.slice(0, 200));
   });
 
   test("an import is its author's: another chair can neither confirm nor resume it (404), and nothing moves", async () => {
