@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./db/connect.ts";
 import type { DB } from "./db/schema.ts";
-import { type ClubError, frozen, readOnly, stateUnknown } from "./errors.ts";
+import { type ClubError, frozen, isDatabaseDown, readOnly, stateUnknown } from "./errors.ts";
 
 /** The system mode and kill switches (O3, D-3), as stored in the one system_state row. */
 export interface SystemState {
@@ -120,6 +120,7 @@ export async function readSystemState(db: Kysely<DB>): Promise<SystemState> {
  * When the state cannot be read, current() is null and every write is refused. */
 export class ModeWatcher {
   private state: SystemState | null = null;
+  private reachable = true;
   private timer: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
 
@@ -133,12 +134,20 @@ export class ModeWatcher {
     return this.state;
   }
 
+  /** False while the last read failed because the database could not be reached at all: routes that
+   * need the database then answer 503 at once, whoever asks, instead of half-working (D table). */
+  databaseReachable(): boolean {
+    return this.reachable;
+  }
+
   /** Reads now; on failure forgets the state so that writes are refused until it is readable again. */
   async refresh(): Promise<SystemState | null> {
     try {
       this.state = await readSystemState(this.database.db);
-    } catch {
+      this.reachable = true;
+    } catch (error) {
       this.state = null;
+      this.reachable = !isDatabaseDown(error);
     }
     return this.state;
   }

@@ -37,6 +37,11 @@ function refuse(error: ClubError): never {
 function authenticate(route: ResolvedRoute): Guard {
   return async (request) => {
     if (request.auth !== undefined) return; // already done before the body was read
+    // The process already knows the database is out of reach: a route that needs it answers 503 now.
+    if (route.degraded.databaseDown === "503" && !request.server.ctx.modes.databaseReachable()) {
+      request.auth = { actor: anonymousActor, via: null };
+      refuse(databaseUnavailable());
+    }
     try {
       request.auth = await request.server.ctx.authenticate(request);
     } catch (error) {

@@ -14,7 +14,6 @@ import type { ActionSpec } from "../core/action.ts";
 import { type Capability, isCapability } from "../core/capabilities.ts";
 import { type ActionEffect, EFFECTS } from "../core/modes.ts";
 import { guardsFor, identityGuardsFor, policyGuard } from "./guards.ts";
-import { PENDING_CONTRACTS } from "./pending-contracts.ts";
 import { type RouteAction, routeAction } from "./route-action.ts";
 import { EMPTY_QUERY, ERROR_RESPONSES } from "./schema.ts";
 
@@ -157,7 +156,7 @@ export function validateDeclaration(decl: AnyDeclaration): void {
       !isCapability(decl.capability!)
     )
       fail(`capability '${decl.capability}' is not in the catalogue`);
-    if (write && decl.capability === "authenticated" && !PENDING_CONTRACTS.has(where))
+    if (write && decl.capability === "authenticated")
       fail("a write route says 'authenticated' only through an action that names a policy");
     if (decl.policy && decl.capability === "public") fail("a public route cannot have a policy");
   }
@@ -181,7 +180,6 @@ export function validateDeclaration(decl: AnyDeclaration): void {
  * response schema (the API contract). */
 export function validateSchema(decl: AnyDeclaration): void {
   const where = `${decl.method} ${decl.url}`;
-  if (PENDING_CONTRACTS.has(where)) return;
   const schema = decl.schema ?? {};
   const params = [...(decl.url ?? "").matchAll(/:([a-zA-Z]+)/g)].map((m) => m[1]!);
   const declared = Object.keys((schema.params as { properties?: object } | undefined)?.properties ?? {});
@@ -258,11 +256,10 @@ export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
   const resolved = resolve(any);
   const { spec, routePolicy: policy, ...listing } = resolved;
   routeTable(app).push(listing);
-  const pending = PENDING_CONTRACTS.has(`${decl.method} ${decl.url}`);
   const schema: FastifySchema = {
-    ...(pending ? {} : { querystring: EMPTY_QUERY }),
+    querystring: EMPTY_QUERY,
     ...decl.schema,
-    ...(decl.response === "json" && !pending
+    ...(decl.response === "json"
       ? { response: { ...ERROR_RESPONSES, ...(decl.schema?.response as object) } }
       : {}),
   };

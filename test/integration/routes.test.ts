@@ -12,6 +12,7 @@ import {
   enforceDeclarations,
   type RouteListing,
   routeTable,
+  schemaTable,
   validateDeclaration,
 } from "../../src/http/routes.ts";
 import { testConfig } from "../helpers/app.ts";
@@ -192,4 +193,29 @@ test("[G16] `clubos routes` shows each route's capability, policy, action and ef
   assert.match(line, /policy:events\.manages-event/);
   assert.match(line, /action:updateEvent effect:admin/);
   assert.match(line, /frozen-by:admin_freeze/);
+});
+
+test("[G02] every text a route reads is bounded and storable: a pattern or format on each string, a length on each", async () => {
+  const app = await buildServer(fakeCtx());
+  const loose: string[] = [];
+  const walk = (node: unknown, where: string): void => {
+    if (!node || typeof node !== "object") return;
+    const s = node as Record<string, unknown>;
+    const types = Array.isArray(s.type) ? s.type : [s.type];
+    if (types.includes("string") && s.enum === undefined && s.const === undefined && s.format === undefined) {
+      if (typeof s.pattern !== "string") loose.push(`${where}: no pattern`);
+      if (typeof s.maxLength !== "number") loose.push(`${where}: no maxLength`);
+    }
+    for (const [key, child] of Object.entries(s)) {
+      if (Array.isArray(child)) {
+        for (const [i, c] of child.entries()) walk(c, `${where}.${key}[${i}]`);
+      } else if (child && typeof child === "object") walk(child, `${where}.${key}`);
+    }
+  };
+  for (const [route, schema] of schemaTable(app)) {
+    for (const part of ["params", "querystring", "body", "headers"] as const)
+      walk(schema?.[part], `${route} ${part}`);
+  }
+  await app.close();
+  assert.deepEqual(loose, []);
 });

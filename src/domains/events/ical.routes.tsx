@@ -12,7 +12,7 @@ import { type CalendarEvent, renderCalendar } from "./ical.ts";
 import { FeedTokenCreated, FeedTokenSection } from "./ical.views.tsx";
 
 /** A personal feed token as it appears in the address (ical.actions.ts makes 64 hex digits). */
-const TokenParams = Type.Object({ token: Type.String({ pattern: "^[0-9a-f]{64}$" }) });
+const TokenParams = Type.Object({ token: Type.String({ pattern: "^[0-9a-f]{64}$", maxLength: 64 }) });
 
 const baseUrl = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 

@@ -22,7 +22,7 @@ export const DryRunQuery = Query({ fileName: Type.Optional(FileName) });
 export const DryRunForm = FormBody({ csv: FormText(CSV_BODY_LIMIT), file_name: FormText(MAX_FILE_NAME) });
 
 /** POST /api/v1/members/import/:id/confirm: the hash of the file whose dry run is confirmed. */
-export const ConfirmBody = Body({ fileHash: Type.String({ pattern: "^[0-9a-f]{64}$" }) });
+export const ConfirmBody = Body({ fileHash: Type.String({ pattern: "^[0-9a-f]{64}$", maxLength: 64 }) });
 
 /** The Confirm button's form. */
 export const ConfirmForm = FormBody({ file_hash: FormText(64) });
