@@ -20,7 +20,7 @@ import { siteRoutes } from "../domains/site/site.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
-import { enforceDeclarations, type RouteDeclaration } from "../http/routes.ts";
+import { enforceDeclarations, routeOf } from "../http/routes.ts";
 import type { TrustProxy } from "./config.ts";
 import type { AppContext } from "./context.ts";
 
@@ -59,10 +59,15 @@ function fastifyTrustProxy(
 /** Builds the Fastify app; boot fails if any route lacks its declaration (D-1, G16). */
 export async function buildServer(
   ctx: AppContext,
-  options: { logger?: boolean; extraRoutes?: Array<(app: FastifyInstance) => void> } = {},
+  options: {
+    logger?: boolean;
+    /** Where the log goes instead of stdout (tests read it). */
+    logStream?: { write(line: string): void };
+    extraRoutes?: Array<(app: FastifyInstance) => void>;
+  } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ? { level: ctx.config.logLevel } : false,
+    logger: options.logger ? { level: ctx.config.logLevel, stream: options.logStream } : false,
     trustProxy: fastifyTrustProxy(ctx.config.trustProxy),
     bodyLimit: BODY_LIMIT,
     genReqId: () => crypto.randomUUID(),
@@ -80,8 +85,7 @@ export async function buildServer(
     return payload;
   });
   app.addHook("onResponse", async (request, reply) => {
-    const decl = (request.routeOptions.config as { declaration?: RouteDeclaration } | undefined)?.declaration;
-    const loadClass = decl?.loadClass ?? "public";
+    const loadClass = routeOf(request)?.loadClass ?? "public";
     httpCounter.inc({ load_class: loadClass, status: String(reply.statusCode) });
     httpLatency.observe({ load_class: loadClass }, reply.elapsedTime / 1000);
   });

@@ -140,7 +140,7 @@ export function policyGuard(routePolicy: RoutePolicy): Guard {
     await assertPolicy(
       access,
       { db: request.server.ctx.database.db, actor: request.auth.actor },
-      routePolicy.input(request),
+      routePolicy.input(request.params as Record<string, string>),
     ).catch((error: unknown) => refuse(error as ClubError));
   };
 }

@@ -49,11 +49,11 @@ export type RouteRequest<S extends RouteSchema> = FastifyRequest<
  * handler, with the input it names. Write routes put their policy on their action instead. */
 export interface RoutePolicy {
   rule: Policy<never>;
-  input(request: FastifyRequest): unknown;
+  input(params: Record<string, string>): unknown;
 }
 
-/** A read route's policy with the input it reads from the request (typed together). */
-export function routePolicy<P>(rule: Policy<P>, input: (request: FastifyRequest) => P): RoutePolicy {
+/** A read route's policy with the input it takes from the route's (validated) path parameters. */
+export function routePolicy<P>(rule: Policy<P>, input: (params: Record<string, string>) => P): RoutePolicy {
   return { rule: rule as Policy<never>, input };
 }
 

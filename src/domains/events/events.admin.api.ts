@@ -128,7 +128,7 @@ export function eventAdminApiRoutes(app: FastifyInstance): void {
     method: "GET",
     url: "/api/v1/events/:id/registrations",
     capability: "events:register",
-    policy: routePolicy(MANAGES_EVENT, (request) => ({ eventId: (request.params as { id: string }).id })),
+    policy: routePolicy(MANAGES_EVENT, (params) => ({ eventId: params.id! })),
     loadClass: "admin",
     response: "json",
     degraded: READ,

@@ -85,9 +85,7 @@ const DoneQuery = Query({
 
 const tz = (request: FastifyRequest) => request.server.ctx.config.timeZone;
 const SOME_EVENTS = routePolicy(MANAGES_SOME_EVENTS, () => ({}));
-const THIS_EVENT = routePolicy(MANAGES_EVENT, (request) => ({
-  eventId: (request.params as { id: string }).id,
-}));
+const THIS_EVENT = routePolicy(MANAGES_EVENT, (params) => ({ eventId: params.id! }));
 
 /** The admin event pages: list, create, edit, publish, cancel, complete, check-in and no-show. A
  * committee chair manages, lists and creates their committee's events without holding events:manage:
@@ -226,13 +224,14 @@ export function eventAdminRoutes(app: FastifyInstance): void {
       loadClass: "admin",
       response: "html",
       summary,
-      schema: { params: ID_PARAMS, body: verb === "cancel" ? CancelEventForm : EMPTY_FORM },
+      // One form shape for the three buttons: only cancel's has a reason.
+      schema: { params: ID_PARAMS, body: CancelEventForm },
       handler: async (request, reply, action) =>
         action.oncePerForm(
           reply,
           {
             eventId: request.params.id,
-            reason: (request.body as { reason?: string }).reason ?? "",
+            reason: request.body.reason ?? "",
             timeZone: tz(request),
           },
           () => `/admin/events/${request.params.id}?done=${done}`,

@@ -38,9 +38,7 @@ import { isApplyingHere, stopReason } from "./progress.ts";
 const importPage = (id: string) => `/admin/members/import/${id}`;
 
 /** Only the import's author sees it (the same policy its steps are checked against). */
-const THIS_IMPORT = routePolicy(MADE_THE_IMPORT, (request) => ({
-  importId: (request.params as { id: string }).id,
-}));
+const THIS_IMPORT = routePolicy(MADE_THE_IMPORT, (params) => ({ importId: params.id! }));
 
 /** The dry run of a file: a read of the members it names, made by someone the route admitted. */
 const plan = (request: FastifyRequest, text: string, fileName: string) =>
