@@ -14,7 +14,8 @@ export interface BenchSettings {
   writeResults: boolean;
 }
 
-function intEnv(name: string, fallback: number): number {
+/** A whole-number BENCH_* setting, or the fallback when unset. */
+export function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);

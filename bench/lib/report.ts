@@ -32,17 +32,24 @@ export function record(
   };
 }
 
-/** The machine and server the numbers came from; the commit settings matter most for this benchmark. */
-export async function machineDetails(database: Database): Promise<string[]> {
+/** The machine the numbers came from: CPU, memory, Node. */
+export function hostDetails(): string[] {
   const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? "unknown";
-  const show = async (name: string) =>
-    (await sql<{ v: string }>`SELECT current_setting(${name}) AS v`.execute(database.db)).rows[0]?.v;
-  const version = (await sql<{ v: string }>`SELECT version() AS v`.execute(database.db)).rows[0]?.v;
   return [
     `- CPU: ${model}; nproc ${os.availableParallelism()}`,
     `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- Node: ${process.version}`,
+  ];
+}
+
+/** The machine and server the numbers came from; the commit settings matter most for this benchmark. */
+export async function machineDetails(database: Database): Promise<string[]> {
+  const show = async (name: string) =>
+    (await sql<{ v: string }>`SELECT current_setting(${name}) AS v`.execute(database.db)).rows[0]?.v;
+  const version = (await sql<{ v: string }>`SELECT version() AS v`.execute(database.db)).rows[0]?.v;
+  return [
+    ...hostDetails(),
     `- PostgreSQL: ${version} (fsync=${await show("fsync")}, synchronous_commit=${await show("synchronous_commit")})`,
   ];
 }

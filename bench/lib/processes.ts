@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
+import { performance } from "node:perf_hooks";
+
+/** A process run to its end: how long from spawn to exit, and what it printed. */
+export interface TimedRun {
+  ms: number;
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Runs `node args` to its end and times it from spawn to exit, as a shell script calling it would. */
+export function timeProcess(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<TimedRun> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk) => {
+    out += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    err += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ ms: performance.now() - t0, code, out, err }));
+  });
+}
+
+/** Runs `node args` until it prints a line matching `ready`; the process keeps running. */
+export async function timeUntilLine(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  ready: RegExp,
+): Promise<{ ms: number; child: ChildProcess }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (chunk) => {
+      err += chunk;
+    });
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      if (ready.test(out)) resolve({ ms: performance.now() - t0, child });
+    });
+    child.once("exit", (code) => reject(new Error(`exited (${code}) before ${ready}:\n${out}\n${err}`)));
+  });
+}
+
+/** Spawns `node args` and times it until `url` answers HTTP (any status), polling every 10 ms. */
+export async function timeUntilHttp(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  url: string,
+): Promise<{ ms: number; child: ChildProcess }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (chunk) => {
+    err += chunk;
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exited (${child.exitCode}) before answering:\n${err}`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return { ms: performance.now() - t0, child };
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/** Stops a process with SIGTERM and waits for it to exit. */
+export function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
