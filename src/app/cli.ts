@@ -3,15 +3,6 @@ import { ClubError } from "../core/errors.ts";
 import { CliExit, type CliIO } from "./cli-io.ts";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
-import { registerAdminVerbs } from "./verbs/admin.verbs.ts";
-import { registerAuditVerbs } from "./verbs/audit.verbs.ts";
-import { registerGuaranteesVerbs } from "./verbs/guarantees.verbs.ts";
-import { registerInvariantsVerbs } from "./verbs/invariants.verbs.ts";
-import { registerJobsVerbs } from "./verbs/jobs.verbs.ts";
-import { registerMembersVerbs } from "./verbs/members.verbs.ts";
-import { registerMigrateVerbs } from "./verbs/migrate.verbs.ts";
-import { registerModeVerbs } from "./verbs/mode.verbs.ts";
-import { registerRoutesVerbs } from "./verbs/routes.verbs.ts";
 
 /** What every verb gets: where to write, the configuration and a runtime to work in. */
 export interface CliEnv {
@@ -24,34 +15,96 @@ export interface CliEnv {
   withRuntime<T>(fn: (ctx: AppContext) => Promise<T>, options?: { forMigrate?: boolean }): Promise<T>;
 }
 
-/** A hook for verbs added by other modules (serve, invariants, guarantees). */
-export type VerbRegistrar = (program: Command, env: CliEnv) => void;
+/** Declares a top-level verb's options, sub-commands and action on its command. */
+export type VerbRegistrar = (command: Command, env: CliEnv) => void;
 
-const registrars: VerbRegistrar[] = [
-  registerMigrateVerbs,
-  registerAdminVerbs,
-  registerModeVerbs,
-  registerAuditVerbs,
-  registerInvariantsVerbs,
-  registerJobsVerbs,
-  registerRoutesVerbs,
-  registerGuaranteesVerbs,
-  registerMembersVerbs,
-];
-
-/** Adds verbs from another module; call before runCli. */
-export function addVerbs(registrar: VerbRegistrar): void {
-  if (!registrars.includes(registrar)) registrars.push(registrar);
+/** A top-level verb: its name and line in --help, and the module that declares the rest. */
+export interface Verb {
+  name: string;
+  description: string;
+  load(): Promise<VerbRegistrar>;
 }
 
-/** Builds the commander program writing to env.io. */
-export function buildProgram(env: CliEnv): Command {
+/** Every top-level verb, in the order --help lists them. A call loads only the module of the verb it
+ * names (a script calling `clubos mode show` 300 times should not load the whole program each time),
+ * and `clubos --help` none. */
+export const VERBS: readonly Verb[] = [
+  {
+    name: "migrate",
+    description:
+      "Apply pending database migrations (forward-only) and changed SQL functions, or show their status",
+    load: async () => (await import("./verbs/migrate.verbs.ts")).registerMigrateVerb,
+  },
+  {
+    name: "admin",
+    description: "Administrator access: create, or recover when locked out",
+    load: async () => (await import("./verbs/admin.verbs.ts")).registerAdminVerbs,
+  },
+  {
+    name: "token",
+    description: "Personal API tokens for the JSON API",
+    load: async () => (await import("./verbs/admin.verbs.ts")).registerTokenVerbs,
+  },
+  {
+    name: "roles",
+    description: "Role assignments",
+    load: async () => (await import("./verbs/admin.verbs.ts")).registerRolesVerbs,
+  },
+  {
+    name: "mode",
+    description: "The system mode (normal, read-only, maintenance) and kill switches",
+    load: async () => (await import("./verbs/mode.verbs.ts")).registerModeVerbs,
+  },
+  {
+    name: "audit",
+    description: "The append-only, hash-chained audit log",
+    load: async () => (await import("./verbs/audit.verbs.ts")).registerAuditVerbs,
+  },
+  {
+    name: "invariants",
+    description: "The data invariant scanner (INV-10)",
+    load: async () => (await import("./verbs/invariants.verbs.ts")).registerInvariantsVerbs,
+  },
+  {
+    name: "jobs",
+    description: "Scheduled jobs (run by the server on their intervals)",
+    load: async () => (await import("./verbs/jobs.verbs.ts")).registerJobsVerbs,
+  },
+  {
+    name: "routes",
+    description: "List every route with its capability, policy, action, load class and degraded behaviour",
+    load: async () => (await import("./verbs/routes.verbs.ts")).registerRoutesVerb,
+  },
+  {
+    name: "guarantees",
+    description: "List the reliability guarantees G01..G17, whether each is enforced, and how",
+    load: async () => (await import("./verbs/guarantees.verbs.ts")).registerGuaranteesVerb,
+  },
+  {
+    name: "members",
+    description: "The member list as CSV: import (and resume an interrupted one) and export",
+    load: async () => (await import("./verbs/members.verbs.ts")).registerMembersVerbs,
+  },
+  {
+    name: "serve",
+    description: "Run the ClubOS web server (PORT, DATABASE_URL and the other settings in README.md)",
+    load: async () => (await import("./verbs/serve.verbs.ts")).registerServeVerb,
+  },
+];
+
+/** Builds the commander program writing to env.io. Given the call's argv, only the verb it names is
+ * declared in full (`clubos help mode` names mode); without, every verb is. */
+export async function buildProgram(env: CliEnv, argv?: readonly string[]): Promise<Command> {
+  const named = argv?.[0] === "help" ? argv[1] : argv?.[0];
   const program = new Command("clubos")
     .description("ClubOS: the club platform that cannot silently lose, corrupt or leak the club's data.")
     .exitOverride()
     .configureOutput({ writeOut: (s) => env.io.out(s.trimEnd()), writeErr: (s) => env.io.err(s.trimEnd()) })
     .showHelpAfterError();
-  for (const register of registrars) register(program, env);
+  for (const verb of VERBS) {
+    const command = program.command(verb.name).description(verb.description);
+    if (!argv || verb.name === named) (await verb.load())(command, env);
+  }
   for (const command of program.commands) inheritOutput(command, program);
   return program;
 }
@@ -63,7 +116,7 @@ function inheritOutput(command: Command, parent: Command): void {
 
 /** Runs argv (without node and script) and returns the exit code; errors become clear messages. */
 export async function runCli(argv: string[], env: CliEnv): Promise<number> {
-  const program = buildProgram(env);
+  const program = await buildProgram(env, argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

@@ -1,11 +1,12 @@
 import fs from "node:fs";
-import { addVerbs, type CliEnv, runCli } from "./cli.ts";
+import type { CliEnv } from "./cli.ts";
 import { terminalIO } from "./cli-io.ts";
 import { loadConfig } from "./config.ts";
 import { controlSocketPath, runThroughControlSocket } from "./control.ts";
 import { lockHolder } from "./data-lock.ts";
-import { openRuntime } from "./runtime.ts";
-import { registerServeVerb } from "./serve.ts";
+
+// The modules above are all a verb sent to the running server needs: the commander program, the verbs,
+// the database engine and the web server are imported below only by the calls that use them.
 
 // Verbs that never open the database, so they never need the running server.
 const LOCAL_ONLY = new Set(["serve", "routes", "guarantees", "help", "--help", "-h"]);
@@ -18,7 +19,6 @@ async function main(argv: string[]): Promise<number> {
     terminalIO.err((error as Error).message);
     return 2;
   }
-  addVerbs(registerServeVerb);
   const verb = argv[0];
   const embedded = !config.databaseUrl;
   if (
@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
     config,
     cwd: process.cwd(),
     async withRuntime(fn, options) {
+      const { openRuntime } = await import("./runtime.ts");
       const runtime = await openRuntime(config, {
         migrations: options?.forMigrate ? "none" : "require-current",
       });
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       }
     },
   };
+  const { runCli } = await import("./cli.ts");
   return runCli(argv.length ? argv : ["--help"], env);
 }
 

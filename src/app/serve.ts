@@ -1,4 +1,3 @@
-import type { Command } from "commander";
 import type { FastifyInstance } from "fastify";
 import { runAction } from "../core/action.ts";
 import { systemActor } from "../core/actor.ts";
@@ -6,7 +5,7 @@ import { modeGauge } from "../core/metrics.ts";
 import { Scheduler } from "../core/scheduler.ts";
 import { recordDeploy } from "../domains/ops/deploy.actions.ts";
 import { gitCommit, packageVersion } from "./build-info.ts";
-import { type CliEnv, runCli } from "./cli.ts";
+import { type CliEnv, runCli, VERBS } from "./cli.ts";
 import type { Config } from "./config.ts";
 import { startControlServer } from "./control.ts";
 import { seedDemoClub } from "./demo.ts";
@@ -65,6 +64,9 @@ export async function startServer(
     const address = await app.listen({ port: config.port, host: config.host });
     let stopControl = async () => {};
     if (runtime.database.kind === "pglite") {
+      // Every verb module now, not at its first call: a server runs for weeks, and the compiled copy it
+      // started from (scripts/build-cli.mjs) may be replaced by then.
+      await Promise.all(VERBS.map((verb) => verb.load()));
       stopControl = await startControlServer(config.dataDir, (argv, io, cwd) => {
         const serverEnv: CliEnv = { io, config, cwd, withRuntime: (fn) => fn(runtime) };
         return runCli(argv, serverEnv);
@@ -93,22 +95,4 @@ export async function startServer(
     if (!options.runtime) await runtime.close();
     throw error;
   }
-}
-
-/** `clubos serve`. */
-export function registerServeVerb(program: Command, env: CliEnv): void {
-  program
-    .command("serve")
-    .description("Run the ClubOS web server (PORT, DATABASE_URL and the other settings in README.md)")
-    .action(async () => {
-      const server = await startServer(env.config, { log: env.io.out, logger: true });
-      await new Promise<void>((resolve) => {
-        const shutdown = () => {
-          env.io.out("Stopping ClubOS...");
-          void server.stop().then(resolve);
-        };
-        process.once("SIGINT", shutdown);
-        process.once("SIGTERM", shutdown);
-      });
-    });
 }

@@ -6,7 +6,6 @@ import path from "node:path";
 import type { Command } from "commander";
 import { buildProgram, type CliEnv } from "../app/cli.ts";
 import { loadConfig } from "../app/config.ts";
-import { registerServeVerb } from "../app/serve.ts";
 import { declaredRoutes } from "../app/verbs/routes.verbs.ts";
 import { registry as metricsRegistry } from "../core/metrics.ts";
 import { renderGuaranteesDoc } from "./generate-doc.ts";
@@ -159,14 +158,13 @@ function walk(command: Command, prefix: string[], out: string[]): void {
 }
 
 /** Every real CLI verb ("mode set", "audit verify", "serve", ...), read from the commander program. */
-export function listVerbs(): string[] {
+export async function listVerbs(): Promise<string[]> {
   const env: CliEnv = {
     io: { out: () => {}, err: () => {}, progress: () => {} },
     config: loadConfig({}),
     withRuntime: () => Promise.reject(new Error("listing verbs never opens a runtime")),
   };
-  const program = buildProgram(env);
-  registerServeVerb(program, env); // added by main.ts at start, not in the registrar list
+  const program = await buildProgram(env);
   const verbs: string[] = [];
   walk(program, [], verbs);
   return verbs;
@@ -216,7 +214,7 @@ async function main(resultsFile: string | undefined): Promise<number> {
     ...checkMatrixRows(guarantees),
     ...checkRegistry(guarantees, {
       root,
-      verbs: listVerbs(),
+      verbs: await listVerbs(),
       passedTestNames: passed,
       failedTestNames: failed,
       metrics: listMetrics(),

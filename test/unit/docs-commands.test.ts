@@ -33,8 +33,8 @@ test("commandsIn reads commands from code spans and code lines, not from prose",
   assert.deepEqual(commandsIn("the clubos database is big"), []);
 });
 
-test("[G16] every clubos command in the runbooks, the operations guide and the README exists", () => {
-  const verbs = listVerbs();
+test("[G16] every clubos command in the runbooks, the operations guide and the README exists", async () => {
+  const verbs = await listVerbs();
   const known = new Set(verbs);
   const isGroup = (verb: string) => verbs.some((v) => v.startsWith(`${verb} `));
   const problems: string[] = [];

@@ -139,8 +139,8 @@ describe("guarantee registry", () => {
     );
   });
 
-  test("[G16] the verb list comes from the real commander program", () => {
-    const verbs = listVerbs();
+  test("[G16] the verb list comes from the real commander program", async () => {
+    const verbs = await listVerbs();
     for (const verb of [
       "serve",
       "guarantees",
@@ -158,7 +158,7 @@ describe("guarantee registry", () => {
   test("[G16] the real registry names only files, symbols, metrics, routes, verbs and runbooks that exist", async () => {
     const problems = checkRegistry(guarantees, {
       root: ROOT,
-      verbs: listVerbs(),
+      verbs: await listVerbs(),
       metrics: listMetrics(),
       routes: await listRoutes(),
       passedTestNames: guarantees.map((g) => `[${g.id}]`),

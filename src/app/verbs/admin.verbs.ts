@@ -12,11 +12,8 @@ import {
 import { findMemberByEmail, roleAssignmentsOf } from "../../domains/identity/identity.repository.ts";
 import type { CliEnv } from "../cli.ts";
 
-/** `clubos admin create`, `clubos token create|revoke`, `clubos roles grant|end`. */
-export function registerAdminVerbs(program: Command, env: CliEnv): void {
-  const admin = program
-    .command("admin")
-    .description("Administrator access: create, or recover when locked out");
+/** `clubos admin create`. */
+export function registerAdminVerbs(admin: Command, env: CliEnv): void {
   admin
     .command("create")
     .description(
@@ -37,8 +34,10 @@ export function registerAdminVerbs(program: Command, env: CliEnv): void {
       env.io.out(`Administrator ${o.email} is ready. One-time password (shown only now): ${result.password}`);
       env.io.out("They must choose their own password at first login.");
     });
+}
 
-  const token = program.command("token").description("Personal API tokens for the JSON API");
+/** `clubos token create|revoke`. */
+export function registerTokenVerbs(token: Command, env: CliEnv): void {
   token
     .command("create")
     .description("Create a token for a member; the secret is shown once")
@@ -72,8 +71,10 @@ export function registerAdminVerbs(program: Command, env: CliEnv): void {
       );
       env.io.out(`Token ${o.id} revoked.`);
     });
+}
 
-  const roles = program.command("roles").description("Role assignments");
+/** `clubos roles grant|end|list`. */
+export function registerRolesVerbs(roles: Command, env: CliEnv): void {
   roles
     .command("grant")
     .description("Grant a built-in role to a member")

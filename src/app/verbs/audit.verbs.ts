@@ -4,8 +4,7 @@ import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
 
 /** `clubos audit verify` and `clubos audit anchor`. */
-export function registerAuditVerbs(program: Command, env: CliEnv): void {
-  const audit = program.command("audit").description("The append-only, hash-chained audit log");
+export function registerAuditVerbs(audit: Command, env: CliEnv): void {
   audit
     .command("verify")
     .description("Seal pending entries, then recompute the whole chain and check it against the anchors")

@@ -3,32 +3,28 @@ import { guarantees } from "../../guarantees/registry.ts";
 import type { CliEnv } from "../cli.ts";
 
 /** `clubos guarantees [--json]`: the guarantee matrix with each row's status (docs/GUARANTEES.md). */
-export function registerGuaranteesVerbs(program: Command, env: CliEnv): void {
-  program
-    .command("guarantees")
-    .description("List the reliability guarantees G01..G17, whether each is enforced, and how")
-    .option("--json", "print JSON")
-    .action((o: { json?: boolean }) => {
-      if (o.json) return env.io.out(JSON.stringify(guarantees, null, 2));
-      for (const g of guarantees) {
-        env.io.out(`${g.id}  ${g.status.padEnd(8)}  ${g.title}`);
-        if (g.status === "planned") {
-          if (g.notes) env.io.out(`      planned: ${g.notes}`);
-          continue;
-        }
-        for (const m of g.mechanisms)
-          env.io.out(`      enforced by: ${m.file}${m.symbol ? ` ${m.symbol}` : ""}`);
-        for (const d of g.detection) {
-          env.io.out(
-            `      detected by: ${d.kind === "cli" || d.kind === "scan" ? "clubos " : ""}${d.reference}`,
-          );
-        }
-        for (const r of g.recovery) {
-          const how = [r.cliVerb && `clubos ${r.cliVerb}`, r.runbook].filter(Boolean).join(", ");
-          env.io.out(`      recovered by: ${how || r.description}`);
-        }
+export function registerGuaranteesVerb(command: Command, env: CliEnv): void {
+  command.option("--json", "print JSON").action((o: { json?: boolean }) => {
+    if (o.json) return env.io.out(JSON.stringify(guarantees, null, 2));
+    for (const g of guarantees) {
+      env.io.out(`${g.id}  ${g.status.padEnd(8)}  ${g.title}`);
+      if (g.status === "planned") {
+        if (g.notes) env.io.out(`      planned: ${g.notes}`);
+        continue;
       }
-      const enforced = guarantees.filter((g) => g.status === "enforced").length;
-      env.io.out(`${enforced} of ${guarantees.length} guarantees enforced. Details: docs/GUARANTEES.md`);
-    });
+      for (const m of g.mechanisms)
+        env.io.out(`      enforced by: ${m.file}${m.symbol ? ` ${m.symbol}` : ""}`);
+      for (const d of g.detection) {
+        env.io.out(
+          `      detected by: ${d.kind === "cli" || d.kind === "scan" ? "clubos " : ""}${d.reference}`,
+        );
+      }
+      for (const r of g.recovery) {
+        const how = [r.cliVerb && `clubos ${r.cliVerb}`, r.runbook].filter(Boolean).join(", ");
+        env.io.out(`      recovered by: ${how || r.description}`);
+      }
+    }
+    const enforced = guarantees.filter((g) => g.status === "enforced").length;
+    env.io.out(`${enforced} of ${guarantees.length} guarantees enforced. Details: docs/GUARANTEES.md`);
+  });
 }

@@ -24,8 +24,7 @@ function printCheck(env: CliEnv, check: CheckResult): void {
 }
 
 /** `clubos invariants check`: runs the invariant scanner (INV-10) and exits 1 on any violation. */
-export function registerInvariantsVerbs(program: Command, env: CliEnv): void {
-  const invariants = program.command("invariants").description("The data invariant scanner (INV-10)");
+export function registerInvariantsVerbs(invariants: Command, env: CliEnv): void {
   invariants
     .command("check")
     .description("Check every data invariant, record the run in invariant_runs, exit 1 on any violation")

@@ -7,8 +7,7 @@ import { CliExit } from "../cli-io.ts";
 import { findJob, JOBS } from "../jobs.ts";
 
 /** `clubos jobs list|run`: the scheduled jobs, and running one by hand (same locks, same mode rules). */
-export function registerJobsVerbs(program: Command, env: CliEnv): void {
-  const jobs = program.command("jobs").description("Scheduled jobs (run by the server on their intervals)");
+export function registerJobsVerbs(jobs: Command, env: CliEnv): void {
   jobs
     .command("list")
     .description("List the scheduled jobs")

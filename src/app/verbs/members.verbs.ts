@@ -74,10 +74,7 @@ function reportResult(io: CliIO, id: string, result: ImportResult): void {
 }
 
 /** `clubos members import FILE` (dry run, then apply), `clubos members resume ID` and `clubos members export`. */
-export function registerMembersVerbs(program: Command, env: CliEnv): void {
-  const members = program
-    .command("members")
-    .description("The member list as CSV: import (and resume an interrupted one) and export");
+export function registerMembersVerbs(members: Command, env: CliEnv): void {
   members
     .command("import")
     .description("Import members from a CSV file (ClubOS or Wild Apricot columns), matched by email")

@@ -4,12 +4,8 @@ import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
 
 /** `clubos migrate` and `clubos migrate --status`. */
-export function registerMigrateVerbs(program: Command, env: CliEnv): void {
-  program
-    .command("migrate")
-    .description(
-      "Apply pending database migrations (forward-only) and changed SQL functions, or show their status",
-    )
+export function registerMigrateVerb(command: Command, env: CliEnv): void {
+  command
     .option("--status", "only list each migration and SQL function file and whether it is applied")
     .action(async (options: { status?: boolean }) => {
       await env.withRuntime(

@@ -6,10 +6,7 @@ import { setMode, setSwitch } from "../../domains/ops/mode.actions.ts";
 import type { CliEnv } from "../cli.ts";
 
 /** `clubos mode show|set|switch`. */
-export function registerModeVerbs(program: Command, env: CliEnv): void {
-  const mode = program
-    .command("mode")
-    .description("The system mode (normal, read-only, maintenance) and kill switches");
+export function registerModeVerbs(mode: Command, env: CliEnv): void {
   mode
     .command("show")
     .description("Show the mode and kill switches")

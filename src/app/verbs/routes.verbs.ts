@@ -2,10 +2,11 @@ import type { Command } from "commander";
 import { type RouteListing, routeTable } from "../../http/routes.ts";
 import type { CliEnv } from "../cli.ts";
 import type { AppContext } from "../context.ts";
-import { buildServer } from "../server.ts";
 
 /** The declared route table, built without opening the database. */
 export async function declaredRoutes(config: AppContext["config"]) {
+  // Imported here, not above: --help lists this verb without loading the web server.
+  const { buildServer } = await import("../server.ts");
   const app = await buildServer({ config } as AppContext);
   const routes = routeTable(app);
   await app.close();
@@ -30,14 +31,10 @@ export function routeLine(r: RouteListing): string {
 }
 
 /** `clubos routes [--json]`. */
-export function registerRoutesVerbs(program: Command, env: CliEnv): void {
-  program
-    .command("routes")
-    .description("List every route with its capability, policy, action, load class and degraded behaviour")
-    .option("--json", "print JSON")
-    .action(async (o: { json?: boolean }) => {
-      const routes = await declaredRoutes(env.config);
-      if (o.json) return env.io.out(JSON.stringify(routes, null, 2));
-      for (const r of routes) env.io.out(routeLine(r));
-    });
+export function registerRoutesVerb(command: Command, env: CliEnv): void {
+  command.option("--json", "print JSON").action(async (o: { json?: boolean }) => {
+    const routes = await declaredRoutes(env.config);
+    if (o.json) return env.io.out(JSON.stringify(routes, null, 2));
+    for (const r of routes) env.io.out(routeLine(r));
+  });
 }
