@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { CliEnv } from "./cli.ts";
-import { terminalIO } from "./cli-io.ts";
+import { endOutputQuietly, terminalIO } from "./cli-io.ts";
 import { loadConfig } from "./config.ts";
 import { controlSocketPath, runThroughControlSocket } from "./control.ts";
 import { lockHolder } from "./data-lock.ts";
@@ -63,4 +63,5 @@ async function main(argv: string[]): Promise<number> {
   return runCli(argv.length ? argv : ["--help"], env);
 }
 
+endOutputQuietly();
 process.exitCode = await main(process.argv.slice(2));

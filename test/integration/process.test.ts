@@ -159,6 +159,26 @@ describe("the embedded data folder across processes (pglite)", () => {
     for (const name of ["show", "set", "switch"]) assert.match(mode.out, new RegExp(`^\\s+${name}\\b`, "m"));
   });
 
+  test("a verb whose reader closes the pipe early (`clubos guarantees | head`) ends quietly, with no stack trace", async () => {
+    // Through the control socket (mode show), and in the process itself (guarantees, routes, --help).
+    for (const args of [["guarantees"], ["routes", "--json"], ["--help"], ["mode", "show"]]) {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      started.push(child);
+      child.stdout!.destroy(); // closed before the verb writes its first line
+      let err = "";
+      child.stderr!.on("data", (chunk) => {
+        err += chunk;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
+      assert.equal(err, "", `clubos ${args.join(" ")} printed to stderr`);
+      assert.equal(code, 0, `clubos ${args.join(" ")} exit code`);
+    }
+  });
+
   test("SIGTERM stops the server cleanly and a restart on the same folder keeps the data, seeding nothing", async () => {
     first.child.kill("SIGTERM");
     const stopped = await Promise.race([
