@@ -20,8 +20,14 @@ export async function startControlServer(
   const file = controlSocketPath(dataDir);
   fs.rmSync(file, { force: true });
   const server = net.createServer((socket) => {
-    const send = (m: Message) => socket.write(`${JSON.stringify(m)}\n`);
+    // The caller may go away mid-verb (Ctrl-C, a closed pipe): the verb finishes, as it would in a
+    // terminal, its output is dropped, and the error on this one socket must not take the server down.
+    socket.on("error", () => {});
+    const send = (m: Message) => {
+      if (socket.writable) socket.write(`${JSON.stringify(m)}\n`);
+    };
     const lines = readline.createInterface({ input: socket });
+    lines.on("error", () => {});
     lines.once("line", async (line) => {
       let code = 1;
       try {
@@ -63,10 +69,12 @@ export async function startControlServer(
 export function runThroughControlSocket(dataDir: string, argv: string[], io: CliIO): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(controlSocketPath(dataDir));
-    socket.once("error", reject);
+    socket.on("error", reject); // before or during the verb; a second error changes nothing
     socket.once("connect", () => socket.write(`${JSON.stringify({ argv, cwd: process.cwd() })}\n`));
     let exit = 1;
-    readline.createInterface({ input: socket }).on("line", (line) => {
+    const lines = readline.createInterface({ input: socket });
+    lines.on("error", () => {}); // the socket's own, handled above
+    lines.on("line", (line) => {
       const m = JSON.parse(line) as Message;
       if ("exit" in m) exit = m.exit;
       else if (m.stream === "out") io.out(m.text);

@@ -179,6 +179,23 @@ describe("the embedded data folder across processes (pglite)", () => {
     }
   });
 
+  test("a caller that goes away mid-verb (Ctrl-C) does not take the server down", async () => {
+    for (const argv of [
+      ["mode", "show"],
+      ["guarantees", "--json"],
+    ]) {
+      const socket = net.createConnection(path.join(dataDir, "control.sock"));
+      socket.on("error", () => {});
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.end(`${JSON.stringify({ argv })}\n`);
+      socket.destroy(); // gone before the server writes the verb's output
+    }
+    const show = await verb(["mode", "show"], env);
+    assert.equal(show.code, 0, show.err);
+    assert.match(show.out, /^mode: /m);
+    assert.equal(first.child.exitCode, null, `the server is still running:\n${first.err}`);
+  });
+
   test("SIGTERM stops the server cleanly and a restart on the same folder keeps the data, seeding nothing", async () => {
     first.child.kill("SIGTERM");
     const stopped = await Promise.race([
