@@ -7,7 +7,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { setAuditSealLockForBenchmark } from "../src/core/audit.ts";
 import { sealAuditChain, verifyAuditChain } from "../src/core/audit-chain.ts";
 import { connectPostgres } from "../src/core/db/connect.ts";
 import { migrate } from "../src/core/db/migrate.ts";
@@ -28,7 +27,6 @@ let cleaned = false;
 async function cleanUp(): Promise<void> {
   if (cleaned) return;
   cleaned = true;
-  setAuditSealLockForBenchmark(true);
   await database.close().catch(() => {});
   await server.drop();
   fs.rmSync(backupDir, { recursive: true, force: true });

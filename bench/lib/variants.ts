@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { sql, type Transaction } from "kysely";
 import { type ActionEnv, type ActionSpec, defineAction, runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
-import { setAuditSealLockForBenchmark } from "../../src/core/audit.ts";
+import { AUDIT_SEQ_LOCK } from "../../src/core/audit.ts";
 import { sealAuditChain } from "../../src/core/audit-chain.ts";
 import { AuditSealer } from "../../src/core/audit-sealer.ts";
 import type { Database } from "../../src/core/db/connect.ts";
@@ -95,6 +95,33 @@ const chainedRename = defineAction<{ memberId: string; n: number }, void>({
   },
 });
 
+/* Variants A and C measure an audit entry without the shared seal lock, which exists only for the
+ * sealer. Production code always takes it, so the benchmark's own throwaway database gets its own
+ * clubos_audit_write while they run: the installed definition with the lock statement replaced by a
+ * no-op, so the two differ by that statement only. B and L get the installed definition back. */
+const LOCK_STATEMENT = new RegExp(`PERFORM pg_advisory_xact_lock_shared\\(${AUDIT_SEQ_LOCK}\\);`, "g");
+const auditWrites = new WeakMap<Database, { withLock: string; withoutLock: string }>();
+
+async function useSealLock(database: Database, on: boolean): Promise<void> {
+  let defs = auditWrites.get(database);
+  if (!defs) {
+    const { rows } = await sql<{
+      def: string;
+    }>`SELECT pg_get_functiondef('clubos_audit_write'::regproc) AS def`.execute(database.db);
+    const withLock = rows[0]!.def;
+    const withoutLock = withLock.replace(LOCK_STATEMENT, "NULL; -- bench: no seal lock");
+    if (withoutLock === withLock) {
+      throw new Error(
+        `clubos_audit_write no longer takes the seal lock with pg_advisory_xact_lock_shared(${AUDIT_SEQ_LOCK}): ` +
+          "update the no-lock variant in bench/lib/variants.ts to what it does now.",
+      );
+    }
+    defs = { withLock, withoutLock };
+    auditWrites.set(database, defs);
+  }
+  await sql.raw(on ? defs.withLock : defs.withoutLock).execute(database.db);
+}
+
 async function unsealed(database: Database): Promise<number> {
   const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM audit_log
     WHERE seq > coalesce((SELECT max(seq) FROM audit_chain), 0)`.execute(database.db);
@@ -108,7 +135,7 @@ export async function startVariant(
   database: Database,
   backupDir: string,
 ): Promise<VariantRun> {
-  setAuditSealLockForBenchmark(true);
+  await useSealLock(database, variant === "B" || variant === "L");
   await sealAuditChain(database);
   if (variant === "B") {
     const sealer = new AuditSealer(database, backupDir);
@@ -130,12 +157,10 @@ export async function startVariant(
   }
   // A and C have no sealer running, so the shared lock (which exists only for the sealer) is off; L keeps
   // it, and is safe because no sealer runs until the next untimed catch-up, after its writers finished.
-  if (variant !== "L") setAuditSealLockForBenchmark(false);
   return {
     env: { database, actor },
     spec: variant === "C" ? chainedRename : plainRename,
     async finish() {
-      setAuditSealLockForBenchmark(true);
       return null;
     },
   };

@@ -16,16 +16,6 @@ export interface AuditDraft {
 /** Advisory lock key shared by audit writers and taken exclusively by the sealer to find its horizon. */
 export const AUDIT_SEQ_LOCK = 7_204_001;
 
-// BENCHMARK ONLY (bench/actions.bench.ts, variant A): lets the benchmark measure an audit entry
-// without the shared seal lock. Never turn it off in a process that runs an AuditSealer: the sealer
-// would then seal past entries whose transactions are still open and report them as inserted later.
-let sealLockEnabled = true;
-
-/** Benchmark only: turns the shared seal lock in writeAuditEntry off or back on (default on). */
-export function setAuditSealLockForBenchmark(enabled: boolean): void {
-  sealLockEnabled = enabled;
-}
-
 /** A message to send after commit (W-6), stored in the outbox with the action's audit entry. */
 export interface OutboxDraft {
   topic: string;
@@ -40,7 +30,8 @@ export interface OutboxDraft {
 export interface AuditContext {
   /** The action's effect: the statement that writes the entry checks the mode for it (migration 0013). */
   effect: ActionEffect;
-  sealLock: boolean;
+  /** Always taken: without it the sealer would seal past entries whose transactions are still open. */
+  sealLock: true;
   actorType: string;
   actorId: string;
   requestId: string | null;
@@ -52,7 +43,7 @@ export function auditContext(scope: AuditScope): AuditContext {
   if (actor.type === "anonymous") throw new Error("An audited action needs an actor (G13).");
   return {
     effect: scope.effect,
-    sealLock: sealLockEnabled,
+    sealLock: true,
     actorType: actor.type,
     actorId: actorRef(actor),
     requestId: scope.requestId ?? null,
