@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { type ActionEnv, type ActionSpec, runActionWith } from "./action.ts";
+import type { Database } from "./db/connect.ts";
 import { ClubError } from "./errors.ts";
 
 /** What identifies a request for idempotency (W-3): who sent it, their key, and what they sent. */
@@ -118,11 +119,24 @@ export function runIdempotent<I, O>(
   });
 }
 
-/** Removes keys past their 24 hours; returns how many. */
-export async function purgeExpiredIdempotencyKeys(env: Pick<ActionEnv, "database">): Promise<number> {
-  const result = await env.database.db
-    .deleteFrom("idempotency_keys")
-    .where("expires_at", "<=", sql<Date>`now()`)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+const PURGE_BATCH = 1000;
+
+/** Removes keys past their 24 hours, a batch per statement so no transaction grows with the backlog;
+ * returns how many. Expiry is the database's clock, as for the lookup in runIdempotent. An aborted
+ * signal stops it between batches (the rest go next time). */
+export async function purgeExpiredIdempotencyKeys(
+  database: Database,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
+  let removed = 0;
+  while (!signal.aborted) {
+    const result = await sql`DELETE FROM idempotency_keys WHERE (caller, key) IN (
+      SELECT caller, key FROM idempotency_keys WHERE expires_at <= now() LIMIT ${PURGE_BATCH})`.execute(
+      database.db,
+    );
+    const n = Number(result.numAffectedRows ?? 0);
+    removed += n;
+    if (n < PURGE_BATCH) break;
+  }
+  return removed;
 }
