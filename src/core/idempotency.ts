@@ -13,11 +13,38 @@ export interface IdempotentRequest {
   body: unknown;
 }
 
-/** A response as first given, and whether this call replayed it. */
-export interface IdempotentResponse {
+/** A response as first sent: its status, content type and the exact bytes of its body. */
+export interface StoredResponse {
   status: number;
-  body: unknown;
+  contentType: string;
+  payload: Buffer;
+}
+
+/** A response as first sent, and whether this call replayed it. */
+export interface IdempotentResponse extends StoredResponse {
   replayed: boolean;
+}
+
+// The column is jsonb, which would reorder an object body's keys and rewrite its numbers: it holds the
+// bytes instead, as {contentType, base64}, so a replay is the first response byte for byte.
+function toColumn(response: StoredResponse): string {
+  return JSON.stringify({ contentType: response.contentType, base64: response.payload.toString("base64") });
+}
+
+function fromColumn(status: number, column: unknown): StoredResponse {
+  const kept = column as { contentType?: unknown; base64?: unknown } | null;
+  if (
+    typeof kept?.contentType === "string" &&
+    typeof kept.base64 === "string" &&
+    Object.keys(kept).length === 2
+  )
+    return { status, contentType: kept.contentType, payload: Buffer.from(kept.base64, "base64") };
+  // Stored by a version that kept the body itself (until 24 hours after upgrading): serialised again.
+  return {
+    status,
+    contentType: "application/json; charset=utf-8",
+    payload: Buffer.from(JSON.stringify(column)),
+  };
 }
 
 /** JSON with object keys sorted, so the same body always hashes the same. */
@@ -55,14 +82,14 @@ export function parseIdempotencyKey(header: unknown): string | undefined {
 }
 
 /** Runs the action once per (caller, key) for 24 hours. A replay with the same request gets the first
- * response and writes nothing; a different request under the same key gets 422; a replay while the
+ * response (the same bytes) and writes nothing; a different request under the same key gets 422; a replay while the
  * first is still running gets 409. Key, action and response commit in one transaction. */
 export function runIdempotent<I, O>(
   env: ActionEnv,
   spec: ActionSpec<I, O>,
   input: I,
   request: IdempotentRequest,
-  respond: (result: O) => { status: number; body: unknown },
+  respond: (result: O) => StoredResponse,
 ): Promise<IdempotentResponse> {
   const hash = requestHash(request);
   const { caller, key } = request;
@@ -100,7 +127,7 @@ export function runIdempotent<I, O>(
           422,
         );
       }
-      return { status: stored.response_status, body: stored.response_body, replayed: true };
+      return { ...fromColumn(stored.response_status, stored.response_body), replayed: true };
     },
     async after(trx, result) {
       const response = respond(result);
@@ -111,7 +138,7 @@ export function runIdempotent<I, O>(
           key,
           request_hash: hash,
           response_status: response.status,
-          response_body: JSON.stringify(response.body ?? null),
+          response_body: toColumn(response),
         })
         .execute();
       return { ...response, replayed: false };

@@ -2,11 +2,29 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ActionSpec } from "../core/action.ts";
 import { runAction } from "../core/action.ts";
 import { actorRef } from "../core/actor.ts";
-import { parseIdempotencyKey, runIdempotent } from "../core/idempotency.ts";
+import { parseIdempotencyKey, runIdempotent, type StoredResponse } from "../core/idempotency.ts";
 import "./request-context.ts";
 
-/** Runs a creating action for a JSON route. With an Idempotency-Key header (W-3) the first response is
- * stored with the action and replayed for the same key; without one the action simply runs. */
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** The bytes Fastify would send for body with this status (the route's response schema, if any). */
+function serialized(reply: FastifyReply, status: number, body: unknown): StoredResponse {
+  const bytes = reply.code(status).serialize(body);
+  const payload =
+    typeof bytes === "string"
+      ? Buffer.from(bytes, "utf8")
+      : Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes);
+  return { status, contentType: JSON_TYPE, payload };
+}
+
+function send(reply: FastifyReply, response: StoredResponse): FastifyReply {
+  return reply.code(response.status).type(response.contentType).send(response.payload);
+}
+
+/** Runs a creating action for a JSON route. With an Idempotency-Key header (W-3) the first response's
+ * bytes are stored with the action and sent again for the same key; without one the action simply runs. */
 export async function idempotentJson<I, O>(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -31,10 +49,13 @@ export async function idempotentJson<I, O>(
       path: request.url,
       body: request.body ?? null,
     },
-    respond,
+    (result) => {
+      const { status, body } = respond(result);
+      return serialized(reply, status, body);
+    },
   );
   if (response.replayed) reply.header("Idempotent-Replayed", "true");
-  return reply.code(response.status).send(response.body);
+  return send(reply, response);
 }
 
 /** Runs a form's action once per one-time form token: a double click or a browser retry replays the
@@ -62,7 +83,12 @@ export async function oncePerFormToken<I, O>(
       path: request.url,
       body: fields,
     },
-    (result) => ({ status: 303, body: { location: redirectTo(result) } }),
+    (result) => ({
+      status: 303,
+      contentType: JSON_TYPE,
+      payload: Buffer.from(JSON.stringify({ location: redirectTo(result) })),
+    }),
   );
-  return reply.redirect((response.body as { location: string }).location, 303);
+  const { location } = JSON.parse(response.payload.toString("utf8")) as { location: string };
+  return reply.redirect(location, 303);
 }
