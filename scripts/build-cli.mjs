@@ -1,7 +1,7 @@
 // The compiled copy of the clubos command that bin/clubos.mjs runs. Running the TypeScript sources
 // through tsx costs most of a second per call before the verb starts (each module resolved and loaded
 // through tsx's hooks), which a script calling clubos hundreds of times pays each time. So src/ is
-// bundled by esbuild (packages stay in node_modules) into node_modules/.cache/clubos-cli/<hash>/, and
+// bundled by esbuild (most packages stay in node_modules) into node_modules/.cache/clubos-cli/<hash>/, and
 // the first call after any of its sources changed builds it again (a fraction of a second): there is no
 // build step to forget, and `npm ci` on a fresh clone starts without one.
 import { createHash, randomBytes } from "node:crypto";
@@ -19,6 +19,10 @@ const BUILD_INPUTS = [
   "tsconfig.json",
   "node_modules/esbuild/package.json",
 ];
+// Packages whose ESM build is a thousand small files each, which Node would resolve and load one by
+// one: bundled in, as one chunk each. They hold no files of their own to find (PGlite's wasm, for one,
+// must stay where its module is), and no package that stays outside imports them.
+const BUNDLED = new Set(["kysely", "typebox"]);
 // Builds kept, the current one included: a process started from an older one may still be running.
 const KEEP = 3;
 
@@ -76,6 +80,22 @@ function isFresh(manifest, cacheDir) {
   return Object.entries(manifest.inputs).every(([file, was]) => was !== null && stamp(file) === was);
 }
 
+const packageOf = (specifier) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
+
+// Every other package is imported from node_modules at run time, as the sources do.
+const externalPackages = {
+  name: "external-packages",
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) =>
+      BUNDLED.has(packageOf(args.path)) ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
 // Each module keeps its own import.meta (migrate.ts finds its .sql files next to itself, build-info.ts
 // the package.json): in a bundle they would all point at the bundle.
 const sourceLocation = {
@@ -110,14 +130,13 @@ export async function buildCli(esbuild, cacheDir = CACHE) {
     format: "esm",
     platform: "node",
     target: "node20",
-    packages: "external",
     sourcemap: "linked",
     sourcesContent: false,
     chunkNames: "chunks/[name]-[hash]",
     metafile: true,
     write: false,
     logLevel: "silent",
-    plugins: [sourceLocation],
+    plugins: [externalPackages, sourceLocation],
   });
   const hash = createHash("sha256");
   for (const file of result.outputFiles) hash.update(path.relative(tmp, file.path)).update(file.contents);
@@ -138,9 +157,13 @@ export async function buildCli(esbuild, cacheDir = CACHE) {
     }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
+  // A bundled package is watched by its package.json: it changes with the installed version.
+  const watched = Object.keys(result.metafile.inputs).map((file) => {
+    const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1];
+    return pkg ? `node_modules/${pkg}/package.json` : file;
+  });
   const inputs = {};
-  for (const file of [...Object.keys(result.metafile.inputs), ...BUILD_INPUTS])
-    inputs[file] = stamp(file, started - 1000);
+  for (const file of new Set([...watched, ...BUILD_INPUTS])) inputs[file] = stamp(file, started - 1000);
   const manifest = { build, inputs };
   const next = path.join(cacheDir, `current.json.${process.pid}`);
   fs.writeFileSync(next, JSON.stringify(manifest));

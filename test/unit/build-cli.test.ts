@@ -42,8 +42,13 @@ test("every source the copy is built from is watched, and a changed one makes th
     "src/core/db/schema-files.ts",
     "scripts/build-cli.mjs",
     "package.json",
+    "node_modules/kysely/package.json", // bundled in: watched by its version, not its thousand files
   ])
     assert.ok(inputs.includes(file), `watches ${file}`);
+  assert.deepEqual(
+    inputs.filter((f) => f.startsWith("node_modules/") && !f.endsWith("/package.json")),
+    [],
+  );
 
   // As if src/app/main.ts had been edited since: its stamp no longer matches the file.
   const edited = manifest(dir);
