@@ -79,6 +79,7 @@ try {
   const pgliteOpens: number[] = [];
   let runningEnv: NodeJS.ProcessEnv | undefined;
   for (let r = 0; r < repeats; r++) {
+    if (running) await stop(running.child); // each measured process runs alone
     loads.push(os.loadavg()[0]!);
     const folder = path.join(scratch, `pglite-${r}`);
     const open = await timeUntilLine(
@@ -89,7 +90,6 @@ try {
     );
     await new Promise((resolve) => open.child.once("exit", resolve));
     pgliteOpens.push(open.ms);
-    if (running) await stop(running.child);
     const port = await freePort();
     runningEnv = freshEnv(port);
     running = await timeUntilHttp([BIN, "serve"], runningEnv, ROOT, `http://127.0.0.1:${port}/healthz`);
