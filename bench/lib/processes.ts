@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import { processCpuMs } from "./cpu-time.ts";
 
 /** A process run to its end: how long from spawn to exit, and what it printed. */
 export interface TimedRun {
@@ -34,7 +35,7 @@ export async function timeUntilLine(
   env: NodeJS.ProcessEnv,
   cwd: string,
   ready: RegExp,
-): Promise<{ ms: number; child: ChildProcess }> {
+): Promise<{ ms: number; cpu: number; child: ChildProcess }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -45,7 +46,7 @@ export async function timeUntilLine(
     });
     child.stdout.on("data", (chunk) => {
       out += chunk;
-      if (ready.test(out)) resolve({ ms: performance.now() - t0, child });
+      if (ready.test(out)) resolve({ ms: performance.now() - t0, cpu: processCpuMs(child.pid!), child });
     });
     child.once("exit", (code) => reject(new Error(`exited (${code}) before ${ready}:\n${out}\n${err}`)));
   });
@@ -58,7 +59,7 @@ export async function timeUntilHttp(
   env: NodeJS.ProcessEnv,
   cwd: string,
   url: string,
-): Promise<{ ms: number; child: ChildProcess }> {
+): Promise<{ ms: number; cpu: number; child: ChildProcess }> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
@@ -79,7 +80,7 @@ export async function timeUntilHttp(
     if (await listening()) {
       try {
         await fetch(url, { signal: AbortSignal.timeout(5000) });
-        return { ms: performance.now() - t0, child };
+        return { ms: performance.now() - t0, cpu: processCpuMs(child.pid!), child };
       } catch {
         // listening, but not answering yet
       }
