@@ -3,6 +3,7 @@ import { systemActor } from "../core/actor.ts";
 import { createEvent } from "../domains/events/events.actions.ts";
 import { bootstrapAdmin, grantRole } from "../domains/identity/identity.actions.ts";
 import { createMemberRecord } from "../domains/members/member-create.actions.ts";
+import { hasAnyMember } from "../domains/members/members.repository.ts";
 import type { AppContext } from "./context.ts";
 
 const DEMO_MEMBERS = [
@@ -18,8 +19,7 @@ const DEMO_MEMBERS = [
 export async function seedDemoClub(
   ctx: AppContext,
 ): Promise<{ adminEmail: string; password: string } | null> {
-  const existing = await ctx.database.db.selectFrom("members").select("id").limit(1).executeTakeFirst();
-  if (existing) return null;
+  if (await hasAnyMember(ctx.database.db)) return null;
   const env = ctx.actionEnv(systemActor("demo-seed"));
   const admin = await runAction(env, bootstrapAdmin, {
     email: "admin@example.org",

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { type ActionEnv, type ActionSpec, runActionWith } from "./action.ts";
 import type { Database } from "./db/connect.ts";
-import { ClubError } from "./errors.ts";
+import { CORE_ERRORS } from "./errors.ts";
 
 /** What identifies a request for idempotency (W-3): who sent it, their key, and what they sent. */
 export interface IdempotentRequest {
@@ -72,10 +72,8 @@ export function parseIdempotencyKey(header: unknown): string | undefined {
     .trim()
     .replace(/^"(.*)"$/, "$1");
   if (!/^[\x21-\x7e]{1,255}$/.test(value)) {
-    throw new ClubError(
-      "invalid_idempotency_key",
+    throw CORE_ERRORS.invalid_idempotency_key(
       "The Idempotency-Key header must be 1 to 255 visible characters.",
-      400,
     );
   }
   return value;
@@ -99,12 +97,8 @@ export function runIdempotent<I, O>(
         ok: boolean;
       }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${`${caller}\n${key}`}, 7204)) AS ok`.execute(trx);
       if (!lock.rows[0]?.ok) {
-        throw new ClubError(
-          "idempotency_in_progress",
+        throw CORE_ERRORS.idempotency_in_progress(
           "A request with this Idempotency-Key is still being processed. Wait a moment and retry it unchanged.",
-          409,
-          undefined,
-          { "Retry-After": "1" },
         );
       }
       await trx
@@ -121,10 +115,8 @@ export function runIdempotent<I, O>(
         .executeTakeFirst();
       if (!stored) return undefined;
       if (stored.request_hash !== hash) {
-        throw new ClubError(
-          "idempotency_key_reused",
+        throw CORE_ERRORS.idempotency_key_reused(
           "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
-          422,
         );
       }
       return { ...fromColumn(stored.response_status, stored.response_body), replayed: true };

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { actorRef, operatorActor } from "../../core/actor.ts";
-import { ClubError } from "../../core/errors.ts";
+import { CORE_ERRORS } from "../../core/errors.ts";
 import { runJob } from "../../core/scheduler.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
@@ -23,8 +23,7 @@ export function registerJobsVerbs(jobs: Command, env: CliEnv): void {
     .action(async (name: string, o: { actor: string }) => {
       const job = findJob(name);
       if (!job) {
-        throw new ClubError(
-          "unknown_job",
+        throw CORE_ERRORS.unknown_job(
           `There is no job "${name}". Known jobs: ${JOBS.map((j) => j.name).join(", ")}.`,
         );
       }

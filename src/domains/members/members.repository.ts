@@ -6,6 +6,11 @@ import type { MemberStatus } from "./member-status.ts";
 
 /** The members domain's SQL: members, their status history and the membership tiers. */
 
+/** Whether the club has any member record yet (deleted ones count): a new club has none. */
+export async function hasAnyMember(db: Kysely<DB>): Promise<boolean> {
+  return (await db.selectFrom("members").select("id").limit(1).executeTakeFirst()) !== undefined;
+}
+
 /** One member by id, undeleted unless asked. */
 export function findMember(db: Kysely<DB>, id: string, includeDeleted = false) {
   if (!UUID.test(id)) return Promise.resolve(undefined);
