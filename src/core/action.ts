@@ -59,6 +59,20 @@ export function defineAction<I, O>(spec: ActionSpec<I, O>): ActionSpec<I, O> {
   return spec;
 }
 
+/** Runs another action's body inside this action's transaction, after that action's own access checks
+ * (capability and policy, with this transaction): how an action that applies many changes (an import
+ * applying a row) reuses another's rules without skipping who may make them. The caller writes the
+ * audit entry the body returns. */
+export async function runNested<I, O>(
+  scope: ActionScope,
+  spec: ActionSpec<I, O>,
+  input: I,
+): Promise<ActionOutcome<O>> {
+  assertCapability(spec.access, scope.actor);
+  await assertPolicy(spec.access, { db: scope.trx, actor: scope.actor }, input);
+  return spec.run(scope, input);
+}
+
 /** Where and as whom an action runs. */
 export interface ActionEnv {
   database: Database;

@@ -292,6 +292,24 @@ forEachEngine("member CSV import and export", (engine) => {
     assert.equal((await member(runtime, edited)).phone, "999", "the later edit was kept");
   });
 
+  test("[G04] an import cannot change a member who holds more than the membership chair: that row fails, the others apply", async () => {
+    const { runtime } = t.get();
+    const boss = await tokenMember(runtime, ["member", "full_admin"]);
+    const plain = unique("plain");
+    await seed("Plain Person", plain);
+    const plan = (await dryRun(`name,email,phone\nBoss,${boss.email},555\nPlain Person,${plain},777\n`))
+      .json as Plan;
+    const applied = await confirm(plan);
+    assert.equal(applied.status, 200, applied.text);
+    const rows = applied.json.result.rows as Result["rows"];
+    const bossRow = rows.find((r) => r.line === 2)!;
+    assert.equal(bossRow.outcome, "failed");
+    assert.match(bossRow.message!, /permissions you do not|holds more/i);
+    assert.equal(rows.find((r) => r.line === 3)!.outcome, "updated");
+    assert.equal((await member(runtime, boss.email)).phone, "", "the full administrator is unchanged");
+    assert.equal((await member(runtime, plain)).phone, "777");
+  });
+
   test("Wild Apricot's contact export columns and statuses map to ClubOS", async () => {
     const { runtime } = t.get();
     const [a, b, c] = [unique("wa"), unique("wa"), unique("wa")];

@@ -1,4 +1,4 @@
-import { type ActionOutcome, type ActionScope, defineAction } from "../../../core/action.ts";
+import { type ActionOutcome, type ActionScope, defineAction, runNested } from "../../../core/action.ts";
 import type { AuditDraft } from "../../../core/audit.ts";
 import { type ClubError, conflict, invalidInput, notFound } from "../../../core/errors.ts";
 import { createMemberRecord } from "../member-create.actions.ts";
@@ -135,7 +135,7 @@ const reasonFor = (importId: string, line: number) => `CSV import ${importId}, l
 async function createRow(scope: ActionScope, row: PlannedRow, reason: string): Promise<AuditDraft> {
   const { name, status, ...extra } = row.changes ?? {};
   if (!name) throw invalidInput(`Line ${row.line} has no name.`);
-  const { result: created } = await createMemberRecord.run(scope, { name, email: row.email, status });
+  const { result: created } = await runNested(scope, createMemberRecord, { name, email: row.email, status });
   const member = Object.keys(extra).length ? await setImportedFields(scope.trx, created.id, extra) : created;
   return {
     action: "member.created",
@@ -162,11 +162,13 @@ async function updateRow(scope: ActionScope, row: PlannedRow, reason: string): P
   let version = now.version;
   let member: { id: string; version: number } | undefined;
   if (Object.keys(fields).length) {
-    member = (await updateMember.run(scope, { memberId, version, changes: fields as MemberChanges, reason }))
-      .result;
+    member = (
+      await runNested(scope, updateMember, { memberId, version, changes: fields as MemberChanges, reason })
+    ).result;
     version = member.version;
   }
-  if (status) member = (await changeMemberStatus.run(scope, { memberId, version, status, reason })).result;
+  if (status)
+    member = (await runNested(scope, changeMemberStatus, { memberId, version, status, reason })).result;
   if (!member) throw invalidInput(`Line ${row.line} changes nothing.`);
   const statusOnly = status !== undefined && Object.keys(fields).length === 0;
   return statusOnly
