@@ -145,9 +145,17 @@ export async function recordAttempt(db: Kysely<DB>, emailKey: string, ip: string
   await db.insertInto("login_attempts").values({ email_key: emailKey, ip, succeeded }).execute();
 }
 
+// One transaction-scoped lock for every change that could leave the club without a full administrator:
+// two such changes at once (each removing a different one of two admins) would otherwise both see two
+// and both commit. Taken before the count; READ COMMITTED gives the count, a statement after the wait,
+// the other change's committed result. (7_204_001 and _002 are the audit chain's.)
+export const FULL_ADMIN_SET_LOCK = 7_204_003;
+
 /** The members who are active full administrators right now: a current full_admin assignment, active
- * and not deleted. The guard against locking the club out of its own admin reads this. */
+ * and not deleted. The guard against locking the club out of its own admin reads this, holding the
+ * lock above until its transaction ends. */
 export async function activeFullAdmins(db: Kysely<DB>): Promise<string[]> {
+  await sql`SELECT pg_advisory_xact_lock(${FULL_ADMIN_SET_LOCK})`.execute(db);
   const rows = await db
     .selectFrom("role_assignments as ra")
     .innerJoin("members as m", "m.id", "ra.member_id")
