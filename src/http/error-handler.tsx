@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ClubError, CORE_ERRORS, databaseUnavailable, isDatabaseDown, notFound } from "../core/errors.ts";
 import { sendPage } from "./page.tsx";
 import { routeOf } from "./routes.ts";
+import { describeIssue, describeValidation, type ValidationIssue } from "./validation-messages.ts";
 
 /** Turns anything thrown into a ClubError a person can act on; never exposes a stack (W-7). */
 export function toClubError(error: unknown, requestId: string): ClubError {
@@ -10,8 +11,9 @@ export function toClubError(error: unknown, requestId: string): ClubError {
   // A path that names nothing (a malformed id) is simply not found, like an unknown one (R-2).
   if (fastifyError?.validation && fastifyError.validationContext === "params") return notFound();
   if (fastifyError?.validation) {
-    return CORE_ERRORS.invalid_input(`Some of what you sent is not valid: ${fastifyError.message}.`, {
-      issues: fastifyError.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+    const issues = fastifyError.validation as unknown as ValidationIssue[];
+    return CORE_ERRORS.invalid_input(describeValidation(issues, fastifyError.validationContext), {
+      issues: issues.map((v) => ({ path: v.instancePath, rule: v.keyword, message: describeIssue(v) })),
     });
   }
   if (fastifyError?.statusCode === 413)

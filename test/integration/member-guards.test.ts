@@ -358,6 +358,18 @@ forEachEngine("member list queries and the export", (engine) => {
       assert.equal(JSON.parse(json.text).error.code, "invalid_input");
       const html = await browser.get(`/admin/members?${query}`);
       assert.equal(html.status, 400, `/admin/members?${query}`);
+      assert.doesNotMatch(html.text + json.text, /must match|must be|must NOT/, "said in words, not Ajv's");
+    }
+    // Each refusal names the field and what is wrong with it, the same words on the page and in JSON.
+    for (const [query, words] of [
+      ["search=%00", /"search" contains a character that cannot be stored/],
+      ["status=active&status=lapsed", /"status" should be text, given once/],
+      ["limit=201", /"limit" is out of range/],
+    ] as const) {
+      const json = JSON.parse((await browser.get(`/api/v1/members?${query}`)).text);
+      assert.match(json.error.message, /^Some of what you sent in the address is not valid: /);
+      assert.match(json.error.message, words, json.error.message);
+      assert.match((await browser.get(`/admin/members?${query}`)).text.replaceAll("&quot;", '"'), words);
     }
     for (const query of ["q=%00", "q=a&q=b", "committee=%00", "committee=a&committee=b"]) {
       const res = await browser.get(`/directory?${query}`);
