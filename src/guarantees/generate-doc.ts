@@ -2,6 +2,7 @@
 // when the file on disk differs from what this renders, so the document cannot drift from the code.
 import fs from "node:fs";
 import path from "node:path";
+import { type NonGuarantee, nonGuarantees } from "./non-guarantees.ts";
 import { type Guarantee, guarantees } from "./registry.ts";
 
 const cell = (text: string) => text.replace(/\|/g, "\\|");
@@ -47,8 +48,21 @@ function section(g: Guarantee): string[] {
   return lines;
 }
 
+function notPromised(list: readonly NonGuarantee[]): string[] {
+  if (list.length === 0) return [];
+  return [
+    "## What ClubOS does not promise",
+    "",
+    ...list.flatMap((n, i) => [`${i + 1}. **${n.title}.** ${n.detail}`]),
+    "",
+  ];
+}
+
 /** The whole of docs/GUARANTEES.md for a registry (the real one by default). */
-export function renderGuaranteesDoc(registry: readonly Guarantee[] = guarantees): string {
+export function renderGuaranteesDoc(
+  registry: readonly Guarantee[] = guarantees,
+  notPromises: readonly NonGuarantee[] = nonGuarantees,
+): string {
   const enforced = registry.filter((g) => g.status === "enforced").length;
   const lines = [
     "# Guarantees",
@@ -69,6 +83,7 @@ export function renderGuaranteesDoc(registry: readonly Guarantee[] = guarantees)
     ),
     "",
     ...registry.flatMap(section),
+    ...notPromised(notPromises),
   ];
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -12,6 +12,7 @@ import {
   listVerbs,
 } from "../../src/guarantees/check.ts";
 import { renderGuaranteesDoc } from "../../src/guarantees/generate-doc.ts";
+import { nonGuarantees } from "../../src/guarantees/non-guarantees.ts";
 import { type Guarantee, guarantees } from "../../src/guarantees/registry.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -171,5 +172,12 @@ describe("guarantee registry", () => {
     assert.equal(onDisk, renderGuaranteesDoc());
     const changed = guarantees.map((g, i) => (i === 0 ? { ...g, title: "changed" } : g));
     assert.notEqual(onDisk, renderGuaranteesDoc(changed));
+  });
+
+  test("docs/GUARANTEES.md also says what ClubOS does not promise, each item from the list", () => {
+    const onDisk = fs.readFileSync(path.join(ROOT, "docs/GUARANTEES.md"), "utf8");
+    assert.match(onDisk, /## What ClubOS does not promise/);
+    for (const item of nonGuarantees) assert.ok(onDisk.includes(`**${item.title}.**`), item.title);
+    assert.notEqual(onDisk, renderGuaranteesDoc(guarantees, nonGuarantees.slice(1)));
   });
 });
