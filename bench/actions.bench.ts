@@ -70,7 +70,7 @@ try {
   }
 
   // Everything written (A and C entries are sealed by the untimed catch-up) must form a valid chain.
-  await sealAuditChain(database);
+  await sealAuditChain(database, backupDir);
   const verify = await verifyAuditChain(database, backupDir);
   if (!verify.ok || verify.pending !== 0 || verify.sealed !== verify.entries) {
     throw new Error(

@@ -136,7 +136,7 @@ export async function startVariant(
   backupDir: string,
 ): Promise<VariantRun> {
   await useSealLock(database, variant === "B" || variant === "L");
-  await sealAuditChain(database);
+  await sealAuditChain(database, backupDir);
   if (variant === "B") {
     const sealer = new AuditSealer(database, backupDir);
     sealer.start(); // as serve.ts does: the sweep timer next to the after-commit schedule

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import { sql } from "kysely";
 import { AUDIT_SEQ_LOCK } from "./audit.ts";
+import { type Anchor, anchorFile, appendAnchor, readAnchors } from "./audit-anchors.ts";
 import type { Database } from "./db/connect.ts";
 import { sqlState } from "./errors.ts";
 
@@ -42,23 +41,57 @@ async function settledHorizon(database: Database): Promise<number | null> {
 /** How long the sealer waits for in-flight writers before trying again later. */
 const HORIZON_WAIT_MS = 250;
 
-/** Seals every settled, unsealed entry; returns how many were sealed (0 if another sealer is busy,
- * or a long transaction is still writing: its entries are sealed by a later run). */
-export async function sealAuditChain(database: Database): Promise<number> {
+/** The chain's head: the last sealed seq and its hash. */
+export interface ChainHead {
+  seq: number;
+  chainHash: string;
+}
+
+/** Seals every settled, unsealed entry, without anchoring; returns how many, and the anchor for the
+ * head this very run sealed up to (null when it sealed nothing: another sealer was busy, or a long
+ * transaction is still writing and a later run seals its entries). Only the sealer and
+ * sealAuditChain call this: a seal that is not followed by its anchor leaves the newest entries
+ * deletable without a trace. */
+export async function sealPendingEntries(
+  database: Database,
+): Promise<{ sealed: number; anchor: Anchor | null }> {
   const horizon = await settledHorizon(database);
-  if (horizon === null) return 0;
+  if (horizon === null) return { sealed: 0, anchor: null };
   return database.db.transaction().execute(async (trx) => {
     const lock = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${SEALER_LOCK}) AS ok`.execute(
       trx,
     );
-    if (!lock.rows[0]?.ok) return 0;
+    if (!lock.rows[0]?.ok) return { sealed: 0, anchor: null };
     const { rows } = await sql<{ n: number }>`SELECT clubos_audit_seal(${horizon}) AS n`.execute(trx);
-    return Number(rows[0]?.n ?? 0);
+    const sealed = Number(rows[0]?.n ?? 0);
+    if (sealed === 0) return { sealed, anchor: null };
+    // Read inside the sealing transaction, under the sealer lock: exactly the head this run made.
+    const head = await sql<{ seq: number; chain_hash: string; installation_id: string }>`
+      SELECT c.seq, c.chain_hash, (SELECT installation_id FROM system_state) AS installation_id
+      FROM audit_chain c ORDER BY c.seq DESC LIMIT 1`.execute(trx);
+    const row = head.rows[0]!;
+    const anchor: Anchor = {
+      installationId: row.installation_id,
+      seq: Number(row.seq),
+      chainHash: row.chain_hash,
+      at: new Date().toISOString(),
+    };
+    return { sealed, anchor };
   });
 }
 
+/** Seals every settled, unsealed entry and anchors the new head in the backup folder (flushed to
+ * disk) before returning how many were sealed. The seal commits first, so a failed anchor write
+ * throws with the seal kept: the next seal's anchor covers it (a chain hash covers every entry
+ * before it). */
+export async function sealAuditChain(database: Database, backupDir: string): Promise<number> {
+  const { sealed, anchor } = await sealPendingEntries(database);
+  if (anchor) await appendAnchor(backupDir, anchor);
+  return sealed;
+}
+
 /** The chain's head: the last sealed seq and its hash. */
-export async function chainHead(database: Database): Promise<{ seq: number; chainHash: string } | null> {
+export async function chainHead(database: Database): Promise<ChainHead | null> {
   const row = await database.db
     .selectFrom("audit_chain")
     .select(["seq", "chain_hash"])
@@ -66,19 +99,6 @@ export async function chainHead(database: Database): Promise<{ seq: number; chai
     .limit(1)
     .executeTakeFirst();
   return row ? { seq: Number(row.seq), chainHash: row.chain_hash } : null;
-}
-
-/** One line of the anchor file kept outside the database. */
-export interface Anchor {
-  installationId: string;
-  seq: number;
-  chainHash: string;
-  at: string;
-}
-
-/** The anchor file for a backup folder. */
-export function anchorFile(backupDir: string): string {
-  return path.join(backupDir, "audit-anchors.jsonl");
 }
 
 async function installationId(database: Database): Promise<string> {
@@ -89,40 +109,39 @@ async function installationId(database: Database): Promise<string> {
   return row.installation_id;
 }
 
-/** Appends the current chain head to the anchor file unless it is already the last anchor. */
+/** This installation's readable anchors in the backup folder. */
+function ownAnchors(backupDir: string, id: string): Anchor[] {
+  return readAnchors(backupDir).filter((a) => a.installationId === id);
+}
+
+/** What a backup manifest (and its off-site copy) records so that a later verify can tell a
+ * rewritten chain or a cut-short anchor file: pass it back to verifyAuditChain as a recorded head. */
+export async function auditHeadRecord(
+  database: Database,
+  backupDir: string,
+): Promise<{ seq: number; hash: string; anchorCount: number } | null> {
+  const head = await chainHead(database);
+  if (!head) return null;
+  const anchorCount = ownAnchors(backupDir, await installationId(database)).length;
+  return { seq: head.seq, hash: head.chainHash, anchorCount };
+}
+
+/** Appends the current chain head to the anchor file unless an anchor already names it. Used by
+ * `clubos audit anchor`, an operator's deliberate step: it anchors whatever the database holds now. */
 export async function anchorAuditChain(database: Database, backupDir: string): Promise<Anchor | null> {
   const head = await chainHead(database);
   if (!head) return null;
   const id = await installationId(database);
-  const previous = readAnchors(backupDir).filter((a) => a.installationId === id);
-  const last = previous.at(-1);
-  if (last && last.seq === head.seq && last.chainHash === head.chainHash) return last;
+  const same = ownAnchors(backupDir, id).find((a) => a.seq === head.seq && a.chainHash === head.chainHash);
+  if (same) return same;
   const anchor: Anchor = {
     installationId: id,
     seq: head.seq,
     chainHash: head.chainHash,
     at: new Date().toISOString(),
   };
-  fs.mkdirSync(backupDir, { recursive: true, mode: 0o700 });
-  fs.appendFileSync(anchorFile(backupDir), `${JSON.stringify(anchor)}\n`, { mode: 0o600 });
+  await appendAnchor(backupDir, anchor);
   return anchor;
-}
-
-/** Reads the anchors; a damaged line is reported by verify rather than silently skipped. */
-export function readAnchors(backupDir: string): Anchor[] {
-  const file = anchorFile(backupDir);
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Anchor;
-      } catch {
-        return { installationId: "unreadable", seq: -1, chainHash: line, at: "" };
-      }
-    });
 }
 
 /** One problem found by verification. */
@@ -135,8 +154,36 @@ export interface ChainProblem {
     | "orphan_seal"
     | "anchor_mismatch"
     | "anchor_missing"
-    | "anchor_unreadable";
+    | "anchor_unreadable"
+    | "anchors_missing"
+    | "anchor_behind"
+    | "chain_truncated"
+    | "recorded_head_mismatch"
+    | "anchors_truncated";
   message: string;
+}
+
+/** A chain head recorded somewhere else than the anchor file (a backup manifest, its off-site copy). */
+export interface RecordedHead {
+  /** Where it was recorded, named in the problem message (e.g. "backup 2026-12-02T01:00Z (off-site)"). */
+  source: string;
+  seq: number;
+  hash: string;
+  /** How many anchors of this installation the anchor file held when it was recorded. */
+  anchorCount?: number;
+}
+
+/** What verifyAuditChain checks besides the chain itself. */
+export interface VerifyOptions {
+  onProgress?: (done: number) => void;
+  /** Heads recorded elsewhere: the chain must still hold each one, and the anchor file must not have
+   * shrunk since. */
+  recordedHeads?: readonly RecordedHead[];
+  /** For a restored copy (a drill): the seq its chain is expected to end at. Anchors after it name
+   * entries written after the copy was taken, so they are skipped instead of reported as missing. */
+  chainEnd?: number;
+  /** How long to wait for a concurrent sealer's anchor before reporting the head unanchored. */
+  anchorWaitMs?: number;
 }
 
 /** The outcome of `clubos audit verify`. */
@@ -145,27 +192,41 @@ export interface VerifyReport {
   entries: number;
   sealed: number;
   pending: number;
+  /** The last sealed entry when verify started. */
+  head: ChainHead | null;
+  anchorFile: string;
   anchorsChecked: number;
+  /** The highest seq an anchor names (null without anchors). */
+  newestAnchorSeq: number | null;
+  recordedHeadsChecked: number;
   problems: ChainProblem[];
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+const RUNBOOK = "docs/runbooks/audit-tamper.md";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Recomputes every entry's hash and the chain from the start, and checks it against the anchors. */
-export async function verifyAuditChain(
+interface Scan {
+  entries: number;
+  sealed: number;
+  pending: number;
+  /** The highest sealed seq the scan saw (0 for an empty chain). */
+  end: number;
+  /** chain_hash at each seq someone asked about (anchors, recorded heads). */
+  hashAt: Map<number, string>;
+}
+
+/** Recomputes every entry's hash and the chain links from the start, in batches. */
+async function scanChain(
   database: Database,
-  backupDir: string,
+  headSeq: number,
+  wanted: ReadonlySet<number>,
+  problems: ChainProblem[],
   onProgress?: (done: number) => void,
-): Promise<VerifyReport> {
-  const problems: ChainProblem[] = [];
-  const head = await chainHead(database);
-  const headSeq = head?.seq ?? 0;
-  const chainAt = new Map<number, string>();
+): Promise<Scan> {
+  const scan: Scan = { entries: 0, sealed: 0, pending: 0, end: 0, hashAt: new Map() };
   let prev = ZERO;
   let after = 0;
-  let entries = 0;
-  let sealed = 0;
-  let pending = 0;
   const batch = 5000;
   for (;;) {
     const { rows } = await sql<{
@@ -179,7 +240,7 @@ export async function verifyAuditChain(
     for (const row of rows) {
       const seq = Number(row.seq);
       after = seq;
-      if (row.fresh !== null) entries++;
+      if (row.fresh !== null) scan.entries++;
       if (row.chain_hash === null) {
         if (seq < headSeq) {
           problems.push({
@@ -187,10 +248,11 @@ export async function verifyAuditChain(
             kind: "inserted",
             message: `Entry ${seq} sits inside the sealed chain but was never sealed: it was inserted behind ClubOS's back.`,
           });
-        } else pending++;
+        } else scan.pending++;
         continue;
       }
-      sealed++;
+      scan.sealed++;
+      scan.end = seq;
       if (row.fresh === null) {
         problems.push({
           seq,
@@ -213,27 +275,21 @@ export async function verifyAuditChain(
         });
       }
       prev = row.chain_hash;
-      chainAt.set(seq, row.chain_hash);
+      if (wanted.has(seq)) scan.hashAt.set(seq, row.chain_hash);
     }
     onProgress?.(after);
     if (rows.length < batch) break;
   }
-  const id = await installationId(database);
-  const anchors = readAnchors(backupDir);
-  let anchorsChecked = 0;
+  return scan;
+}
+
+/** Each anchor must name an entry of the chain with the same chain hash. */
+function checkAnchors(anchors: readonly Anchor[], scan: Scan, problems: ChainProblem[]): void {
+  const beyond: Anchor[] = [];
   for (const anchor of anchors) {
-    if (anchor.installationId === "unreadable") {
-      problems.push({
-        seq: -1,
-        kind: "anchor_unreadable",
-        message: `An anchor line could not be read: ${anchor.chainHash.slice(0, 80)}`,
-      });
-      continue;
-    }
-    if (anchor.installationId !== id) continue;
-    anchorsChecked++;
-    const hash = chainAt.get(anchor.seq);
-    if (hash === undefined) {
+    const hash = scan.hashAt.get(anchor.seq);
+    if (anchor.seq > scan.end) beyond.push(anchor);
+    else if (hash === undefined) {
       problems.push({
         seq: anchor.seq,
         kind: "anchor_missing",
@@ -247,5 +303,138 @@ export async function verifyAuditChain(
       });
     }
   }
-  return { ok: problems.length === 0, entries, sealed, pending, anchorsChecked, problems };
+  if (beyond.length === 0) return;
+  const first = beyond.reduce((a, b) => (b.seq < a.seq ? b : a));
+  const last = beyond.reduce((a, b) => (b.seq > a.seq ? b : a));
+  problems.push({
+    seq: first.seq,
+    kind: "chain_truncated",
+    message:
+      `The chain ends at entry ${scan.end}, but ${beyond.length} anchor(s) name later entries (${first.seq} to ${last.seq}, anchored ${first.at} to ${last.at}): ` +
+      `entries after seq ${scan.end} are missing. This is expected after a point-in-time recovery or a restore to before that time ` +
+      `(${RUNBOOK} says how to acknowledge it); otherwise the newest entries were deleted: treat it as tampering.`,
+  });
+}
+
+/** Every recorded head must still be in the chain, and the anchor file must not have shrunk since. */
+function checkRecordedHeads(
+  heads: readonly RecordedHead[],
+  anchors: readonly Anchor[],
+  scan: Scan,
+  problems: ChainProblem[],
+): void {
+  for (const head of heads) {
+    const hash = scan.hashAt.get(head.seq);
+    if (head.seq > scan.end) {
+      problems.push({
+        seq: head.seq,
+        kind: "chain_truncated",
+        message:
+          `${head.source} recorded the chain up to entry ${head.seq}, but the chain ends at entry ${scan.end}: entries after seq ${scan.end} are missing. ` +
+          `Expected after a point-in-time recovery or a restore to before that record; otherwise the newest entries were deleted.`,
+      });
+    } else if (hash !== head.hash) {
+      problems.push({
+        seq: head.seq,
+        kind: "recorded_head_mismatch",
+        message:
+          hash === undefined
+            ? `${head.source} recorded entry ${head.seq} as sealed, and it is gone from the chain: entries were removed.`
+            : `The chain up to entry ${head.seq} differs from what ${head.source} recorded: the log was rewritten.`,
+      });
+    }
+    const atOrAfter = anchors.filter((a) => a.seq >= head.seq).length;
+    if (atOrAfter === 0 || (head.anchorCount !== undefined && anchors.length < head.anchorCount)) {
+      problems.push({
+        seq: head.seq,
+        kind: "anchors_truncated",
+        message:
+          atOrAfter === 0
+            ? `${head.source} recorded the chain up to entry ${head.seq}, but no anchor names that entry or a later one: the anchor file was cut short or replaced.`
+            : `${head.source} recorded ${head.anchorCount} anchors, but the anchor file holds ${anchors.length}: it was cut short or replaced.`,
+      });
+    }
+  }
+}
+
+/** Recomputes every entry's hash and the chain from the start, and checks it against the anchors
+ * (which must exist once anything is sealed) and against heads recorded elsewhere. The anchors are
+ * read before the chain is, so an anchor appended meanwhile by a running server is never mistaken
+ * for a missing entry. */
+export async function verifyAuditChain(
+  database: Database,
+  backupDir: string,
+  options: VerifyOptions | ((done: number) => void) = {},
+): Promise<VerifyReport> {
+  const opts: VerifyOptions = typeof options === "function" ? { onProgress: options } : options;
+  const problems: ChainProblem[] = [];
+  const id = await installationId(database);
+  const all = readAnchors(backupDir);
+  for (const anchor of all.filter((a) => a.installationId === "unreadable")) {
+    problems.push({
+      seq: -1,
+      kind: "anchor_unreadable",
+      message: `An anchor line could not be read: ${anchor.chainHash.slice(0, 80)}`,
+    });
+  }
+  const own = all.filter((a) => a.installationId === id);
+  const anchors = opts.chainEnd === undefined ? own : own.filter((a) => a.seq <= opts.chainEnd!);
+  const head = await chainHead(database);
+  const heads = opts.recordedHeads ?? [];
+  const wanted = new Set([...anchors.map((a) => a.seq), ...heads.map((h) => h.seq)]);
+  const scan = await scanChain(database, head?.seq ?? 0, wanted, problems, opts.onProgress);
+  checkAnchors(anchors, scan, problems);
+  checkRecordedHeads(heads, own, scan, problems);
+  let newest = anchors.length ? Math.max(...anchors.map((a) => a.seq)) : null;
+  if (scan.sealed > 0 && anchors.length === 0) {
+    problems.push({
+      seq: head?.seq ?? scan.end,
+      kind: "anchors_missing",
+      message:
+        `${scan.sealed} entries are sealed but ${anchorFile(backupDir)} holds no anchor of this installation (the file is missing or empty). ` +
+        "An anchor is written at every seal, so the file was deleted, emptied or moved, or CLUBOS_BACKUP_DIR is not the server's backup folder. " +
+        `Without anchors a consistently rewritten chain cannot be told from the real one: follow ${RUNBOOK}.`,
+    });
+  } else if (head && newest !== null && newest < head.seq && opts.chainEnd === undefined) {
+    newest = await waitForAnchor(backupDir, id, head.seq, newest, opts.anchorWaitMs ?? 1000);
+    if (newest < head.seq) {
+      problems.push({
+        seq: head.seq,
+        kind: "anchor_behind",
+        message:
+          `Entries up to ${head.seq} are sealed but the newest anchor names entry ${newest}: the anchor file is missing its newest lines. ` +
+          "Expected only if the server stopped abruptly right after sealing or could not write to the backup folder (see its log); " +
+          `otherwise the anchor file was cut short to hide a rewrite: follow ${RUNBOOK}.`,
+      });
+    }
+  }
+  return {
+    ok: problems.length === 0,
+    entries: scan.entries,
+    sealed: scan.sealed,
+    pending: scan.pending,
+    head,
+    anchorFile: anchorFile(backupDir),
+    anchorsChecked: anchors.length,
+    newestAnchorSeq: newest,
+    recordedHeadsChecked: heads.length,
+    problems,
+  };
+}
+
+/** A running sealer appends its anchor just after its seal commits: give it a moment. */
+async function waitForAnchor(
+  backupDir: string,
+  id: string,
+  seq: number,
+  newest: number,
+  waitMs: number,
+): Promise<number> {
+  const until = Date.now() + waitMs;
+  let best = newest;
+  while (best < seq && Date.now() < until) {
+    await sleep(50);
+    for (const a of ownAnchors(backupDir, id)) best = Math.max(best, a.seq);
+  }
+  return best;
 }

@@ -35,10 +35,11 @@ export function tamperCommitted<T>(database: Database, fn: (db: Database) => Pro
   });
 }
 
-/** Seals until nothing is left unsealed (a sealer already busy makes one call return 0). */
-export async function sealAll(database: Database): Promise<void> {
+/** Seals (and anchors in backupDir, as the server does) until nothing is left unsealed (a sealer
+ * already busy makes one call return 0). */
+export async function sealAll(database: Database, backupDir: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    await sealAuditChain(database);
+    await sealAuditChain(database, backupDir);
     const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM audit_log
       WHERE seq > coalesce((SELECT max(seq) FROM audit_chain), 0)`.execute(database.db);
     if (Number(rows[0]?.n) === 0) return;
@@ -83,11 +84,11 @@ export async function lastSeq(database: Database): Promise<number> {
   return Number(rows[0]?.v);
 }
 
-/** Writes count entries and seals them; returns their seqs in order. */
-export async function sealedEntries(database: Database, count = 3): Promise<number[]> {
+/** Writes count entries and seals them (anchoring in backupDir); returns their seqs in order. */
+export async function sealedEntries(database: Database, backupDir: string, count = 3): Promise<number[]> {
   const env = { database, actor: systemActor("test") };
   for (let i = 0; i < count; i++) await runAction(env, noteAction, { label: `entry-${i}` });
-  await sealAll(database);
+  await sealAll(database, backupDir);
   const last = await lastSeq(database);
   return Array.from({ length: count }, (_, i) => last - count + 1 + i);
 }

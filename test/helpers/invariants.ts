@@ -67,7 +67,7 @@ export async function seedScannedRows(app: TestApp): Promise<ScannedRows> {
     .innerJoin("audit_log", "audit_log.id", "outbox.audit_id")
     .select(["outbox.id", "audit_log.seq"])
     .executeTakeFirstOrThrow();
-  await sealAll(runtime.database);
+  await sealAll(runtime.database, runtime.config.backupDir);
   const sealed = await d.selectFrom("audit_chain").select("seq").orderBy("seq").limit(2).execute();
   return {
     adminId: admin.memberId,

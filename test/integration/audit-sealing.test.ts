@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { test } from "node:test";
 import { sql } from "kysely";
 import { defineAction, runAction } from "../../src/core/action.ts";
@@ -18,11 +15,11 @@ import { forEachEngine } from "../helpers/engines.ts";
 // committed entry in seq order however actions interleave, passing over the seqs of rolled-back ones.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "clubos-anchors-"));
 
 forEachEngine("audit atomicity and sealing", (engine) => {
   const t = suiteApp(engine);
   const db = () => t.get().runtime.database;
+  const dir = () => t.get().config.backupDir;
 
   test("[G02] an action whose audit entry is refused leaves no domain write", async () => {
     const email = `ghost-${Date.now()}@example.org`;
@@ -87,11 +84,11 @@ forEachEngine("audit atomicity and sealing", (engine) => {
 
   test("[G04] a rolled-back action leaves a gap in seq that sealing passes over", async () => {
     const env = { database: db(), actor: systemActor("test") };
-    const before = (await sealedEntries(db(), 1))[0]!;
+    const before = (await sealedEntries(db(), dir(), 1))[0]!;
     await assert.rejects(runAction(env, noteAction, { label: "rolled back", failAfterAudit: true }));
     const gap = before + 1;
     await runAction(env, noteAction, { label: "after the gap" });
-    await sealAll(db());
+    await sealAll(db(), dir());
     const chained = await db()
       .db.selectFrom("audit_chain")
       .select("seq")
@@ -103,7 +100,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
       [before, gap + 1],
       "the entry after the gap is sealed",
     );
-    const report = await verifyAuditChain(db(), tempDir());
+    const report = await verifyAuditChain(db(), dir());
     assert.deepEqual(report.problems, []);
     assert.equal(report.pending, 0);
   });
@@ -117,7 +114,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
     // each transaction stays open after taking its seq, so commits land out of seq order.
     const sealer = (async () => {
       while (running) {
-        await sealAuditChain(db());
+        await sealAuditChain(db(), dir());
         await sleep(0);
       }
     })();
@@ -130,7 +127,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
     }
     running = false;
     await sealer;
-    await sealAll(db());
+    await sealAll(db(), dir());
     const rows = await db()
       .db.selectFrom("audit_log as a")
       .leftJoin("audit_chain as c", "c.seq", "a.seq")
@@ -144,7 +141,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
     const sealedAt = rows.map((r) => new Date(r.sealed_at!).getTime());
     for (let i = 1; i < sealedAt.length; i++)
       assert.ok(sealedAt[i]! >= sealedAt[i - 1]!, "sealed in seq order");
-    const report = await verifyAuditChain(db(), tempDir());
+    const report = await verifyAuditChain(db(), dir());
     assert.deepEqual(report.problems, []);
   });
 
@@ -171,7 +168,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
         const fastSeq = await lastSeq(db());
         // The sealer waits briefly for the in-flight writer, then gives up for now: it must not
         // seal the committed entry above the one still in flight, nor stall writers meanwhile.
-        await sealAuditChain(db());
+        await sealAuditChain(db(), dir());
         const sealed = await db()
           .db.selectFrom("audit_chain")
           .select("seq")
@@ -183,8 +180,8 @@ forEachEngine("audit atomicity and sealing", (engine) => {
         release(); // never leave the transaction open, even when an assertion failed
         await slow;
       }
-      await sealAll(db());
-      const report = await verifyAuditChain(db(), tempDir());
+      await sealAll(db(), dir());
+      const report = await verifyAuditChain(db(), dir());
       assert.deepEqual(report.problems, []);
     });
   }

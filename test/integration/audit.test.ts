@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import { runCli } from "../../src/app/cli.ts";
 import { runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
-import { anchorAuditChain, verifyAuditChain } from "../../src/core/audit-chain.ts";
+import { verifyAuditChain } from "../../src/core/audit-chain.ts";
 import { sqlState } from "../../src/core/errors.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { cliEnv, lastSeq, noteAction, sealedEntries, tamperCommitted, tampered } from "../helpers/audit.ts";
@@ -23,6 +23,7 @@ const problemsOf = (r: { problems: { kind: string; seq: number }[] }) =>
 forEachEngine("audit log", (engine) => {
   const t = suiteApp(engine);
   const db = () => t.get().runtime.database;
+  const dir = () => t.get().config.backupDir;
 
   const refusals = [
     ["audit_log", "UPDATE", sql`UPDATE audit_log SET reason = 'rewritten'`],
@@ -35,7 +36,7 @@ forEachEngine("audit log", (engine) => {
   ] as const;
   for (const [table, op, statement] of refusals) {
     test(`[G04] ${op} on ${table} is refused by its append-only trigger`, async () => {
-      await sealedEntries(db());
+      await sealedEntries(db(), dir());
       const rows = () => sql`SELECT * FROM ${sql.table(table)} ORDER BY seq`.execute(db().db);
       const before = (await rows()).rows;
       await assert.rejects(statement.execute(db().db), (error: Error) => {
@@ -48,8 +49,8 @@ forEachEngine("audit log", (engine) => {
   }
 
   test("[G04] verify reports an untouched, sealed log as intact", async () => {
-    await sealedEntries(db());
-    const report = await verifyAuditChain(db(), t.get().config.backupDir);
+    await sealedEntries(db(), dir());
+    const report = await verifyAuditChain(db(), dir());
     assert.deepEqual(report.problems, []);
     assert.equal(report.ok, true);
     assert.ok(report.entries >= 3);
@@ -58,21 +59,21 @@ forEachEngine("audit log", (engine) => {
   });
 
   test("[G04] verify detects an entry edited behind ClubOS's back", async () => {
-    const [, middle] = await sealedEntries(db());
+    const [, middle] = await sealedEntries(db(), dir());
     const report = await tampered(db(), async (d) => {
       await sql`UPDATE audit_log SET reason = 'nothing to see' WHERE seq = ${middle}`.execute(d.db);
-      return verifyAuditChain(d, tempDir());
+      return verifyAuditChain(d, dir());
     });
     assert.equal(report.ok, false);
     assert.deepEqual(problemsOf(report), [["edited", middle]]);
   });
 
   test("[G04] verify detects an entry deleted together with its seal", async () => {
-    const [, middle, last] = await sealedEntries(db());
+    const [, middle, last] = await sealedEntries(db(), dir());
     const report = await tampered(db(), async (d) => {
       await sql`DELETE FROM audit_chain WHERE seq = ${middle}`.execute(d.db);
       await sql`DELETE FROM audit_log WHERE seq = ${middle}`.execute(d.db);
-      return verifyAuditChain(d, tempDir());
+      return verifyAuditChain(d, dir());
     });
     assert.equal(report.ok, false);
     assert.deepEqual(problemsOf(report), [["removed", last]], "the chain breaks at the next entry");
@@ -82,38 +83,46 @@ forEachEngine("audit log", (engine) => {
     const env = { database: db(), actor: systemActor("test") };
     await assert.rejects(runAction(env, noteAction, { label: "rolled back", failAfterAudit: true }));
     const gap = await lastSeq(db());
-    await sealedEntries(db(), 1);
+    await sealedEntries(db(), dir(), 1);
     const report = await tampered(db(), async (d) => {
       await sql`INSERT INTO audit_log (seq, actor_type, actor_id, action, subject_type, subject_id)
         VALUES (${gap}, 'operator', 'operator:mallory', 'role.granted', 'role_assignment', 'forged')`.execute(
         d.db,
       );
-      return verifyAuditChain(d, tempDir());
+      return verifyAuditChain(d, dir());
     });
     assert.equal(report.ok, false);
     assert.deepEqual(problemsOf(report), [["inserted", gap]]);
   });
 
-  test("[G04] a consistently rewritten chain passes the hashes but not the anchor kept outside the database", async () => {
-    const [first] = await sealedEntries(db());
-    const anchors = tempDir();
-    const anchor = await anchorAuditChain(db(), anchors);
-    assert.ok(anchor);
-    const [withoutAnchor, withAnchor] = await tampered(db(), async (d) => {
+  test("[G04] a consistently rewritten chain passes the hashes but not the anchors kept outside the database", async () => {
+    const [first, , last] = await sealedEntries(db(), dir());
+    const [withoutAnchors, withAnchors] = await tampered(db(), async (d) => {
       // What an attacker with the database would do: edit, then recompute every seal from the start.
       await sql`UPDATE audit_log SET reason = 'rewritten history' WHERE seq = ${first}`.execute(d.db);
       await sql`DELETE FROM audit_chain`.execute(d.db);
       await sql`SELECT clubos_audit_seal((SELECT max(seq) FROM audit_log))`.execute(d.db);
-      return [await verifyAuditChain(d, tempDir()), await verifyAuditChain(d, anchors)];
+      return [await verifyAuditChain(d, tempDir()), await verifyAuditChain(d, dir())];
     });
-    assert.equal(withoutAnchor.ok, true, "the rewritten chain is internally consistent");
-    assert.equal(withAnchor.ok, false);
-    assert.deepEqual(problemsOf(withAnchor), [["anchor_mismatch", anchor.seq]]);
+    assert.deepEqual(
+      problemsOf(withoutAnchors),
+      [["anchors_missing", last]],
+      "every hash agrees: only the absence of anchors shows",
+    );
+    assert.equal(withAnchors.ok, false);
+    assert.ok(
+      withAnchors.problems.every((p) => p.kind === "anchor_mismatch"),
+      JSON.stringify(withAnchors),
+    );
+    assert.ok(
+      problemsOf(withAnchors).some(([, seq]) => seq === last),
+      "the anchor of the last seal differs",
+    );
   });
 
   test("[G04] `clubos audit verify` exits 1 with PROBLEM lines on a tampered log and 0 on a clean one", async () => {
     const { runtime } = t.get();
-    const [target] = await sealedEntries(db());
+    const [target] = await sealedEntries(db(), dir());
     const original = await db()
       .db.selectFrom("audit_log")
       .select("reason")
