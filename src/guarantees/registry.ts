@@ -134,10 +134,23 @@ export const guarantees: readonly Guarantee[] = [
       mech(SQL, "audit_log_append_only", "triggers refuse UPDATE, DELETE and TRUNCATE on the audit log"),
       mech(AUDIT, "writeAuditEntry", "one audit entry inside the action's own transaction"),
       mech(CHAIN, "sealAuditChain", "entries sealed into a sha256 hash chain after commit"),
-      mech(CHAIN, "anchorAuditChain", "chain heads anchored in the backup folder, outside the database"),
+      mech(
+        "src/core/audit-anchors.ts",
+        "appendAnchor",
+        "the head of every seal anchored in the backup folder, outside the database, flushed to disk",
+      ),
+      mech(
+        CHAIN,
+        "verifyAuditChain",
+        "verify fails when anchors are missing, behind the head, beyond the chain's end, or short of a recorded head",
+      ),
     ],
     detection: [
-      signal("cli", "audit verify", "recompute the chain and check it against the anchors"),
+      signal(
+        "cli",
+        "audit verify",
+        "recompute the chain; check it against every anchor and any recorded head (--head)",
+      ),
       signal("scan", "invariants check", "audit coverage: every change has its entry"),
       signal("metric", "clubos_audit_seal_failures_total", "sealing runs that failed"),
     ],
