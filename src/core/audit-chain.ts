@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import { sql } from "kysely";
 import { AUDIT_SEQ_LOCK } from "./audit.ts";
 import { type Anchor, anchorFile, appendAnchor, readAnchors } from "./audit-anchors.ts";
@@ -385,13 +386,15 @@ export async function verifyAuditChain(
   const scan = await scanChain(database, head?.seq ?? 0, wanted, problems, opts.onProgress);
   checkAnchors(anchors, scan, problems);
   checkRecordedHeads(heads, own, scan, problems);
-  let newest = anchors.length ? Math.max(...anchors.map((a) => a.seq)) : null;
+  // A loop, not Math.max(...): a file of a million anchors would overflow the argument list.
+  let newest: number | null = null;
+  for (const a of anchors) if (newest === null || a.seq > newest) newest = a.seq;
   if (scan.sealed > 0 && anchors.length === 0) {
     problems.push({
       seq: head?.seq ?? scan.end,
       kind: "anchors_missing",
       message:
-        `${scan.sealed} entries are sealed but ${anchorFile(backupDir)} holds no anchor of this installation (the file is missing or empty). ` +
+        `${scan.sealed} entries are sealed but ${anchorFile(backupDir)} holds no anchor of this installation (${fileState(backupDir, all)}). ` +
         "An anchor is written at every seal, so the file was deleted, emptied or moved, or CLUBOS_BACKUP_DIR is not the server's backup folder. " +
         `Without anchors a consistently rewritten chain cannot be told from the real one: follow ${RUNBOOK}.`,
     });
@@ -420,6 +423,11 @@ export async function verifyAuditChain(
     recordedHeadsChecked: heads.length,
     problems,
   };
+}
+
+function fileState(backupDir: string, all: readonly Anchor[]): string {
+  if (all.length > 0) return "its lines belong to another installation or cannot be read";
+  return fs.existsSync(anchorFile(backupDir)) ? "the file is empty" : "the file does not exist";
 }
 
 /** A running sealer appends its anchor just after its seal commits: give it a moment. */
