@@ -122,6 +122,32 @@ forEachEngine("audit anchors", (engine) => {
     assert.deepEqual(kinds(newAfter), ["chain_truncated"]);
   });
 
+  test("[G04] the sealer retries an anchor it could not write, and never anchors a head it did not seal", async () => {
+    const root = tempDir();
+    fs.writeFileSync(path.join(root, "blocker"), "a file where the backup folder should be");
+    const anchors = path.join(root, "blocker", "backups");
+    const sealer = new AuditSealer(db(), anchors);
+    try {
+      await runAction({ database: db(), actor: systemActor("test") }, noteAction, { label: "retried" });
+      const seq = await lastSeq(db());
+      await sealer.runOnce(); // sealed; the anchor write fails (the folder cannot be made)
+      assert.equal((await head()).seq, seq, "the seal itself committed");
+      assert.equal(fs.existsSync(anchorFile(anchors)), false);
+      fs.rmSync(path.join(root, "blocker"));
+      await sealer.runOnce(); // nothing new to seal: it writes the anchor it still owes
+      assert.deepEqual(
+        readAnchors(anchors).map((a) => a.seq),
+        [seq],
+      );
+      const bystander = tempDir();
+      await new AuditSealer(db(), bystander).stop(); // sealed nothing, so anchors nothing
+      assert.equal(fs.existsSync(anchorFile(bystander)), false);
+    } finally {
+      await sealer.stop();
+      await sealedEntries(db(), dir(), 1);
+    }
+  });
+
   test("[G04] a consistent rewrite of the whole chain fails against the anchors", async () => {
     await sealedEntries(db(), dir());
     const report = await tampered(db(), async (d) => {
