@@ -64,3 +64,12 @@ export const loginFailures = new Counter({
   labelNames: ["reason"] as const,
   registers: [registry],
 });
+
+/** Seconds since the PostgreSQL server last archived a WAL segment (pg_stat_archiver), read when
+ * /metrics or the operator page is; -1 when there is none to report (embedded database, archiving
+ * off, nothing archived yet, or the server did not answer). */
+export const walArchiveAge = new Gauge({
+  name: "clubos_wal_archive_age_seconds",
+  help: "Seconds since the last archived WAL segment; -1 when not archiving or unknown",
+  registers: [registry],
+});

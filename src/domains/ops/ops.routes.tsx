@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
+import { refreshWalArchiveGauge } from "../../core/db/wal-archive.ts";
 import { invalidInput } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
@@ -69,7 +70,11 @@ export function opsRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Mode and kill switches",
-        <SystemView page={pageContext(request)} state={await request.server.ctx.modes.refresh()} />,
+        <SystemView
+          page={pageContext(request)}
+          state={await request.server.ctx.modes.refresh()}
+          walArchive={await refreshWalArchiveGauge(request.server.ctx.database)}
+        />,
       ),
   });
 

@@ -3,6 +3,7 @@ import type { DeployInfo } from "../../http/context.ts";
 import { CsrfField, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import type { AuditFilter } from "./audit.repository.ts";
+import { WalArchiveLine, type WalArchiveStatus } from "./wal-archive.views.tsx";
 
 /** The admin console's home: who is signed in, the mode, the running deploy, and the pages the actor
  * may open. */
@@ -63,7 +64,15 @@ export function AdminHome({
 }
 
 /** The operator's mode and kill-switch page. */
-export function SystemView({ page, state }: { page: PageContext; state: SystemState | null }) {
+export function SystemView({
+  page,
+  state,
+  walArchive,
+}: {
+  page: PageContext;
+  state: SystemState | null;
+  walArchive: WalArchiveStatus;
+}) {
   const switches = state
     ? [
         { name: "admin_freeze", label: "Admin freeze", on: state.adminFreeze },
@@ -103,6 +112,7 @@ export function SystemView({ page, state }: { page: PageContext; state: SystemSt
           <button type="submit">Turn {s.on ? "off" : "on"}</button>
         </form>
       ))}
+      <WalArchiveLine status={walArchive} />
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { migrationStatus } from "../../core/db/migrate.ts";
+import { refreshWalArchiveGauge } from "../../core/db/wal-archive.ts";
 import { notFound } from "../../core/errors.ts";
 import { registry } from "../../core/metrics.ts";
 import { NO_DB } from "../../http/declarations.ts";
@@ -73,6 +74,8 @@ export function systemRoutes(app: FastifyInstance): void {
     summary: "Prometheus metrics, for operators or from loopback only",
     handler: async (request, reply) => {
       if (!mayReadMetrics(request)) throw notFound();
+      // Gauges read from the database at scrape time; each gives up quickly so an outage still answers.
+      await refreshWalArchiveGauge(request.server.ctx.database);
       return reply.type(registry.contentType).send(await registry.metrics());
     },
   });
