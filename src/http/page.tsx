@@ -60,12 +60,18 @@ export function sendPage(
   options: { refreshSeconds?: number } = {},
 ): FastifyReply {
   const ctx = request.server.ctx;
+  const actor = request.auth?.actor ?? anonymousActor;
+  // Operator alerts go on admin pages, to people who may open them; the watcher already holds them.
+  const adminPage =
+    request.url === "/admin" || request.url.startsWith("/admin/") || request.url.startsWith("/admin?");
+  const alerts = adminPage && actor.capabilities.has("admin:access") ? ctx.modes.alerts() : undefined;
   const html = renderPage(
     {
       title,
       clubName: ctx.config.clubName,
-      actor: request.auth?.actor ?? anonymousActor,
+      actor,
       state: ctx.modes.current(),
+      alerts,
       csrf: csrfOf(request),
       refreshSeconds: options.refreshSeconds,
     },

@@ -6,6 +6,7 @@ import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { IDEMPOTENCY_KEY } from "../../http/schema.ts";
 import { type AuditFilter, listAuditEntries } from "./audit.repository.ts";
+import { openIncidents } from "./incidents.repository.ts";
 import { setMode, setSwitch } from "./mode.actions.ts";
 import { presentSystemState } from "./ops.presenters.ts";
 import { AuditQuery, ModeBody, ModeForm, ModeOut, SwitchForm, SystemStateOut } from "./ops.schemas.ts";
@@ -69,7 +70,11 @@ export function opsRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Mode and kill switches",
-        <SystemView page={pageContext(request)} state={await request.server.ctx.modes.refresh()} />,
+        <SystemView
+          page={pageContext(request)}
+          state={await request.server.ctx.modes.refresh()}
+          openIncidents={await openIncidents(request.server.ctx.database.db)}
+        />,
       ),
   });
 
