@@ -185,6 +185,47 @@ forEachEngine("incidents, owners and the decision log", (engine) => {
     assert.equal((await plain.get("/admin/incidents")).status, 403);
   });
 
+  test("[G10] a full admin who declares an incident may stop all writes with it; leaving read-only stays an operator's", async () => {
+    const { client } = await loggedIn(t, ["member", "full_admin"]);
+    try {
+      const refused = await client.postForm(
+        "/admin/system/mode",
+        { mode: "read-only", reason: "x" },
+        "/admin/incidents",
+      );
+      assert.equal(refused.status, 403, "a full admin does not operate the modes");
+      const page = await client.get("/admin/incidents");
+      const form = page.text.match(/name="_form" value="([^"]*)"/)?.[1] ?? "";
+      const declared = await client.postForm(
+        "/admin/incidents",
+        { severity: "SEV-1", title: "Wrong member data spreading", stopWrites: "true", _form: form },
+        "/admin/incidents",
+      );
+      assert.equal(declared.status, 303);
+      const state = await rt().database.db.selectFrom("system_state").selectAll().executeTakeFirstOrThrow();
+      assert.equal(state.mode, "read-only");
+      assert.match(state.reason ?? "", /SEV-1\): Wrong member data spreading/);
+      const id = /incidents\/([0-9a-f-]{36})/.exec(declared.headers.get("location") ?? "")?.[1] ?? "";
+      const decisions = (await entriesOf(rt(), id)).filter((e) => e.kind === "decision");
+      assert.deepEqual(
+        decisions.map((d) => d.action),
+        ["mode read-only"],
+      );
+      assert.match(decisions[0]?.actor ?? "", /^member:/);
+      const audit = await rt()
+        .database.db.selectFrom("audit_log")
+        .select("action")
+        .where("reason", "like", "%Wrong member data spreading%")
+        .execute();
+      assert.deepEqual(
+        audit.map((a) => a.action),
+        ["system.mode_changed"],
+      );
+    } finally {
+      await settle(rt());
+    }
+  });
+
   test("[G04] a mode or switch change is a decision on the open incident; with none open the CLI and the page prompt to open one", async () => {
     const { client } = await loggedIn(t, ["member", "operator", "full_admin"]);
     const { code, out } = await cli(

@@ -37,16 +37,28 @@ export function registerIncidentVerbs(incident: Command, env: CliEnv): void {
     .requiredOption("--title <text>", "what is wrong, in a line")
     .option("--area <area>", `the critical area: ${AREAS.join(", ")}`)
     .option("--note <text>", "a first note for the timeline")
+    .option("--read-only", "also stop all writes now (read-only mode), recorded as its first decision")
     .requiredOption("--actor <name>", "who declares it (kept in the audit log)")
-    .action(async (o: { severity: string; title: string; area?: string; note?: string; actor: string }) => {
-      const opened = await env.withRuntime((ctx) =>
-        runAction(ctx.actionEnv(operatorActor(o.actor)), openIncident, o),
-      );
-      env.io.out(`Incident INC-${opened.number} (${opened.severity}) is open: ${opened.title}`);
-      env.io.out(
-        `Add notes with \`clubos incident note ${opened.number} --text ... --actor NAME\`; mode and switch changes are recorded on it as decisions.`,
-      );
-    });
+    .action(
+      async (o: {
+        severity: string;
+        title: string;
+        area?: string;
+        note?: string;
+        readOnly?: boolean;
+        actor: string;
+      }) => {
+        const opened = await env.withRuntime((ctx) =>
+          runAction(ctx.actionEnv(operatorActor(o.actor)), openIncident, o),
+        );
+        env.io.out(`Incident INC-${opened.number} (${opened.severity}) is open: ${opened.title}`);
+        if (o.readOnly)
+          env.io.out("The site is now read-only: nothing can be changed until an operator resumes.");
+        env.io.out(
+          `Add notes with \`clubos incident note ${opened.number} --text ... --actor NAME\`; mode and switch changes are recorded on it as decisions.`,
+        );
+      },
+    );
   incident
     .command("note")
     .description("Add a note to an open incident's timeline")

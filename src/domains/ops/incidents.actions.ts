@@ -1,5 +1,6 @@
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
+import { writeAuditEntry } from "../../core/audit.ts";
 import { invalidInput, notFound } from "../../core/errors.ts";
 import { INCIDENT_ERRORS } from "./incidents.errors.ts";
 import {
@@ -11,11 +12,13 @@ import {
   insertEntry,
   lockIncident,
   openIncidentIn,
+  recordDecisionIn,
   refreshOpsAlerts,
   SEVERITIES,
   type Severity,
   upsertAreaOwner,
 } from "./incidents.repository.ts";
+import { writeMode } from "./ops.repository.ts";
 
 /* The incident log's actions (H-1..H-4). Incidents are recorded while things are not normal, which is
  * when they matter: like the mode switches they are "recovery" actions, allowed in every mode and under
@@ -45,31 +48,46 @@ export function areaFrom(value: string | undefined): Area | null {
 }
 
 /** Declares an incident (any full admin or operator). A SEV-1 shows a banner on every admin page until
- * it is closed. */
+ * it is closed. With readOnly, writes stop in the same transaction (H-4: whoever may declare an incident
+ * may freeze writes), recorded as the incident's first decision; leaving read-only stays an operator's
+ * step (`clubos mode set normal`, /admin/system). */
 export const openIncident = defineAction({
   name: "openIncident",
   access: INCIDENTS,
   effect: "recovery",
-  async run({ trx, actor }, input: { severity: string; title: string; area?: string; note?: string }) {
+  async run(
+    scope,
+    input: { severity: string; title: string; area?: string; note?: string; readOnly?: boolean },
+  ) {
+    const { trx, actor, state } = scope;
     const severity = severityFrom(input.severity);
     const title = required(input.title, "A title saying what is wrong");
     if (title.length > 200)
       throw invalidInput("The title is at most 200 characters; put the rest in a note.");
     const area = areaFrom(input.area);
-    const incident = await openIncidentIn(trx, {
-      severity,
-      title,
-      area,
-      openedBy: actorRef(actor),
-      note: input.note,
-    });
+    const who = actorRef(actor);
+    const incident = await openIncidentIn(trx, { severity, title, area, openedBy: who, note: input.note });
+    if (input.readOnly && state?.mode !== "read-only") {
+      const reason = `Incident INC-${incident.number} (${severity}): ${title}`;
+      await writeMode(trx, { mode: "read-only", reason, changedBy: who });
+      await recordDecisionIn(trx, { actor: who, action: "mode read-only", rationale: reason });
+      await refreshOpsAlerts(trx);
+      await writeAuditEntry(trx, scope, {
+        action: "system.mode_changed",
+        subjectType: "system_state",
+        subjectId: "1",
+        before: { mode: state?.mode ?? "unknown" },
+        after: { mode: "read-only" },
+        reason,
+      });
+    }
     return {
       result: incident,
       audit: {
         action: "incident.opened",
         subjectType: "incident",
         subjectId: incident.id,
-        after: { number: incident.number, severity, title, area },
+        after: { number: incident.number, severity, title, area, readOnly: Boolean(input.readOnly) },
       },
     };
   },

@@ -81,11 +81,11 @@ export function incidentRoutes(app: FastifyInstance): void {
     summary: "Declare an incident (once per form)",
     schema: { body: OpenIncidentForm },
     handler: async (request, reply, action) => {
-      const { severity, title, area, note } = request.body;
+      const { severity, title, area, note, stopWrites } = request.body;
       return action
         .oncePerForm(
           reply,
-          { severity: severity ?? "", title: title ?? "", area, note },
+          { severity: severity ?? "", title: title ?? "", area, note, readOnly: stopWrites === "true" },
           (incident) => `/admin/incidents/${incident.id}?done=opened`,
         )
         .finally(() => request.server.ctx.modes.refresh());

@@ -9,6 +9,7 @@ export const OpenIncidentForm = FormBody({
   title: FormText(200),
   area: FormText(20),
   note: FormText(4000),
+  stopWrites: FormText(5),
 });
 
 /** A note on the timeline. */

@@ -121,6 +121,12 @@ export function IncidentsView(props: {
         </select>
         <label for="note">First note (what you saw, when)</label>
         <textarea id="note" name="note" rows={3} />
+        <p>
+          <input type="checkbox" id="read-only" name="stopWrites" value="true" style="width:auto" />{" "}
+          <label for="read-only" style="display:inline">
+            Also stop all writes now (read-only mode). Only an operator can turn it off again.
+          </label>
+        </p>
         <button type="submit">Declare incident</button>
       </form>
 
