@@ -33,7 +33,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .
 .scroll{overflow-x:auto;max-width:100%}caption{text-align:left}dt{font-weight:600}
 .inline{display:inline}.inline button{margin:0;padding:.2rem .6rem}header button{border:1px solid #fff}
 footer{max-width:60rem;margin:2rem auto;padding:0 1rem;color:#555;font-size:.9rem}
-.alerts{margin:0;padding:0;list-style:none}.alerts li{padding:.6rem 1rem;border-left:8px solid;font-weight:600}
+.alerts p{margin:0;padding:.6rem 1rem;border-left:8px solid;font-weight:600}
 .alert-critical{background:#a4161a;color:#fff;border-color:#3d0000}.alert-critical a{color:#fff}
 .alert-warning{background:#fff3cd;color:#3d2a00;border-color:#b8860b}.alert-warning a{color:#3d2a00}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
@@ -69,9 +69,9 @@ const SINCE = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16);
 function Alerts({ alerts }: { alerts?: readonly OperatorAlert[] }) {
   if (!alerts?.length) return null;
   return (
-    <ul class="alerts" aria-label="Operator alerts">
+    <section class="alerts" aria-label="Operator alerts">
       {alerts.map((a) => (
-        <li class={`alert-${a.severity}`} key={a.key} role={a.severity === "critical" ? "alert" : undefined}>
+        <p class={`alert-${a.severity}`} key={a.key} role={a.severity === "critical" ? "alert" : undefined}>
           {a.severity === "critical" ? "Critical: " : "Warning: "}
           {a.message} (since {SINCE(a.since)} UTC)
           {a.link ? (
@@ -80,9 +80,9 @@ function Alerts({ alerts }: { alerts?: readonly OperatorAlert[] }) {
               <a href={a.link}>What to do</a>
             </>
           ) : null}
-        </li>
+        </p>
       ))}
-    </ul>
+    </section>
   );
 }
 

@@ -12,7 +12,7 @@ import { runJob } from "../../src/core/scheduler.ts";
 import { closeIncident, openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
-import { cliEnv, tamperCommitted } from "../helpers/audit.ts";
+import { cliEnv, tamperCommitted, tampered } from "../helpers/audit.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { loggedIn } from "../helpers/identity.ts";
 
@@ -170,6 +170,31 @@ forEachEngine("scheduled invariant scans (INV-10)", (engine) => {
           d.db,
         ),
       );
+      await backToNormal(rt());
+    }
+  });
+
+  test("[G06] the incident log is scanned too: a timeline entry whose incident is gone is reported", async () => {
+    const incident = await runAction(rt().actionEnv(operatorActor("alice")), openIncident, {
+      severity: "SEV-1",
+      title: "Scanned",
+      note: "first",
+    });
+    try {
+      const report = await tampered(rt().database, async (d) => {
+        await sql`UPDATE incident_entries SET incident_id = '00000000-0000-4000-8000-00000000beef' WHERE incident_id = ${incident.id}::uuid`.execute(
+          d.db,
+        );
+        return runInvariantChecks(d, "system:test");
+      });
+      const check = report.checks.find((c) => c.id === "ops.incidents");
+      assert.ok(check && check.violations >= 1, JSON.stringify(check));
+      assert.ok(
+        check.sample.some(
+          (v) => v.subject_type === "incident_entry" && /belongs to no incident/.test(v.detail),
+        ),
+      );
+    } finally {
       await backToNormal(rt());
     }
   });
