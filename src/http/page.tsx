@@ -61,10 +61,11 @@ export function sendPage(
 ): FastifyReply {
   const ctx = request.server.ctx;
   const actor = request.auth?.actor ?? anonymousActor;
-  // Operator alerts go on admin pages, to people who may open them; the watcher already holds them.
-  const adminPage =
-    request.url === "/admin" || request.url.startsWith("/admin/") || request.url.startsWith("/admin?");
-  const alerts = adminPage && actor.capabilities.has("admin:access") ? ctx.modes.alerts() : undefined;
+  // Operator alerts go on admin pages, to the people who can act on them (full admins, operators):
+  // their words may name an incident. The watcher already holds them, so this reads nothing.
+  const adminPage = /^\/admin(?:[/?]|$)/.test(request.url);
+  const canAct = actor.capabilities.has("incidents:manage") || actor.capabilities.has("system:operate");
+  const alerts = adminPage && canAct ? ctx.modes.alerts() : undefined;
   const html = renderPage(
     {
       title,

@@ -23,6 +23,7 @@ forEachEngine("operator alerts (core)", (engine) => {
   test("[G10] an alert raised in a transaction shows on admin pages within seconds, and goes when cleared", async () => {
     const { runtime } = t.get();
     const { client } = await loggedIn(t, ["member", "full_admin"]);
+    const { client: chair } = await loggedIn(t, ["member", "events_chair"]);
     const db = runtime.database.db;
     const since = new Date(Date.now() - 3 * 3_600_000);
     await db.transaction().execute(async (trx) => {
@@ -50,6 +51,9 @@ forEachEngine("operator alerts (core)", (engine) => {
       /The last two backups failed/,
       "nor on members' pages",
     );
+    const chairPage = await chair.get("/admin/events");
+    assert.equal(chairPage.status, 200);
+    assert.doesNotMatch(chairPage.text, /The last two backups failed/, "only for those who can act on it");
 
     // Raising it again updates the words but keeps since; a rolled-back raise leaves nothing.
     await raiseAlert(db, {
