@@ -121,6 +121,9 @@ export function SystemView({
         {state?.reason ? ` (reason: ${state.reason}, by ${state.changedBy})` : ""}
       </p>
       <DecisionLog open={openIncidents} degraded={Boolean(state?.degradedSince)} />
+      <p>
+        <a href="/admin/incidents">Incidents and area owners</a>
+      </p>
       <form method="post" action="/admin/system/mode">
         <CsrfField page={page} />
         <label for="mode">New mode</label>
