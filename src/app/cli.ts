@@ -61,6 +61,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/audit.verbs.ts")).registerAuditVerbs,
   },
   {
+    name: "incident",
+    description: "Incidents, their timeline and decision log, and the owner of each critical area",
+    load: async () => (await import("./verbs/incident.verbs.ts")).registerIncidentVerbs,
+  },
+  {
     name: "invariants",
     description: "The data invariant scanner (INV-10)",
     load: async () => (await import("./verbs/invariants.verbs.ts")).registerInvariantsVerbs,

@@ -23,6 +23,8 @@ export interface Config {
   timeZone: string;
   /** Days a member import keeps its row-by-row personal data before the retention job removes it. */
   importRetentionDays: number;
+  /** Minutes between scheduled invariant scans (INV-10); a violation stops writes and opens a SEV-1. */
+  invariantScanMinutes: number;
 }
 
 /** See Config.trustProxy. */
@@ -59,6 +61,11 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
     throw new Error(`${name} must be a positive whole number, got "${raw}".`);
   }
   return value;
+}
+
+/** CLUBOS_INVARIANT_SCAN_MINUTES, 60 by default: read on its own too, for the job list (src/app/jobs.ts). */
+export function invariantScanMinutes(env: NodeJS.ProcessEnv = process.env): number {
+  return intFrom(env, "CLUBOS_INVARIANT_SCAN_MINUTES", 60);
 }
 
 // CC-1: every deploy carries one of these change classes.
@@ -100,5 +107,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),
     timeZone,
     importRetentionDays: intFrom(env, "CLUBOS_IMPORT_RETENTION_DAYS", 30),
+    invariantScanMinutes: invariantScanMinutes(env),
   };
 }

@@ -84,6 +84,23 @@ const adminFreeze = fix(
   "mode switch",
   "audit-tamper",
 );
+// The scheduled scan (INV-10): what turns a found violation into stopped writes and a SEV-1 incident.
+const INCIDENTS = "src/domains/ops/incidents.repository.ts";
+const scheduledScan = signal(
+  "scan",
+  "jobs run",
+  "the invariant-scan job (hourly): a violation turns on read-only and opens a SEV-1 incident with the rows",
+);
+const scanStopsWrites = mech(
+  "src/domains/ops/invariant-scan.job.ts",
+  "stopWritesForViolation",
+  "a violation found on schedule: SEV-1 incident and read-only mode in one transaction, nothing repaired",
+);
+const incidentReview = fix(
+  "review the SEV-1 incident, repair by a reviewed script, close it with its review",
+  "incident close",
+  "incident-response",
+);
 const invariantRepair = fix(
   "repair by a reviewed script, writes blocked until repaired",
   undefined,
@@ -164,9 +181,12 @@ export const guarantees: readonly Guarantee[] = [
     [fix("freeze publishing while a violation is investigated", "mode switch", "publishing-freeze")],
   ),
   enforced("G06", "Referential integrity (no orphans)", ["INV-8", "INV-10"], {
-    mechanisms: [mech(SQL, "ON DELETE RESTRICT", "foreign keys refuse deletes that would orphan rows")],
-    detection: [invariantScan],
-    recovery: [invariantRepair, readOnly],
+    mechanisms: [
+      mech(SQL, "ON DELETE RESTRICT", "foreign keys refuse deletes that would orphan rows"),
+      scanStopsWrites,
+    ],
+    detection: [invariantScan, scheduledScan],
+    recovery: [invariantRepair, readOnly, incidentReview],
   }),
   enforced("G07", "Monotonic timestamps", ["INV-9", "INV-10"], {
     mechanisms: [
@@ -176,9 +196,10 @@ export const guarantees: readonly Guarantee[] = [
         "trigger: created_at immutable, updated_at never moves backwards",
       ),
       mech(SQL, "CHECK (created_at <= updated_at)", "table constraint on every timestamped table"),
+      scanStopsWrites,
     ],
-    detection: [invariantScan],
-    recovery: [invariantRepair],
+    detection: [invariantScan, scheduledScan],
+    recovery: [invariantRepair, incidentReview],
   }),
   planned(
     "G08",
@@ -192,38 +213,64 @@ export const guarantees: readonly Guarantee[] = [
     ["R-5", "D-3"],
     "Pages issue: preview routes behind a capability, noindex, the preview_off switch, a leak test.",
   ),
-  enforced("G10", "Degraded mode prefers denial over corruption", ["W-8", "D-1", "D-3", "R-2", "O3"], {
-    mechanisms: [
-      mech("src/core/modes.ts", "ModeWatcher", "mode and switches, re-read on notify and every second"),
-      mech(GUARDS, "modeGuard", "routes refuse writes when read-only or when the mode is unreadable"),
-      mech(
-        AUDIT_WRITE,
-        "clubos_audit_write",
-        "each action re-checks the mode inside its transaction, in the statement that writes its audit entry",
-      ),
-      mech(
-        "src/core/modes.ts",
-        "modeRefusal",
-        "the one mode decision: an action's effect and the state give the refusal routes and actions show",
-      ),
-      mech(
-        ACTION,
-        "refusalFromSql",
-        "that check's refusal reaches the user as read_only, frozen or state_unavailable",
-      ),
-    ],
-    detection: [
-      signal("health", "/readyz", "503 when the database or the mode cannot be read"),
-      signal("metric", "clubos_mode_normal", "1 normal, 0 read-only or maintenance, -1 unreadable"),
-      signal("metric", 'clubos_actions_total{outcome="refused"}', "actions refused by the mode or a freeze"),
-      signal(
-        "admin-warning",
-        "/admin/system",
-        "every page shows the mode banner; this page says who and why",
-      ),
-    ],
-    recovery: [fix("enter or leave read-only or maintenance mode", "mode set", "read-only-mode")],
-  }),
+  enforced(
+    "G10",
+    "Degraded mode prefers denial over corruption",
+    ["W-8", "D-1", "D-2", "D-3", "R-2", "O3", "H-4"],
+    {
+      mechanisms: [
+        mech("src/core/modes.ts", "ModeWatcher", "mode and switches, re-read on notify and every second"),
+        mech(GUARDS, "modeGuard", "routes refuse writes when read-only or when the mode is unreadable"),
+        mech(
+          AUDIT_WRITE,
+          "clubos_audit_write",
+          "each action re-checks the mode inside its transaction, in the statement that writes its audit entry",
+        ),
+        mech(
+          "src/core/modes.ts",
+          "modeRefusal",
+          "the one mode decision: an action's effect and the state give the refusal routes and actions show",
+        ),
+        mech(
+          ACTION,
+          "refusalFromSql",
+          "that check's refusal reaches the user as read_only, frozen or state_unavailable",
+        ),
+        mech(
+          INCIDENTS,
+          "recordDecisionIn",
+          "every mode and kill-switch change is a decision (actor, action, rationale) on the open incidents (H-4)",
+        ),
+      ],
+      detection: [
+        signal("health", "/readyz", "503 when the database or the mode cannot be read"),
+        signal("metric", "clubos_mode_normal", "1 normal, 0 read-only or maintenance, -1 unreadable"),
+        signal(
+          "metric",
+          'clubos_actions_total{outcome="refused"}',
+          "actions refused by the mode or a freeze",
+        ),
+        signal(
+          "admin-warning",
+          "/admin/system",
+          "every page shows the mode banner; this page says who and why",
+        ),
+        signal(
+          "admin-warning",
+          "/admin/incidents",
+          "degraded over an hour with no incident open, or a SEV-1 open: a banner on every admin page (D-2)",
+        ),
+      ],
+      recovery: [
+        fix("enter or leave read-only or maintenance mode", "mode set", "read-only-mode"),
+        fix(
+          "declare an incident; mode changes are then recorded on it",
+          "incident open",
+          "incident-response",
+        ),
+      ],
+    },
+  ),
   planned(
     "G11",
     "External dependency failure does not take down core",

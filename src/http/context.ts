@@ -40,7 +40,7 @@ export interface SiteSettings {
 export interface HttpContext {
   config: SiteSettings;
   database: Database;
-  modes: Pick<ModeWatcher, "current" | "refresh" | "databaseReachable">;
+  modes: Pick<ModeWatcher, "current" | "refresh" | "databaseReachable" | "alerts">;
   deploy: DeployInfo | null;
   authenticate(request: FastifyRequest): Promise<AuthResult>;
   /** Where and as whom an action runs, with the audit sealer hooked to its commit. */
