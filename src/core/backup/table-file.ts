@@ -1,0 +1,111 @@
+import { createHash, type Hash } from "node:crypto";
+import fs from "node:fs";
+import { type Readable, Transform, type TransformCallback, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import { DecryptStream, EncryptStream } from "./crypto.ts";
+
+/* One table's data file: COPY text -> SHA-256 and row count -> gzip -> AES-256-GCM (when a key is
+ * given) -> SHA-256 and size of the stored bytes -> the file, fsynced. The plaintext hash is what a
+ * restore re-computes from the restored table; the stored hash lets verify (and an off-site copy) check
+ * the file without the key. */
+
+/** gzip level: 3 compresses COPY text nearly as well as 6 at about half the CPU (measured, see
+ * the backup runbook), and a backup competes with the server for the same cores. */
+export const GZIP_LEVEL = 3;
+
+/** Counts bytes and rows (one newline per row in COPY text) and hashes what passes through. */
+class Tap extends Transform {
+  readonly hash: Hash = createHash("sha256");
+  bytes = 0;
+  rows = 0;
+
+  constructor(
+    private readonly countRows: boolean,
+    private readonly onBytes?: (bytes: number) => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    if (this.countRows) {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.rows++;
+    }
+    try {
+      this.onBytes?.(this.bytes);
+    } catch (error) {
+      done(error as Error); // a progress callback that throws stops the backup
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
+/** Swallows a stream: only the taps before it are wanted. */
+const sink = () => new Writable({ write: (_chunk, _enc, done) => done() });
+
+/** What writing one table file measured. */
+export interface WrittenFile {
+  rows: number;
+  plaintextSha256: string;
+  plaintextBytes: number;
+  storedSha256: string;
+  storedBytes: number;
+}
+
+/** Streams COPY text into a bundle file. */
+export async function writeTableFile(
+  source: Readable,
+  file: string,
+  options: { key: Buffer | null; level?: number; onBytes?: (plaintextBytes: number) => void },
+): Promise<WrittenFile> {
+  const plain = new Tap(true, options.onBytes);
+  const stored = new Tap(false);
+  const out = fs.createWriteStream(file, { mode: 0o600 });
+  const stages: NodeJS.ReadWriteStream[] = [plain, zlib.createGzip({ level: options.level ?? GZIP_LEVEL })];
+  if (options.key) stages.push(new EncryptStream(options.key));
+  stages.push(stored);
+  await pipeline(source, ...(stages as [Transform]), out);
+  const fd = fs.openSync(file, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return {
+    rows: plain.rows,
+    plaintextSha256: plain.hash.digest("hex"),
+    plaintextBytes: plain.bytes,
+    storedSha256: stored.hash.digest("hex"),
+    storedBytes: stored.bytes,
+  };
+}
+
+/** The SHA-256 and size of a file's bytes as stored. */
+export async function hashStoredFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  const tap = new Tap(false);
+  await pipeline(fs.createReadStream(file), tap, sink());
+  return { sha256: tap.hash.digest("hex"), bytes: tap.bytes };
+}
+
+/** The COPY text of a bundle file, decrypted and decompressed; errors name the file. */
+export function readTableFile(file: string, options: { key: Buffer | null; label: string }): Readable {
+  const input = fs.createReadStream(file);
+  const gunzip = zlib.createGunzip();
+  if (!options.key) return input.on("error", (e) => gunzip.destroy(e)).pipe(gunzip);
+  const decrypt = new DecryptStream(options.key, options.label);
+  input.on("error", (e) => decrypt.destroy(e));
+  decrypt.on("error", (e) => gunzip.destroy(e));
+  return input.pipe(decrypt).pipe(gunzip);
+}
+
+/** Hashes and counts a COPY text stream (restore's re-export, verify's decrypted read). */
+export async function measureCopyText(
+  source: Readable,
+): Promise<{ rows: number; sha256: string; bytes: number }> {
+  const tap = new Tap(true);
+  await pipeline(source, tap, sink());
+  return { rows: tap.rows, sha256: tap.hash.digest("hex"), bytes: tap.bytes };
+}
