@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { test } from "node:test";
 import zlib from "node:zlib";
 import { sql } from "kysely";
@@ -11,6 +12,7 @@ import { loadConfig } from "../../src/app/config.ts";
 import { allInvariantChecks } from "../../src/app/invariants.ts";
 import { actorRef, operatorActor } from "../../src/core/actor.ts";
 import { chainHead } from "../../src/core/audit-chain.ts";
+import { CHUNK_BYTES, DecryptStream, EncryptStream } from "../../src/core/backup/crypto.ts";
 import {
   createBackup,
   drillBackup,
@@ -426,4 +428,35 @@ test("clubos backup key create --file writes a 0600 key that loads, and refuses 
   assert.ok(lines.some((l) => /OFF this machine/.test(l)));
   assert.equal(await runCli(["backup", "key", "create", "--file", path.join(config.backupDir, "k")], env), 2);
   fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("[G01] an encrypted file cut short, cut at a chunk boundary, reordered or extended fails to decrypt", async () => {
+  const key = newKey();
+  const plain = Buffer.alloc(CHUNK_BYTES * 2 + 100, "club data ");
+  const sealed = Buffer.concat(await Readable.from([plain]).pipe(new EncryptStream(key)).toArray());
+  const open = async (bytes: Buffer) =>
+    Buffer.concat(await Readable.from([bytes]).pipe(new DecryptStream(key, "t.copy.gz.enc")).toArray());
+  assert.deepEqual(await open(sealed), plain);
+  const header = 40;
+  const frame = 5 + CHUNK_BYTES + 16;
+  const chunk = (i: number) => sealed.subarray(header + i * frame, header + (i + 1) * frame);
+  const cases: Record<string, Buffer> = {
+    "cut short": sealed.subarray(0, sealed.length - 7),
+    "cut at a chunk boundary": sealed.subarray(0, header + 2 * frame),
+    reordered: Buffer.concat([
+      sealed.subarray(0, header),
+      chunk(1),
+      chunk(0),
+      sealed.subarray(header + 2 * frame),
+    ]),
+    "bytes appended": Buffer.concat([sealed, sealed.subarray(header, header + 50)]),
+    "last-chunk flag flipped": Buffer.concat([
+      sealed.subarray(0, header),
+      Buffer.from([1]),
+      sealed.subarray(header + 1),
+    ]),
+  };
+  for (const [what, bytes] of Object.entries(cases)) {
+    await assert.rejects(open(bytes), (e: ClubError) => e.code === "backup_damaged", what);
+  }
 });

@@ -41,6 +41,10 @@ function progressLine(env: CliEnv, event: BackupProgress): void {
     env.io.progress(`copy to ${event.location}: ${event.ok ? "verified" : "FAILED"}`);
 }
 
+/** A folder named on the command line, relative to where the command was typed. */
+const folder = (env: CliEnv, dir: string | undefined) =>
+  dir ? path.resolve(env.cwd ?? process.cwd(), dir) : env.config.backupDir;
+
 /** `clubos backup create|list|verify|drill|delete|key create`. */
 export function registerBackupVerbs(backup: Command, env: CliEnv): void {
   backup
@@ -102,8 +106,10 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
     .command("list")
     .description("List the backups, newest first: size, age, where, checksum state and drill state")
     .option("--json", "print JSON")
-    .action((o: { json?: boolean }) => {
-      const backups = listBackups(env.config.backupDir).map(presentBackup);
+    .option("--dir <folder>", "list this folder (e.g. the copy folder) instead of CLUBOS_BACKUP_DIR")
+    .action((o: { json?: boolean; dir?: string }) => {
+      const dir = folder(env, o.dir);
+      const backups = listBackups(dir).map(presentBackup);
       const warning = backupKeyWarning(env.config);
       if (o.json) {
         env.io.out(
@@ -112,7 +118,7 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
         return;
       }
       if (warning) env.io.err(`WARNING: ${warning}`);
-      if (backups.length === 0) env.io.out(`No backups in ${env.config.backupDir}.`);
+      if (backups.length === 0) env.io.out(`No backups in ${dir}.`);
       for (const b of backups) {
         const where = b.locations.length > 1 ? `${b.locations.length} places` : "1 place";
         env.io.out(
@@ -120,8 +126,8 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
             `checksum ${b.checksum.state}  drill ${b.drill.state}${b.encrypted ? "" : "  NOT ENCRYPTED"}`,
         );
       }
-      for (const dir of incompleteBackups(env.config.backupDir))
-        env.io.err(`An interrupted backup left ${dir}: it is not a backup and can be removed.`);
+      for (const partial of incompleteBackups(dir))
+        env.io.err(`An interrupted backup left ${partial}: it is not a backup and can be removed.`);
     });
 
   backup
@@ -131,10 +137,11 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
     )
     .argument("<id>", "the backup (see clubos backup list)")
     .option("--actor <name>", "who runs this (kept in the audit log)")
-    .action(async (id: string, o: { actor?: string }) => {
+    .option("--dir <folder>", "the folder holding it (e.g. the copy folder) instead of CLUBOS_BACKUP_DIR")
+    .action(async (id: string, o: { actor?: string; dir?: string }) => {
       const actor: Actor = o.actor ? operatorActor(o.actor) : systemActor("cli");
       const result = await env.withRuntime(async (ctx) => {
-        const found = findBackup(ctx.config.backupDir, id);
+        const found = findBackup(o.dir ? folder(env, o.dir) : ctx.config.backupDir, id);
         const verified = await verifyBackup(found.dir, backupKey(ctx.config), {
           onProgress: (table, done, total) => env.io.progress(`verifying ${done + 1}/${total}: ${table}`),
         });
