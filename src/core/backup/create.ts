@@ -19,7 +19,7 @@ import {
   writeJsonDurably,
 } from "./format.ts";
 import { openSnapshot, type SnapshotTable } from "./snapshot.ts";
-import { GZIP_LEVEL, writeTableFile } from "./table-file.ts";
+import { type Compression, DEFAULT_COMPRESSION, writeTableFile } from "./table-file.ts";
 import type { BackupTarget, FileProblem } from "./target.ts";
 
 /** A step of a long backup, for progress lines (CLI) and status (operator page). A callback that throws
@@ -52,7 +52,7 @@ export interface CreateBackupOptions {
   targets?: BackupTarget[];
   /** Tables read at once on PostgreSQL. */
   lanes?: number;
-  level?: number;
+  compression?: Compression;
   /** Called at each step; the backup waits for a promise it returns at the "snapshot" step (after
    * which the source database is no longer held), so a caller can act at that point. */
   onProgress?: (event: BackupProgress) => void | Promise<void>;
@@ -66,7 +66,8 @@ export interface CreatedBackup {
   copies: CopyRecord[];
 }
 
-const fileName = (table: string, encrypted: boolean) => `${table}.copy.gz${encrypted ? ".enc" : ""}`;
+const fileName = (table: string, codec: Compression["codec"], encrypted: boolean) =>
+  `${table}.copy.${codec === "gzip" ? "gz" : "br"}${encrypted ? ".enc" : ""}`;
 
 /** Takes a consistent backup of every table into `<backupDir>/<id>/`. It is written under a hidden
  * partial name and renamed only when every file and the manifest are on disk; on any failure the
@@ -127,7 +128,7 @@ export async function createBackup(database: Database, options: CreateBackupOpti
           serverVersion: info.serverVersion,
         },
         schema: { migrations: info.migrations, functions: info.functions },
-        compression: { codec: "gzip", level: options.level ?? GZIP_LEVEL },
+        compression: options.compression ?? DEFAULT_COMPRESSION,
         encryption: options.key
           ? { cipher: "aes-256-gcm", chunkBytes: CHUNK_BYTES, keyFingerprint: keyFingerprint(options.key) }
           : null,
@@ -167,10 +168,11 @@ async function exportTable(
   options: CreateBackupOptions,
   progress: (event: BackupProgress) => void | Promise<void>,
 ): Promise<TableEntry> {
-  const file = fileName(table.name, options.key !== null);
+  const compression = options.compression ?? DEFAULT_COMPRESSION;
+  const file = fileName(table.name, compression.codec, options.key !== null);
   const written = await writeTableFile(await source, path.join(dir, file), {
     key: options.key,
-    level: options.level,
+    compression,
     onBytes: (bytes) => progress({ step: "table", table: table.name, bytes, finished: false }),
   });
   progress({

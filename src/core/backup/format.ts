@@ -66,7 +66,7 @@ export interface Manifest {
     migrations: Array<{ name: string; checksum: string }>;
     functions: Array<{ name: string; checksum: string }>;
   };
-  compression: { codec: "gzip"; level: number };
+  compression: { codec: "gzip" | "brotli"; level: number };
   encryption: { cipher: "aes-256-gcm"; chunkBytes: number; keyFingerprint: string } | null;
   tables: TableEntry[];
   sequences: SequenceEntry[];

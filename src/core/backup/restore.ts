@@ -137,7 +137,11 @@ async function load(
   let done = 0;
   for (const table of manifest.tables) {
     const cols = table.columns.map(quoteIdent).join(", ");
-    const source = readTableFile(path.join(bundleDir, table.file), { key, label: table.file });
+    const source = readTableFile(path.join(bundleDir, table.file), {
+      key,
+      label: table.file,
+      compression: manifest.compression,
+    });
     await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN`, source);
     progress({ step: "load", table: table.name, rows: table.rows, done: ++done, total });
   }

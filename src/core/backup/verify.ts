@@ -52,7 +52,11 @@ export async function verifyBackup(
     if (broken.has(table.file)) continue;
     try {
       const read = await measureCopyText(
-        readTableFile(path.join(bundleDir, table.file), { key, label: table.file }),
+        readTableFile(path.join(bundleDir, table.file), {
+          key,
+          label: table.file,
+          compression: manifest.compression,
+        }),
       );
       if (read.rows !== table.rows || read.sha256 !== table.plaintextSha256) {
         problems.push({
