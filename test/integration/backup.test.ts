@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { test } from "node:test";
+import { before, test } from "node:test";
 import zlib from "node:zlib";
 import { sql } from "kysely";
 import { backupKeyWarning, sampleRead } from "../../src/app/backup-env.ts";
@@ -15,6 +15,7 @@ import { chainHead } from "../../src/core/audit-chain.ts";
 import { CHUNK_BYTES, DecryptStream, EncryptStream } from "../../src/core/backup/crypto.ts";
 import {
   createBackup,
+  type DrillScratch,
   drillBackup,
   FolderTarget,
   incompleteBackups,
@@ -28,7 +29,7 @@ import type { ClubError } from "../../src/core/errors.ts";
 import { startTestApp, suiteApp } from "../helpers/app.ts";
 import { cliEnv, tamperCommitted } from "../helpers/audit.ts";
 import { allBytes, flipByte, newKey, SECRET_MEMBER, seedClub, tableDigests } from "../helpers/backup.ts";
-import { forEachEngine, openTestDatabase, postgresUnavailable } from "../helpers/engines.ts";
+import { forEachEngine, openTestDatabase, postgresUnavailable, SERVER_URL } from "../helpers/engines.ts";
 
 const ACTOR = actorRef(operatorActor("backup-test"));
 const opts = (backupDir: string, key: Buffer | null) => ({
@@ -38,8 +39,10 @@ const opts = (backupDir: string, key: Buffer | null) => ({
   key,
   checks: allInvariantChecks(),
 });
+// On PostgreSQL the drill restores into a scratch database it creates on the server (and drops).
+let drillScratchFor: DrillScratch = { kind: "pglite" };
 const drillOptions = (anchorsDir: string, key: Buffer | null) => ({
-  scratch: { kind: "pglite" as const },
+  scratch: drillScratchFor,
   key,
   actor: ACTOR,
   checks: allInvariantChecks(),
@@ -51,6 +54,10 @@ const scratchDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "clubos-backup-te
 forEachEngine("backups", (engine) => {
   const suite = suiteApp(engine);
   const key = newKey();
+  before(() => {
+    drillScratchFor =
+      engine === "postgres" ? { kind: "postgres", serverUrl: SERVER_URL } : { kind: "pglite" };
+  });
 
   test("[G01] a backup restores table for table and row for row, and its manifest describes it", async () => {
     const { runtime, dirs } = suite.get();
@@ -222,6 +229,7 @@ forEachEngine("backups", (engine) => {
     );
     assert.match(drill.steps[4]!.detail, /read [1-9]\d* members/);
     assert.equal(listBackups(dirs.backup).find((b) => b.id === good.id)!.drill.state, "passed");
+    assert.equal(drill.scratch, engine);
 
     const { rows } = await sql<{
       id: string;

@@ -16,9 +16,9 @@ export interface Compression {
   level: number;
 }
 
-/** brotli at quality 1: on COPY text it ran 4-7 times faster than gzip at level 3 and compressed a
- * little better (measured by `npm run bench:backup`: 209 against 31 MB/s, ratio 3.9 against 3.6), and a
- * backup competes with the server for the same cores. */
+/** brotli at quality 1: on COPY text it ran 2-7 times faster than gzip at level 3 and compressed a
+ * little better (`npm run bench:backup`, two runs on a shared 2-core machine: 104-209 against
+ * 31-47 MB/s, ratio 3.9 against 3.6), and a backup competes with the server for the same cores. */
 export const DEFAULT_COMPRESSION: Compression = { codec: "brotli", level: 1 };
 
 function compressor(c: Compression): Transform {
