@@ -10,7 +10,8 @@ import { backupKeyWarning, sampleRead } from "../../src/app/backup-env.ts";
 import { runCli } from "../../src/app/cli.ts";
 import { loadConfig } from "../../src/app/config.ts";
 import { allInvariantChecks } from "../../src/app/invariants.ts";
-import { actorRef, operatorActor } from "../../src/core/actor.ts";
+import { runAction } from "../../src/core/action.ts";
+import { actorRef, operatorActor, systemActor } from "../../src/core/actor.ts";
 import { chainHead } from "../../src/core/audit-chain.ts";
 import { CHUNK_BYTES, DecryptStream, EncryptStream } from "../../src/core/backup/crypto.ts";
 import {
@@ -26,10 +27,17 @@ import {
   verifyBackup,
 } from "../../src/core/backup/index.ts";
 import type { ClubError } from "../../src/core/errors.ts";
+import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { startTestApp, suiteApp } from "../helpers/app.ts";
 import { cliEnv, tamperCommitted } from "../helpers/audit.ts";
 import { allBytes, flipByte, newKey, SECRET_MEMBER, seedClub, tableDigests } from "../helpers/backup.ts";
-import { forEachEngine, openTestDatabase, postgresUnavailable, SERVER_URL } from "../helpers/engines.ts";
+import {
+  forEachEngine,
+  openTestDatabase,
+  postgresOnly,
+  postgresUnavailable,
+  SERVER_URL,
+} from "../helpers/engines.ts";
 
 const ACTOR = actorRef(operatorActor("backup-test"));
 const opts = (backupDir: string, key: Buffer | null) => ({
@@ -346,6 +354,57 @@ forEachEngine("backups while the server runs", (engine) => {
     });
     assert.equal(answered, 200);
     assert.ok(made.manifest.tables.length > 10);
+  });
+
+  test("[G01] a write made while the backup runs is not in it: every table is read as of one instant", async () => {
+    const { runtime, dirs } = suite.get();
+    const count = async (table: string) =>
+      Number(
+        (await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(runtime.database.db))
+          .rows[0]!.n,
+      );
+    const before = await count("members");
+    const history = await count("member_status_history");
+    const made = await createBackup(runtime.database, {
+      ...opts(dirs.backup, null),
+      checks: undefined,
+      onProgress: async (event) => {
+        if (event.step !== "snapshot") return;
+        for (let i = 0; i < 3; i++) {
+          await runAction(runtime.actionEnv(systemActor("test")), createMemberRecord, {
+            name: `Late Member ${i}`,
+            email: `late${i}-${Date.now()}@example.org`,
+          });
+        }
+      },
+    });
+    assert.equal(await count("members"), before + 3);
+    const table = (name: string) => made.manifest.tables.find((t) => t.name === name)!.rows;
+    assert.equal(table("members"), before);
+    // The status history written with each new member is absent too: no half of a later transaction.
+    assert.equal(table("member_status_history"), history);
+  });
+});
+
+postgresOnly("backups losing their connection", () => {
+  const suite = suiteApp("postgres");
+
+  test("[G01] a backup whose server connections are cut midway fails, is removed and never listed", async () => {
+    const { runtime, dirs } = suite.get();
+    await seedClub(runtime);
+    await assert.rejects(
+      createBackup(runtime.database, {
+        ...opts(dirs.backup, null),
+        onProgress: async (event) => {
+          if (event.step !== "snapshot") return;
+          await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE application_name = 'clubos-backup'`.execute(runtime.database.db);
+        },
+      }),
+      (e: ClubError) => e.code === "backup_failed",
+    );
+    assert.deepEqual(listBackups(dirs.backup), []);
+    assert.deepEqual(incompleteBackups(dirs.backup), []);
   });
 });
 
