@@ -71,6 +71,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/invariants.verbs.ts")).registerInvariantsVerbs,
   },
   {
+    name: "backup",
+    description: "Backups: create, list, verify, drill (restore into a scratch database) and the key",
+    load: async () => (await import("./verbs/backup.verbs.ts")).registerBackupVerbs,
+  },
+  {
     name: "jobs",
     description: "Scheduled jobs (run by the server on their intervals)",
     load: async () => (await import("./verbs/jobs.verbs.ts")).registerJobsVerbs,
