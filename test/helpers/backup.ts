@@ -33,7 +33,7 @@ export async function seedClub(runtime: Runtime): Promise<{ memberIds: string[] 
   }
   await publishedEvent(runtime, { title: "Backup night", audience: "public" });
   await publishedEvent(runtime, { title: "Members' evening" });
-  await sealAll(runtime.database);
+  await sealAll(runtime.database, runtime.config.backupDir);
   await anchorAuditChain(runtime.database, runtime.config.backupDir);
   return { memberIds };
 }

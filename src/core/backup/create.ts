@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { readAnchors } from "../audit-chain.ts";
+import { readAnchors } from "../audit-anchors.ts";
 import type { Database } from "../db/connect.ts";
 import { ClubError } from "../errors.ts";
 import { type InvariantCheck, runChecks } from "../invariants.ts";
