@@ -1,7 +1,9 @@
+import type { RecordedHead } from "../core/audit-chain.ts";
 import {
   type BackupTarget,
   type DrillScratch,
   FolderTarget,
+  listBackups,
   loadBackupKey,
   type Manifest,
 } from "../core/backup/index.ts";
@@ -57,4 +59,21 @@ export async function sampleRead(database: Database, manifest: Manifest): Promis
   }
   const events = await listVisibleEventSummaries(database.db, true);
   return `read ${members.length} members (of ${rowsIn(manifest, "members")}) and ${events.length} visible events (of ${rowsIn(manifest, "events")}) through the repositories`;
+}
+
+/** The audit chain heads this installation's backups recorded, in the backup folder and in the copy
+ * folder: `clubos audit verify` checks each, so cutting the anchor file short or rewriting the chain
+ * shows even when the attacker also rewrote the anchors in one of the two places (G04). */
+export function recordedHeadsOfBackups(config: Config, installation: string): RecordedHead[] {
+  const folders = [config.backupDir, ...(config.backupCopyDir ? [config.backupCopyDir] : [])];
+  return folders.flatMap((folder) =>
+    listBackups(folder)
+      .filter((b) => b.manifest.source.installationId === installation && b.manifest.auditChain.head)
+      .map((b) => ({
+        source: `backup ${b.id} in ${folder}`,
+        seq: b.manifest.auditChain.head!.seq,
+        hash: b.manifest.auditChain.head!.chainHash,
+        anchorCount: b.manifest.auditChain.anchors,
+      })),
+  );
 }
