@@ -7,6 +7,7 @@ import {
   loadBackupKey,
   type Manifest,
 } from "../core/backup/index.ts";
+import { S3Target } from "../core/backup/s3-target.ts";
 import type { Database } from "../core/db/connect.ts";
 import { listVisibleEventSummaries } from "../domains/events/events.repository.ts";
 import { listMembers } from "../domains/members/members.repository.ts";
@@ -38,7 +39,10 @@ export function backupKeyWarning(config: Config): string | null {
 
 /** Where each new backup is copied (and verified) besides the backup folder. */
 export function backupTargets(config: Config): BackupTarget[] {
-  return config.backupCopyDir ? [new FolderTarget(config.backupCopyDir)] : [];
+  return [
+    ...(config.backupCopyDir ? [new FolderTarget(config.backupCopyDir)] : []),
+    ...(config.backupS3 ? [new S3Target(config.backupS3)] : []),
+  ];
 }
 
 /** A drill restores into a scratch database on the configured server, else into an in-memory PGlite. */

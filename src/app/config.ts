@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import path from "node:path";
 import proxyAddr from "@fastify/proxy-addr";
+import { parseS3Url, type S3Location } from "../core/backup/s3-location.ts";
 
 /** Typed configuration read once from the environment; every variable is listed in README.md. */
 export interface Config {
@@ -14,6 +15,8 @@ export interface Config {
   backupKeyFile: string | undefined;
   /** A second folder every new backup is copied to and verified in (off-site copy). */
   backupCopyDir: string | undefined;
+  /** An S3-compatible bucket every new backup is copied to and verified in (off-site copy). */
+  backupS3: S3Location | undefined;
   demo: boolean;
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
@@ -139,6 +142,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupKey: env.CLUBOS_BACKUP_KEY || undefined,
     backupKeyFile,
     backupCopyDir,
+    backupS3: env.CLUBOS_BACKUP_S3_URL
+      ? parseS3Url(
+          env.CLUBOS_BACKUP_S3_URL,
+          env.CLUBOS_BACKUP_S3_ENDPOINT || undefined,
+          env.CLUBOS_BACKUP_S3_REGION,
+        )
+      : undefined,
     demo: env.CLUBOS_DEMO !== "0",
     sessionIdleMinutes: intFrom(env, "CLUBOS_SESSION_IDLE_MINUTES", 30),
     sessionAbsoluteHours: intFrom(env, "CLUBOS_SESSION_ABSOLUTE_HOURS", 12),

@@ -24,3 +24,5 @@ export { type BackupListing, deleteBackup, findBackup, incompleteBackups, listBa
 export { type RestoreProgress, type RestoreResult, restoreInto } from "./restore.ts";
 export { type BackupTarget, checkStoredFiles, type FileProblem, FolderTarget } from "./target.ts";
 export { assertKeyFits, type VerifyResult, verifyBackup } from "./verify.ts";
+export { parseS3Url, type S3Location } from "./s3-location.ts";
+export { S3Target } from "./s3-target.ts";
