@@ -1,6 +1,9 @@
 import type { RecordedHead } from "../core/audit-chain.ts";
 import {
+  type BackupProgress,
   type BackupTarget,
+  type CreatedBackup,
+  createBackup,
   type DrillScratch,
   FolderTarget,
   listBackups,
@@ -11,7 +14,9 @@ import { S3Target } from "../core/backup/s3-target.ts";
 import type { Database } from "../core/db/connect.ts";
 import { listVisibleEventSummaries } from "../domains/events/events.repository.ts";
 import { listMembers } from "../domains/members/members.repository.ts";
+import { packageVersion } from "./build-info.ts";
 import type { Config } from "./config.ts";
+import { allInvariantChecks } from "./invariants.ts";
 
 /* What the backup mechanism (src/core/backup) needs from the app: the key and copy targets from the
  * configuration, where a drill restores, and a read through the application's own repositories. */
@@ -80,4 +85,23 @@ export function recordedHeadsOfBackups(config: Config, installation: string): Re
         anchorCount: b.manifest.auditChain.anchors,
       })),
   );
+}
+
+/** Takes a backup as this configuration says (folder, key, copy targets, the invariant scan first): the
+ * one way both `clubos backup create` and the scheduled job take one. */
+export function takeBackup(
+  config: Config,
+  database: Database,
+  actor: string,
+  onProgress?: (event: BackupProgress) => void,
+): Promise<CreatedBackup> {
+  return createBackup(database, {
+    backupDir: config.backupDir,
+    actor,
+    appVersion: packageVersion(),
+    key: backupKey(config),
+    checks: allInvariantChecks(),
+    targets: backupTargets(config),
+    onProgress,
+  });
 }

@@ -76,6 +76,11 @@ export function invariantScanMinutes(env: NodeJS.ProcessEnv = process.env): numb
   return intFrom(env, "CLUBOS_INVARIANT_SCAN_MINUTES", 60);
 }
 
+/** Minutes between scheduled backups (hourly by default). */
+export function backupIntervalMinutes(env: NodeJS.ProcessEnv = process.env): number {
+  return intFrom(env, "CLUBOS_BACKUP_INTERVAL_MINUTES", 60);
+}
+
 // CC-1: every deploy carries one of these change classes.
 const CHANGE_CLASSES = ["docs-only", "low-risk", "high-risk", "emergency"];
 

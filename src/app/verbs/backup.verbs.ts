@@ -5,7 +5,6 @@ import { runAction } from "../../core/action.ts";
 import { type Actor, actorRef, operatorActor, systemActor } from "../../core/actor.ts";
 import {
   type BackupProgress,
-  createBackup,
   deleteBackup,
   drillBackup,
   findBackup,
@@ -23,8 +22,7 @@ import {
   recordBackupVerified,
 } from "../../domains/ops/backups.actions.ts";
 import { humanAge, humanBytes, presentBackup } from "../../domains/ops/backups.presenters.ts";
-import { backupKey, backupKeyWarning, backupTargets, drillScratch, sampleRead } from "../backup-env.ts";
-import { packageVersion } from "../build-info.ts";
+import { backupKey, backupKeyWarning, drillScratch, sampleRead, takeBackup } from "../backup-env.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
 import { allInvariantChecks } from "../invariants.ts";
@@ -59,15 +57,9 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
         const record = (id: string, ok: boolean, summary: Record<string, unknown>) =>
           runAction(ctx.actionEnv(actor), recordBackupCreated, { id, ok, summary });
         try {
-          const made = await createBackup(ctx.database, {
-            backupDir: ctx.config.backupDir,
-            actor: actorRef(actor),
-            appVersion: packageVersion(),
-            key: backupKey(ctx.config),
-            checks: allInvariantChecks(),
-            targets: backupTargets(ctx.config),
-            onProgress: (event) => progressLine(env, event),
-          });
+          const made = await takeBackup(ctx.config, ctx.database, actorRef(actor), (event) =>
+            progressLine(env, event),
+          );
           await record(made.id, true, {
             tables: made.manifest.tables.length,
             rows: made.manifest.tables.reduce((n, t) => n + t.rows, 0),

@@ -235,9 +235,9 @@ export async function latestInvariantRun(db: Kysely<DB>) {
   return { ...row, failed: raw as CheckResult[] };
 }
 
-/** The open incident the invariant scan opened and nobody closed yet, if any: a violation still there at
- * the next scan adds to it instead of opening another. */
-export function openScanIncident(db: Kysely<DB>, openedBy: string) {
+/** The newest open incident this actor opened (the invariant scan, the backup job), if any: a problem
+ * still there at the next run adds to it instead of opening another. */
+export function openIncidentOpenedBy(db: Kysely<DB>, openedBy: string) {
   return db
     .selectFrom("incidents")
     .select(REF)

@@ -8,7 +8,7 @@ import {
   type IncidentRef,
   insertEntry,
   openIncidentIn,
-  openScanIncident,
+  openIncidentOpenedBy,
   recordDecisionIn,
   refreshOpsAlerts,
 } from "./incidents.repository.ts";
@@ -35,7 +35,7 @@ export const stopWritesForViolation = defineAction({
     const ids = input.failed.map((c) => c.id);
     const details = input.failed.map((c) => describeFailedCheck(c)).join("\n");
     const note = `Invariant scan ${input.runId} found violations. Nothing was repaired. Follow ${RUNBOOK}.\n${details}`;
-    let incident: IncidentRef | undefined = await openScanIncident(trx, who);
+    let incident: IncidentRef | undefined = await openIncidentOpenedBy(trx, who);
     const opened = !incident;
     if (incident) await insertEntry(trx, { incidentId: incident.id, kind: "note", actor: who, text: note });
     else

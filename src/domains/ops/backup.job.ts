@@ -1,0 +1,113 @@
+import { defineAction, runAction } from "../../core/action.ts";
+import { actorRef, systemActor } from "../../core/actor.ts";
+import type { CreatedBackup } from "../../core/backup/index.ts";
+import { listBackups } from "../../core/backup/index.ts";
+import { readSystemState } from "../../core/modes.ts";
+import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { recordBackupCreated } from "./backups.actions.ts";
+import { recentBackupOutcomes } from "./backups.repository.ts";
+import {
+  type IncidentRef,
+  insertEntry,
+  openIncidentIn,
+  openIncidentOpenedBy,
+} from "./incidents.repository.ts";
+
+/* Scheduled backups (B-1) and the alarm when they stop working (GitLab 2017: backups failed silently for
+ * weeks). A backup counts as good only when its bundle is complete and every copy verified; anything
+ * else is a failure, recorded as one. Two failures in a row, or no good backup for longer than two
+ * intervals, open a SEV-1 incident (its banner is on every operator page) until a person closes it. */
+
+const ACTOR = systemActor("backup");
+const RUNBOOK = "docs/runbooks/backup-verification.md";
+
+/** Opens the backups SEV-1, or adds to the one still open. */
+export const reportBackupsFailing = defineAction({
+  name: "reportBackupsFailing",
+  access: { capability: "system:operate" },
+  effect: "recovery",
+  async run({ trx, actor }, input: { why: string }) {
+    const who = actorRef(actor);
+    let incident: IncidentRef | undefined = await openIncidentOpenedBy(trx, who);
+    const opened = !incident;
+    const note = `${input.why} Follow ${RUNBOOK}; \`clubos backup list\` shows what there is.`;
+    if (incident) await insertEntry(trx, { incidentId: incident.id, kind: "note", actor: who, text: note });
+    else
+      incident = await openIncidentIn(trx, {
+        severity: "SEV-1",
+        area: "data",
+        title: "Backups are failing",
+        openedBy: who,
+        note,
+      });
+    return {
+      result: { incident, opened },
+      audit: {
+        action: opened ? "incident.opened" : "incident.noted",
+        subjectType: "incident",
+        subjectId: incident.id,
+        after: { number: incident.number, severity: "SEV-1", area: "data" },
+        reason: input.why,
+      },
+    };
+  },
+});
+
+/** What the scheduled backup needs from the app: where backups go, and how to take one (key, copy
+ * targets and invariant checks all come from the configuration). */
+export interface BackupJobOptions {
+  intervalMs: number;
+  backupDir(ctx: JobContext): string;
+  take(ctx: JobContext, actor: string): Promise<CreatedBackup>;
+}
+
+/** Why the backups need a person now, or null: the last two attempts failed, or the newest good
+ * backup is older than two intervals (or there is none while attempts keep failing). */
+async function alarm(run: JobRun, options: BackupJobOptions): Promise<string | null> {
+  const recent = await recentBackupOutcomes(run.ctx.database.db, 2);
+  if (recent.length === 2 && recent.every((r) => !r.ok))
+    return "The last two backups failed: there is no new copy of the club's data.";
+  const newest = listBackups(options.backupDir(run.ctx), run.now).find((b) => b.copies.every((c) => c.ok));
+  const stale = newest && run.now.getTime() - Date.parse(newest.createdAt) > 2 * options.intervalMs;
+  if (stale) return `The newest good backup (${newest.id}) is older than two backup intervals.`;
+  return null;
+}
+
+/** The scheduled backup job: hourly by default, one at a time across servers (the scheduler's advisory
+ * lock). It also runs in read-only mode, when a backup matters most; during maintenance (a restore
+ * takes its own) it waits. */
+export function backupJob(options: BackupJobOptions): Job {
+  return {
+    name: "backup",
+    description: "Take a backup (copied off-site and verified); failing twice opens a SEV-1 incident",
+    intervalMs: options.intervalMs,
+    runsInAnyMode: true,
+    async run(run: JobRun): Promise<JobSummary> {
+      const state = await readSystemState(run.ctx.database.db);
+      if (state.mode === "maintenance")
+        return { changed: 0, failed: 0, detail: "not now: maintenance (a restore takes its own backup)" };
+      const env = run.ctx.actionEnv(ACTOR, run.runId);
+      let failure: string | null = null;
+      let made: CreatedBackup | undefined;
+      try {
+        made = await options.take(run.ctx, actorRef(ACTOR));
+        const bad = made.copies.filter((c) => !c.ok);
+        if (bad.length) failure = `the copy to ${bad.map((c) => c.location).join(", ")} failed verification`;
+      } catch (error) {
+        failure = (error as Error).message;
+      }
+      await runAction(env, recordBackupCreated, {
+        id: made?.id ?? "failed",
+        ok: failure === null,
+        summary: failure
+          ? { error: failure, triggeredBy: run.triggeredBy }
+          : { tables: made!.manifest.tables.length, triggeredBy: run.triggeredBy },
+      });
+      const why = await alarm(run, options);
+      if (why)
+        await runAction(env, reportBackupsFailing, { why: failure ? `${why} Last error: ${failure}` : why });
+      if (failure) return { changed: 0, failed: 1, detail: `backup failed: ${failure}` };
+      return { changed: 1, failed: 0, detail: `backup ${made!.id} taken and verified` };
+    },
+  };
+}

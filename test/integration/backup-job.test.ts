@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { takeBackup } from "../../src/app/backup-env.ts";
+import { findJob } from "../../src/app/jobs.ts";
+import { listAlerts } from "../../src/core/alerts.ts";
+import { listBackups } from "../../src/core/backup/index.ts";
+import { type Job, runJob } from "../../src/core/scheduler.ts";
+import { backupJob } from "../../src/domains/ops/backup.job.ts";
+import { suiteApp } from "../helpers/app.ts";
+import { seedClub } from "../helpers/backup.ts";
+import { forEachEngine } from "../helpers/engines.ts";
+
+const HOUR = 60 * 60_000;
+
+forEachEngine("scheduled backups and their alarm", (engine) => {
+  const t = suiteApp(engine);
+  // The job as the app builds it, but aimed at a backup folder of the test's choosing.
+  const jobInto = (backupDir: string): Job =>
+    backupJob({
+      intervalMs: HOUR,
+      backupDir: () => backupDir,
+      take: (ctx, actor) => takeBackup({ ...t.get().config, backupDir }, ctx.database, actor),
+    });
+  const backupIncidents = () =>
+    t
+      .get()
+      .runtime.database.db.selectFrom("incidents")
+      .select(["number", "severity", "status", "title"])
+      .where("opened_by", "=", "system:backup")
+      .execute();
+  const entriesOf = async (title: string) =>
+    (
+      await t
+        .get()
+        .runtime.database.db.selectFrom("incident_entries as e")
+        .innerJoin("incidents as i", "i.id", "e.incident_id")
+        .select("e.text")
+        .where("i.title", "=", title)
+        .execute()
+    ).map((r) => r.text);
+
+  test("the backup job is scheduled hourly and takes a verified backup, recorded in the audit log", async () => {
+    const { runtime, config } = t.get();
+    const listed = findJob("backup");
+    assert.equal(listed?.intervalMs, HOUR);
+    await seedClub(runtime);
+    const result = await runJob(runtime, jobInto(config.backupDir));
+    assert.equal(result.outcome, "ok", result.reason);
+    const [newest] = listBackups(config.backupDir);
+    assert.ok(newest, "a complete bundle is in the backup folder");
+    const audit = await runtime.database.db
+      .selectFrom("audit_log")
+      .select(["subject_id", "after"])
+      .where("action", "=", "backup.created")
+      .orderBy("seq", "desc")
+      .executeTakeFirstOrThrow();
+    assert.equal(audit.subject_id, newest.id);
+    assert.equal((audit.after as { ok: boolean }).ok, true);
+    assert.deepEqual(await backupIncidents(), [], "one good backup opens nothing");
+  });
+
+  test("[G01] two failed backups in a row open a SEV-1 incident with a banner; a third adds to it", async () => {
+    const { runtime, config } = t.get();
+    // A backup folder that cannot be made: a file stands where the folder should be.
+    const blocked = path.join(path.dirname(config.backupDir), "not-a-folder");
+    fs.writeFileSync(blocked, "in the way");
+    const job = jobInto(blocked);
+
+    const first = await runJob(runtime, job);
+    assert.equal(first.outcome, "failed");
+    assert.deepEqual(await backupIncidents(), [], "one failure is retried, not yet an incident");
+
+    const second = await runJob(runtime, job);
+    assert.equal(second.outcome, "failed");
+    assert.deepEqual(await backupIncidents(), [
+      {
+        number: (await backupIncidents())[0]!.number,
+        severity: "SEV-1",
+        status: "open",
+        title: "Backups are failing",
+      },
+    ]);
+    await runtime.modes.refresh();
+    const alerts = await listAlerts(runtime.database.db);
+    assert.ok(
+      alerts.some((a) => a.severity === "critical" && /Backups are failing/.test(a.message)),
+      JSON.stringify(alerts),
+    );
+    assert.match((await entriesOf("Backups are failing")).join("\n"), /The last two backups failed/);
+
+    await runJob(runtime, job);
+    assert.equal((await backupIncidents()).length, 1, "the same incident, not a second one");
+    assert.equal((await entriesOf("Backups are failing")).length, 2);
+  });
+
+  test("[G01] a failure when the newest good backup is older than two intervals opens the SEV-1 at once", async () => {
+    const { runtime, config } = t.get();
+    await runtime.database.db
+      .updateTable("incidents")
+      .set({ status: "closed", review: "test", closed_by: "operator:test", closed_at: new Date() })
+      .where("opened_by", "=", "system:backup")
+      .execute();
+    // A good backup now, so the last two attempts are not both failures.
+    const ok = await runJob(runtime, jobInto(config.backupDir));
+    assert.equal(ok.outcome, "ok", ok.reason);
+    assert.equal((await backupIncidents()).filter((i) => i.status === "open").length, 0);
+    // Three hours later one attempt fails: the newest good backup is now three intervals old.
+    const blocked = path.join(path.dirname(config.backupDir), "still-not-a-folder");
+    fs.writeFileSync(blocked, "in the way");
+    const job = backupJob({
+      intervalMs: HOUR,
+      backupDir: () => config.backupDir,
+      take: (ctx, actor) => takeBackup({ ...config, backupDir: blocked }, ctx.database, actor),
+    });
+    const later = await runJob(runtime, job, { now: new Date(Date.now() + 3 * HOUR) });
+    assert.equal(later.outcome, "failed");
+    const open = (await backupIncidents()).filter((i) => i.status === "open");
+    assert.equal(open.length, 1, "opened on the age of the newest good backup, after a single failure");
+  });
+});
