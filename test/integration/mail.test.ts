@@ -312,6 +312,29 @@ forEachEngine("mail delivery", (engine) => {
     assert.equal(smtp.received[0]!.messageId, claimed[0]!.message_id);
   });
 
+  test("[G11] the running worker (as clubos serve starts it) delivers new messages and pauses outside normal mode", async () => {
+    const app = t.get();
+    const mail = new MailService(settings(smtp));
+    let paused = true;
+    mail.startWorker(app.runtime.database.db, { paused: () => paused });
+    try {
+      assert.equal(mail.workerRunning(), true);
+      await runAction(env, writeMail, { n: 1 });
+      await wait(200);
+      assert.equal(
+        smtp.received.length,
+        0,
+        "nothing goes out while delivery is paused (e.g. read-only mode)",
+      );
+      paused = false;
+      for (let i = 0; i < 50 && smtp.received.length === 0; i++) await wait(50);
+      assert.equal(smtp.received.length, 1, "the worker picked the message up by itself");
+    } finally {
+      await mail.stopWorker();
+    }
+    assert.equal(mail.workerRunning(), false);
+  });
+
   test("[G11] without SMTP_URL messages go to the local mailbox, labelled as not sent", async () => {
     const app = t.get();
     const mail = new MailService(settings(undefined));

@@ -52,6 +52,8 @@ export class MailWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
+  /** Set by stop(): a drain under way ends after its pass. */
+  private stopping = false;
   private readonly domain: string;
 
   constructor(private readonly options: WorkerOptions) {
@@ -63,6 +65,7 @@ export class MailWorker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = false;
     const tick = async () => {
       if (this.stopped) return;
       this.running = this.drain().catch((error) =>
@@ -77,6 +80,7 @@ export class MailWorker {
   /** Stops polling and waits for the pass under way; its unfinished claims expire with their lease. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     clearTimeout(this.timer);
     await this.running;
   }
@@ -87,7 +91,7 @@ export class MailWorker {
     for (;;) {
       const pass = await this.runOnce();
       for (const key of Object.keys(total) as (keyof PassResult)[]) total[key] += pass[key];
-      if (pass.claimed === 0 || pass.deferred > 0 || this.stopped) return total;
+      if (pass.claimed === 0 || pass.deferred > 0 || this.stopping) return total;
     }
   }
 
