@@ -87,7 +87,7 @@ export const VERBS: readonly Verb[] = [
   },
   {
     name: "mail",
-    description: "Mail delivery: send a test message, retry a dead-lettered message",
+    description: "Mail delivery: send a test message, show the queue, retry a dead-lettered message",
     load: async () => (await import("./verbs/mail.verbs.ts")).registerMailVerbs,
   },
   {

@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { sql } from "kysely";
+import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { type ActionEnv, defineAction, runAction } from "../../src/core/action.ts";
 import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import { ClubError } from "../../src/core/errors.ts";
@@ -290,6 +291,42 @@ forEachEngine("mail delivery", (engine) => {
     const admin = await loggedIn(t, ["full_admin"]);
     const page = await admin.client.get(`/admin/outbox/${rows[1]!.id}`);
     assert.match(page.text, /undeliverable: the mail server refused it for good/);
+  });
+
+  test("[G11] clubos mail status lists dead letters; clubos mail retry puts one back, audited as the operator", async () => {
+    const app = t.get();
+    const mail = new MailService(settings(smtp, { maxAttempts: 1 }));
+    await runAction(env, writeMail, { n: 1 });
+    smtp.behaviour = "fail";
+    await mail.makeWorker(app.runtime.database.db).drain();
+    const [row] = await statuses(app);
+    assert.equal(row!.status, "dead");
+    const out: string[] = [];
+    const err: string[] = [];
+    const cli: CliEnv = {
+      io: { out: (s) => out.push(s), err: (s) => err.push(s), progress: () => {} },
+      config: app.config,
+      withRuntime: (fn) => fn(app.runtime),
+    };
+    assert.equal(await runCli(["mail", "status"], cli), 0, err.join("\n"));
+    assert.ok(
+      out.some((l) => l.includes(row!.id)),
+      out.join("\n"),
+    );
+    assert.ok(out.some((l) => /dead letters: 1/.test(l)));
+    assert.ok(out.some((l) => /last error .*Try again later/.test(l)));
+    assert.equal(await runCli(["mail", "retry", row!.id], cli), 1, "--actor is required");
+    assert.equal(await runCli(["mail", "retry", row!.id, "--actor", "alice"], cli), 0, err.join("\n"));
+    const audit = await app.runtime.database.db
+      .selectFrom("audit_log")
+      .select("actor_id")
+      .where("action", "=", "mail.retried")
+      .where("subject_id", "=", row!.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(audit.actor_id, "operator:alice");
+    smtp.behaviour = "accept";
+    await mail.makeWorker(app.runtime.database.db).drain();
+    assert.equal((await statuses(app))[0]!.status, "sent");
   });
 
   test("[G11] an expired lease is taken over by another worker, with the same Message-ID", async () => {

@@ -5,6 +5,7 @@ import { retryOutboxMessage } from "../../domains/mail/mail.actions.ts";
 import { MAIL_ERRORS } from "../../domains/mail/mail.errors.ts";
 import { MailService } from "../../domains/mail/mail.service.ts";
 import { mailMessageId } from "../../domains/mail/mail.transport.ts";
+import { listOutboxMessages, mailQueueStats } from "../../domains/mail/outbox.repository.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
 
@@ -53,6 +54,27 @@ export function registerMailVerbs(mail: Command, env: CliEnv): void {
           );
           throw new CliExit(1);
       }
+    });
+  mail
+    .command("status")
+    .description("Show the mail queue: waiting, oldest waiting, dead letters (with ids), last error")
+    .action(async () => {
+      await env.withRuntime(async (ctx) => {
+        const stats = await mailQueueStats(ctx.database.db);
+        const dead = await listOutboxMessages(ctx.database.db, { status: "dead" }, undefined, 50);
+        env.io.out(
+          `mail server: ${ctx.config.mail.smtpUrl ? new URL(ctx.config.mail.smtpUrl).host : "none configured (messages are kept in the local mailbox)"}`,
+        );
+        if (ctx.mail.workerRunning()) env.io.out(`circuit breaker (this server): ${ctx.mail.breaker()}`);
+        env.io.out(
+          `waiting: ${stats.waiting}${stats.oldestWaitingAt ? `, oldest since ${stats.oldestWaitingAt.toISOString()}` : ""}`,
+        );
+        env.io.out(`held in the local mailbox: ${stats.held}`);
+        env.io.out(`dead letters: ${stats.dead}`);
+        for (const m of dead) env.io.out(`  ${m.id}  ${m.recipient ?? "(no recipient)"}  ${m.subject ?? ""}`);
+        if (stats.lastError)
+          env.io.out(`last error (${stats.lastErrorAt?.toISOString()}): ${stats.lastError}`);
+      });
     });
   mail
     .command("retry")
