@@ -291,6 +291,12 @@ forEachEngine("mail delivery", (engine) => {
     const admin = await loggedIn(t, ["full_admin"]);
     const page = await admin.client.get(`/admin/outbox/${rows[1]!.id}`);
     assert.match(page.text, /undeliverable: the mail server refused it for good/);
+
+    // The mark shows on the member's admin page.
+    const member = await runAction(env, createMemberRecord, { name: "Gone Member", email: to });
+    const memberPage = await admin.client.get(`/admin/members/${member.id}`);
+    assert.equal(memberPage.status, 200);
+    assert.match(memberPage.text, /Email undeliverable: the mail server refused/);
   });
 
   test("[G11] clubos mail status lists dead letters; clubos mail retry puts one back, audited as the operator", async () => {
