@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { after, before, test } from "node:test";
 import { sql } from "kysely";
 import { defineAction, runAction } from "../../src/core/action.ts";
@@ -104,5 +106,36 @@ postgresOnly("mail delivery with several workers", () => {
     await Promise.all([naive(), naive()]);
     assert.ok(smtp.received.length > before);
     assert.ok(smtp.duplicates().length > 0, "the same messages went out twice");
+  });
+
+  test("[G11] clubos worker delivers the outbox on its own and stops cleanly on SIGTERM", async () => {
+    const env = app.runtime.actionEnv(systemActor("test"));
+    const ours = () => smtp.received.filter((r) => r.to[0]?.startsWith("many900-")).length;
+    await runAction(env, writeMail, { n: 3, batch: 900 });
+    const child = spawn(process.execPath, ["bin/clubos.mjs", "worker"], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+      env: {
+        ...process.env,
+        DATABASE_URL: app.testDb.url!,
+        SMTP_URL: smtp.url,
+        MAIL_FROM: "Club <club@mail.test>",
+        CLUBOS_MAIL_POLL_MS: "50",
+        CLUBOS_DATA_DIR: app.dirs.data,
+        CLUBOS_BACKUP_DIR: app.dirs.backup,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 200 && ours() < 3; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(ours(), 3, output);
+      assert.match(output, /Mail worker worker:\w+ running/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    assert.equal(await exited, 0, output);
   });
 });

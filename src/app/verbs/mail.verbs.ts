@@ -95,6 +95,13 @@ export function registerMailVerbs(mail: Command, env: CliEnv): void {
  * CLUBOS_MAIL_WORKER=0, or as extra workers: claims never overlap). */
 export function registerWorkerVerb(command: Command, env: CliEnv): void {
   command.action(async () => {
+    if (!env.config.databaseUrl) {
+      // The embedded database serves one process: its server delivers the mail itself.
+      env.io.err(
+        "`clubos worker` needs DATABASE_URL (PostgreSQL). With the embedded database, `clubos serve` delivers mail itself.",
+      );
+      throw new CliExit(2);
+    }
     await env.withRuntime(async (ctx) => {
       await ctx.modes.start();
       const worker = ctx.mail.startWorker(ctx.database.db, {
