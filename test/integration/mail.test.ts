@@ -117,6 +117,36 @@ forEachEngine("mail delivery", (engine) => {
     assert.equal(smtp.received[0]!.messageId, `<${row!.id}@mail.test>`, "the same Message-ID on the retry");
   });
 
+  test("a subject with CR/LF cannot add a header to the sent message", async () => {
+    const app = t.get();
+    const mail = new MailService(settings(smtp));
+    const inject = defineAction({
+      name: "test.injectMail",
+      access: { capability: "members:write" },
+      effect: "write",
+      async run() {
+        return {
+          result: null,
+          audit: { action: "test.mail_written", subjectType: "test", subjectId: "inject" },
+          outbox: [
+            {
+              topic: "test.notice",
+              recipient: "inject@example.org",
+              subject: "Quiz\r\nBcc: evil@example.org",
+              body: "Hi",
+            },
+          ],
+        };
+      },
+    });
+    await runAction(env, inject, undefined);
+    await mail.makeWorker(app.runtime.database.db).drain();
+    assert.equal(smtp.received.length, 1);
+    const head = smtp.received[0]!.raw.split(/\r?\n\r?\n/)[0]!;
+    assert.doesNotMatch(head, /^Bcc:/im, "no header was added");
+    assert.deepEqual(smtp.received[0]!.to, ["inject@example.org"], "nobody else received it");
+  });
+
   test("[G11] a 4xx is retried with jittered backoff and goes out once the server recovers", async () => {
     const app = t.get();
     const mail = new MailService(settings(smtp, { retryBaseMs: 400 }));
