@@ -39,6 +39,7 @@ export function registerMailVerbs(mail: Command, env: CliEnv): void {
         messageId: mailMessageId(`test-${started}`, settings.from),
       });
       const ms = Date.now() - started;
+      service.close();
       switch (outcome.kind) {
         case "accepted":
           env.io.out(`Accepted by the mail server in ${ms} ms: ${outcome.response}`);

@@ -64,5 +64,11 @@ export class MailService implements MailDependency {
     const worker = this.worker;
     this.worker = undefined;
     await worker?.stop();
+    this.close();
+  }
+
+  /** Ends the transport's pooled connections (a later send opens new ones). */
+  close(): void {
+    this.delivery.transport?.close?.();
   }
 }

@@ -24,8 +24,11 @@ export class PermanentRejection extends Error {
   }
 }
 
-/** Sends one message; resolves only once the server has accepted it (its 250 after DATA). */
-export type MailTransport = (mail: OutgoingMail, signal: AbortSignal) => Promise<Accepted>;
+/** Sends one message; resolves only once the server has accepted it (its 250 after DATA). close() ends
+ * its pooled connections. */
+export type MailTransport = ((mail: OutgoingMail, signal: AbortSignal) => Promise<Accepted>) & {
+  close?: () => void;
+};
 
 /** The stable Message-ID of an outbox message: its id at the sender's domain. */
 export function mailMessageId(outboxId: string, from: string): string {
@@ -33,12 +36,16 @@ export function mailMessageId(outboxId: string, from: string): string {
   return `<${outboxId}@${domain}>`;
 }
 
-/** An SMTP transport from SMTP_URL (nodemailer). One connection per message: a hung connection holds up
- * one message, never the next; each socket phase gives up after timeoutMs, like the attempt. */
+/** An SMTP transport from SMTP_URL (nodemailer), with a small pool of reused connections (one per
+ * worker lane); each socket phase gives up after timeoutMs, like the attempt, so a hung connection is
+ * closed and replaced rather than kept. */
 export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number): MailTransport {
   const url = new URL(smtpUrl);
   const flag = (name: string) => url.searchParams.get(name) === "true";
   const transporter = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 4,
+    maxMessages: 100,
     host: url.hostname,
     port: url.port ? Number(url.port) : undefined,
     secure: url.protocol === "smtps:",
@@ -54,7 +61,7 @@ export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number):
     disableFileAccess: true,
     disableUrlAccess: true,
   });
-  return async (mail, signal) => {
+  const send: MailTransport = async (mail, signal) => {
     if (signal.aborted) throw new Error("The attempt was cancelled before it started.");
     try {
       // Header values go through nodemailer's encoder (CR/LF in a subject cannot add a header).
@@ -78,4 +85,6 @@ export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number):
       throw error;
     }
   };
+  send.close = () => transporter.close();
+  return send;
 }
