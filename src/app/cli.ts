@@ -61,9 +61,19 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/audit.verbs.ts")).registerAuditVerbs,
   },
   {
+    name: "incident",
+    description: "Incidents, their timeline and decision log, and the owner of each critical area",
+    load: async () => (await import("./verbs/incident.verbs.ts")).registerIncidentVerbs,
+  },
+  {
     name: "invariants",
     description: "The data invariant scanner (INV-10)",
     load: async () => (await import("./verbs/invariants.verbs.ts")).registerInvariantsVerbs,
+  },
+  {
+    name: "backup",
+    description: "Backups: create, list, verify, drill (restore into a scratch database) and the key",
+    load: async () => (await import("./verbs/backup.verbs.ts")).registerBackupVerbs,
   },
   {
     name: "jobs",

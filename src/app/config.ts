@@ -9,6 +9,11 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   backupDir: string;
+  /** The backup key as given (base64 of 32 bytes), or the file holding it; neither: unencrypted. */
+  backupKey: string | undefined;
+  backupKeyFile: string | undefined;
+  /** A second folder every new backup is copied to and verified in (off-site copy). */
+  backupCopyDir: string | undefined;
   demo: boolean;
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
@@ -23,6 +28,8 @@ export interface Config {
   timeZone: string;
   /** Days a member import keeps its row-by-row personal data before the retention job removes it. */
   importRetentionDays: number;
+  /** Minutes between scheduled invariant scans (INV-10); a violation stops writes and opens a SEV-1. */
+  invariantScanMinutes: number;
   /** Outbox delivery (G11): see MailConfig. */
   mail: MailConfig;
 }
@@ -85,8 +92,47 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return value;
 }
 
+/** CLUBOS_INVARIANT_SCAN_MINUTES, 60 by default: read on its own too, for the job list (src/app/jobs.ts). */
+export function invariantScanMinutes(env: NodeJS.ProcessEnv = process.env): number {
+  return intFrom(env, "CLUBOS_INVARIANT_SCAN_MINUTES", 60);
+}
+
 // CC-1: every deploy carries one of these change classes.
 const CHANGE_CLASSES = ["docs-only", "low-risk", "high-risk", "emergency"];
+
+const within = (dir: string, file: string) => file === dir || file.startsWith(dir + path.sep);
+
+// A copy that dies with the data folder, or that is the backup folder itself, is no copy; a key kept
+// beside the backups opens them for whoever copies the folder.
+function backupPathsFrom(env: NodeJS.ProcessEnv, dataDir: string, backupDir: string) {
+  const backupCopyDir = env.CLUBOS_BACKUP_COPY_DIR ? path.resolve(env.CLUBOS_BACKUP_COPY_DIR) : undefined;
+  if (backupCopyDir && (within(dataDir, backupCopyDir) || within(backupCopyDir, dataDir))) {
+    throw new Error(
+      "CLUBOS_BACKUP_COPY_DIR must not be inside CLUBOS_DATA_DIR (nor hold it): the copy must survive losing the data folder.",
+    );
+  }
+  if (backupCopyDir && (within(backupDir, backupCopyDir) || within(backupCopyDir, backupDir))) {
+    throw new Error(
+      "CLUBOS_BACKUP_COPY_DIR must be another folder than CLUBOS_BACKUP_DIR (ideally another disk or machine): a copy in the same place is lost with it.",
+    );
+  }
+  const backupKeyFile = env.CLUBOS_BACKUP_KEY_FILE ? path.resolve(env.CLUBOS_BACKUP_KEY_FILE) : undefined;
+  for (const [dir, name] of [
+    [dataDir, "CLUBOS_DATA_DIR"],
+    [backupDir, "CLUBOS_BACKUP_DIR"],
+    [backupCopyDir, "CLUBOS_BACKUP_COPY_DIR"],
+  ] as const) {
+    if (backupKeyFile && dir && within(dir, backupKeyFile)) {
+      throw new Error(
+        `CLUBOS_BACKUP_KEY_FILE must not be inside ${name}: whoever copies that folder would have the key too. Keep it elsewhere, and a copy off this machine.`,
+      );
+    }
+  }
+  if (env.CLUBOS_BACKUP_KEY && backupKeyFile) {
+    throw new Error("Set CLUBOS_BACKUP_KEY or CLUBOS_BACKUP_KEY_FILE, not both.");
+  }
+  return { backupCopyDir, backupKeyFile };
+}
 
 /** Reads the environment into a Config, refusing values that make no sense. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -97,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "CLUBOS_BACKUP_DIR must not be inside CLUBOS_DATA_DIR: a backup must survive losing the data folder.",
     );
   }
+  const { backupCopyDir, backupKeyFile } = backupPathsFrom(env, dataDir, backupDir);
   const timeZone = env.CLUBOS_TIMEZONE || "UTC";
   try {
     new Intl.DateTimeFormat("en", { timeZone });
@@ -113,6 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir,
     backupDir,
+    backupKey: env.CLUBOS_BACKUP_KEY || undefined,
+    backupKeyFile,
+    backupCopyDir,
     demo: env.CLUBOS_DEMO !== "0",
     sessionIdleMinutes: intFrom(env, "CLUBOS_SESSION_IDLE_MINUTES", 30),
     sessionAbsoluteHours: intFrom(env, "CLUBOS_SESSION_ABSOLUTE_HOURS", 12),
@@ -124,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),
     timeZone,
     importRetentionDays: intFrom(env, "CLUBOS_IMPORT_RETENTION_DAYS", 30),
+    invariantScanMinutes: invariantScanMinutes(env),
     mail: mailConfigFrom(env),
   };
 }

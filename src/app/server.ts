@@ -14,6 +14,7 @@ import { memberImportRoutes } from "../domains/members/import/import.routes.tsx"
 import { memberApiRoutes } from "../domains/members/members.api.ts";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
+import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { siteRoutes } from "../domains/site/site.routes.tsx";
@@ -36,6 +37,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   eventAdminApiRoutes,
   icalRoutes,
   outboxRoutes,
+  incidentRoutes,
   (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
   memberApiRoutes,
   memberImportRoutes,

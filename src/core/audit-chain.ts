@@ -102,7 +102,9 @@ export async function chainHead(database: Database): Promise<ChainHead | null> {
   return row ? { seq: Number(row.seq), chainHash: row.chain_hash } : null;
 }
 
-async function installationId(database: Database): Promise<string> {
+/** This installation's id: anchors and backup manifests carry it, so a folder shared with another
+ * installation's files is read only for this one's. */
+export async function installationId(database: Database): Promise<string> {
   const row = await database.db
     .selectFrom("system_state")
     .select("installation_id")

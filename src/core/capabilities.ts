@@ -18,6 +18,10 @@ export const CAPABILITIES = {
   "pages:publish": { class: "admin", description: "Publish and unpublish pages" },
   "pages:preview": { class: "admin", description: "Preview unpublished pages" },
   "audit:read": { class: "admin", description: "Read the audit log" },
+  "incidents:manage": {
+    class: "admin",
+    description: "Declare, note and close incidents, and name the owner of each critical area",
+  },
   "system:operate": { class: "operator", description: "Change modes and kill switches, run operator tools" },
 } as const satisfies Record<string, { class: CapabilityClass; description: string }>;
 
@@ -63,12 +67,13 @@ export const ROLES = {
       "pages:publish",
       "pages:preview",
       "audit:read",
+      "incidents:manage",
     ],
   },
   operator: {
     name: "Operator",
     class: "operator",
-    capabilities: ["admin:access", "audit:read", "system:operate"],
+    capabilities: ["admin:access", "audit:read", "incidents:manage", "system:operate"],
   },
 } as const satisfies Record<string, { name: string; class: CapabilityClass; capabilities: Capability[] }>;
 

@@ -1,7 +1,8 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
+import { alertFromRow, type OperatorAlert, sortAlerts } from "./alerts.ts";
 import type { Database } from "./db/connect.ts";
 import type { DB } from "./db/schema.ts";
-import { type ClubError, frozen, isDatabaseDown, readOnly, stateUnknown } from "./errors.ts";
+import { type ClubError, frozen, isDatabaseDown, readOnly, sqlState, stateUnknown } from "./errors.ts";
 
 /** The system mode and kill switches (O3, D-3), as stored in the one system_state row. */
 export interface SystemState {
@@ -13,6 +14,9 @@ export interface SystemState {
   changedBy: string;
   changedAt: Date;
   version: number;
+  /** Since when the system has not been fully normal (any mode but normal, or a switch on); null when it
+   * is. Kept by the database (clubos_degraded_since), read for D-2: degraded over an hour needs an incident. */
+  degradedSince: Date | null;
 }
 
 /** The modes, in the order an operator escalates through them. */
@@ -98,12 +102,23 @@ export function stateFromRefusal(detail: {
     changedBy: "",
     changedAt: new Date(0),
     version: 0,
+    degradedSince: null,
   };
 }
 
-/** Reads the state; throws if it cannot, and callers treat that as "writes refused". */
-export async function readSystemState(db: Kysely<DB>): Promise<SystemState> {
-  const row = await db.selectFrom("system_state").selectAll().where("id", "=", 1).executeTakeFirstOrThrow();
+type StateRow = {
+  mode: string;
+  publish_freeze: boolean;
+  admin_freeze: boolean;
+  preview_off: boolean;
+  reason: string | null;
+  changed_by: string;
+  updated_at: Date;
+  version: number;
+  degraded_since: Date | null;
+};
+
+function stateFromRow(row: StateRow): SystemState {
   return {
     mode: row.mode as SystemState["mode"],
     publishFreeze: row.publish_freeze,
@@ -113,13 +128,45 @@ export async function readSystemState(db: Kysely<DB>): Promise<SystemState> {
     changedBy: row.changed_by,
     changedAt: new Date(row.updated_at),
     version: row.version,
+    degradedSince: row.degraded_since ? new Date(row.degraded_since) : null,
   };
+}
+
+/** Reads the state; throws if it cannot, and callers treat that as "writes refused". */
+export async function readSystemState(db: Kysely<DB>): Promise<SystemState> {
+  const row = await db.selectFrom("system_state").selectAll().where("id", "=", 1).executeTakeFirstOrThrow();
+  return stateFromRow(row);
+}
+
+/** The state and the raised operator alerts (src/core/alerts.ts) in one statement: what the watcher
+ * polls, so that every page can show both without a query of its own. */
+export async function readStateAndAlerts(
+  db: Kysely<DB>,
+): Promise<{ state: SystemState; alerts: OperatorAlert[] }> {
+  const row = await db
+    .selectFrom("system_state")
+    .selectAll()
+    .select(sql<unknown>`(SELECT coalesce(json_agg(a), '[]'::json) FROM operator_alerts a)`.as("alerts"))
+    .where("id", "=", 1)
+    .executeTakeFirstOrThrow()
+    .catch(async (error) => {
+      // A database from before the alerts table (migration 0015, not applied yet): the mode still
+      // decides what is refused, so read it alone rather than refuse every write.
+      if (sqlState(error) !== "42P01") throw error;
+      return {
+        ...(await db.selectFrom("system_state").selectAll().where("id", "=", 1).executeTakeFirstOrThrow()),
+        alerts: [],
+      };
+    });
+  const raw = typeof row.alerts === "string" ? JSON.parse(row.alerts) : row.alerts;
+  return { state: stateFromRow(row), alerts: sortAlerts((raw as never[]).map(alertFromRow)) };
 }
 
 /** Keeps this process's view of the state fresh: NOTIFY for speed, polling as the fallback.
  * When the state cannot be read, current() is null and every write is refused. */
 export class ModeWatcher {
   private state: SystemState | null = null;
+  private raised: OperatorAlert[] = [];
   private reachable = true;
   private timer: NodeJS.Timeout | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -134,6 +181,11 @@ export class ModeWatcher {
     return this.state;
   }
 
+  /** The operator alerts raised at the last read (kept from the read before when it failed). */
+  alerts(): readonly OperatorAlert[] {
+    return this.raised;
+  }
+
   /** False while the last read failed because the database could not be reached at all: routes that
    * need the database then answer 503 at once, whoever asks, instead of half-working (D table). */
   databaseReachable(): boolean {
@@ -143,7 +195,9 @@ export class ModeWatcher {
   /** Reads now; on failure forgets the state so that writes are refused until it is readable again. */
   async refresh(): Promise<SystemState | null> {
     try {
-      this.state = await readSystemState(this.database.db);
+      const read = await readStateAndAlerts(this.database.db);
+      this.state = read.state;
+      this.raised = read.alerts;
       this.reachable = true;
     } catch (error) {
       this.state = null;

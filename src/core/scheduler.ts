@@ -53,6 +53,9 @@ export interface Job {
   name: string;
   description: string;
   intervalMs: number;
+  /** Runs in every mode instead of waiting for normal: for a job that watches the degraded state
+   * itself and writes nothing the mode stops (recovery actions only, alerts). */
+  runsInAnyMode?: boolean;
   run(run: JobRun): Promise<JobSummary>;
 }
 
@@ -123,7 +126,8 @@ export async function runJob(
       // Read inside the lock: a mode switched while we waited for it still counts.
       const state = await readSystemState(ctx.database.db).catch(() => null);
       if (!state) throw CORE_ERRORS.state_unavailable("the system mode cannot be read");
-      if (state.mode !== "normal") throw CORE_ERRORS.read_only(`the system is in ${state.mode} mode`);
+      if (state.mode !== "normal" && !job.runsInAnyMode)
+        throw CORE_ERRORS.read_only(`the system is in ${state.mode} mode`);
       return job.run({
         ctx,
         runId,

@@ -46,6 +46,7 @@ const GUARDS = "src/http/guards.ts";
 const AUDIT = "src/core/audit.ts";
 const CHAIN = "src/core/audit-chain.ts";
 const ROUTES = "src/http/routes.ts";
+const BACKUP_CREATE = "src/core/backup/create.ts";
 
 // Short builders keep each row readable on a few lines.
 const mech = (file: string, symbol: string, description: string): Mechanism => ({
@@ -84,6 +85,23 @@ const adminFreeze = fix(
   "mode switch",
   "audit-tamper",
 );
+// The scheduled scan (INV-10): what turns a found violation into stopped writes and a SEV-1 incident.
+const INCIDENTS = "src/domains/ops/incidents.repository.ts";
+const scheduledScan = signal(
+  "scan",
+  "jobs run",
+  "the invariant-scan job (hourly): a violation turns on read-only and opens a SEV-1 incident with the rows",
+);
+const scanStopsWrites = mech(
+  "src/domains/ops/invariant-scan.job.ts",
+  "stopWritesForViolation",
+  "a violation found on schedule: SEV-1 incident and read-only mode in one transaction, nothing repaired",
+);
+const incidentReview = fix(
+  "review the SEV-1 incident, repair by a reviewed script, close it with its review",
+  "incident close",
+  "incident-response",
+);
 const invariantRepair = fix(
   "repair by a reviewed script, writes blocked until repaired",
   undefined,
@@ -92,12 +110,70 @@ const invariantRepair = fix(
 
 /** The seventeen guarantees G01..G17 in matrix order. */
 export const guarantees: readonly Guarantee[] = [
-  planned(
-    "G01",
-    "No silent data loss of authoritative data",
-    ["B-1", "B-2", "B-3", "REC-1", "REC-5"],
-    "Backups issue: checksummed daily backups in CLUBOS_BACKUP_DIR, a snapshot before each migration, restore drills.",
-  ),
+  {
+    ...enforced("G01", "No silent data loss of authoritative data", ["B-1", "B-2", "B-3", "REC-1", "REC-5"], {
+      mechanisms: [
+        mech(
+          BACKUP_CREATE,
+          "createBackup",
+          "every table from one snapshot, written under a partial name, renamed when fsynced",
+        ),
+        mech(
+          "src/core/backup/crypto.ts",
+          "EncryptStream",
+          "AES-256-GCM chunks with index and last flag in the AAD",
+        ),
+        mech(
+          "src/core/backup/restore.ts",
+          "restoreInto",
+          "one transaction; commits only when every table reconciles",
+        ),
+        mech(
+          "src/core/backup/drill.ts",
+          "drillBackup",
+          "restore into a scratch database plus the verification suite",
+        ),
+        mech(
+          "src/core/backup/target.ts",
+          "FolderTarget",
+          "off-site copy to CLUBOS_BACKUP_COPY_DIR, verified after writing",
+        ),
+        mech(
+          "src/app/config.ts",
+          "loadConfig",
+          "backup, copy folder and key file inside the data folder are refused",
+        ),
+      ],
+      detection: [
+        signal(
+          "cli",
+          "backup verify",
+          "every file's hash and size, decrypted row counts and checksums vs the manifest",
+        ),
+        signal(
+          "cli",
+          "backup list",
+          "checksum and drill state of each backup; untrusted until a drill passed",
+        ),
+        signal(
+          "cli",
+          "backup drill",
+          "restore verification suite: invariants, reconciliation, audit chain, sample read",
+        ),
+      ],
+      recovery: [
+        fix(
+          "verify the backup and its off-site copy, take a new one",
+          "backup verify",
+          "backup-verification",
+        ),
+        fix("drill the backup before trusting it (B-3)", "backup drill", "restore-drill"),
+      ],
+    }),
+    notes:
+      "Not yet: the hourly schedule with its advisory lock, the backup before every migration (B-1), retention " +
+      "pruning (B-2), S3 copies, and SEV-1 on repeated failures.",
+  },
   enforced("G02", "No data corruption from partial writes", ["W-2", "W-5", "W-7", "INV-10"], {
     mechanisms: [
       mech(ACTION, "runAction", "one transaction per action: mode check, writes, audit entry, outbox"),
@@ -164,9 +240,12 @@ export const guarantees: readonly Guarantee[] = [
     [fix("freeze publishing while a violation is investigated", "mode switch", "publishing-freeze")],
   ),
   enforced("G06", "Referential integrity (no orphans)", ["INV-8", "INV-10"], {
-    mechanisms: [mech(SQL, "ON DELETE RESTRICT", "foreign keys refuse deletes that would orphan rows")],
-    detection: [invariantScan],
-    recovery: [invariantRepair, readOnly],
+    mechanisms: [
+      mech(SQL, "ON DELETE RESTRICT", "foreign keys refuse deletes that would orphan rows"),
+      scanStopsWrites,
+    ],
+    detection: [invariantScan, scheduledScan],
+    recovery: [invariantRepair, readOnly, incidentReview],
   }),
   enforced("G07", "Monotonic timestamps", ["INV-9", "INV-10"], {
     mechanisms: [
@@ -176,9 +255,10 @@ export const guarantees: readonly Guarantee[] = [
         "trigger: created_at immutable, updated_at never moves backwards",
       ),
       mech(SQL, "CHECK (created_at <= updated_at)", "table constraint on every timestamped table"),
+      scanStopsWrites,
     ],
-    detection: [invariantScan],
-    recovery: [invariantRepair],
+    detection: [invariantScan, scheduledScan],
+    recovery: [invariantRepair, incidentReview],
   }),
   planned(
     "G08",
@@ -192,38 +272,64 @@ export const guarantees: readonly Guarantee[] = [
     ["R-5", "D-3"],
     "Pages issue: preview routes behind a capability, noindex, the preview_off switch, a leak test.",
   ),
-  enforced("G10", "Degraded mode prefers denial over corruption", ["W-8", "D-1", "D-3", "R-2", "O3"], {
-    mechanisms: [
-      mech("src/core/modes.ts", "ModeWatcher", "mode and switches, re-read on notify and every second"),
-      mech(GUARDS, "modeGuard", "routes refuse writes when read-only or when the mode is unreadable"),
-      mech(
-        AUDIT_WRITE,
-        "clubos_audit_write",
-        "each action re-checks the mode inside its transaction, in the statement that writes its audit entry",
-      ),
-      mech(
-        "src/core/modes.ts",
-        "modeRefusal",
-        "the one mode decision: an action's effect and the state give the refusal routes and actions show",
-      ),
-      mech(
-        ACTION,
-        "refusalFromSql",
-        "that check's refusal reaches the user as read_only, frozen or state_unavailable",
-      ),
-    ],
-    detection: [
-      signal("health", "/readyz", "503 when the database or the mode cannot be read"),
-      signal("metric", "clubos_mode_normal", "1 normal, 0 read-only or maintenance, -1 unreadable"),
-      signal("metric", 'clubos_actions_total{outcome="refused"}', "actions refused by the mode or a freeze"),
-      signal(
-        "admin-warning",
-        "/admin/system",
-        "every page shows the mode banner; this page says who and why",
-      ),
-    ],
-    recovery: [fix("enter or leave read-only or maintenance mode", "mode set", "read-only-mode")],
-  }),
+  enforced(
+    "G10",
+    "Degraded mode prefers denial over corruption",
+    ["W-8", "D-1", "D-2", "D-3", "R-2", "O3", "H-4"],
+    {
+      mechanisms: [
+        mech("src/core/modes.ts", "ModeWatcher", "mode and switches, re-read on notify and every second"),
+        mech(GUARDS, "modeGuard", "routes refuse writes when read-only or when the mode is unreadable"),
+        mech(
+          AUDIT_WRITE,
+          "clubos_audit_write",
+          "each action re-checks the mode inside its transaction, in the statement that writes its audit entry",
+        ),
+        mech(
+          "src/core/modes.ts",
+          "modeRefusal",
+          "the one mode decision: an action's effect and the state give the refusal routes and actions show",
+        ),
+        mech(
+          ACTION,
+          "refusalFromSql",
+          "that check's refusal reaches the user as read_only, frozen or state_unavailable",
+        ),
+        mech(
+          INCIDENTS,
+          "recordDecisionIn",
+          "every mode and kill-switch change is a decision (actor, action, rationale) on the open incidents (H-4)",
+        ),
+      ],
+      detection: [
+        signal("health", "/readyz", "503 when the database or the mode cannot be read"),
+        signal("metric", "clubos_mode_normal", "1 normal, 0 read-only or maintenance, -1 unreadable"),
+        signal(
+          "metric",
+          'clubos_actions_total{outcome="refused"}',
+          "actions refused by the mode or a freeze",
+        ),
+        signal(
+          "admin-warning",
+          "/admin/system",
+          "every page shows the mode banner; this page says who and why",
+        ),
+        signal(
+          "admin-warning",
+          "/admin/incidents",
+          "degraded over an hour with no incident open, or a SEV-1 open: a banner on every admin page (D-2)",
+        ),
+      ],
+      recovery: [
+        fix("enter or leave read-only or maintenance mode", "mode set", "read-only-mode"),
+        fix(
+          "declare an incident; mode changes are then recorded on it",
+          "incident open",
+          "incident-response",
+        ),
+      ],
+    },
+  ),
   enforced(
     "G11",
     "External dependency failure does not take down core",

@@ -50,7 +50,7 @@ export interface MailDependency {
 export interface HttpContext {
   config: SiteSettings;
   database: Database;
-  modes: Pick<ModeWatcher, "current" | "refresh" | "databaseReachable">;
+  modes: Pick<ModeWatcher, "current" | "refresh" | "databaseReachable" | "alerts">;
   deploy: DeployInfo | null;
   /** The mail dependency; absent in processes that deliver no mail. */
   mail?: MailDependency;

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { Actor } from "../core/actor.ts";
+import type { OperatorAlert } from "../core/alerts.ts";
 import type { SystemState } from "../core/modes.ts";
 
 /** What every page needs to draw its frame. */
@@ -9,6 +10,8 @@ export interface PageFrame {
   clubName: string;
   actor: Actor;
   state: SystemState | null;
+  /** Operator alerts (src/core/alerts.ts): given for admin pages only, shown above the content. */
+  alerts?: readonly OperatorAlert[];
   csrf?: string;
   /** Reload the page every N seconds (progress of long operations, without JavaScript). */
   refreshSeconds?: number;
@@ -30,6 +33,9 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .
 .scroll{overflow-x:auto;max-width:100%}caption{text-align:left}dt{font-weight:600}
 .inline{display:inline}.inline button{margin:0;padding:.2rem .6rem}header button{border:1px solid #fff}
 footer{max-width:60rem;margin:2rem auto;padding:0 1rem;color:#555;font-size:.9rem}
+.alerts p{margin:0;padding:.6rem 1rem;border-left:8px solid;font-weight:600}
+.alert-critical{background:#a4161a;color:#fff;border-color:#3d0000}.alert-critical a{color:#fff}
+.alert-warning{background:#fff3cd;color:#3d2a00;border-color:#b8860b}.alert-warning a{color:#3d2a00}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
 `;
 
@@ -54,6 +60,29 @@ function Banner({ state }: { state: SystemState | null }) {
     <div class="banner" role="status">
       {parts.join("; ")}.{state.reason ? ` Reason: ${state.reason}` : ""}
     </div>
+  );
+}
+
+const SINCE = (d: Date) => d.toISOString().replace("T", " ").slice(0, 16);
+
+/** The operator alerts, loudest first, each saying how loud in words (not only by colour). */
+function Alerts({ alerts }: { alerts?: readonly OperatorAlert[] }) {
+  if (!alerts?.length) return null;
+  return (
+    <section class="alerts" aria-label="Operator alerts">
+      {alerts.map((a) => (
+        <p class={`alert-${a.severity}`} key={a.key} role={a.severity === "critical" ? "alert" : undefined}>
+          {a.severity === "critical" ? "Critical: " : "Warning: "}
+          {a.message} (since {SINCE(a.since)} UTC)
+          {a.link ? (
+            <>
+              {" "}
+              <a href={a.link}>What to do</a>
+            </>
+          ) : null}
+        </p>
+      ))}
+    </section>
   );
 }
 
@@ -127,6 +156,7 @@ export function renderPage(frame: PageFrame, body: ComponentChildren): string {
           <Nav actor={frame.actor} csrf={frame.csrf} />
         </header>
         <Banner state={frame.state} />
+        <Alerts alerts={frame.alerts} />
         <main id="main">{body}</main>
         <footer>Powered by ClubOS</footer>
       </body>

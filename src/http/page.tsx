@@ -60,12 +60,19 @@ export function sendPage(
   options: { refreshSeconds?: number } = {},
 ): FastifyReply {
   const ctx = request.server.ctx;
+  const actor = request.auth?.actor ?? anonymousActor;
+  // Operator alerts go on admin pages, to the people who can act on them (full admins, operators):
+  // their words may name an incident. The watcher already holds them, so this reads nothing.
+  const adminPage = /^\/admin(?:[/?]|$)/.test(request.url);
+  const canAct = actor.capabilities.has("incidents:manage") || actor.capabilities.has("system:operate");
+  const alerts = adminPage && canAct ? ctx.modes.alerts() : undefined;
   const html = renderPage(
     {
       title,
       clubName: ctx.config.clubName,
-      actor: request.auth?.actor ?? anonymousActor,
+      actor,
       state: ctx.modes.current(),
+      alerts,
       csrf: csrfOf(request),
       refreshSeconds: options.refreshSeconds,
     },

@@ -4,6 +4,7 @@ import type { Page } from "playwright-core";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import { createEvent } from "../../src/domains/events/events.actions.ts";
+import { openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
 import { createMember, startTestApp, type TestApp } from "../helpers/app.ts";
 import {
@@ -22,6 +23,7 @@ const ADMIN_PAGES = [
   "/admin/system",
   "/admin/audit",
   "/admin/outbox",
+  "/admin/incidents",
   "/admin/members",
   "/admin/members/import",
   "/admin/committees",
@@ -68,6 +70,15 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
       status: "published",
     });
     PUBLIC_PAGES.push(`/events/${event.id}`);
+    // An open SEV-1 puts its red banner (and the "no owner" warning) on every admin page checked below.
+    const incident = await runAction(app.runtime.actionEnv(operatorActor("axe")), openIncident, {
+      severity: "SEV-1",
+      title: "Axe checks the incident pages",
+      area: "data",
+      note: "A first note on the timeline.",
+    });
+    await app.runtime.modes.refresh();
+    ADMIN_PAGES.push(`/admin/incidents/${incident.id}`);
     ADMIN_PAGES.push(`/admin/events/${event.id}`);
   });
   after(async () => {

@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import {
   anchorAuditChain,
+  installationId,
   type RecordedHead,
   sealAuditChain,
   type VerifyReport,
   verifyAuditChain,
 } from "../../core/audit-chain.ts";
 import { CORE_ERRORS } from "../../core/errors.ts";
+import { recordedHeadsOfBackups } from "../backup-env.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
 
@@ -41,7 +43,7 @@ export function registerAuditVerbs(audit: Command, env: CliEnv): void {
   audit
     .command("verify")
     .description(
-      "Seal pending entries, then recompute the whole chain and check it against the anchors and any recorded heads",
+      "Seal pending entries, then recompute the whole chain and check it against the anchors and the heads recorded by backups (and any --head)",
     )
     .option("--json", "print the report as JSON")
     .option(
@@ -52,8 +54,9 @@ export function registerAuditVerbs(audit: Command, env: CliEnv): void {
     .action(async (o: { json?: boolean; head?: RecordedHead[] }) => {
       const report = await env.withRuntime(async (ctx) => {
         await sealAuditChain(ctx.database, ctx.config.backupDir);
+        const fromBackups = recordedHeadsOfBackups(ctx.config, await installationId(ctx.database));
         return verifyAuditChain(ctx.database, ctx.config.backupDir, {
-          recordedHeads: o.head ?? [],
+          recordedHeads: [...(o.head ?? []), ...fromBackups],
           onProgress: (seq) => env.io.progress(`verified up to entry ${seq}`),
         });
       });

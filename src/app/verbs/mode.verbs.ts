@@ -2,8 +2,19 @@ import type { Command } from "commander";
 import { runAction } from "../../core/action.ts";
 import { operatorActor } from "../../core/actor.ts";
 import { readSystemState } from "../../core/modes.ts";
+import type { IncidentRef } from "../../domains/ops/incidents.repository.ts";
 import { setMode, setSwitch } from "../../domains/ops/mode.actions.ts";
 import type { CliEnv } from "../cli.ts";
+
+/** Where a change was recorded (H-4), or the prompt to open an incident when none is open. */
+function decisionLine(env: CliEnv, on: IncidentRef[]): void {
+  if (on.length) env.io.out(`Recorded as a decision on ${on.map((i) => `INC-${i.number}`).join(", ")}.`);
+  else
+    env.io.out(
+      "No incident is open, so this change is only in the audit log. If something is wrong, open one: " +
+        '`clubos incident open --severity SEV-2 --title "..." --actor NAME`.',
+    );
+}
 
 /** `clubos mode show|set|switch`. */
 export function registerModeVerbs(mode: Command, env: CliEnv): void {
@@ -31,10 +42,11 @@ export function registerModeVerbs(mode: Command, env: CliEnv): void {
     .requiredOption("--actor <name>", "who runs this (kept in the audit log)")
     .requiredOption("--reason <text>", "why (shown in the banner and kept in the audit log)")
     .action(async (value: string, o: { actor: string; reason: string }) => {
-      await env.withRuntime((ctx) =>
+      const r = await env.withRuntime((ctx) =>
         runAction(ctx.actionEnv(operatorActor(o.actor)), setMode, { mode: value, reason: o.reason }),
       );
       env.io.out(`Mode is now ${value}.`);
+      decisionLine(env, r.decisionsOn);
     });
   mode
     .command("switch")
@@ -45,7 +57,7 @@ export function registerModeVerbs(mode: Command, env: CliEnv): void {
     .requiredOption("--reason <text>", "why (kept in the audit log)")
     .action(async (name: string, state: string, o: { actor: string; reason: string }) => {
       if (state !== "on" && state !== "off") throw new Error("The state must be 'on' or 'off'.");
-      await env.withRuntime((ctx) =>
+      const r = await env.withRuntime((ctx) =>
         runAction(ctx.actionEnv(operatorActor(o.actor)), setSwitch, {
           name,
           on: state === "on",
@@ -53,5 +65,6 @@ export function registerModeVerbs(mode: Command, env: CliEnv): void {
         }),
       );
       env.io.out(`${name} is now ${state}.`);
+      decisionLine(env, r.decisionsOn);
     });
 }

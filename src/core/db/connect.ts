@@ -13,8 +13,8 @@ pg.types.setTypeParser(20, (value) => Number(value));
 /** Which engine holds the data: embedded PGlite or a PostgreSQL server. */
 export type DatabaseKind = "pglite" | "postgres";
 
-/** The open database: a Kysely handle plus the engine-specific extras the core needs. */
-export interface Database {
+/** What both engines offer: a Kysely handle plus the extras the core needs. */
+interface DatabaseBase {
   kind: DatabaseKind;
   db: Kysely<DB>;
   /** Subscribes to NOTIFY on a channel; returns an unsubscribe function. */
@@ -22,8 +22,24 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** A PostgreSQL server; url lets a tool open connections of its own (a backup's snapshot readers). */
+export interface PostgresDatabase extends DatabaseBase {
+  kind: "postgres";
+  url: string;
+}
+
+/** The embedded engine; pglite is its one connection, for what Kysely cannot pass (COPY to a blob, a dump
+ * of the data folder). Use it only while holding the connection (db.connection()), never beside it. */
+export interface PgliteDatabase extends DatabaseBase {
+  kind: "pglite";
+  pglite: PGlite;
+}
+
+/** The open database, on either engine. */
+export type Database = PostgresDatabase | PgliteDatabase;
+
 /** Connects to a PostgreSQL server (pooled). */
-export function connectPostgres(url: string, poolSize = 10, idleTimeoutMillis = 10_000): Database {
+export function connectPostgres(url: string, poolSize = 10, idleTimeoutMillis = 10_000): PostgresDatabase {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis });
   pool.on("error", () => {
     // An idle client died (server restart); the pool replaces it and readiness reports the outage.
@@ -38,6 +54,7 @@ export function connectPostgres(url: string, poolSize = 10, idleTimeoutMillis = 
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: "postgres",
+    url,
     db,
     async listen(channel, onMessage) {
       const client = new pg.Client({ connectionString: url });
@@ -61,7 +78,7 @@ export function connectPostgres(url: string, poolSize = 10, idleTimeoutMillis = 
 const PGLITE_EXTENSIONS = { pg_trgm };
 
 /** Opens the embedded PGlite database in dataDir/pgdata (created on first use). */
-export async function connectPglite(dataDir: string): Promise<Database> {
+export async function connectPglite(dataDir: string): Promise<PgliteDatabase> {
   const dir = path.join(dataDir, "pgdata");
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
@@ -69,16 +86,17 @@ export async function connectPglite(dataDir: string): Promise<Database> {
 }
 
 /** An in-memory PGlite, for tests and tools that need a throwaway database. */
-export async function connectPgliteMemory(): Promise<Database> {
+export async function connectPgliteMemory(): Promise<PgliteDatabase> {
   return wrapPglite(await PGlite.create({ extensions: PGLITE_EXTENSIONS }));
 }
 
-function wrapPglite(pglite: PGlite): Database {
+function wrapPglite(pglite: PGlite): PgliteDatabase {
   const pool = new PGlitePool(pglite);
   // Kysely's Postgres dialect only needs connect() and end(); the cast bridges the nominal pg.Pool type.
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool }) });
   return {
     kind: "pglite",
+    pglite,
     db,
     async listen(channel, onMessage) {
       return pglite.listen(channel, onMessage);

@@ -38,6 +38,14 @@ export interface ApiTokensTable {
   updated_at: GenTimestamp;
 }
 
+export interface AreaOwnersTable {
+  area: string;
+  member_id: string;
+  set_by: string;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface AuditChainTable {
   seq: number;
   entry_hash: string;
@@ -126,6 +134,33 @@ export interface IdempotencyKeysTable {
   expires_at: GenTimestamp;
 }
 
+export interface IncidentEntriesTable {
+  id: Generated<string>;
+  incident_id: string;
+  kind: string;
+  actor: string;
+  at: GenTimestamp;
+  action: string | null;
+  text: string;
+}
+
+export interface IncidentsTable {
+  id: Generated<string>;
+  number: Generated<number>;
+  severity: string;
+  title: string;
+  area: string | null;
+  status: Generated<string>;
+  opened_by: string;
+  opened_at: GenTimestamp;
+  closed_by: string | null;
+  closed_at: NullableTimestamp;
+  review: string | null;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface InvariantRunsTable {
   id: Generated<string>;
   started_at: GenTimestamp;
@@ -209,6 +244,16 @@ export interface MembershipTiersTable {
   key: string;
   name: string;
   renewal_months: number;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
+export interface OperatorAlertsTable {
+  key: string;
+  severity: string;
+  message: string;
+  link: string | null;
+  since: GenTimestamp;
   created_at: GenTimestamp;
   updated_at: GenTimestamp;
 }
@@ -305,12 +350,14 @@ export interface SystemStateTable {
   version: Generated<number>;
   created_at: GenTimestamp;
   updated_at: GenTimestamp;
+  degraded_since: NullableTimestamp;
 }
 
 /** Every table Kysely may touch. */
 export interface DB {
   accounts: AccountsTable;
   api_tokens: ApiTokensTable;
+  area_owners: AreaOwnersTable;
   audit_chain: AuditChainTable;
   audit_log: AuditLogTable;
   committee_memberships: CommitteeMembershipsTable;
@@ -319,6 +366,8 @@ export interface DB {
   event_tallies: EventTalliesTable;
   events: EventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  incident_entries: IncidentEntriesTable;
+  incidents: IncidentsTable;
   invariant_runs: InvariantRunsTable;
   login_attempts: LoginAttemptsTable;
   mail_undeliverable: MailUndeliverableTable;
@@ -327,6 +376,7 @@ export interface DB {
   member_status_history: MemberStatusHistoryTable;
   members: MembersTable;
   membership_tiers: MembershipTiersTable;
+  operator_alerts: OperatorAlertsTable;
   outbox: OutboxTable;
   registrations: RegistrationsTable;
   role_assignments: RoleAssignmentsTable;

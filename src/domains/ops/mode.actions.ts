@@ -2,6 +2,7 @@ import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import { invalidInput } from "../../core/errors.ts";
 import { isMode, MODES, SWITCHES, type SwitchName } from "../../core/modes.ts";
+import { recordDecisionIn, refreshOpsAlerts } from "./incidents.repository.ts";
 import { writeMode, writeSwitch } from "./ops.repository.ts";
 
 /** Switches the system mode (O3, D-3): attributed, with a reason, reversible without restart.
@@ -17,8 +18,16 @@ export const setMode = defineAction({
       throw invalidInput("A reason is required: it is shown to everyone and kept in the audit log.");
     const reason = input.reason.trim();
     await writeMode(trx, { mode, reason, changedBy: actorRef(actor) });
+    // H-4: the change is a decision on every open incident, in the same transaction; with none open the
+    // caller prompts to open one (decisionsOn is empty).
+    const decisionsOn = await recordDecisionIn(trx, {
+      actor: actorRef(actor),
+      action: `mode ${mode}`,
+      rationale: reason,
+    });
+    await refreshOpsAlerts(trx);
     return {
-      result: { mode },
+      result: { mode, decisionsOn },
       audit: {
         action: "system.mode_changed",
         subjectType: "system_state",
@@ -44,6 +53,12 @@ export const setSwitch = defineAction({
     const name = input.name as SwitchName;
     const reason = input.reason.trim();
     await writeSwitch(trx, { name, on: input.on, reason, changedBy: actorRef(actor) });
+    const decisionsOn = await recordDecisionIn(trx, {
+      actor: actorRef(actor),
+      action: `${name} ${input.on ? "on" : "off"}`,
+      rationale: reason,
+    });
+    await refreshOpsAlerts(trx);
     const before = state
       ? {
           publish_freeze: state.publishFreeze,
@@ -52,7 +67,7 @@ export const setSwitch = defineAction({
         }[name]
       : null;
     return {
-      result: { name, on: input.on },
+      result: { name, on: input.on, decisionsOn },
       audit: {
         action: "system.switch_changed",
         subjectType: "system_state",

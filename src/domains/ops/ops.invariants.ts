@@ -40,4 +40,21 @@ export const opsInvariantChecks: InvariantCheck[] = [
       FROM system_state
       HAVING count(*) <> 1`,
   },
+  {
+    id: "ops.incidents",
+    rule: "H-2",
+    description:
+      "the incident log holds together: every timeline entry and owner points at a row, and no SEV-1 is closed without its review",
+    sql: sql<Violation>`
+      SELECT 'incident_entry' AS subject_type, e.id::text AS subject_id,
+             'belongs to no incident: ' || e.incident_id::text AS detail
+      FROM incident_entries e WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = e.incident_id)
+      UNION ALL
+      SELECT 'area_owner', o.area, 'names no member: ' || o.member_id::text
+      FROM area_owners o WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.id = o.member_id)
+      UNION ALL
+      SELECT 'incident', i.id::text, 'INC-' || i.number::text || ' is a closed SEV-1 with no review'
+      FROM incidents i
+      WHERE i.status = 'closed' AND i.severity = 'SEV-1' AND length(btrim(coalesce(i.review, ''))) = 0`,
+  },
 ];

@@ -8,6 +8,7 @@ import { declareRoute } from "../../http/routes.ts";
 import { IDEMPOTENCY_KEY } from "../../http/schema.ts";
 import { mailQueueStats } from "../mail/outbox.repository.ts";
 import { type AuditFilter, listAuditEntries } from "./audit.repository.ts";
+import { openIncidents } from "./incidents.repository.ts";
 import { setMode, setSwitch } from "./mode.actions.ts";
 import { presentSystemState } from "./ops.presenters.ts";
 import { AuditQuery, ModeBody, ModeForm, ModeOut, SwitchForm, SystemStateOut } from "./ops.schemas.ts";
@@ -83,6 +84,7 @@ export function opsRoutes(app: FastifyInstance): void {
           page={pageContext(request)}
           state={await request.server.ctx.modes.refresh()}
           walArchive={await refreshWalArchiveGauge(request.server.ctx.database)}
+          openIncidents={await openIncidents(request.server.ctx.database.db)}
         />,
       ),
   });

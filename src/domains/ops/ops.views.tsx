@@ -3,6 +3,7 @@ import type { DeployInfo } from "../../http/context.ts";
 import { CsrfField, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import type { AuditFilter } from "./audit.repository.ts";
+import type { IncidentRef } from "./incidents.repository.ts";
 import { WalArchiveLine, type WalArchiveStatus } from "./wal-archive.views.tsx";
 
 /** The mail dependency's figures on the admin home (G11). */
@@ -33,6 +34,7 @@ export function AdminHome({
   const canOperate = actor.capabilities.has("system:operate");
   const canAudit = actor.capabilities.has("audit:read");
   const canManageEvents = actor.capabilities.has("events:manage");
+  const canIncidents = actor.capabilities.has("incidents:manage");
   return (
     <section>
       <h1>Admin</h1>
@@ -66,6 +68,11 @@ export function AdminHome({
             <a href="/admin/system">Mode and kill switches</a>
           </li>
         ) : null}
+        {canIncidents ? (
+          <li>
+            <a href="/admin/incidents">Incidents and area owners</a>
+          </li>
+        ) : null}
         {canAudit ? (
           <>
             <li>
@@ -81,15 +88,44 @@ export function AdminHome({
   );
 }
 
+/** Where the page's changes are recorded (H-4), or the prompt to open an incident when none is open. */
+function DecisionLog({ open, degraded }: { open: IncidentRef[]; degraded: boolean }) {
+  if (open.length)
+    return (
+      <p class="notice">
+        Every change here is recorded as a decision on{" "}
+        {open.map((i, n) => (
+          <>
+            {n ? ", " : ""}
+            <a href={`/admin/incidents/${i.id}`} key={i.id}>
+              INC-{i.number} ({i.severity}) {i.title}
+            </a>
+          </>
+        ))}
+        .
+      </p>
+    );
+  return (
+    <p class={degraded ? "error" : "notice"} role={degraded ? "alert" : undefined}>
+      No incident is open, so a change here is kept only in the audit log.{" "}
+      {degraded ? "The site is not fully normal: " : "If something is wrong, "}
+      <a href="/admin/incidents">open an incident</a> first, so that the changes are recorded on it as
+      decisions.
+    </p>
+  );
+}
+
 /** The operator's mode and kill-switch page. */
 export function SystemView({
   page,
   state,
   walArchive,
+  openIncidents = [],
 }: {
   page: PageContext;
   state: SystemState | null;
   walArchive: WalArchiveStatus;
+  openIncidents?: IncidentRef[];
 }) {
   const switches = state
     ? [
@@ -104,6 +140,10 @@ export function SystemView({
       <p>
         Current mode: <strong>{state?.mode ?? "unreadable"}</strong>
         {state?.reason ? ` (reason: ${state.reason}, by ${state.changedBy})` : ""}
+      </p>
+      <DecisionLog open={openIncidents} degraded={Boolean(state?.degradedSince)} />
+      <p>
+        <a href="/admin/incidents">Incidents and area owners</a>
       </p>
       <form method="post" action="/admin/system/mode">
         <CsrfField page={page} />
@@ -138,12 +178,38 @@ export function SystemView({
 type Entry = {
   seq: number;
   occurred_at: Date;
+  actor_type: string;
   actor_id: string;
   action: string;
   subject_type: string;
   subject_id: string;
   reason: string | null;
+  actor_name: string | null;
+  subject_name: string | null;
 };
+
+// Where a named subject's own page is, so a volunteer can follow an entry to what it changed.
+const SUBJECT_PAGES: Record<string, string> = {
+  member: "/admin/members/",
+  event: "/admin/events/",
+  committee: "/admin/committees/",
+  incident: "/admin/incidents/",
+};
+
+function ActorCell({ e }: { e: Entry }) {
+  if (!e.actor_name) return <>{e.actor_id}</>;
+  return <a href={`/admin/members/${e.actor_id.slice("member:".length)}`}>{e.actor_name}</a>;
+}
+
+function SubjectCell({ e }: { e: Entry }) {
+  const page = SUBJECT_PAGES[e.subject_type];
+  if (!e.subject_name || !page) return <>{`${e.subject_type} ${e.subject_id}`}</>;
+  return (
+    <>
+      {e.subject_type} <a href={`${page}${e.subject_id}`}>{e.subject_name}</a>
+    </>
+  );
+}
 
 /** The audit log with its filters. */
 export function AuditView({ entries, filter }: { entries: Entry[]; filter: AuditFilter }) {
@@ -181,9 +247,9 @@ export function AuditView({ entries, filter }: { entries: Entry[]; filter: Audit
             heading: "When (UTC)",
             cell: (e) => new Date(e.occurred_at).toISOString().replace("T", " ").slice(0, 19),
           },
-          { heading: "Actor", cell: (e) => e.actor_id },
+          { heading: "Actor", cell: (e) => <ActorCell e={e} /> },
           { heading: "Action", cell: (e) => e.action },
-          { heading: "Subject", cell: (e) => `${e.subject_type} ${e.subject_id}` },
+          { heading: "Subject", cell: (e) => <SubjectCell e={e} /> },
           { heading: "Reason", cell: (e) => e.reason ?? "" },
         ]}
       />

@@ -1,0 +1,164 @@
+/* `npm run bench:backup`: a club of 100,000 members, 20,000 events with registrations and 1,000,000
+ * audit entries on PostgreSQL (in a database of the bench's own, seeded with set-based SQL), then
+ * ClubOS's backup and restore beside `pg_dump -Fc` and `pg_restore` of the same database in the same
+ * run: time and size, and their ratios (target: at most 1.0x pg_dump's and pg_restore's time).
+ * BENCH_SCALE=0.05 runs a twentieth of the size (a check that it works, not a figure to quote). */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import pg from "pg";
+import { createBackup, type Manifest, restoreInto } from "../src/core/backup/index.ts";
+import { readTableFile } from "../src/core/backup/table-file.ts";
+import { connectPostgres } from "../src/core/db/connect.ts";
+import { migrate } from "../src/core/db/migrate.ts";
+import { createBenchDatabase } from "./lib/harness.ts";
+
+const PGBIN = process.env.PG_BIN || "/usr/lib/postgresql/15/bin";
+const serverUrl = process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const scale = Number(process.env.BENCH_SCALE || 1);
+const members = Math.round(100_000 * scale);
+const events = Math.round(20_000 * scale);
+const audit = Math.round(1_000_000 * scale);
+
+async function seed(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    // Bench data only: triggers off for speed (tallies and timestamps are not what is measured).
+    await c.query("BEGIN; SET LOCAL session_replication_role = replica");
+    await c.query(
+      `INSERT INTO members (name, email) SELECT 'Bench Member ' || i, 'bench' || i || '@example.org'
+       FROM generate_series(1, $1::int) i`,
+      [members],
+    );
+    await c.query(
+      `INSERT INTO events (title, description, starts_at, ends_at, capacity, status, audience)
+       SELECT 'Event ' || i, repeat('An evening at the club. ', 4), now() + i * interval '1 hour',
+              now() + i * interval '1 hour' + interval '2 hours', 50, 'published', 'public'
+       FROM generate_series(1, $1::int) i`,
+      [events],
+    );
+    await c.query(
+      `INSERT INTO registrations (event_id, member_id, status)
+       SELECT e.id, m.id, 'confirmed'
+       FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM members) m
+       JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events) e ON e.rn = 1 + m.rn % $1::int`,
+      [events],
+    );
+    await c.query(
+      `INSERT INTO audit_log (actor_type, actor_id, action, subject_type, subject_id, after)
+       SELECT 'system', 'system:bench', 'member.updated', 'member', md5(i::text),
+              jsonb_build_object('name', 'Bench Member ' || i, 'n', i)
+       FROM generate_series(1, $1::int) i`,
+      [audit],
+    );
+    await c.query("COMMIT");
+    await c.query("VACUUM ANALYZE");
+  } finally {
+    await c.end();
+  }
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t, value };
+}
+
+/** The codec choice: the largest table's COPY text through gzip and brotli at a few levels. */
+async function compareCodecs(dir: string, manifest: Manifest, key: Buffer): Promise<void> {
+  const largest = [...manifest.tables].sort((a, b) => b.plaintextBytes - a.plaintextBytes)[0]!;
+  const parts: Buffer[] = [];
+  for await (const part of readTableFile(path.join(dir, largest.file), {
+    key,
+    label: largest.file,
+    compression: manifest.compression,
+  }))
+    parts.push(part);
+  const text = Buffer.concat(parts);
+  console.log(`\ncodecs on ${largest.name} (${mb(text.length)} MB of COPY text):`);
+  console.log("| codec | MB/s | ratio |");
+  const codecs: Array<[string, (b: Buffer) => Buffer]> = [
+    ["gzip 1", (b) => zlib.gzipSync(b, { level: 1 })],
+    ["gzip 3", (b) => zlib.gzipSync(b, { level: 3 })],
+    ["gzip 6", (b) => zlib.gzipSync(b, { level: 6 })],
+    ["brotli 1", (b) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } })],
+    ["brotli 4", (b) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })],
+  ];
+  for (const [name, codec] of codecs) {
+    const t = performance.now();
+    const out = codec(text);
+    const ms = performance.now() - t;
+    console.log(
+      `| ${name} | ${(text.length / 1e3 / ms).toFixed(0)} | ${(text.length / out.length).toFixed(1)} |`,
+    );
+  }
+}
+
+async function main() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "clubos-bench-backup-"));
+  const source = await createBenchDatabase(serverUrl);
+  const ours = await createBenchDatabase(serverUrl);
+  const theirs = await createBenchDatabase(serverUrl);
+  const db = connectPostgres(source.url, 4);
+  const target = connectPostgres(ours.url, 2);
+  try {
+    await migrate(db);
+    await migrate(target);
+    console.log(`seeding ${members} members, ${events} events, ${audit} audit entries (scale ${scale})...`);
+    const seeded = await timed(() => seed(source.url));
+    console.log(`seeded in ${seconds(seeded.ms)} s`);
+
+    const key = randomBytes(32);
+    const backup = await timed(() =>
+      createBackup(db, { backupDir: work, actor: "system:bench", appVersion: "bench", key }),
+    );
+    const bundleBytes = backup.value.manifest.tables.reduce((n, t) => n + t.storedBytes, 0);
+    const restore = await timed(() => restoreInto(target, backup.value.dir, key));
+
+    const dumpFile = path.join(work, "club.dump");
+    const dump = await timed(() =>
+      execFileSync(`${PGBIN}/pg_dump`, ["-Fc", "-f", dumpFile, source.url], { stdio: "inherit" }),
+    );
+    const dumpBytes = fs.statSync(dumpFile).size;
+    const pgRestore = await timed(() =>
+      execFileSync(`${PGBIN}/pg_restore`, ["--no-owner", "-d", theirs.url, dumpFile], { stdio: "inherit" }),
+    );
+
+    const rows = [
+      ["", "ClubOS", "pg_dump -Fc / pg_restore", "ratio"],
+      ["backup time (s)", seconds(backup.ms), seconds(dump.ms), (backup.ms / dump.ms).toFixed(2)],
+      [
+        "restore time (s)",
+        seconds(restore.ms),
+        seconds(pgRestore.ms),
+        (restore.ms / pgRestore.ms).toFixed(2),
+      ],
+      ["size (MB)", mb(bundleBytes), mb(dumpBytes), (bundleBytes / dumpBytes).toFixed(2)],
+    ];
+    console.log(`\nbench:backup, scale ${scale}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"})`);
+    console.log(
+      "ClubOS: 3 COPY lanes, brotli quality 1, AES-256-GCM; restore includes reading every table back to reconcile.",
+    );
+    console.log(
+      "pg_dump/pg_restore: custom format, default compression, one job; pg_restore also builds the schema.",
+    );
+    for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+    await compareCodecs(backup.value.dir, backup.value.manifest, key);
+  } finally {
+    await db.close();
+    await target.close();
+    await source.drop();
+    await ours.drop();
+    await theirs.drop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

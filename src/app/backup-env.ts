@@ -1,0 +1,79 @@
+import type { RecordedHead } from "../core/audit-chain.ts";
+import {
+  type BackupTarget,
+  type DrillScratch,
+  FolderTarget,
+  listBackups,
+  loadBackupKey,
+  type Manifest,
+} from "../core/backup/index.ts";
+import type { Database } from "../core/db/connect.ts";
+import { listVisibleEventSummaries } from "../domains/events/events.repository.ts";
+import { listMembers } from "../domains/members/members.repository.ts";
+import type { Config } from "./config.ts";
+
+/* What the backup mechanism (src/core/backup) needs from the app: the key and copy targets from the
+ * configuration, where a drill restores, and a read through the application's own repositories. */
+
+/** The backup key, or null when none is configured (bundles are then written unencrypted). */
+export function backupKey(config: Config): Buffer | null {
+  return loadBackupKey({
+    key: config.backupKey,
+    keyFile: config.backupKeyFile,
+    dataDir: config.dataDir,
+    backupDir: config.backupDir,
+    copyDir: config.backupCopyDir,
+  });
+}
+
+/** The warning to show (CLI, operator page, `clubos status`) when backups are not encrypted; null when
+ * a key is configured. */
+export function backupKeyWarning(config: Config): string | null {
+  if (config.backupKey || config.backupKeyFile) return null;
+  return (
+    "Backups are NOT encrypted: anyone who gets a copy of the backup folder can read the member list. " +
+    "Make a key with `clubos backup key create`, keep it off this machine, and set CLUBOS_BACKUP_KEY_FILE."
+  );
+}
+
+/** Where each new backup is copied (and verified) besides the backup folder. */
+export function backupTargets(config: Config): BackupTarget[] {
+  return config.backupCopyDir ? [new FolderTarget(config.backupCopyDir)] : [];
+}
+
+/** A drill restores into a scratch database on the configured server, else into an in-memory PGlite. */
+export function drillScratch(config: Config): DrillScratch {
+  return config.databaseUrl ? { kind: "postgres", serverUrl: config.databaseUrl } : { kind: "pglite" };
+}
+
+const rowsIn = (manifest: Manifest, table: string) =>
+  manifest.tables.find((t) => t.name === table)?.rows ?? 0;
+
+/** The drill's read of sample rows through the members and events repositories: what the admin list and
+ * the public event list would show. Fails when the backup has rows the application cannot read. */
+export async function sampleRead(database: Database, manifest: Manifest): Promise<string> {
+  const members = await listMembers(database.db, { sort: "name", limit: 20 });
+  const deleted = await listMembers(database.db, { sort: "name", limit: 20, deleted: true });
+  if (rowsIn(manifest, "members") > 0 && members.length + deleted.length === 0) {
+    throw new Error("The backup holds members, but the member list reads none.");
+  }
+  const events = await listVisibleEventSummaries(database.db, true);
+  return `read ${members.length} members (of ${rowsIn(manifest, "members")}) and ${events.length} visible events (of ${rowsIn(manifest, "events")}) through the repositories`;
+}
+
+/** The audit chain heads this installation's backups recorded, in the backup folder and in the copy
+ * folder: `clubos audit verify` checks each, so cutting the anchor file short or rewriting the chain
+ * shows even when the attacker also rewrote the anchors in one of the two places (G04). */
+export function recordedHeadsOfBackups(config: Config, installation: string): RecordedHead[] {
+  const folders = [config.backupDir, ...(config.backupCopyDir ? [config.backupCopyDir] : [])];
+  return folders.flatMap((folder) =>
+    listBackups(folder)
+      .filter((b) => b.manifest.source.installationId === installation && b.manifest.auditChain.head)
+      .map((b) => ({
+        source: `backup ${b.id} in ${folder}`,
+        seq: b.manifest.auditChain.head!.seq,
+        hash: b.manifest.auditChain.head!.chainHash,
+        anchorCount: b.manifest.auditChain.anchors,
+      })),
+  );
+}

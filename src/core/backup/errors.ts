@@ -1,0 +1,23 @@
+import { defineErrors } from "../errors.ts";
+
+/** What can go wrong with a backup bundle, for the operator who has to act on it. */
+export const BACKUP_ERRORS = defineErrors({
+  backup_not_found: { status: 404, description: "No complete backup with that id in the backup folder" },
+  backup_config_invalid: {
+    status: 400,
+    description: "The backup folder, copy folder or key is not usable as configured",
+  },
+  backup_key_mismatch: {
+    status: 400,
+    description: "The backup was encrypted with another key than the one given (or none was given)",
+  },
+  backup_damaged: {
+    status: 400,
+    description: "A backup file does not match its manifest: it was damaged or altered",
+  },
+  backup_schema_mismatch: {
+    status: 409,
+    description: "The backup was made by another schema version than the target database has",
+  },
+  backup_failed: { status: 500, description: "Taking the backup failed; nothing was kept" },
+});

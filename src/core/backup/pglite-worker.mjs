@@ -1,0 +1,31 @@
+// The PGlite side of a backup, in a worker thread: it opens the dumped copy of the data folder in a
+// PGlite of its own and answers the main thread's queries and COPYs there, so the server's own
+// connection is held only for the dump. Plain JavaScript, so the compiled clubos command (which has no
+// TypeScript loader) can start it too. Protocol: {id, type: "query"|"copy", sql} -> {id, rows|bytes|error}.
+import { parentPort, workerData } from "node:worker_threads";
+import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+
+const db = await PGlite.create({ loadDataDir: new Blob([workerData.tar]), extensions: { pg_trgm } });
+await db.exec(workerData.session);
+parentPort.on("message", async (message) => {
+  try {
+    if (message.type === "close") {
+      await db.close();
+      parentPort.postMessage({ id: message.id, done: true });
+      parentPort.close();
+      return;
+    }
+    if (message.type === "query") {
+      const result = await db.query(message.sql);
+      parentPort.postMessage({ id: message.id, rows: result.rows });
+      return;
+    }
+    const result = await db.query(`COPY (${message.sql}) TO '/dev/blob'`);
+    const bytes = result.blob ? await result.blob.arrayBuffer() : new ArrayBuffer(0);
+    parentPort.postMessage({ id: message.id, bytes }, [bytes]);
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) });
+  }
+});
+parentPort.postMessage({ ready: true });

@@ -1,0 +1,56 @@
+import { defineAction } from "../../core/action.ts";
+import { invalidInput } from "../../core/errors.ts";
+
+/* The audit trail of backups (B-2, B-3). The work itself (minutes of COPY, files on disk) happens
+ * outside any transaction; each of these records its outcome as one audited action. Creating, verifying
+ * and drilling are recovery actions: they change no club data, and they must work in read-only and
+ * maintenance mode, which is exactly when a backup matters most. Deleting one is an admin change. */
+
+type Summary = Record<string, unknown>;
+
+const record = (name: string, auditAction: string) =>
+  defineAction({
+    name,
+    access: { capability: "system:operate" },
+    effect: "recovery",
+    async run(_scope, input: { id: string; ok: boolean; summary: Summary }) {
+      return {
+        result: { id: input.id, ok: input.ok },
+        audit: {
+          action: auditAction,
+          subjectType: "backup",
+          subjectId: input.id,
+          after: { ok: input.ok, ...input.summary },
+        },
+      };
+    },
+  });
+
+/** Records a backup that was taken (ok) or that failed and was not kept (ok false). */
+export const recordBackupCreated = record("recordBackupCreated", "backup.created");
+/** Records the outcome of `clubos backup verify`. */
+export const recordBackupVerified = record("recordBackupVerified", "backup.verified");
+/** Records the outcome of a restore drill (B-3: a backup is trusted only after one passed). */
+export const recordBackupDrilled = record("recordBackupDrilled", "backup.drilled");
+
+/** Records a backup's deletion by hand: named actor and reason (B-2); the caller removes the files only
+ * after this is committed, so no backup disappears without its entry. */
+export const recordBackupDeleted = defineAction({
+  name: "recordBackupDeleted",
+  access: { capability: "system:operate" },
+  effect: "admin",
+  async run(_scope, input: { id: string; reason: string; summary: Summary }) {
+    const reason = input.reason?.trim();
+    if (!reason) throw invalidInput("A reason is required to delete a backup: it is kept in the audit log.");
+    return {
+      result: { id: input.id },
+      audit: {
+        action: "backup.deleted",
+        subjectType: "backup",
+        subjectId: input.id,
+        before: input.summary,
+        reason,
+      },
+    };
+  },
+});

@@ -1,0 +1,115 @@
+import { defineAction, runAction } from "../../core/action.ts";
+import { actorRef, systemActor } from "../../core/actor.ts";
+import { writeAuditEntry } from "../../core/audit.ts";
+import { type CheckResult, type InvariantCheck, runChecks } from "../../core/invariants.ts";
+import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import {
+  describeFailedCheck,
+  type IncidentRef,
+  insertEntry,
+  openIncidentIn,
+  openScanIncident,
+  recordDecisionIn,
+  refreshOpsAlerts,
+} from "./incidents.repository.ts";
+import { writeMode } from "./ops.repository.ts";
+
+/* The scheduled invariant scan (INV-10): every check, on an interval as well as on demand. A violation
+ * found on schedule is a SEV-1: writes stop (read-only, with the violation as the reason) and an
+ * incident opens, in one transaction, so the site is never left writable with an unrecorded violation.
+ * Nothing is repaired here, and a clean scan closes nothing: a person decides that. */
+
+const ACTOR = systemActor("invariant-scan");
+const RUNBOOK = "docs/runbooks/invariant-violation.md";
+
+/** Stops writes for violations the scan found: the SEV-1 incident (or a note on the one the scan already
+ * opened and nobody closed), read-only mode, and the decision on every open incident. Audited as the
+ * incident it opens and, like any mode change, as system.mode_changed. */
+export const stopWritesForViolation = defineAction({
+  name: "stopWritesForViolation",
+  access: { capability: "system:operate" },
+  effect: "recovery",
+  async run(scope, input: { runId: string; failed: CheckResult[] }) {
+    const { trx, actor, state } = scope;
+    const who = actorRef(actor);
+    const ids = input.failed.map((c) => c.id);
+    const details = input.failed.map((c) => describeFailedCheck(c)).join("\n");
+    const note = `Invariant scan ${input.runId} found violations. Nothing was repaired. Follow ${RUNBOOK}.\n${details}`;
+    let incident: IncidentRef | undefined = await openScanIncident(trx, who);
+    const opened = !incident;
+    if (incident) await insertEntry(trx, { incidentId: incident.id, kind: "note", actor: who, text: note });
+    else
+      incident = await openIncidentIn(trx, {
+        severity: "SEV-1",
+        area: "data",
+        title: `Invariant violation: ${ids.join(", ")}`.slice(0, 200),
+        openedBy: who,
+        note,
+      });
+    const reason = `Invariant violation found by the scheduled scan (${ids.join(", ")}): writes are stopped until it is reviewed. see incident INC-${incident.number}`;
+    await writeMode(trx, { mode: "read-only", reason, changedBy: who });
+    await recordDecisionIn(trx, { actor: who, action: "mode read-only", rationale: reason });
+    await refreshOpsAlerts(trx);
+    await writeAuditEntry(trx, scope, {
+      action: "system.mode_changed",
+      subjectType: "system_state",
+      subjectId: "1",
+      before: { mode: state?.mode ?? "unknown" },
+      after: { mode: "read-only" },
+      reason,
+    });
+    return {
+      result: { incident, opened },
+      audit: {
+        action: opened ? "incident.opened" : "incident.noted",
+        subjectType: "incident",
+        subjectId: incident.id,
+        after: { number: incident.number, severity: "SEV-1", area: "data", run: input.runId, checks: ids },
+        reason,
+      },
+    };
+  },
+});
+
+/** The scan job; the checks come from the app (src/app/invariants.ts), which knows every domain. */
+export function invariantScanJob(options: { checks: () => InvariantCheck[]; intervalMs: number }): Job {
+  return {
+    name: "invariant-scan",
+    description:
+      "Check every data invariant; a violation stops writes (read-only) and opens a SEV-1 incident",
+    intervalMs: options.intervalMs,
+    async run(run: JobRun): Promise<JobSummary> {
+      const report = await runChecks(run.ctx.database, actorRef(ACTOR), options.checks(), {
+        onProgress: (done, total, check) => run.progress(`checked ${done}/${total}: ${check.id}`),
+      });
+      const violated = report.checks.filter((c) => c.violations > 0);
+      const broken = report.checks.filter((c) => c.error !== undefined);
+      if (violated.length === 0) {
+        // A check that could not run proves nothing: the run fails (and is retried), writes go on.
+        if (broken.length)
+          return {
+            changed: 0,
+            failed: broken.length,
+            detail: `${broken.map((c) => c.id).join(", ")} could not run (run ${report.runId})`,
+          };
+        return {
+          changed: 0,
+          failed: 0,
+          detail: `all ${report.checks.length} checks passed (run ${report.runId})`,
+        };
+      }
+      const env = run.ctx.actionEnv(ACTOR, run.runId);
+      const { incident } = await runAction(env, stopWritesForViolation, {
+        runId: report.runId,
+        failed: violated,
+      });
+      return {
+        changed: 1,
+        failed: 0,
+        detail:
+          `VIOLATION in ${violated.map((c) => c.id).join(", ")} (run ${report.runId}): the site is now read-only ` +
+          `and SEV-1 incident INC-${incident.number} is open. Follow ${RUNBOOK}.`,
+      };
+    },
+  };
+}
