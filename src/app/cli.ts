@@ -96,6 +96,16 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/members.verbs.ts")).registerMembersVerbs,
   },
   {
+    name: "mail",
+    description: "Mail delivery: send a test message, show the queue, retry a dead-lettered message",
+    load: async () => (await import("./verbs/mail.verbs.ts")).registerMailVerbs,
+  },
+  {
+    name: "worker",
+    description: "Run the outbox delivery worker alone (SMTP_URL, MAIL_FROM), until stopped",
+    load: async () => (await import("./verbs/mail.verbs.ts")).registerWorkerVerb,
+  },
+  {
     name: "serve",
     description: "Run the ClubOS web server (PORT, DATABASE_URL and the other settings in README.md)",
     load: async () => (await import("./verbs/serve.verbs.ts")).registerServeVerb,

@@ -33,6 +33,30 @@ export interface Config {
   importRetentionDays: number;
   /** Minutes between scheduled invariant scans (INV-10); a violation stops writes and opens a SEV-1. */
   invariantScanMinutes: number;
+  /** Outbox delivery (G11): see MailConfig. */
+  mail: MailConfig;
+}
+
+/** How the outbox is delivered. Without smtpUrl, messages are kept in the local mailbox (not sent). */
+export interface MailConfig {
+  smtpUrl: string | undefined;
+  from: string;
+  /** Whether `clubos serve` runs the delivery worker (off when `clubos worker` runs it elsewhere). */
+  worker: boolean;
+  /** One SMTP attempt gives up after this long. */
+  timeoutMs: number;
+  /** Attempts before a message is dead-lettered. */
+  maxAttempts: number;
+  /** First delay between attempts; later ones grow exponentially, with jitter. */
+  retryBaseMs: number;
+  /** Consecutive failures that open the circuit breaker, and how long it stays open. */
+  breakerFailures: number;
+  breakerResetMs: number;
+  /** How long a worker's claim on a message lasts; after that another worker may take it. */
+  leaseMs: number;
+  pollMs: number;
+  /** Past this many waiting messages, optional mail is refused (C-2). */
+  outboxMaxDepth: number;
 }
 
 /** See Config.trustProxy. */
@@ -166,5 +190,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timeZone,
     importRetentionDays: intFrom(env, "CLUBOS_IMPORT_RETENTION_DAYS", 30),
     invariantScanMinutes: invariantScanMinutes(env),
+    mail: mailConfigFrom(env),
+  };
+}
+
+function mailConfigFrom(env: NodeJS.ProcessEnv): MailConfig {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl && !/^smtps?:\/\//.test(smtpUrl)) {
+    throw new Error(
+      `SMTP_URL must start with smtp:// or smtps://, e.g. smtp://user:pass@mail.example.org:587.`,
+    );
+  }
+  const from = env.MAIL_FROM || "ClubOS <clubos@localhost>";
+  if (!from.includes("@")) throw new Error(`MAIL_FROM must be an address, e.g. "Club <club@example.org>".`);
+  const timeoutMs = intFrom(env, "CLUBOS_MAIL_TIMEOUT_MS", 10_000);
+  return {
+    smtpUrl,
+    from,
+    worker: env.CLUBOS_MAIL_WORKER !== "0",
+    timeoutMs,
+    maxAttempts: intFrom(env, "CLUBOS_MAIL_MAX_ATTEMPTS", 6),
+    retryBaseMs: intFrom(env, "CLUBOS_MAIL_RETRY_BASE_MS", 30_000),
+    breakerFailures: intFrom(env, "CLUBOS_MAIL_BREAKER_FAILURES", 5),
+    breakerResetMs: intFrom(env, "CLUBOS_MAIL_BREAKER_RESET_MS", 60_000),
+    leaseMs: intFrom(env, "CLUBOS_MAIL_LEASE_MS", Math.max(60_000, timeoutMs * 3)),
+    pollMs: intFrom(env, "CLUBOS_MAIL_POLL_MS", 2_000),
+    outboxMaxDepth: intFrom(env, "CLUBOS_OUTBOX_MAX_DEPTH", 10_000),
   };
 }

@@ -1,5 +1,6 @@
 import type { AuditSealer } from "../core/audit-sealer.ts";
 import type { ModeWatcher } from "../core/modes.ts";
+import type { MailService } from "../domains/mail/mail.service.ts";
 import type { DeployInfo, HttpContext } from "../http/context.ts";
 import type { Config } from "./config.ts";
 
@@ -11,4 +12,5 @@ export interface AppContext extends HttpContext {
   config: Config;
   modes: ModeWatcher;
   sealer: AuditSealer;
+  mail: MailService;
 }

@@ -4,6 +4,7 @@ import { assertNoDrift, migrate, migrationStatus } from "../core/db/migrate.ts";
 import { CORE_ERRORS } from "../core/errors.ts";
 import { ModeWatcher } from "../core/modes.ts";
 import { makeAuthenticator } from "../domains/identity/authenticate.ts";
+import { MailService } from "../domains/mail/mail.service.ts";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { lockDataFolder } from "./data-lock.ts";
@@ -57,15 +58,24 @@ export async function openRuntime(
     absoluteHours: config.sessionAbsoluteHours,
   });
   const db = database;
+  const mail = new MailService(config.mail);
   return {
     config,
     database: db,
     modes,
     sealer,
     deploy: null,
+    mail,
     authenticate,
-    actionEnv: (actor, requestId) => ({ database: db, actor, requestId, afterCommit: sealer.schedule }),
+    actionEnv: (actor, requestId) => ({
+      database: db,
+      actor,
+      requestId,
+      afterCommit: sealer.schedule,
+      outboxMaxDepth: config.mail.outboxMaxDepth,
+    }),
     async close() {
+      await mail.stopWorker();
       await modes.stop();
       await sealer.stop();
       if (!options.database) await db.close();

@@ -75,6 +75,13 @@ export async function startServer(
     // Scheduled jobs (lapse, ...): advisory-locked, so every server may run a scheduler (scale-out).
     const scheduler = new Scheduler(runtime, JOBS, { logger: app.log });
     scheduler.start();
+    // Outbox delivery (G11): outside every request; paused unless the mode is normal (REC-2).
+    if (config.mail.worker) {
+      runtime.mail.startWorker(runtime.database.db, {
+        paused: () => runtime.modes.current()?.mode !== "normal",
+        log: (line) => app.log.warn(line),
+      });
+    }
     const url = address.replace("0.0.0.0", "localhost").replace("[::]", "localhost");
     log(
       `ClubOS is running at ${url} (${runtime.database.kind === "pglite" ? `embedded database in ${config.dataDir}` : "PostgreSQL server"})`,
@@ -86,6 +93,7 @@ export async function startServer(
       async stop() {
         clearInterval(gaugeTimer);
         await scheduler.stop();
+        await runtime.mail.stopWorker();
         await stopControl();
         await app.close();
         await runtime.close();

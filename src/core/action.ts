@@ -39,6 +39,7 @@ export interface ActionScope {
   state: SystemState | null;
   requestId: string | undefined;
   effect: ActionEffect;
+  outboxMaxDepth?: number;
 }
 
 /** A use case: its access, its effect, one transaction, one audit entry. */
@@ -80,6 +81,8 @@ export interface ActionEnv {
   requestId?: string;
   /** Called after a successful commit (the audit sealer listens here). */
   afterCommit?: () => void;
+  /** The outbox bound for optional mail (C-2), from CLUBOS_OUTBOX_MAX_DEPTH. */
+  outboxMaxDepth?: number;
 }
 
 const RETRYABLE = new Set(["40001", "40P01"]); // serialization failure, deadlock
@@ -173,7 +176,14 @@ export async function runActionWith<I, O, R>(
           wrote = false;
           return early;
         }
-        const scope: ActionScope = { trx, actor, state, requestId: env.requestId, effect: spec.effect };
+        const scope: ActionScope = {
+          trx,
+          actor,
+          state,
+          requestId: env.requestId,
+          effect: spec.effect,
+          outboxMaxDepth: env.outboxMaxDepth,
+        };
         const unchanged = await spec.unchanged?.(scope, input);
         if (unchanged !== undefined) {
           wrote = false;

@@ -2,6 +2,7 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import type { ActionEffect } from "./action.ts";
 import { type Actor, actorRef } from "./actor.ts";
 import type { DB } from "./db/schema.ts";
+import { assertOutboxRoom } from "./outbox-bound.ts";
 
 /** What an action says about itself; runAction adds actor, request id and time. */
 export interface AuditDraft {
@@ -23,6 +24,9 @@ export interface OutboxDraft {
   subject?: string;
   body?: string;
   payload?: unknown;
+  /** Optional mail (announcements): refused when the outbox is past its bound (C-2, outbox-bound.ts);
+   * every other message is written whatever the depth, so core writes always commit. */
+  optional?: boolean;
 }
 
 /** Who writes an entry, for SQL that writes its own (see AuditWritten): the clubos_audit_write arguments
@@ -55,6 +59,8 @@ export interface AuditScope {
   actor: Actor;
   requestId: string | undefined;
   effect: ActionEffect;
+  /** The outbox bound for optional mail (CLUBOS_OUTBOX_MAX_DEPTH); DEFAULT_OUTBOX_MAX_DEPTH if unset. */
+  outboxMaxDepth?: number;
 }
 
 /** Inserts the action's one audit entry, and its outbox messages, inside its transaction, in one
@@ -77,6 +83,7 @@ export async function writeAuditEntry(
     const { rows } = await sql<{ id: string }>`SELECT ${entry} AS id`.execute(trx);
     return rows[0]!.id;
   }
+  await assertOutboxRoom(trx, outbox, scope.outboxMaxDepth);
   const messages = outbox.map((m) => ({
     topic: m.topic,
     recipient: m.recipient ?? null,

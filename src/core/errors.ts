@@ -88,6 +88,11 @@ export const CORE_ERRORS = defineErrors({
     description: "The database cannot be reached; nothing was changed",
     headers: { "Retry-After": "60" },
   },
+  outbox_full: {
+    status: 503,
+    description: "Too many messages are waiting to be sent, so optional mail is refused for now (C-2)",
+    headers: { "Retry-After": "600" },
+  },
   identity_unavailable: {
     status: 503,
     description: "Who is asking cannot be checked right now",

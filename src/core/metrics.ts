@@ -73,3 +73,40 @@ export const walArchiveAge = new Gauge({
   help: "Seconds since the last archived WAL segment; -1 when not archiving or unknown",
   registers: [registry],
 });
+
+/** The mail circuit breaker in this process (G11): 0 closed, 1 open, 2 half-open, -1 no mail server
+ * configured (messages are kept in the local mailbox). */
+export const mailBreakerGauge = new Gauge({
+  name: "clubos_mail_breaker_state",
+  help: "Mail circuit breaker: 0 closed, 1 open, 2 half-open, -1 no mail server configured",
+  registers: [registry],
+});
+
+/** Outbox messages waiting to be sent, read at scrape time. */
+export const mailQueueDepth = new Gauge({
+  name: "clubos_mail_queue_depth",
+  help: "Outbox messages waiting to be sent",
+  registers: [registry],
+});
+
+/** Age of the oldest waiting message, read at scrape time; 0 when none waits. */
+export const mailOldestWaiting = new Gauge({
+  name: "clubos_mail_oldest_waiting_seconds",
+  help: "Seconds the oldest waiting outbox message has waited; 0 when none",
+  registers: [registry],
+});
+
+/** Dead letters: messages whose last retry failed or that the server refused; read at scrape time. */
+export const mailDeadLetters = new Gauge({
+  name: "clubos_mail_dead_letters",
+  help: "Outbox messages dead-lettered (need an admin's retry)",
+  registers: [registry],
+});
+
+/** Delivery attempts by outcome (accepted, rejected, failed, breaker_open, held). */
+export const mailAttempts = new Counter({
+  name: "clubos_mail_attempts_total",
+  help: "Mail delivery attempts by outcome",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});

@@ -330,11 +330,69 @@ export const guarantees: readonly Guarantee[] = [
       ],
     },
   ),
-  planned(
+  enforced(
     "G11",
     "External dependency failure does not take down core",
-    ["I-1", "I-2", "I-3", "W-6"],
-    "Email and jobs issue: outbox delivery with timeouts, a circuit breaker and bounded retries.",
+    ["I-1", "I-2", "I-3", "W-6", "C-2"],
+    {
+      mechanisms: [
+        mech(
+          AUDIT,
+          "writeAuditEntry",
+          "messages are written in the action's transaction and sent only after commit",
+        ),
+        mech(
+          "src/domains/mail/mail.worker.ts",
+          "MailWorker",
+          "delivery runs outside every request and transaction; marked sent only after the server accepted",
+        ),
+        mech(
+          "src/domains/mail/mail.delivery.ts",
+          "MailDelivery",
+          "each SMTP attempt under a timeout and a circuit breaker (cockatiel), jittered backoff between attempts",
+        ),
+        mech(
+          "src/domains/mail/outbox.repository.ts",
+          "claimDueMessages",
+          "claims with FOR UPDATE SKIP LOCKED and a lease: no message sent twice by two workers, a crashed claim expires",
+        ),
+        mech(
+          "src/domains/mail/outbox.repository.ts",
+          "markAttemptFailed",
+          "bounded retries: dead-lettered after CLUBOS_MAIL_MAX_ATTEMPTS; a 5xx marks the address undeliverable",
+        ),
+        mech(
+          "src/core/outbox-bound.ts",
+          "assertOutboxRoom",
+          "the outbox is bounded: optional mail is refused past CLUBOS_OUTBOX_MAX_DEPTH, core mail always commits",
+        ),
+      ],
+      detection: [
+        signal("metric", "clubos_mail_breaker_state", "1 while the mail circuit breaker is open"),
+        signal("metric", "clubos_mail_queue_depth", "messages waiting to be sent"),
+        signal(
+          "metric",
+          "clubos_mail_oldest_waiting_seconds",
+          "how long the oldest waiting message has waited",
+        ),
+        signal("metric", "clubos_mail_dead_letters", "messages that need an admin's retry"),
+        signal(
+          "health",
+          "/readyz",
+          "degraded.mail: breaker, queue and last error; readiness never waits for mail",
+        ),
+        signal(
+          "admin-warning",
+          "/admin/outbox",
+          "breaker, queue, dead letters with their errors, the local mailbox",
+        ),
+        signal("cli", "mail status", "the queue, dead letters with ids, the last error"),
+      ],
+      recovery: [
+        fix("test the mail server, then retry dead letters by hand (audited)", "mail retry", "email-outage"),
+        fix("send a test message through the configured server", "mail test", "email-outage"),
+      ],
+    },
   ),
   planned(
     "G12",

@@ -35,6 +35,16 @@ export interface SiteSettings {
   importRetentionDays: number;
 }
 
+/** The mail dependency as this process sees it (G11): its circuit breaker, and whether it delivers. */
+export interface MailDependency {
+  /** False without SMTP_URL: messages are kept in the local mailbox, not sent. */
+  configured: boolean;
+  /** "closed", "open", "half-open", or "no server". */
+  breaker(): string;
+  /** Whether this process runs the delivery worker (off when `clubos worker` runs it elsewhere). */
+  workerRunning(): boolean;
+}
+
 /** What HTTP routes and domains may use of a running process: the database, the mode, the settings,
  * and a way to run actions. The app's own context (src/app/context.ts) holds more and satisfies this. */
 export interface HttpContext {
@@ -42,6 +52,8 @@ export interface HttpContext {
   database: Database;
   modes: Pick<ModeWatcher, "current" | "refresh" | "databaseReachable" | "alerts">;
   deploy: DeployInfo | null;
+  /** The mail dependency; absent in processes that deliver no mail. */
+  mail?: MailDependency;
   authenticate(request: FastifyRequest): Promise<AuthResult>;
   /** Where and as whom an action runs, with the audit sealer hooked to its commit. */
   actionEnv(actor: Actor, requestId?: string): ActionEnv;

@@ -179,6 +179,14 @@ export interface LoginAttemptsTable {
   at: GenTimestamp;
 }
 
+export interface MailUndeliverableTable {
+  address: string;
+  reason: string;
+  outbox_id: string | null;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface MemberFeedTokensTable {
   member_id: string;
   token_hash: string;
@@ -264,6 +272,11 @@ export interface OutboxTable {
   last_error: string | null;
   created_at: GenTimestamp;
   updated_at: GenTimestamp;
+  claimed_by: string | null;
+  lease_until: NullableTimestamp;
+  message_id: string | null;
+  sent_at: NullableTimestamp;
+  smtp_response: string | null;
 }
 
 export interface RegistrationsTable {
@@ -357,6 +370,7 @@ export interface DB {
   incidents: IncidentsTable;
   invariant_runs: InvariantRunsTable;
   login_attempts: LoginAttemptsTable;
+  mail_undeliverable: MailUndeliverableTable;
   member_feed_tokens: MemberFeedTokensTable;
   member_imports: MemberImportsTable;
   member_status_history: MemberStatusHistoryTable;

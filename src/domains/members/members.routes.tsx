@@ -8,6 +8,7 @@ import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS, Query } from "../../http/schema.ts";
 import { versionFrom } from "../../http/versions.ts";
 import { chairedCommittees, listCommittees } from "../committees/committees.repository.ts";
+import { findUndeliverable } from "../mail/outbox.repository.ts";
 import {
   cursorAfter,
   listQuery,
@@ -192,6 +193,7 @@ export function memberRoutes(
           tiers={await listTiers(db)}
           canWrite={request.auth.actor.capabilities.has("members:write")}
           notice={done ? NOTICES[done] : undefined}
+          undeliverable={(await findUndeliverable(db, member.email))?.reason}
         />,
       );
     },

@@ -209,6 +209,8 @@ export function MemberAdminView(props: {
   tiers: { key: string; name: string }[];
   canWrite: boolean;
   notice?: string;
+  /** Why mail to this member's address is not sent (a mail server refused it for good), if it is not. */
+  undeliverable?: string;
 }) {
   const { member, page } = props;
   const next = TRANSITIONS[member.status as keyof typeof TRANSITIONS] ?? [];
@@ -217,6 +219,12 @@ export function MemberAdminView(props: {
       <h1>{member.name}</h1>
       <Notice text={props.notice} />
       <p>Status: {member.status}</p>
+      {props.undeliverable ? (
+        <p class="notice warning" role="status">
+          Email undeliverable: the mail server refused {member.email} for good ({props.undeliverable}). No
+          mail is sent to it; correct the address, or retry the message from the outbox once it is confirmed.
+        </p>
+      ) : null}
       {member.deleted_at ? (
         <div class="notice" role="status">
           <p>This member was deleted on {day(member.deleted_at)}. Their record and history are kept.</p>

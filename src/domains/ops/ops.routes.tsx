@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { refreshWalArchiveGauge } from "../../core/db/wal-archive.ts";
 import { invalidInput } from "../../core/errors.ts";
@@ -6,6 +6,7 @@ import { READ } from "../../http/declarations.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { IDEMPOTENCY_KEY } from "../../http/schema.ts";
+import { mailQueueStats } from "../mail/outbox.repository.ts";
 import { type AuditFilter, listAuditEntries } from "./audit.repository.ts";
 import { openIncidents } from "./incidents.repository.ts";
 import { setMode, setSwitch } from "./mode.actions.ts";
@@ -15,6 +16,13 @@ import { AdminHome, AuditView, SystemView } from "./ops.views.tsx";
 
 // The operator's switches are the way out of read-only mode: their actions are recovery actions, so
 // the routes stay allowed in it.
+
+/** The mail dependency for the admin home (G11); undefined when its figures cannot be read. */
+async function mailLine(request: FastifyRequest) {
+  const mail = request.server.ctx.mail;
+  const stats = await mailQueueStats(request.server.ctx.database.db).catch(() => undefined);
+  return stats && { configured: mail?.configured ?? false, breaker: mail?.breaker() ?? "unknown", ...stats };
+}
 
 /** The audit filter form as the repository's filter: blank fields filter nothing. */
 function auditFilter(query: AuditQuery): AuditFilter {
@@ -54,6 +62,7 @@ export function opsRoutes(app: FastifyInstance): void {
           page={pageContext(request)}
           state={request.server.ctx.modes.current()}
           deploy={request.server.ctx.deploy}
+          mail={await mailLine(request)}
         />,
       ),
   });

@@ -1,7 +1,6 @@
 import { type Static, Type } from "typebox";
 import { MODES } from "../../core/modes.ts";
 import { Body, CalendarDate, FormBody, FormText, Instant, Query, Text, Uuid } from "../../http/schema.ts";
-import { OUTBOX_STATUSES } from "./outbox.repository.ts";
 
 /* The ops routes' contract: the operator's forms and API, the audit and outbox filters, and what the
  * health, state and version routes answer. */
@@ -35,14 +34,6 @@ export const AuditQuery = Query({
   beforeSeq: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
 });
 export type AuditQuery = Static<typeof AuditQuery>;
-
-/** The outbox filters; before pages back from a message. */
-export const OutboxQuery = Query({
-  topic: Type.Optional(Text(200)),
-  status: Type.Optional(Type.Enum(["", ...OUTBOX_STATUSES])),
-  before: Type.Optional(Type.Union([Type.Literal(""), Uuid()])),
-});
-export type OutboxQuery = Static<typeof OutboxQuery>;
 
 /** The mode and kill switches; only `mode` when the state cannot be read ("unreadable"). */
 export const SystemStateOut = Type.Object({
@@ -79,5 +70,23 @@ export const ReadyOut = Type.Object({
     migrations: Type.Union([Type.Literal("current"), Type.Literal("not current"), Type.Literal("unknown")]),
     mode: ModeSeen,
   }),
+  /** Dependencies readiness does not wait for (G11): reported, never a reason for 503. */
+  degraded: Type.Optional(
+    Type.Object({
+      mail: Type.Object({
+        status: Type.Union([
+          Type.Literal("ok"),
+          Type.Literal("degraded"),
+          Type.Literal("not configured"),
+          Type.Literal("unknown"),
+        ]),
+        breaker: Type.String({ description: "closed, open, half-open, or no server" }),
+        waiting: Type.Optional(Type.Integer()),
+        oldestWaitingSeconds: Type.Optional(Type.Integer()),
+        deadLetters: Type.Optional(Type.Integer()),
+        lastError: Type.Optional(Type.String()),
+      }),
+    }),
+  ),
 });
 export type ReadyOut = Static<typeof ReadyOut>;

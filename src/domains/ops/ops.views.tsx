@@ -6,16 +6,28 @@ import type { AuditFilter } from "./audit.repository.ts";
 import type { IncidentRef } from "./incidents.repository.ts";
 import { WalArchiveLine, type WalArchiveStatus } from "./wal-archive.views.tsx";
 
+/** The mail dependency's figures on the admin home (G11). */
+export interface MailHomeLine {
+  configured: boolean;
+  breaker: string;
+  waiting: number;
+  oldestWaitingAt: Date | null;
+  dead: number;
+  lastError: string | null;
+}
+
 /** The admin console's home: who is signed in, the mode, the running deploy, and the pages the actor
  * may open. */
 export function AdminHome({
   page,
   state,
   deploy,
+  mail,
 }: {
   page: PageContext;
   state: SystemState | null;
   deploy: DeployInfo | null;
+  mail?: MailHomeLine;
 }) {
   const { actor } = page;
   const name = actor.type === "member" ? actor.name : "?";
@@ -36,6 +48,12 @@ export function AdminHome({
           {deploy
             ? `${deploy.version} (${deploy.gitCommit ?? "no commit recorded"}, ${deploy.changeClass}), started ${deploy.startedAt.toISOString()} on ${deploy.host}`
             : "not recorded"}
+        </dd>
+        <dt>Mail</dt>
+        <dd data-mail-breaker={mail?.breaker}>
+          {!mail
+            ? "unknown: the queue cannot be read"
+            : `${mail.configured ? `circuit breaker ${mail.breaker}` : "no mail server configured: messages are kept in the local mailbox, not sent"}; ${mail.waiting} waiting${mail.oldestWaitingAt ? ` (oldest since ${mail.oldestWaitingAt.toISOString()})` : ""}, ${mail.dead} dead letter${mail.dead === 1 ? "" : "s"}${mail.lastError ? `; last error: ${mail.lastError}` : ""}`}
         </dd>
       </dl>
       <ul>

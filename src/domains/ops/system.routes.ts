@@ -2,11 +2,29 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { migrationStatus } from "../../core/db/migrate.ts";
 import { refreshWalArchiveGauge } from "../../core/db/wal-archive.ts";
 import { notFound } from "../../core/errors.ts";
-import { registry } from "../../core/metrics.ts";
+import { mailDeadLetters, mailOldestWaiting, mailQueueDepth, registry } from "../../core/metrics.ts";
 import { NO_DB } from "../../http/declarations.ts";
 import { declareRoute } from "../../http/routes.ts";
+import { type MailQueueStats, mailQueueStats } from "../mail/outbox.repository.ts";
 import { presentVersion } from "./ops.presenters.ts";
 import { AliveOut, ReadyOut, VersionOut } from "./ops.schemas.ts";
+
+/** The mail queue figures, or null when the database does not answer in time: /readyz and /metrics
+ * still answer (mail is information here, never a reason to fail). */
+async function mailFigures(request: FastifyRequest): Promise<MailQueueStats | null> {
+  const read = mailQueueStats(request.server.ctx.database.db).catch(() => null);
+  const late = new Promise<null>((r) => {
+    const timer: NodeJS.Timeout = setTimeout(() => r(null), 1000);
+    timer.unref();
+  });
+  const stats = await Promise.race([read, late]);
+  if (stats) {
+    mailQueueDepth.set(stats.waiting);
+    mailOldestWaiting.set(stats.oldestWaitingAt ? (Date.now() - stats.oldestWaitingAt.getTime()) / 1000 : 0);
+    mailDeadLetters.set(stats.dead);
+  }
+  return stats;
+}
 
 function isLoopback(ip: string): boolean {
   return ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1";
@@ -40,7 +58,8 @@ export function systemRoutes(app: FastifyInstance): void {
     loadClass: "public",
     response: "json",
     degraded: NO_DB,
-    summary: "Database reachable, migrations current, mode readable; 503 when not ready",
+    summary:
+      "Database reachable, migrations current, mode readable; 503 when not ready. Mail is reported, never required",
     schema: { response: { 200: ReadyOut, 503: ReadyOut } },
     handler: async (request, reply) => {
       const ctx = request.server.ctx;
@@ -59,7 +78,27 @@ export function systemRoutes(app: FastifyInstance): void {
       const state = await ctx.modes.refresh();
       if (state) checks.mode = state.mode;
       const ready = checks.database === "ok" && checks.migrations === "current" && state !== null;
-      const body: ReadyOut = { status: ready ? "ready" : "not ready", checks };
+      const stats = checks.database === "ok" ? await mailFigures(request) : null;
+      const breaker = ctx.mail?.breaker() ?? "unknown";
+      const mail: NonNullable<ReadyOut["degraded"]>["mail"] = {
+        status: !ctx.mail?.configured
+          ? "not configured"
+          : !stats
+            ? "unknown"
+            : breaker === "closed" && stats.dead === 0
+              ? "ok"
+              : "degraded",
+        breaker,
+      };
+      if (stats) {
+        mail.waiting = stats.waiting;
+        mail.deadLetters = stats.dead;
+        mail.oldestWaitingSeconds = stats.oldestWaitingAt
+          ? Math.round((Date.now() - stats.oldestWaitingAt.getTime()) / 1000)
+          : 0;
+        if (stats.lastError) mail.lastError = stats.lastError;
+      }
+      const body: ReadyOut = { status: ready ? "ready" : "not ready", checks, degraded: { mail } };
       return reply.code(ready ? 200 : 503).send(body);
     },
   });
@@ -76,6 +115,7 @@ export function systemRoutes(app: FastifyInstance): void {
       if (!mayReadMetrics(request)) throw notFound();
       // Gauges read from the database at scrape time; each gives up quickly so an outage still answers.
       await refreshWalArchiveGauge(request.server.ctx.database);
+      await mailFigures(request);
       return reply.type(registry.contentType).send(await registry.metrics());
     },
   });

@@ -1,0 +1,35 @@
+import { defineAction } from "../../core/action.ts";
+import { notFound } from "../../core/errors.ts";
+import { UUID } from "../../core/ids.ts";
+import { MAIL_ERRORS } from "./mail.errors.ts";
+import { clearUndeliverable, requeueMessage } from "./outbox.repository.ts";
+
+/** Puts a dead-lettered (or held, or pre-0016 failed) message back in the queue as new, by hand: the
+ * recovery for a dead letter (G11). Whoever may read the outbox may retry it; audited. Retrying also
+ * lifts an "undeliverable" mark on its address: the admin says the address is worth another try. */
+export const retryOutboxMessage = defineAction({
+  name: "retryOutboxMessage",
+  access: { capability: "audit:read" },
+  effect: "admin",
+  async run({ trx }, input: { id: string }) {
+    if (!UUID.test(input.id)) throw notFound();
+    const { before, requeued } = await requeueMessage(trx, input.id);
+    if (!before) throw notFound();
+    if (!requeued) {
+      throw MAIL_ERRORS.not_retryable(
+        `This message is ${before.status}, not dead-lettered or held, so there is nothing to retry.`,
+      );
+    }
+    const unmarked = before.recipient ? await clearUndeliverable(trx, before.recipient) : false;
+    return {
+      result: { id: before.id, previousStatus: before.status, unmarked },
+      audit: {
+        action: "mail.retried",
+        subjectType: "outbox",
+        subjectId: before.id,
+        before: { status: before.status, attempts: before.attempts, last_error: before.last_error },
+        after: { status: "pending", attempts: 0, address_unmarked: unmarked },
+      },
+    };
+  },
+});

@@ -1,0 +1,90 @@
+import nodemailer from "nodemailer";
+
+/** One message as it goes to the mail server. */
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  /** Stable per outbox row (mailMessageId), so a resend after a crash is recognisable as the same. */
+  messageId: string;
+}
+
+/** What the server said when it accepted a message. */
+export interface Accepted {
+  response: string;
+}
+
+/** A send the server refused for good (SMTP 5xx): retrying will not help; the address is marked. */
+export class PermanentRejection extends Error {
+  constructor(
+    message: string,
+    readonly responseCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Sends one message; resolves only once the server has accepted it (its 250 after DATA). close() ends
+ * its pooled connections. */
+export type MailTransport = ((mail: OutgoingMail, signal: AbortSignal) => Promise<Accepted>) & {
+  close?: () => void;
+};
+
+/** The stable Message-ID of an outbox message: its id at the sender's domain. */
+export function mailMessageId(outboxId: string, from: string): string {
+  const domain = /@([^>\s]+)/.exec(from)?.[1] ?? "clubos.invalid";
+  return `<${outboxId}@${domain}>`;
+}
+
+/** An SMTP transport from SMTP_URL (nodemailer), with a small pool of reused connections (one per
+ * worker lane); each socket phase gives up after timeoutMs, like the attempt, so a hung connection is
+ * closed and replaced rather than kept. */
+export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number): MailTransport {
+  const url = new URL(smtpUrl);
+  const flag = (name: string) => url.searchParams.get(name) === "true";
+  const transporter = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 4,
+    maxMessages: 100,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    secure: url.protocol === "smtps:",
+    auth: url.username
+      ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+      : undefined,
+    // ?requireTLS=true refuses a server that does not offer STARTTLS; ?ignoreTLS=true never upgrades.
+    requireTLS: flag("requireTLS"),
+    ignoreTLS: flag("ignoreTLS"),
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  const send: MailTransport = async (mail, signal) => {
+    if (signal.aborted) throw new Error("The attempt was cancelled before it started.");
+    try {
+      // Header values go through nodemailer's encoder (CR/LF in a subject cannot add a header).
+      const info = await transporter.sendMail({
+        from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        messageId: mail.messageId,
+      });
+      if (info.rejected.length > 0 || info.accepted.length === 0) {
+        throw new PermanentRejection(`The server refused the recipient: ${info.response}`, 550);
+      }
+      return { response: info.response };
+    } catch (error) {
+      const code = (error as { responseCode?: number }).responseCode;
+      if (error instanceof PermanentRejection) throw error;
+      if (code && code >= 500 && code < 600) {
+        throw new PermanentRejection((error as Error).message, code);
+      }
+      throw error;
+    }
+  };
+  send.close = () => transporter.close();
+  return send;
+}
