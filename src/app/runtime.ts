@@ -1,6 +1,6 @@
 import { AuditSealer } from "../core/audit-sealer.ts";
 import { connectPglite, connectPostgres, type Database } from "../core/db/connect.ts";
-import { assertNoDrift, migrate, migrationStatus } from "../core/db/migrate.ts";
+import { assertNoDrift, migrationStatus } from "../core/db/migrate.ts";
 import { CORE_ERRORS } from "../core/errors.ts";
 import { ModeWatcher } from "../core/modes.ts";
 import { makeAuthenticator } from "../domains/identity/authenticate.ts";
@@ -8,6 +8,7 @@ import { MailService } from "../domains/mail/mail.service.ts";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { lockDataFolder } from "./data-lock.ts";
+import { migrateSafely } from "./migrate-safely.ts";
 
 /** A process's open runtime and how to close it. */
 export interface Runtime extends AppContext {
@@ -36,7 +37,7 @@ export async function openRuntime(
     }
   }
   try {
-    if (options.migrations === "apply") await migrate(database);
+    if (options.migrations === "apply") await migrateSafely(config, database);
     else if (options.migrations === "require-current") {
       const statuses = await migrationStatus(database);
       assertNoDrift(statuses);

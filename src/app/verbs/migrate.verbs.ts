@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { migrate, migrationStatus, statusLabel } from "../../core/db/migrate.ts";
+import { migrationStatus, statusLabel } from "../../core/db/migrate.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
+import { migrateSafely } from "../migrate-safely.ts";
 
 /** `clubos migrate` and `clubos migrate --status`. */
 export function registerMigrateVerb(command: Command, env: CliEnv): void {
@@ -16,8 +17,11 @@ export function registerMigrateVerb(command: Command, env: CliEnv): void {
             if (statuses.some((s) => s.state === "changed" || s.state === "unknown")) throw new CliExit(1);
             return;
           }
-          const applied = await migrate(ctx.database);
-          env.io.out(applied.length ? `Applied ${applied.join(", ")}.` : "The database is up to date.");
+          const run = await migrateSafely(ctx.config, ctx.database);
+          if (run.backupId) env.io.out(`Backed up first: backup ${run.backupId}.`);
+          env.io.out(
+            run.applied.length ? `Applied ${run.applied.join(", ")}.` : "The database is up to date.",
+          );
         },
         { forMigrate: true },
       );

@@ -20,4 +20,8 @@ export const BACKUP_ERRORS = defineErrors({
     description: "The backup was made by another schema version than the target database has",
   },
   backup_failed: { status: 500, description: "Taking the backup failed; nothing was kept" },
+  migration_backup_failed: {
+    status: 503,
+    description: "The backup taken before a migration failed, so the migration did not run",
+  },
 });
