@@ -139,9 +139,24 @@ export const guarantees: readonly Guarantee[] = [
           "off-site copy to CLUBOS_BACKUP_COPY_DIR, verified after writing",
         ),
         mech(
+          "src/core/backup/s3-target.ts",
+          "S3Target",
+          "off-site copy to an S3-compatible bucket, downloaded and hashed after upload",
+        ),
+        mech(
           "src/app/config.ts",
           "loadConfig",
           "backup, copy folder and key file inside the data folder are refused",
+        ),
+        mech(
+          "src/domains/ops/backup.job.ts",
+          "backupJob",
+          "hourly backups, one at a time across servers (the scheduler's advisory lock)",
+        ),
+        mech(
+          "src/app/migrate-safely.ts",
+          "migrateSafely",
+          "a backup before every migration; no migration when it fails",
         ),
       ],
       detection: [
@@ -160,6 +175,11 @@ export const guarantees: readonly Guarantee[] = [
           "backup drill",
           "restore verification suite: invariants, reconciliation, audit chain, sample read",
         ),
+        signal(
+          "metric",
+          'clubos_job_runs_total{job="backup"}',
+          "scheduled backup runs by outcome; two failures in a row open a SEV-1 incident with its banner",
+        ),
       ],
       recovery: [
         fix(
@@ -171,8 +191,8 @@ export const guarantees: readonly Guarantee[] = [
       ],
     }),
     notes:
-      "Not yet: the hourly schedule with its advisory lock, the backup before every migration (B-1), retention " +
-      "pruning (B-2), S3 copies, and SEV-1 on repeated failures.",
+      "Not yet: retention pruning (B-2), the scheduled drill, the restore flow with sign-off (G15), and the " +
+      "operator page for backups.",
   },
   enforced("G02", "No data corruption from partial writes", ["W-2", "W-5", "W-7", "INV-10"], {
     mechanisms: [
