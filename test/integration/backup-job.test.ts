@@ -4,10 +4,13 @@ import path from "node:path";
 import { test } from "node:test";
 import { takeBackup } from "../../src/app/backup-env.ts";
 import { findJob } from "../../src/app/jobs.ts";
+import { runAction } from "../../src/core/action.ts";
+import { operatorActor } from "../../src/core/actor.ts";
 import { listAlerts } from "../../src/core/alerts.ts";
 import { listBackups } from "../../src/core/backup/index.ts";
 import { type Job, runJob } from "../../src/core/scheduler.ts";
 import { backupJob } from "../../src/domains/ops/backup.job.ts";
+import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { seedClub } from "../helpers/backup.ts";
 import { forEachEngine } from "../helpers/engines.ts";
@@ -118,5 +121,55 @@ forEachEngine("scheduled backups and their alarm", (engine) => {
     assert.equal(later.outcome, "failed");
     const open = (await backupIncidents()).filter((i) => i.status === "open");
     assert.equal(open.length, 1, "opened on the age of the newest good backup, after a single failure");
+  });
+
+  test("[G01] retention prunes exactly what the policy no longer keeps, each deletion audited; read-only keeps all", async () => {
+    const { runtime, config } = t.get();
+    const dir = path.join(path.dirname(config.backupDir), "retained");
+    const job = backupJob({
+      intervalMs: HOUR,
+      retention: { hourly: 1, daily: 1, monthly: 1 },
+      backupDir: () => dir,
+      take: (ctx, actor) => takeBackup({ ...config, backupDir: dir }, ctx.database, actor),
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const result = await runJob(runtime, job);
+      assert.equal(result.outcome, "ok", result.reason);
+      const made = await runtime.database.db
+        .selectFrom("audit_log")
+        .select("subject_id")
+        .where("action", "=", "backup.created")
+        .orderBy("seq", "desc")
+        .executeTakeFirstOrThrow();
+      ids.push(made.subject_id);
+    }
+    assert.deepEqual(
+      listBackups(dir).map((b) => b.id),
+      [ids[2]],
+      "three backups in one hour: the policy keeps the newest",
+    );
+    const deleted = await runtime.database.db
+      .selectFrom("audit_log")
+      .select(["subject_id", "reason"])
+      .where("action", "=", "backup.deleted")
+      .where("subject_id", "in", ids)
+      .orderBy("seq")
+      .execute();
+    assert.deepEqual(
+      deleted.map((d) => d.subject_id),
+      [ids[0], ids[1]],
+    );
+    assert.ok(deleted.every((d) => /retention policy \(1 hourly, 1 daily, 1 monthly\)/.test(d.reason ?? "")));
+
+    const operator = runtime.actionEnv(operatorActor("alice"));
+    await runAction(operator, setMode, { mode: "read-only", reason: "retention test" });
+    try {
+      const result = await runJob(runtime, job);
+      assert.equal(result.outcome, "ok", "backups go on in read-only mode");
+      assert.equal(listBackups(dir).length, 2, "and nothing is pruned while writes are stopped");
+    } finally {
+      await runAction(operator, setMode, { mode: "normal", reason: "test over" });
+    }
   });
 });

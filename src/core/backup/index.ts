@@ -22,6 +22,13 @@ export { BACKUP_ERRORS } from "./errors.ts";
 export { FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
 export { type BackupListing, deleteBackup, findBackup, incompleteBackups, listBackups } from "./list.ts";
 export { type RestoreProgress, type RestoreResult, restoreInto } from "./restore.ts";
+export {
+  DEFAULT_RETENTION,
+  describeRetention,
+  type RetainedBackup,
+  type RetentionPolicy,
+  retentionPlan,
+} from "./retention.ts";
 export { parseS3Url, type S3Location } from "./s3-location.ts";
 export { S3Target } from "./s3-target.ts";
 export { type BackupTarget, checkStoredFiles, type FileProblem, FolderTarget } from "./target.ts";

@@ -1,10 +1,18 @@
+import type { ActionEnv } from "../../core/action.ts";
 import { defineAction, runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
-import type { CreatedBackup } from "../../core/backup/index.ts";
-import { listBackups } from "../../core/backup/index.ts";
+import {
+  type CreatedBackup,
+  DEFAULT_RETENTION,
+  deleteBackup,
+  describeRetention,
+  listBackups,
+  type RetentionPolicy,
+  retentionPlan,
+} from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
 import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
-import { recordBackupCreated } from "./backups.actions.ts";
+import { recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
 import {
   type IncidentRef,
@@ -57,6 +65,7 @@ export const reportBackupsFailing = defineAction({
  * targets and invariant checks all come from the configuration). */
 export interface BackupJobOptions {
   intervalMs: number;
+  retention?: RetentionPolicy;
   backupDir(ctx: JobContext): string;
   take(ctx: JobContext, actor: string): Promise<CreatedBackup>;
 }
@@ -71,6 +80,35 @@ async function alarm(run: JobRun, options: BackupJobOptions): Promise<string | n
   const stale = newest && run.now.getTime() - Date.parse(newest.createdAt) > 2 * options.intervalMs;
   if (stale) return `The newest good backup (${newest.id}) is older than two backup intervals.`;
   return null;
+}
+
+/** Removes the backups the retention policy no longer keeps (B-2), each deletion audited before its
+ * files go. Pruning is an admin change: in read-only mode or under the admin freeze it is refused, and
+ * everything is kept until it is allowed again. */
+async function prune(run: JobRun, options: BackupJobOptions, env: ActionEnv): Promise<number> {
+  const dir = options.backupDir(run.ctx);
+  const policy = options.retention ?? DEFAULT_RETENTION;
+  const listings = listBackups(dir, run.now);
+  const plan = retentionPlan(
+    listings.map((b) => ({ id: b.id, createdAt: b.createdAt, trusted: b.drill.state === "passed" })),
+    policy,
+  );
+  let pruned = 0;
+  for (const id of plan.prune) {
+    const listing = listings.find((b) => b.id === id)!;
+    try {
+      await runAction(env, recordBackupDeleted, {
+        id,
+        reason: `retention policy (${describeRetention(policy)})`,
+        summary: { createdAt: listing.createdAt, bytes: listing.bytes },
+      });
+    } catch {
+      break;
+    }
+    deleteBackup(dir, id);
+    pruned++;
+  }
+  return pruned;
 }
 
 /** The scheduled backup job: hourly by default, one at a time across servers (the scheduler's advisory
@@ -107,7 +145,9 @@ export function backupJob(options: BackupJobOptions): Job {
       if (why)
         await runAction(env, reportBackupsFailing, { why: failure ? `${why} Last error: ${failure}` : why });
       if (failure) return { changed: 0, failed: 1, detail: `backup failed: ${failure}` };
-      return { changed: 1, failed: 0, detail: `backup ${made!.id} taken and verified` };
+      const pruned = await prune(run, options, env);
+      const gone = pruned ? `; ${pruned} older backup(s) pruned by the retention policy` : "";
+      return { changed: 1 + pruned, failed: 0, detail: `backup ${made!.id} taken and verified${gone}` };
     },
   };
 }
