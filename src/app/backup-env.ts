@@ -4,8 +4,11 @@ import {
   type BackupTarget,
   type CreatedBackup,
   createBackup,
+  type DrillResult,
   type DrillScratch,
+  drillBackup,
   FolderTarget,
+  findBackup,
   listBackups,
   loadBackupKey,
   type Manifest,
@@ -103,5 +106,25 @@ export function takeBackup(
     checks: allInvariantChecks(),
     targets: backupTargets(config),
     onProgress,
+  });
+}
+
+/** Drills a backup (the newest by default) as this configuration says: scratch database, key, every
+ * invariant check, the sample read, and the anchors the server writes. The one way the CLI and the
+ * scheduled drill do it; `from` reads the backup from another folder than the configured one. */
+export function drillOf(
+  config: Config,
+  actor: string,
+  options: { id?: string; from?: string; onProgress?: (step: string, detail: string) => void } = {},
+): Promise<DrillResult> {
+  const found = findBackup(options.from ?? config.backupDir, options.id);
+  return drillBackup(found.dir, {
+    scratch: drillScratch(config),
+    key: backupKey(config),
+    actor,
+    checks: allInvariantChecks(),
+    sampleRead,
+    anchorsDir: config.backupDir,
+    onProgress: options.onProgress,
   });
 }

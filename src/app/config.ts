@@ -100,6 +100,11 @@ export function invariantScanMinutes(env: NodeJS.ProcessEnv = process.env): numb
   return intFrom(env, "CLUBOS_INVARIANT_SCAN_MINUTES", 60);
 }
 
+/** Hours between scheduled restore drills of the newest backup (daily by default). */
+export function backupDrillHours(env: NodeJS.ProcessEnv = process.env): number {
+  return intFrom(env, "CLUBOS_BACKUP_DRILL_HOURS", 24);
+}
+
 /** Minutes between scheduled backups (hourly by default). */
 export function backupIntervalMinutes(env: NodeJS.ProcessEnv = process.env): number {
   return intFrom(env, "CLUBOS_BACKUP_INTERVAL_MINUTES", 60);

@@ -3,10 +3,11 @@ import type { Job, JobContext } from "../core/scheduler.ts";
 import { importRetentionJob } from "../domains/members/import-retention.job.ts";
 import { lapseJob } from "../domains/members/lapse.job.ts";
 import { backupJob } from "../domains/ops/backup.job.ts";
+import { backupDrillJob } from "../domains/ops/backup-drill.job.ts";
 import { incidentWatchJob } from "../domains/ops/incident-watch.job.ts";
 import { invariantScanJob } from "../domains/ops/invariant-scan.job.ts";
-import { takeBackup } from "./backup-env.ts";
-import { backupIntervalMinutes, type Config, invariantScanMinutes } from "./config.ts";
+import { drillOf, takeBackup } from "./backup-env.ts";
+import { backupDrillHours, backupIntervalMinutes, type Config, invariantScanMinutes } from "./config.ts";
 import { allInvariantChecks } from "./invariants.ts";
 
 // The scheduler hands each job the process's context, typed narrowly in core; the backup job needs the
@@ -29,6 +30,11 @@ export const JOBS: readonly Job[] = [
     intervalMs: backupIntervalMinutes() * 60_000,
     backupDir: (ctx) => configOf(ctx).backupDir,
     take: (ctx, actor) => takeBackup(configOf(ctx), ctx.database, actor),
+  }),
+  backupDrillJob({
+    intervalMs: backupDrillHours() * 60 * 60_000,
+    backupDir: (ctx) => configOf(ctx).backupDir,
+    drill: (ctx, actor) => drillOf(configOf(ctx), actor),
   }),
 ];
 

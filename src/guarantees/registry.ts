@@ -154,6 +154,11 @@ export const guarantees: readonly Guarantee[] = [
           "hourly backups, one at a time across servers (the scheduler's advisory lock)",
         ),
         mech(
+          "src/domains/ops/backup-drill.job.ts",
+          "backupDrillJob",
+          "a daily restore drill of the newest backup; a failed or missing drill warns operators",
+        ),
+        mech(
           "src/app/migrate-safely.ts",
           "migrateSafely",
           "a backup before every migration; no migration when it fails",
@@ -191,8 +196,8 @@ export const guarantees: readonly Guarantee[] = [
       ],
     }),
     notes:
-      "Not yet: retention pruning (B-2), the scheduled drill, the restore flow with sign-off (G15), and the " +
-      "operator page for backups.",
+      "Not yet: the restore flow with sign-off (G15), pruning of the off-site copies, and the operator page " +
+      "for backups.",
   },
   enforced("G02", "No data corruption from partial writes", ["W-2", "W-5", "W-7", "INV-10"], {
     mechanisms: [

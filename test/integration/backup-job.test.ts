@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { takeBackup } from "../../src/app/backup-env.ts";
+import { drillOf, takeBackup } from "../../src/app/backup-env.ts";
 import { findJob } from "../../src/app/jobs.ts";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
@@ -10,9 +10,10 @@ import { listAlerts } from "../../src/core/alerts.ts";
 import { listBackups } from "../../src/core/backup/index.ts";
 import { type Job, runJob } from "../../src/core/scheduler.ts";
 import { backupJob } from "../../src/domains/ops/backup.job.ts";
+import { backupDrillJob } from "../../src/domains/ops/backup-drill.job.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { suiteApp } from "../helpers/app.ts";
-import { seedClub } from "../helpers/backup.ts";
+import { flipByte, seedClub } from "../helpers/backup.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 
 const HOUR = 60 * 60_000;
@@ -171,5 +172,44 @@ forEachEngine("scheduled backups and their alarm", (engine) => {
     } finally {
       await runAction(operator, setMode, { mode: "normal", reason: "test over" });
     }
+  });
+
+  test("[G01] the scheduled drill trusts a good backup; a damaged one fails it and warns the operators until a drill passes", async () => {
+    const { runtime, config } = t.get();
+    const dir = path.join(path.dirname(config.backupDir), "drilled");
+    const drills = backupDrillJob({
+      intervalMs: 24 * HOUR,
+      backupDir: () => dir,
+      drill: (_ctx, actor) => drillOf(config, actor, { from: dir }),
+    });
+    const drillAlert = async () => {
+      const alerts = await listAlerts(runtime.database.db);
+      return alerts.find((a) => a.key === "backups.drill");
+    };
+
+    const nothing = await runJob(runtime, drills);
+    assert.equal(nothing.outcome, "failed", "no backup to drill is a failure");
+    assert.match((await drillAlert())?.message ?? "", /no backup to drill/);
+
+    const backups = backupJob({
+      intervalMs: HOUR,
+      backupDir: () => dir,
+      take: (ctx, actor) => takeBackup({ ...config, backupDir: dir }, ctx.database, actor),
+    });
+    assert.equal((await runJob(runtime, backups)).outcome, "ok");
+    const passed = await runJob(runtime, drills);
+    assert.equal(passed.outcome, "ok", passed.reason);
+    assert.equal(listBackups(dir)[0]!.drill.state, "passed");
+    assert.equal(await drillAlert(), undefined, "a passing drill clears the warning");
+
+    const [newest] = listBackups(dir);
+    const members = newest!.manifest.tables.find((t) => t.name === "members")!;
+    flipByte(path.join(newest!.dir, members.file));
+    const failed = await runJob(runtime, drills);
+    assert.equal(failed.outcome, "failed");
+    assert.equal(listBackups(dir)[0]!.drill.state, "failed");
+    const warning = await drillAlert();
+    assert.equal(warning?.severity, "warning");
+    assert.match(warning?.message ?? "", new RegExp(`drill of backup ${newest!.id} failed`));
   });
 });

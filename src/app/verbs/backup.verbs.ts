@@ -6,7 +6,6 @@ import { type Actor, actorRef, operatorActor, systemActor } from "../../core/act
 import {
   type BackupProgress,
   deleteBackup,
-  drillBackup,
   findBackup,
   generateBackupKey,
   incompleteBackups,
@@ -22,10 +21,9 @@ import {
   recordBackupVerified,
 } from "../../domains/ops/backups.actions.ts";
 import { humanAge, humanBytes, presentBackup } from "../../domains/ops/backups.presenters.ts";
-import { backupKey, backupKeyWarning, drillScratch, sampleRead, takeBackup } from "../backup-env.ts";
+import { backupKey, backupKeyWarning, drillOf, takeBackup } from "../backup-env.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
-import { allInvariantChecks } from "../invariants.ts";
 
 const RUNBOOK_VERIFY = "docs/runbooks/backup-verification.md";
 const RUNBOOK_DRILL = "docs/runbooks/restore-drill.md";
@@ -163,14 +161,8 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
     .action(async (id: string | undefined, o: { actor: string }) => {
       const actor = operatorActor(o.actor);
       const result = await env.withRuntime(async (ctx) => {
-        const found = findBackup(ctx.config.backupDir, id);
-        const drilled = await drillBackup(found.dir, {
-          scratch: drillScratch(ctx.config),
-          key: backupKey(ctx.config),
-          actor: actorRef(actor),
-          checks: allInvariantChecks(),
-          sampleRead,
-          anchorsDir: ctx.config.backupDir,
+        const drilled = await drillOf(ctx.config, actorRef(actor), {
+          id,
           onProgress: (step, detail) => env.io.progress(`${step}: ${detail}`),
         });
         await runAction(ctx.actionEnv(actor), recordBackupDrilled, {

@@ -1,4 +1,5 @@
 import { defineAction } from "../../core/action.ts";
+import { clearAlert, raiseAlert } from "../../core/alerts.ts";
 import { invalidInput } from "../../core/errors.ts";
 
 /* The audit trail of backups (B-2, B-3). The work itself (minutes of COPY, files on disk) happens
@@ -30,8 +31,55 @@ const record = (name: string, auditAction: string) =>
 export const recordBackupCreated = record("recordBackupCreated", "backup.created");
 /** Records the outcome of `clubos backup verify`. */
 export const recordBackupVerified = record("recordBackupVerified", "backup.verified");
-/** Records the outcome of a restore drill (B-3: a backup is trusted only after one passed). */
-export const recordBackupDrilled = record("recordBackupDrilled", "backup.drilled");
+/** The operator alert a failed or overdue restore drill raises (B-3), cleared by the next passing one. */
+export const DRILL_ALERT = "backups.drill";
+
+/** Records the outcome of a restore drill (B-3: a backup is trusted only after one passed): a failed one
+ * raises a warning on the operator pages, a passing one clears it. */
+export const recordBackupDrilled = defineAction({
+  name: "recordBackupDrilled",
+  access: { capability: "system:operate" },
+  effect: "recovery",
+  async run({ trx }, input: { id: string; ok: boolean; summary: Summary }) {
+    if (input.ok) await clearAlert(trx, DRILL_ALERT);
+    else
+      await raiseAlert(trx, {
+        key: DRILL_ALERT,
+        severity: "warning",
+        message:
+          `The restore drill of backup ${input.id} failed: that backup cannot be relied on. ` +
+          "Run `clubos backup drill` and follow docs/runbooks/restore-drill.md.",
+      });
+    return {
+      result: { id: input.id, ok: input.ok },
+      audit: {
+        action: "backup.drilled",
+        subjectType: "backup",
+        subjectId: input.id,
+        after: { ok: input.ok, ...input.summary },
+      },
+    };
+  },
+});
+
+/** Raises the drill warning when no drill has passed for too long (or there is nothing to drill). */
+export const warnDrillOverdue = defineAction({
+  name: "warnDrillOverdue",
+  access: { capability: "system:operate" },
+  effect: "recovery",
+  async run({ trx }, input: { message: string }) {
+    await raiseAlert(trx, { key: DRILL_ALERT, severity: "warning", message: input.message });
+    return {
+      result: {},
+      audit: {
+        action: "backup.drill_overdue",
+        subjectType: "backup",
+        subjectId: "drill",
+        reason: input.message,
+      },
+    };
+  },
+});
 
 /** Records a backup's deletion by hand: named actor and reason (B-2); the caller removes the files only
  * after this is committed, so no backup disappears without its entry. */

@@ -1,0 +1,49 @@
+import { runAction } from "../../core/action.ts";
+import { actorRef, systemActor } from "../../core/actor.ts";
+import type { DrillResult } from "../../core/backup/index.ts";
+import { listBackups } from "../../core/backup/index.ts";
+import { readSystemState } from "../../core/modes.ts";
+import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
+
+/* The scheduled restore drill (B-3): daily by default, of the newest backup. A backup is trusted only
+ * after a drill passed; a failed drill, or none passing for two intervals, raises a warning on the
+ * operator pages (not only a log line), cleared by the next passing drill. */
+
+const ACTOR = systemActor("backup-drill");
+
+/** What the drill needs from the app: where backups are, and how to drill one. */
+export interface DrillJobOptions {
+  intervalMs: number;
+  backupDir(ctx: JobContext): string;
+  drill(ctx: JobContext, actor: string): Promise<DrillResult>;
+}
+
+export function backupDrillJob(options: DrillJobOptions): Job {
+  return {
+    name: "backup-drill",
+    description: "Restore the newest backup into a scratch database and verify it; a failure warns operators",
+    intervalMs: options.intervalMs,
+    runsInAnyMode: true,
+    async run(run: JobRun): Promise<JobSummary> {
+      const state = await readSystemState(run.ctx.database.db);
+      if (state.mode === "maintenance") return { changed: 0, failed: 0, detail: "not now: maintenance" };
+      const env = run.ctx.actionEnv(ACTOR, run.runId);
+      const backups = listBackups(options.backupDir(run.ctx), run.now);
+      if (backups.length === 0) {
+        await runAction(env, warnDrillOverdue, {
+          message: "There is no backup to drill: no backup can be trusted. See `clubos backup list`.",
+        });
+        return { changed: 0, failed: 1, detail: "no backup to drill" };
+      }
+      const drilled = await options.drill(run.ctx, actorRef(ACTOR));
+      await runAction(env, recordBackupDrilled, {
+        id: drilled.id,
+        ok: drilled.ok,
+        summary: { steps: drilled.steps.map((s) => ({ name: s.name, ok: s.ok })), scheduled: true },
+      });
+      if (!drilled.ok) return { changed: 0, failed: 1, detail: `the drill of backup ${drilled.id} FAILED` };
+      return { changed: 1, failed: 0, detail: `the drill of backup ${drilled.id} passed: it is trusted` };
+    },
+  };
+}
