@@ -14,12 +14,7 @@ import { readSystemState } from "../../core/modes.ts";
 import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
 import { recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
-import {
-  type IncidentRef,
-  insertEntry,
-  openIncidentIn,
-  openIncidentOpenedBy,
-} from "./incidents.repository.ts";
+import { openOrNoteIncidentIn } from "./incidents.repository.ts";
 
 /* Scheduled backups (B-1) and the alarm when they stop working (GitLab 2017: backups failed silently for
  * weeks). A backup counts as good only when its bundle is complete and every copy verified; anything
@@ -36,18 +31,14 @@ export const reportBackupsFailing = defineAction({
   effect: "recovery",
   async run({ trx, actor }, input: { why: string }) {
     const who = actorRef(actor);
-    let incident: IncidentRef | undefined = await openIncidentOpenedBy(trx, who);
-    const opened = !incident;
     const note = `${input.why} Follow ${RUNBOOK}; \`clubos backup list\` shows what there is.`;
-    if (incident) await insertEntry(trx, { incidentId: incident.id, kind: "note", actor: who, text: note });
-    else
-      incident = await openIncidentIn(trx, {
-        severity: "SEV-1",
-        area: "data",
-        title: "Backups are failing",
-        openedBy: who,
-        note,
-      });
+    const { incident, opened } = await openOrNoteIncidentIn(trx, {
+      severity: "SEV-1",
+      area: "data",
+      title: "Backups are failing",
+      openedBy: who,
+      note,
+    });
     return {
       result: { incident, opened },
       audit: {

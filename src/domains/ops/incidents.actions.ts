@@ -1,6 +1,5 @@
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
-import { writeAuditEntry } from "../../core/audit.ts";
 import { invalidInput, notFound } from "../../core/errors.ts";
 import { INCIDENT_ERRORS } from "./incidents.errors.ts";
 import {
@@ -12,13 +11,12 @@ import {
   insertEntry,
   lockIncident,
   openIncidentIn,
-  recordDecisionIn,
   refreshOpsAlerts,
   SEVERITIES,
   type Severity,
   upsertAreaOwner,
 } from "./incidents.repository.ts";
-import { writeMode } from "./ops.repository.ts";
+import { stopWritesIn } from "./stop-writes.ts";
 
 /* The incident log's actions (H-1..H-4). Incidents are recorded while things are not normal, which is
  * when they matter: like the mode switches they are "recovery" actions, allowed in every mode and under
@@ -69,17 +67,7 @@ export const openIncident = defineAction({
     const incident = await openIncidentIn(trx, { severity, title, area, openedBy: who, note: input.note });
     if (input.readOnly && state?.mode !== "read-only") {
       const reason = `Incident INC-${incident.number} (${severity}): ${title}`;
-      await writeMode(trx, { mode: "read-only", reason, changedBy: who });
-      await recordDecisionIn(trx, { actor: who, action: "mode read-only", rationale: reason });
-      await refreshOpsAlerts(trx);
-      await writeAuditEntry(trx, scope, {
-        action: "system.mode_changed",
-        subjectType: "system_state",
-        subjectId: "1",
-        before: { mode: state?.mode ?? "unknown" },
-        after: { mode: "read-only" },
-        reason,
-      });
+      await stopWritesIn(scope, reason);
     }
     return {
       result: incident,

@@ -271,6 +271,18 @@ export async function openIncidentIn(
   return { id: row.id, number: row.number, severity: row.severity, title: row.title };
 }
 
+/** A problem a job finds again and again (the invariant scan, the backup job): a note on the incident
+ * it opened and nobody closed yet, or a new incident when there is none. */
+export async function openOrNoteIncidentIn(
+  trx: Kysely<DB>,
+  input: { severity: Severity; title: string; area: Area; openedBy: string; note: string },
+): Promise<{ incident: IncidentRef; opened: boolean }> {
+  const open = await openIncidentOpenedBy(trx, input.openedBy);
+  if (!open) return { incident: await openIncidentIn(trx, input), opened: true };
+  await insertEntry(trx, { incidentId: open.id, kind: "note", actor: input.openedBy, text: input.note });
+  return { incident: open, opened: false };
+}
+
 /** Records a decision (actor, action, rationale: H-4) on the given incidents, or on every open one,
  * inside the caller's transaction. Returns the incidents it went on; none means no incident is open,
  * and the caller should prompt to open one. */

@@ -1,18 +1,9 @@
 import { defineAction, runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
-import { writeAuditEntry } from "../../core/audit.ts";
 import { type CheckResult, type InvariantCheck, runChecks } from "../../core/invariants.ts";
 import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
-import {
-  describeFailedCheck,
-  type IncidentRef,
-  insertEntry,
-  openIncidentIn,
-  openIncidentOpenedBy,
-  recordDecisionIn,
-  refreshOpsAlerts,
-} from "./incidents.repository.ts";
-import { writeMode } from "./ops.repository.ts";
+import { describeFailedCheck, openOrNoteIncidentIn } from "./incidents.repository.ts";
+import { stopWritesIn } from "./stop-writes.ts";
 
 /* The scheduled invariant scan (INV-10): every check, on an interval as well as on demand. A violation
  * found on schedule is a SEV-1: writes stop (read-only, with the violation as the reason) and an
@@ -30,34 +21,20 @@ export const stopWritesForViolation = defineAction({
   access: { capability: "system:operate" },
   effect: "recovery",
   async run(scope, input: { runId: string; failed: CheckResult[] }) {
-    const { trx, actor, state } = scope;
+    const { trx, actor } = scope;
     const who = actorRef(actor);
     const ids = input.failed.map((c) => c.id);
     const details = input.failed.map((c) => describeFailedCheck(c)).join("\n");
     const note = `Invariant scan ${input.runId} found violations. Nothing was repaired. Follow ${RUNBOOK}.\n${details}`;
-    let incident: IncidentRef | undefined = await openIncidentOpenedBy(trx, who);
-    const opened = !incident;
-    if (incident) await insertEntry(trx, { incidentId: incident.id, kind: "note", actor: who, text: note });
-    else
-      incident = await openIncidentIn(trx, {
-        severity: "SEV-1",
-        area: "data",
-        title: `Invariant violation: ${ids.join(", ")}`.slice(0, 200),
-        openedBy: who,
-        note,
-      });
-    const reason = `Invariant violation found by the scheduled scan (${ids.join(", ")}): writes are stopped until it is reviewed. see incident INC-${incident.number}`;
-    await writeMode(trx, { mode: "read-only", reason, changedBy: who });
-    await recordDecisionIn(trx, { actor: who, action: "mode read-only", rationale: reason });
-    await refreshOpsAlerts(trx);
-    await writeAuditEntry(trx, scope, {
-      action: "system.mode_changed",
-      subjectType: "system_state",
-      subjectId: "1",
-      before: { mode: state?.mode ?? "unknown" },
-      after: { mode: "read-only" },
-      reason,
+    const { incident, opened } = await openOrNoteIncidentIn(trx, {
+      severity: "SEV-1",
+      area: "data",
+      title: `Invariant violation: ${ids.join(", ")}`.slice(0, 200),
+      openedBy: who,
+      note,
     });
+    const reason = `Invariant violation found by the scheduled scan (${ids.join(", ")}): writes are stopped until it is reviewed. see incident INC-${incident.number}`;
+    await stopWritesIn(scope, reason);
     return {
       result: { incident, opened },
       audit: {
