@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { sql } from "kysely";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { Database, PgliteDatabase } from "../db/connect.ts";
@@ -29,6 +30,15 @@ interface Target {
   copyOut(text: string): Promise<Readable>;
 }
 
+export interface RestoreOptions {
+  onProgress?: (event: RestoreProgress) => void;
+  /** Tables left exactly as they are instead of replaced: a restore in place keeps the mode, the
+   * incidents and its own bookkeeping, which describe the present, not the backup's past. When
+   * system_state is kept, it takes the backup's installation id, so the restored audit chain still
+   * matches the anchors its installation wrote (and a move to a new server keeps its identity). */
+  keep?: readonly string[];
+}
+
 /** Restores a bundle into the target database in one transaction: triggers off for the load
  * (session_replication_role = replica: the data was checked when it was first written, and the audit
  * log's guards must not refuse its own rows), every table emptied and loaded, sequences set where the
@@ -39,11 +49,11 @@ export async function restoreInto(
   target: Database,
   bundleDir: string,
   key: Buffer | null,
-  options: { onProgress?: (event: RestoreProgress) => void } = {},
+  options: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const manifest = readManifest(bundleDir);
   assertKeyFits(manifest, key);
-  const run = (t: Target) => load(t, manifest, bundleDir, key, options.onProgress ?? (() => {}));
+  const run = (t: Target) => load(t, manifest, bundleDir, key, options);
   return target.kind === "postgres" ? inPostgres(target.url, run) : inPglite(target, run);
 }
 
@@ -102,10 +112,26 @@ async function inPglite<T>(target: PgliteDatabase, body: (t: Target) => Promise<
 const listOf = (rows: Array<{ name: string; checksum: string }>) =>
   rows.map((r) => `${r.name}:${r.checksum}`).join("\n");
 
+/** Refuses, before anything is changed, a database whose migrations differ from the bundle's. */
+export async function assertRestorableInto(target: Database, manifest: Manifest): Promise<void> {
+  const { rows } = await sql<{ name: string; checksum: string }>`
+    SELECT name, checksum FROM schema_migrations ORDER BY name`.execute(target.db);
+  assertSameMigrations(rows, manifest);
+}
+
 async function assertSameSchema(t: Target, manifest: Manifest): Promise<void> {
-  const migrations = await t.query<{ name: string; checksum: string }>(
-    "SELECT name, checksum FROM schema_migrations ORDER BY name",
+  assertSameMigrations(
+    await t.query<{ name: string; checksum: string }>(
+      "SELECT name, checksum FROM schema_migrations ORDER BY name",
+    ),
+    manifest,
   );
+}
+
+function assertSameMigrations(
+  migrations: Array<{ name: string; checksum: string }>,
+  manifest: Manifest,
+): void {
   if (listOf(migrations) !== listOf(manifest.schema.migrations)) {
     const have = new Set(migrations.map((m) => m.name));
     const want = new Set(manifest.schema.migrations.map((m) => m.name));
@@ -127,15 +153,18 @@ async function load(
   manifest: Manifest,
   bundleDir: string,
   key: Buffer | null,
-  progress: (event: RestoreProgress) => void,
+  options: RestoreOptions,
 ): Promise<RestoreResult> {
+  const progress = options.onProgress ?? (() => {});
+  const keep = new Set(options.keep ?? []);
+  const tables = manifest.tables.filter((x) => !keep.has(x.name));
   for (const statement of sessionStatements("local")) await t.query(statement);
   await t.query("SET LOCAL session_replication_role = replica");
   await assertSameSchema(t, manifest);
-  const total = manifest.tables.length;
-  if (total > 0) await t.query(`TRUNCATE ${manifest.tables.map((x) => quoteIdent(x.name)).join(", ")}`);
+  const total = tables.length;
+  if (total > 0) await t.query(`TRUNCATE ${tables.map((x) => quoteIdent(x.name)).join(", ")}`);
   let done = 0;
-  for (const table of manifest.tables) {
+  for (const table of tables) {
     const cols = table.columns.map(quoteIdent).join(", ");
     const source = readTableFile(path.join(bundleDir, table.file), {
       key,
@@ -149,9 +178,13 @@ async function load(
     const name = quoteIdent(seq.name).replace(/'/g, "''");
     await t.query(`SELECT setval('public.${name}', ${Number(seq.lastValue)}, ${seq.isCalled})`);
   }
+  if (keep.has("system_state") && manifest.source.installationId) {
+    const id = manifest.source.installationId.replace(/'/g, "''");
+    await t.query(`UPDATE system_state SET installation_id = '${id}'`);
+  }
   done = 0;
   const mismatched: string[] = [];
-  for (const table of manifest.tables) {
+  for (const table of tables) {
     const back = await measureCopyText(await t.copyOut(`COPY (${tableSelect(table)}) TO STDOUT`));
     if (back.rows !== table.rows || back.sha256 !== table.plaintextSha256) {
       mismatched.push(`${table.name} (${back.rows} rows restored, ${table.rows} in the manifest)`);
@@ -164,5 +197,5 @@ async function load(
         `${mismatched.join(", ")}. The restore was undone; the database is as it was.`,
     );
   }
-  return { id: manifest.id, tables: total, rows: manifest.tables.reduce((n, x) => n + x.rows, 0) };
+  return { id: manifest.id, tables: total, rows: tables.reduce((n, x) => n + x.rows, 0) };
 }
