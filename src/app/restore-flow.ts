@@ -7,20 +7,23 @@ import {
   BACKUP_ERRORS,
   type BackupProgress,
   findBackup,
+  listBackups,
   type RestoreProgress,
   restoreInto,
   verifyBackup,
   verifyRestoredDatabase,
 } from "../core/backup/index.ts";
-import { recordBackupCreated } from "../domains/ops/backups.actions.ts";
 import type { IncidentRef } from "../domains/ops/incidents.repository.ts";
 import {
   beginRestore,
   failRestore,
+  recordPreRestoreBackup,
   recordRestoreVerified,
   type VerificationStep,
 } from "../domains/ops/restore.actions.ts";
+import { RESTORE_ERRORS } from "../domains/ops/restore.errors.ts";
 import { KEPT_BY_RESTORE } from "../domains/ops/restore.repository.ts";
+import type { RestoreRun, RestoreRunner } from "../domains/ops/restore.runner.ts";
 import { backupKey, sampleRead, takeBackup } from "./backup-env.ts";
 import type { AppContext } from "./context.ts";
 import { allInvariantChecks } from "./invariants.ts";
@@ -80,14 +83,10 @@ export async function restoreInPlace(
       progress({ step: "pre-backup", event }),
     );
     preRestoreBackupId = pre.id;
-    await runAction(env, recordBackupCreated, {
-      id: pre.id,
-      ok: true,
-      summary: {
-        preRestore: true,
-        restoreId: begun.restoreId,
-        chainHead: pre.manifest.auditChain.head?.seq ?? null,
-      },
+    await runAction(env, recordPreRestoreBackup, {
+      restoreId: begun.restoreId,
+      backupId: pre.id,
+      chainHead: pre.manifest.auditChain.head?.seq ?? null,
     });
   } catch (error) {
     throw await failed(error, null);
@@ -137,5 +136,72 @@ export async function restoreInPlace(
     steps,
     tables: restored.tables,
     rows: restored.rows,
+  };
+}
+
+/** One line of progress, in words, for the CLI and the restore page. */
+export function describeRestoreProgress(p: RestoreFlowProgress): string | null {
+  if (p.step === "check") return p.detail;
+  if (p.step === "pre-backup") {
+    if (p.event.step === "table" && p.event.finished)
+      return `pre-restore backup: table ${p.event.table}, ${p.event.rows} rows`;
+    return p.event.step === "snapshot" ? `pre-restore backup: ${p.event.tables} tables` : null;
+  }
+  if (p.step === "load") {
+    return p.event.step === "load"
+      ? `restoring ${p.event.done}/${p.event.total}: ${p.event.table} (${p.event.rows} rows)`
+      : `reconciling ${p.event.done}/${p.event.total}: ${p.event.table}`;
+  }
+  return `verification: ${p.name} ${p.detail}`;
+}
+
+/** The restore page's runner: one restore at a time in this process, in the background, its progress
+ * kept for the page to show. The database still allows only one restore at a time across processes
+ * (restores_one_open). */
+export function restoreRunner(ctx: AppContext): RestoreRunner {
+  let run: RestoreRun | null = null;
+  return {
+    backups: () =>
+      listBackups(ctx.config.backupDir).map((b) => ({
+        id: b.id,
+        createdAt: b.createdAt,
+        ageSeconds: b.ageSeconds,
+        rows: b.rows,
+        drill: b.drill.state,
+      })),
+    current: () => run,
+    start(actor, input) {
+      if (run?.running) {
+        throw RESTORE_ERRORS.restore_in_progress(
+          `A restore of backup ${run.backupId} is still running. Wait for it to finish, then try again.`,
+        );
+      }
+      const current: RestoreRun = {
+        backupId: input.id,
+        startedBy: actorRef(actor),
+        running: true,
+        lines: [],
+        error: null,
+      };
+      run = current;
+      const note = (line: string | null) => {
+        if (line) current.lines = [...current.lines, line].slice(-40);
+      };
+      restoreInPlace(ctx, actor, { ...input, onProgress: (p) => note(describeRestoreProgress(p)) })
+        .then((outcome) => {
+          note(
+            outcome.verified
+              ? `Restored and verified. The data it replaced is in backup ${outcome.preRestoreBackupId}. Writes stay off until someone signs off below.`
+              : `Restored, but verification FAILED: writes stay off. Restore another backup (${outcome.preRestoreBackupId} puts back what was there).`,
+          );
+        })
+        .catch((error: unknown) => {
+          current.error = `${error instanceof Error ? error.message : String(error)}`;
+        })
+        .finally(() => {
+          current.running = false;
+          void ctx.modes.refresh();
+        });
+    },
   };
 }

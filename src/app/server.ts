@@ -16,6 +16,7 @@ import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
+import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { siteRoutes } from "../domains/site/site.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
@@ -24,6 +25,7 @@ import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, routeOf } from "../http/routes.ts";
 import type { TrustProxy } from "./config.ts";
 import type { AppContext } from "./context.ts";
+import { restoreRunner } from "./restore-flow.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
 export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
@@ -38,6 +40,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
+  (app) => restoreRoutes(app, restoreRunner(app.ctx as AppContext)),
   (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
   memberApiRoutes,
   memberImportRoutes,

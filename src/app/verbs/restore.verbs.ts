@@ -9,25 +9,10 @@ import { RESTORE_ERRORS } from "../../domains/ops/restore.errors.ts";
 import { recentRestores } from "../../domains/ops/restore.repository.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
-import { type RestoreFlowProgress, restoreInPlace } from "../restore-flow.ts";
+import { describeRestoreProgress, restoreInPlace } from "../restore-flow.ts";
 
 const RUNBOOK = "docs/runbooks/database-restore.md";
 const utc = (d: Date | string | null) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) : "");
-
-function progressLine(env: CliEnv, p: RestoreFlowProgress): void {
-  if (p.step === "check") env.io.progress(p.detail);
-  else if (p.step === "pre-backup") {
-    if (p.event.step === "table" && p.event.finished)
-      env.io.progress(`pre-restore backup: table ${p.event.table}, ${p.event.rows} rows`);
-    else if (p.event.step === "snapshot") env.io.progress(`pre-restore backup: ${p.event.tables} tables`);
-  } else if (p.step === "load") {
-    env.io.progress(
-      p.event.step === "load"
-        ? `restoring ${p.event.done}/${p.event.total}: ${p.event.table} (${p.event.rows} rows)`
-        : `reconciling ${p.event.done}/${p.event.total}: ${p.event.table}`,
-    );
-  } else env.io.progress(`verification: ${p.name} ${p.detail}`);
-}
 
 /** `clubos restore ID --actor NAME --reason TEXT --confirm ID`, `clubos restore --status`. */
 export function registerRestoreVerb(command: Command, env: CliEnv): void {
@@ -70,7 +55,10 @@ export function registerRestoreVerb(command: Command, env: CliEnv): void {
             id: found.id,
             reason: o.reason!,
             from,
-            onProgress: (p) => progressLine(env, p),
+            onProgress: (p) => {
+              const line = describeRestoreProgress(p);
+              if (line) env.io.progress(line);
+            },
           }),
         );
         env.io.out(

@@ -129,6 +129,24 @@ export const failRestore = defineAction({
   },
 });
 
+/** Records the pre-restore backup (backup.created, like any other backup), by whoever may restore. */
+export const recordPreRestoreBackup = defineAction({
+  name: "recordPreRestoreBackup",
+  access: RESTORE,
+  effect: "recovery",
+  async run(_scope, input: { restoreId: string; backupId: string; chainHead: number | null }) {
+    return {
+      result: { id: input.backupId },
+      audit: {
+        action: "backup.created",
+        subjectType: "backup",
+        subjectId: input.backupId,
+        after: { ok: true, preRestore: true, restoreId: input.restoreId, chainHead: input.chainHead },
+      },
+    };
+  },
+});
+
 /** Records the restored data and the verification suite's result. Writes stay off either way: a
  * passed suite waits for sign-off, a failed one for another restore. The written confirmation (who,
  * which backup, the pre-restore backup, counts, each check) goes on the incident. */
