@@ -1,7 +1,7 @@
 import { runAction } from "../core/action.ts";
 import { type Actor, actorRef } from "../core/actor.ts";
 import { forkAnchors } from "../core/audit-anchors.ts";
-import { sealAuditChain } from "../core/audit-chain.ts";
+import { anchorAuditChain, sealAuditChain } from "../core/audit-chain.ts";
 import {
   assertRestorableInto,
   BACKUP_ERRORS,
@@ -13,6 +13,8 @@ import {
   verifyBackup,
   verifyRestoredDatabase,
 } from "../core/backup/index.ts";
+import { reconcileOutboxAfterRestore } from "../domains/mail/mail.actions.ts";
+import { messagesSentSince } from "../domains/mail/outbox.repository.ts";
 import type { IncidentRef } from "../domains/ops/incidents.repository.ts";
 import {
   beginRestore,
@@ -91,6 +93,8 @@ export async function restoreInPlace(
   } catch (error) {
     throw await failed(error, null);
   }
+  // Read before the load replaces the outbox: what already left must not leave again.
+  const sent = await messagesSentSince(database.db, new Date(found.manifest.createdAt));
   let restored: { tables: number; rows: number };
   try {
     restored = await restoreInto(database, found.dir, key, {
@@ -100,6 +104,7 @@ export async function restoreInPlace(
   } catch (error) {
     throw await failed(error, preRestoreBackupId);
   }
+  await runAction(env, reconcileOutboxAfterRestore, { backupId: found.id, sent });
   const chainSeq = found.manifest.auditChain.head?.seq ?? 0;
   if (found.manifest.source.installationId) {
     await forkAnchors(config.backupDir, folder, {
@@ -110,8 +115,10 @@ export async function restoreInPlace(
       backupId: found.id,
     });
   }
-  // Entries the backup held unsealed are sealed now, on the new timeline, with their anchor.
+  // Entries the backup held unsealed are sealed now, on the new timeline; and the head is anchored
+  // in the new file even when a running server sealed (and anchored in the old file) in between.
   await sealAuditChain(database, config.backupDir);
+  await anchorAuditChain(database, config.backupDir);
   const steps = await verifyRestoredDatabase(database, found.manifest, {
     actor: actorRef(actor),
     checks: allInvariantChecks(),

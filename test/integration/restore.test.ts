@@ -5,13 +5,14 @@ import { test } from "node:test";
 import { recordedHeadsOfBackups, takeBackup } from "../../src/app/backup-env.ts";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { restoreInPlace } from "../../src/app/restore-flow.ts";
-import { runAction } from "../../src/core/action.ts";
+import { defineAction, runAction } from "../../src/core/action.ts";
 import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import { anchorFile } from "../../src/core/audit-anchors.ts";
 import { installationId, verifyAuditChain } from "../../src/core/audit-chain.ts";
 import { listBackups } from "../../src/core/backup/index.ts";
 import { ClubError } from "../../src/core/errors.ts";
 import { readSystemState } from "../../src/core/modes.ts";
+import { claimDueMessages, markSent } from "../../src/domains/mail/outbox.repository.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { beginRestore, failRestore, signOffRestore } from "../../src/domains/ops/restore.actions.ts";
@@ -20,6 +21,20 @@ import { sealAll } from "../helpers/audit.ts";
 import { flipByte, SECRET_MEMBER, seedClub } from "../helpers/backup.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import type { Suite } from "../helpers/identity.ts";
+
+/** An action that writes one message, as every domain writes mail. */
+const writeNotice = defineAction({
+  name: "test.restoreNotice",
+  access: { capability: "members:write" },
+  effect: "write",
+  async run(_scope, input: { to: string }) {
+    return {
+      result: input.to,
+      audit: { action: "test.notice_written", subjectType: "test", subjectId: input.to },
+      outbox: [{ topic: "test.notice", recipient: input.to, subject: "Notice", body: "Hello" }],
+    };
+  },
+});
 
 const code = (error: unknown) => (error instanceof ClubError ? error.code : String(error));
 
@@ -193,6 +208,39 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     } finally {
       fs.writeFileSync(anchorFile(config.backupDir), current);
     }
+  });
+
+  test("[G15] mail that left after the backup was taken is not sent again by the restored outbox", async () => {
+    const { runtime, config } = t.get();
+    await runAction(runtime.actionEnv(systemActor("test")), writeNotice, { to: "left@example.org" });
+    await runAction(runtime.actionEnv(systemActor("test")), writeNotice, { to: "waiting@example.org" });
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    // The worker sends one of the two after the backup, as it would.
+    const claimed = await claimDueMessages(runtime.database.db, {
+      worker: "w1",
+      limit: 10,
+      leaseMs: 60_000,
+      domain: "example.org",
+    });
+    const left = claimed.find((m) => m.recipient === "left@example.org")!;
+    assert.ok(await markSent(runtime.database.db, { id: left.id, worker: "w1", response: "250 ok" }));
+    const outcome = await restoreInPlace(runtime, operatorActor("gina"), { id: made.id, reason: "test" });
+    assert.equal(outcome.verified, true, JSON.stringify(outcome.steps));
+    const rows = await runtime.database.db
+      .selectFrom("outbox")
+      .select(["recipient", "status", "message_id"])
+      .where("recipient", "in", ["left@example.org", "waiting@example.org"])
+      .orderBy("recipient")
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => [r.recipient, r.status]),
+      [
+        ["left@example.org", "sent"],
+        ["waiting@example.org", "pending"],
+      ],
+    );
+    assert.equal(rows[0]!.message_id, left.message_id, "the Message-ID it went out with is kept");
+    await runAction(env("hank"), signOffRestore, {});
   });
 
   test("[G15] sign-off is refused until verification has passed; a failed start puts the mode back", async () => {
