@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { sql } from "kysely";
 import { recordedHeadsOfBackups, takeBackup } from "../../src/app/backup-env.ts";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { restoreInPlace } from "../../src/app/restore-flow.ts";
@@ -117,6 +118,14 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
       ).n,
     );
 
+    const indexes = async () =>
+      (
+        await sql<{ indexname: string; indexdef: string }>`
+          SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`.execute(
+          runtime.database.db,
+        )
+      ).rows;
+    const indexesBefore = await indexes();
     const lines: string[] = [];
     const outcome = await restoreInPlace(runtime, operatorActor("alice"), {
       id: good.id,
@@ -130,6 +139,7 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     );
     assert.ok(lines.includes("pre-backup") && lines.includes("load") && lines.includes("verify"));
     assert.equal(await memberNamed(later), undefined, "the member added after the backup is gone");
+    assert.deepEqual(await indexes(), indexesBefore, "every index dropped for the load is built again");
     assert.ok(await memberNamed(SECRET_MEMBER.name), "the backup's members are back");
 
     // Restoring loses nothing: the data it replaced is a backup of its own.

@@ -148,6 +148,31 @@ function assertSameMigrations(
   }
 }
 
+// Indexes no constraint owns (not a primary key, unique or exclusion constraint, not what a foreign key
+// points at), on the tables about to be loaded.
+const SECONDARY_INDEXES_SQL = (tables: string[]) => `
+  SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  WHERE n.nspname = 'public' AND c.relname IN (${tables.map((x) => `'${x.replace(/'/g, "''")}'`).join(", ")})
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+  ORDER BY ic.relname`;
+
+/** Drops the loaded tables' secondary indexes inside the restore's transaction, so COPY does not
+ * maintain them row by row; the caller builds each again from its definition after the load (one bulk
+ * build each, as pg_restore does). A unique index built again still refuses duplicates, so nothing
+ * the index guarded goes unchecked. */
+async function dropSecondaryIndexes(
+  t: Target,
+  tables: string[],
+): Promise<Array<{ name: string; definition: string }>> {
+  if (tables.length === 0) return [];
+  const indexes = await t.query<{ name: string; definition: string }>(SECONDARY_INDEXES_SQL(tables));
+  for (const index of indexes) await t.query(`DROP INDEX public.${quoteIdent(index.name)}`);
+  return indexes;
+}
+
 async function load(
   t: Target,
   manifest: Manifest,
@@ -163,6 +188,7 @@ async function load(
   await assertSameSchema(t, manifest);
   const total = tables.length;
   if (total > 0) await t.query(`TRUNCATE ${tables.map((x) => quoteIdent(x.name)).join(", ")}`);
+  const indexes = await dropSecondaryIndexes(t, tables.map((x) => x.name));
   let done = 0;
   for (const table of tables) {
     const cols = table.columns.map(quoteIdent).join(", ");
@@ -174,6 +200,7 @@ async function load(
     await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN`, source);
     progress({ step: "load", table: table.name, rows: table.rows, done: ++done, total });
   }
+  for (const index of indexes) await t.query(index.definition);
   for (const seq of manifest.sequences) {
     const name = quoteIdent(seq.name).replace(/'/g, "''");
     await t.query(`SELECT setval('public.${name}', ${Number(seq.lastValue)}, ${seq.isCalled})`);
