@@ -15,7 +15,6 @@ CREATE TABLE account_links (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   CHECK (created_at <= updated_at),
-  CHECK (expires_at > created_at),
   CHECK (used_at IS NULL OR revoked_at IS NULL)
 );
 CREATE UNIQUE INDEX account_links_one_open ON account_links (member_id, purpose)
