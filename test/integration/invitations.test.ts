@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { sql } from "kysely";
+import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { accountLinkInvariantChecks } from "../../src/domains/identity/account-links.invariants.ts";
 import { createMember, startTestApp, suiteApp, type TestApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
@@ -25,6 +26,18 @@ const BASE = { CLUBOS_PUBLIC_URL: "http://club.test" };
 /** Sets a password through a link as a visitor (no cookie); returns the response. */
 async function setPassword(baseUrl: string, path: string, password = PASSWORD, confirm = password) {
   return new Client(baseUrl).request("POST", path, { form: { password, confirm } });
+}
+
+/** Runs a clubos verb against a running app's runtime, collecting what it prints. */
+async function clubos(app: TestApp, ...argv: string[]) {
+  const lines: string[] = [];
+  const env: CliEnv = {
+    io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
+    config: app.config,
+    withRuntime: (fn) => fn(app.runtime),
+  };
+  const code = await runCli(argv, env);
+  return { code, output: lines.join("\n") };
 }
 
 const loginCount = async (app: TestApp, memberId: string) =>
@@ -207,6 +220,24 @@ forEachEngine("invitations without a mail server", (engine) => {
     );
   });
 
+  test("`clubos members invite` prints the link once when no mail server is set, and the link works", async () => {
+    const app = t.get();
+    const invitee = await memberWithoutLogin(app);
+    const run = await clubos(app, "members", "invite", "--email", invitee.email, "--actor", "Sam");
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /Not sent: no mail server is configured/);
+    const path = run.output.match(/http:\/\/club\.test(\/invitation\/[A-Za-z0-9_-]+)/)?.[1];
+    assert.ok(path, run.output);
+    assert.equal((await auditOf(app, "invitation.sent", invitee.memberId))[0]?.actor_id, "operator:Sam");
+    assert.equal((await setPassword(app.baseUrl, path)).status, 303);
+    const byId = await clubos(app, "members", "invite", "--id", invitee.memberId, "--actor", "Sam");
+    assert.notEqual(byId.code, 0, "a member with a login is not invited");
+    assert.match(byId.output, /already has a login/);
+    const unknown = await clubos(app, "members", "invite", "--email", "nobody@example.org", "--actor", "Sam");
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.output, /No member has the email/);
+  });
+
   test("nobody is shown a link for a member who holds more permissions than they do", async () => {
     const app = t.get();
     const chief = await createMember(app.runtime, ["full_admin"]);
@@ -301,6 +332,14 @@ forEachEngine("invitations with a mail server", (engine) => {
     assert.ok(path, "the mail carries the link");
     assert.equal((await setPassword(app.baseUrl, path)).status, 303);
     assert.equal((await new Client(app.baseUrl).login(invitee.email, PASSWORD)).status, 303);
+  });
+
+  test("`clubos members invite` says the invitation was mailed, and prints no link", async () => {
+    const invitee = await memberWithoutLogin(app);
+    const run = await clubos(app, "members", "invite", "--email", invitee.email, "--actor", "Sam");
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /Invitation sent by mail to/);
+    assert.doesNotMatch(run.output, /\/invitation\//);
   });
 
   test("an admin's password reset is mailed, not shown", async () => {

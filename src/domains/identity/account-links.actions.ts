@@ -41,6 +41,15 @@ export interface LinkSettings {
   mailConfigured: boolean;
 }
 
+/** The link settings of a configuration (the server's and the CLI's alike). */
+export function linkSettingsOf(
+  config: Omit<LinkSettings, "mailConfigured">,
+  mailConfigured: boolean,
+): LinkSettings {
+  const { publicUrl, clubName, invitationDays, passwordResetMinutes } = config;
+  return { publicUrl, clubName, invitationDays, passwordResetMinutes, mailConfigured };
+}
+
 /** One member's new link: mailed (an outbox draft), or the link itself to show once. */
 interface Issued {
   memberId: string;

@@ -14,6 +14,7 @@ import {
   inviteMember,
   inviteMembers,
   type LinkSettings,
+  linkSettingsOf,
   requestPasswordReset,
   revokeInvitation,
   sendPasswordReset,
@@ -26,13 +27,7 @@ import { ForgotPasswordForm, InviteListForm, LinkParams, NewPasswordForm } from 
 /** How this process makes and delivers links (the configuration, and whether a mail server is set). */
 function linkSettings(request: FastifyRequest): LinkSettings {
   const { config, mail } = request.server.ctx;
-  return {
-    publicUrl: config.publicUrl,
-    clubName: config.clubName,
-    invitationDays: config.invitationDays,
-    passwordResetMinutes: config.passwordResetMinutes,
-    mailConfigured: mail?.configured ?? false,
-  };
+  return linkSettingsOf(config, mail?.configured ?? false);
 }
 
 const PATHS: Record<LinkPurpose, string> = { invitation: "/invitation", password_reset: "/password-reset" };
