@@ -102,7 +102,8 @@ export const VERBS: readonly Verb[] = [
   },
   {
     name: "members",
-    description: "The member list as CSV: import (and resume an interrupted one) and export",
+    description:
+      "The member list as CSV: import (and resume an interrupted one) and export; invite a member to sign in",
     load: async () => (await import("./verbs/members.verbs.ts")).registerMembersVerbs,
   },
   {

@@ -8,6 +8,7 @@ import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
 import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
+import { accountLinkRoutes } from "../domains/identity/account-links.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
@@ -47,6 +48,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   renewalRoutes,
   committeeRoutes,
   committeeApiRoutes,
+  accountLinkRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

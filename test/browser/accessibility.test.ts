@@ -15,7 +15,7 @@ import {
   suiteBrowser,
 } from "../helpers/browser.ts";
 
-const PUBLIC_PAGES = ["/", "/login", "/events"];
+const PUBLIC_PAGES = ["/", "/login", "/events", "/password-reset"];
 // Members, events and committees included: the pages the club's volunteers use most. An event page of
 // each kind is added once the suite has created the event.
 const ADMIN_PAGES = [

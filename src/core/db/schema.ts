@@ -16,6 +16,19 @@ export type Json = ColumnType<unknown, string, string>;
 export type GenJson = ColumnType<unknown, string | undefined, string>;
 export type NullableJson = ColumnType<unknown, string | null | undefined, string | null>;
 
+export interface AccountLinksTable {
+  id: Generated<string>;
+  purpose: string;
+  member_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_by: string;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface AccountsTable {
   id: Generated<string>;
   member_id: string;
@@ -375,6 +388,7 @@ export interface SystemStateTable {
 
 /** Every table Kysely may touch. */
 export interface DB {
+  account_links: AccountLinksTable;
   accounts: AccountsTable;
   api_tokens: ApiTokensTable;
   area_owners: AreaOwnersTable;

@@ -15,6 +15,12 @@ import { clearSessionCookie, logIn, setSessionCookie } from "./login.ts";
 
 // Login and logout keep working in read-only mode and while admin changes are frozen (O3).
 
+/** What the login page says after a password was set through a link. */
+const LOGIN_NOTICES = {
+  password_set: "Your password is set. Sign in with your email and your new password.",
+  password_reset: "Your new password is set, and you were signed out everywhere else. Sign in with it now.",
+} as const;
+
 /** Read routes for the signed-in member's own account. */
 const OWN_ACCOUNT = routePolicy(SIGNED_IN_MEMBER, () => ({}));
 
@@ -34,7 +40,11 @@ export function identityRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Log in",
-        <LoginView page={pageContext(request)} next={sameSitePath(request.query.next)} />,
+        <LoginView
+          page={pageContext(request)}
+          next={sameSitePath(request.query.next)}
+          notice={request.query.done ? LOGIN_NOTICES[request.query.done] : undefined}
+        />,
       ),
   });
 

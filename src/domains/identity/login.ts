@@ -26,7 +26,7 @@ export async function logIn(
   if (failures.byEmail >= THROTTLE.perAccount || failures.byIp >= THROTTLE.perIp) {
     loginFailures.inc({ reason: "throttled" });
     throw tooMany(
-      `Too many failed attempts. Wait ${THROTTLE.windowMinutes} minutes and try again, or ask an administrator to reset your password.`,
+      `Too many failed attempts. Wait ${THROTTLE.windowMinutes} minutes and try again, or choose a new password with “Forgot your password?” below.`,
       THROTTLE.windowMinutes * 60,
     );
   }

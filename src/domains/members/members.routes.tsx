@@ -8,6 +8,7 @@ import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS, Query } from "../../http/schema.ts";
 import { versionFrom } from "../../http/versions.ts";
 import { chairedCommittees, listCommittees } from "../committees/committees.repository.ts";
+import { accessOfMembers, openInvitationOf } from "../identity/account-links.repository.ts";
 import { findUndeliverable } from "../mail/outbox.repository.ts";
 import {
   cursorAfter,
@@ -39,6 +40,7 @@ const NOTICES = {
   saved: "Saved.",
   deleted: "The member was deleted.",
   restored: "The member was restored.",
+  invitation_revoked: "The invitation was revoked: its link no longer works.",
 } as const;
 /** The notice an admin member page shows after a change (the forms redirect with ?done=). */
 export const MemberDoneQuery = Query({
@@ -158,6 +160,14 @@ export function memberRoutes(
         reply,
         "Members",
         <MemberListView
+          page={pageContext(request)}
+          canWrite={request.auth.actor.capabilities.has("members:write")}
+          access={
+            await accessOfMembers(
+              db,
+              rows.map((r) => r.id),
+            )
+          }
           rows={rows}
           query={filters}
           next={nextPage(request.query, cursorAfter(rows, q.limit))}
@@ -194,6 +204,8 @@ export function memberRoutes(
           canWrite={request.auth.actor.capabilities.has("members:write")}
           notice={done ? NOTICES[done] : undefined}
           undeliverable={(await findUndeliverable(db, member.email))?.reason}
+          access={(await accessOfMembers(db, [member.id])).get(member.id)}
+          invitation={await openInvitationOf(db, member.id)}
         />,
       );
     },
