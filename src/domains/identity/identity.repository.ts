@@ -1,6 +1,8 @@
 import { type Kysely, sql } from "kysely";
+import type { RoleKey } from "../../core/capabilities.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
+import { hasMemberRights } from "../members/members.repository.ts";
 
 /** The identity domain's SQL: members as far as login needs them, accounts, sessions, tokens, roles. */
 
@@ -32,18 +34,28 @@ export function findMemberByEmail(db: Kysely<DB>, email: string) {
     .executeTakeFirst();
 }
 
-/** The active role keys of the `members` row in the surrounding query, sorted and distinct; only an
- * active, undeleted member holds roles. Selected with the session or token, it saves a round trip on
- * every signed-in request. */
-const roleKeysOfMember = sql<string[]>`ARRAY(SELECT DISTINCT ra.role_key FROM role_assignments ra
-  WHERE ra.member_id = members.id AND members.deleted_at IS NULL AND members.status = 'active'
-    AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now()) ORDER BY 1)`;
+/** The role membership itself carries: held by every member whose status has the member rights,
+ * without a grant. Admin roles are only ever granted. */
+export const MEMBERSHIP_ROLE: RoleKey = "member";
 
-/** Role keys whose term covers now, for an active, undeleted member; sorted for determinism. */
+/** The role keys of the `members` row in the surrounding query, sorted and distinct: the membership role
+ * when the member's status carries the member rights (members' STATUSES_WITH_MEMBER_RIGHTS), and the
+ * granted roles whose term covers now, which also count only in such a status. Read with the session or
+ * token on every signed-in request (it saves a round trip), so a lapse or suspension takes effect on the
+ * next request. */
+const roleKeysOfMember = () => sql<string[]>`ARRAY(
+  SELECT ra.role_key FROM role_assignments ra
+  WHERE ra.member_id = members.id AND members.deleted_at IS NULL AND ${hasMemberRights()}
+    AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now())
+  UNION
+  SELECT ${MEMBERSHIP_ROLE}::text WHERE members.deleted_at IS NULL AND ${hasMemberRights()}
+  ORDER BY 1)`;
+
+/** The role keys a member holds now (roleKeysOfMember); sorted for determinism. */
 export async function activeRoleKeys(db: Kysely<DB>, memberId: string): Promise<string[]> {
   const row = await db
     .selectFrom("members")
-    .select(roleKeysOfMember.as("roleKeys"))
+    .select(roleKeysOfMember().as("roleKeys"))
     .where("id", "=", memberId)
     .executeTakeFirst();
   return row?.roleKeys ?? [];
@@ -70,7 +82,7 @@ export function findSession(db: Kysely<DB>, tokenHash: string, roles: WithRoles 
       "members.name as name",
       "members.deleted_at as deletedAt",
       sql<Date>`now()`.as("now"),
-      roles === "with roles" ? roleKeysOfMember.as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
+      roles === "with roles" ? roleKeysOfMember().as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
     ])
     .where("sessions.token_hash", "=", tokenHash)
     .executeTakeFirst();
@@ -118,7 +130,7 @@ export function findApiToken(db: Kysely<DB>, tokenHash: string, roles: WithRoles
       "members.id as memberId",
       "members.name as name",
       "members.deleted_at as deletedAt",
-      roles === "with roles" ? roleKeysOfMember.as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
+      roles === "with roles" ? roleKeysOfMember().as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
     ])
     .where("api_tokens.token_hash", "=", tokenHash)
     .executeTakeFirst();
@@ -164,7 +176,7 @@ export async function activeFullAdmins(db: Kysely<DB>): Promise<string[]> {
     .where("ra.role_key", "=", "full_admin")
     .where("ra.starts_at", "<=", sql<Date>`now()`)
     .where((eb) => eb.or([eb("ra.ends_at", "is", null), eb("ra.ends_at", ">", sql<Date>`now()`)]))
-    .where("m.status", "=", "active")
+    .where(hasMemberRights("m.status"))
     .where("m.deleted_at", "is", null)
     .orderBy("m.id")
     .execute();
