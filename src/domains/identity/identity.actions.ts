@@ -127,7 +127,7 @@ export const bootstrapAdmin = defineAction({
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw invalidInput(`"${email}" is not an email address.`);
     if (!input.name.trim()) throw invalidInput("A name is required.");
     const password = input.password ?? oneTimePassword();
-    if (input.password) assertAcceptablePassword(password);
+    assertAcceptablePassword(password);
     let member = await findMemberByEmail(trx, email);
     if (member?.deleted_at) {
       throw conflict(
@@ -299,8 +299,8 @@ export const createAccount = defineAction({
     if (!(await findMember(trx, input.memberId))) throw notFound();
     if (await accountOfMember(trx, input.memberId))
       throw conflict("This member already has a login account.");
-    if (input.password) assertAcceptablePassword(input.password);
     const password = input.password ?? oneTimePassword();
+    assertAcceptablePassword(password);
     const accountId = await insertAccount(trx, {
       memberId: input.memberId,
       passwordHash: await hashPassword(password),
