@@ -30,6 +30,7 @@ import {
   revokeApiTokenRow,
   setPassword,
 } from "./identity.repository.ts";
+import { clearLoginThrottle } from "./login-throttle.ts";
 import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords.ts";
 
 /** The member acting in an action gated by SIGNED_IN_MEMBER, which admits members only. */
@@ -147,6 +148,7 @@ export const bootstrapAdmin = defineAction({
       mustChangePassword: !input.password,
     });
     await endSessionsOfAccount(trx, accountId, "admin_recovered");
+    const throttlesCleared = await clearLoginThrottle(trx, email);
     const roles = await activeRoleKeys(trx, member.id);
     if (!roles.includes("full_admin")) {
       await insertRoleAssignment(trx, {
@@ -161,7 +163,7 @@ export const bootstrapAdmin = defineAction({
         action: "admin.bootstrapped",
         subjectType: "member",
         subjectId: member.id,
-        after: { email, role: "full_admin", rolesBefore: roles },
+        after: { email, role: "full_admin", rolesBefore: roles, throttlesCleared },
         reason: input.reason ?? "administrator access created or recovered",
       },
     };
