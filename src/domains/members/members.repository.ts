@@ -328,3 +328,30 @@ export async function lockIfPastDue(trx: Transaction<DB>, memberId: string, toda
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** Whether a member wants announcements (their own choice on "My details"): false for a member who
+ * turned them off, and for an unknown or deleted member. Transactional mail (registrations, resets)
+ * does not ask: it is always sent. For the announcements feature, which skips and counts the others. */
+export async function acceptsAnnouncements(db: Kysely<DB>, memberId: string): Promise<boolean> {
+  if (!UUID.test(memberId)) return false;
+  const row = await db
+    .selectFrom("members")
+    .select("email_announcements")
+    .where("id", "=", memberId)
+    .where("deleted_at", "is", null)
+    .executeTakeFirst();
+  return row?.email_announcements === true;
+}
+
+/** Sets a member's announcements choice; returns the row before and after, or undefined for no member. */
+export async function setEmailAnnouncements(trx: Transaction<DB>, memberId: string, on: boolean) {
+  const before = await lockMember(trx, memberId);
+  if (!before) return undefined;
+  const after = await trx
+    .updateTable("members")
+    .set({ email_announcements: on })
+    .where("id", "=", memberId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { before, after };
+}

@@ -9,6 +9,7 @@ import { ID_PARAMS, Query } from "../../http/schema.ts";
 import { versionFrom } from "../../http/versions.ts";
 import { chairedCommittees, listCommittees } from "../committees/committees.repository.ts";
 import { findUndeliverable } from "../mail/outbox.repository.ts";
+import { setOwnEmailPreferences } from "./email-preferences.actions.ts";
 import {
   cursorAfter,
   listQuery,
@@ -27,13 +28,20 @@ import {
 import { directory, findMember, listMembers, listTiers, statusHistory } from "./members.repository.ts";
 import {
   DirectoryQuery,
+  EmailPreferencesForm,
   MemberForm,
   MemberListQuery,
   ProfileForm,
   ReasonForm,
   StatusForm,
 } from "./members.schemas.ts";
-import { DirectoryView, MemberAdminView, MemberListView, ProfileView } from "./members.views.tsx";
+import {
+  DirectoryView,
+  EmailPreferencesView,
+  MemberAdminView,
+  MemberListView,
+  ProfileView,
+} from "./members.views.tsx";
 
 const NOTICES = {
   saved: "Saved.",
@@ -44,7 +52,9 @@ const NOTICES = {
 export const MemberDoneQuery = Query({
   done: Type.Optional(Type.Union(Object.keys(NOTICES).map((k) => Type.Literal(k as keyof typeof NOTICES)))),
 });
-const ProfileDoneQuery = Query({ done: Type.Optional(Type.Literal("saved")) });
+const ProfileDoneQuery = Query({
+  done: Type.Optional(Type.Union([Type.Literal("saved"), Type.Literal("email")])),
+});
 
 /** A part of "My details" another domain contributes (the calendar feed), wired in by the app. */
 export type ProfileSection = (request: FastifyRequest) => Promise<ComponentChildren>;
@@ -85,6 +95,11 @@ export function memberRoutes(
         "My details",
         <>
           <ProfileView page={pageContext(request)} member={member} saved={request.query.done === "saved"} />
+          <EmailPreferencesView
+            page={pageContext(request)}
+            member={member}
+            saved={request.query.done === "email"}
+          />
           {chairs ? (
             <p>
               <a href="/admin/events">Events of the committees you chair</a>
@@ -109,6 +124,22 @@ export function memberRoutes(
         reply,
         { version: versionFrom(request.body.version, true), changes: profileChanges(request.body) },
         () => "/members/me?done=saved",
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/members/me/email-preferences",
+    action: setOwnEmailPreferences,
+    loadClass: "member",
+    response: "html",
+    summary: "Save my email preferences (announcements on or off)",
+    schema: { body: EmailPreferencesForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        { announcements: request.body.announcements === "1" || request.body.announcements === "on" },
+        () => "/members/me?done=email",
       ),
   });
 

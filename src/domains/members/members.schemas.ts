@@ -97,6 +97,9 @@ export const ProfileForm = FormBody({
 });
 export type ProfileForm = Static<typeof ProfileForm>;
 
+/** The member's own email preferences form: a checkbox, sent only when ticked. */
+export const EmailPreferencesForm = FormBody({ announcements: FormText(4) });
+
 /** The admin's member form. */
 export const MemberForm = FormBody({
   ...ProfileForm.properties,
@@ -126,6 +129,9 @@ export const OwnMemberOut = Type.Object({
   address: Type.String(),
   status: Status,
   directoryOptOut: Type.Boolean(),
+  emailAnnouncements: Type.Boolean({
+    description: "The member's own choice to receive announcements; other mail is always sent",
+  }),
   joinedOn: CalendarDate(),
   tierKey: Type.Union([Type.String(), Type.Null()]),
   renewalDueOn: NullableDate,
