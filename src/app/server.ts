@@ -9,6 +9,7 @@ import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
+import { loginThrottleRoutes, loginThrottleSection } from "../domains/identity/login-throttle.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberApiRoutes } from "../domains/members/members.api.ts";
@@ -38,12 +39,14 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
-  (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
+  (app) =>
+    memberRoutes(app, { profileSections: [calendarFeedSection], adminSections: [loginThrottleSection] }),
   memberApiRoutes,
   memberImportRoutes,
   renewalRoutes,
   committeeRoutes,
   committeeApiRoutes,
+  loginThrottleRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

@@ -185,6 +185,35 @@ forEachEngine("login throttle", (engine) => {
     assert.equal((await stranger(t, member.email, password)).status, 303, "the recovered admin logs in");
   });
 
+  test("[G03] an admin sees the slow-down on the member's page and lifts it there, audited with the reason", async () => {
+    const { baseUrl, runtime } = t.get();
+    const member = await createMember(runtime);
+    const chair = await createMember(runtime, ["membership_chair"]);
+    const admin = new Client(baseUrl);
+    assert.equal((await admin.login(chair.email, chair.password)).status, 303);
+    const calm = await admin.get(`/admin/members/${member.memberId}`);
+    assert.doesNotMatch(calm.text, /slowed down/, "nothing shown while nothing slows the account");
+    for (let i = 0; i < 6; i++) await stranger(t, member.email, `wrong ${i}`);
+    const page = `/admin/members/${member.memberId}`;
+    assert.match(
+      (await admin.get(page)).text,
+      /Sign-ins to this account are slowed down after 5 wrong passwords/,
+    );
+    const res = await admin.postForm(`${page}/unthrottle`, { reason: "called the office" }, page);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get("location"), `${page}?done=unthrottled`);
+    assert.doesNotMatch((await admin.get(page)).text, /slowed down after/);
+    const [entry] = await t
+      .get()
+      .runtime.database.db.selectFrom("audit_log")
+      .select(["actor_id", "reason"])
+      .where("action", "=", "login.throttle_cleared")
+      .where("subject_id", "=", member.email.toLowerCase())
+      .execute();
+    assert.deepEqual(entry, { actor_id: `member:${chair.memberId}`, reason: "called the office" });
+    assert.equal((await stranger(t, member.email, member.password)).status, 303);
+  });
+
   test("[G03] one address guessing at many accounts is slowed down after 30; other addresses are not", async () => {
     const member = await createMember(t.get().runtime);
     const sprayer = newAddress();

@@ -202,6 +202,21 @@ export async function deleteThrottlesOfEmail(db: Kysely<DB>, emailKey: string): 
   return rows.filter((r) => r.failures > 0).length;
 }
 
+/** How much an account's logins are slowed down now: the failures counted against its throttles (its
+ * own, at known addresses, on its browsers) and the last of them; null when nothing slows it down. */
+export async function throttleStateOf(db: Kysely<DB>, emailKey: string) {
+  const row = await db
+    .selectFrom("login_throttles")
+    .select([
+      sql<number>`max(failures)`.as("failures"),
+      sql<Date | null>`max(last_failure_at)`.as("lastFailureAt"),
+    ])
+    .where("email_key", "=", emailKey)
+    .where("failures", ">", 0)
+    .executeTakeFirst();
+  return row?.lastFailureAt ? { failures: Number(row.failures), lastFailureAt: row.lastFailureAt } : null;
+}
+
 /** True when this account signed in successfully from this address before. */
 export async function signedInFromBefore(db: Kysely<DB>, emailKey: string, ip: string): Promise<boolean> {
   const row = await db

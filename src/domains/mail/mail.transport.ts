@@ -11,7 +11,8 @@ export interface OutgoingMail {
 
 // Line breaks and other control characters: in a header value they would end the header and start
 // another (a "Bcc:" typed into an event title).
-const CONTROL = new RegExp("[\\u0000-\\u001F\\u007F\\u2028\\u2029]+", "g");
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001F\u007F\u2028\u2029]+/g;
 
 /** A header value as it may be sent: on one line, whatever was typed (control characters become a
  * space). Applied here, where every message leaves, whatever the schemas let in before. */

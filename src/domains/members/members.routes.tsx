@@ -47,6 +47,7 @@ const NOTICES = {
   saved: "Saved.",
   deleted: "The member was deleted.",
   restored: "The member was restored.",
+  unthrottled: "Sign-ins to this account are no longer slowed down.",
 } as const;
 /** The notice an admin member page shows after a change (the forms redirect with ?done=). */
 export const MemberDoneQuery = Query({
@@ -58,6 +59,12 @@ const ProfileDoneQuery = Query({
 
 /** A part of "My details" another domain contributes (the calendar feed), wired in by the app. */
 export type ProfileSection = (request: FastifyRequest) => Promise<ComponentChildren>;
+
+/** A part of an admin's member page another domain contributes (the login slow-down), wired in by the app. */
+export type AdminMemberSection = (
+  request: FastifyRequest,
+  member: { id: string; email: string },
+) => Promise<ComponentChildren>;
 
 /** The query string of the next page: the same filters, the next cursor. */
 function nextPage(query: MemberListQuery, cursor: string | undefined): string | undefined {
@@ -71,7 +78,7 @@ function nextPage(query: MemberListQuery, cursor: string | undefined): string | 
 /** My details, the directory and the admin member pages. */
 export function memberRoutes(
   app: FastifyInstance,
-  options: { profileSections?: ProfileSection[] } = {},
+  options: { profileSections?: ProfileSection[]; adminSections?: AdminMemberSection[] } = {},
 ): void {
   declareRoute(app, {
     method: "GET",
@@ -213,19 +220,25 @@ export function memberRoutes(
       const member = await findMember(db, request.params.id, true);
       if (!member) throw notFound();
       const done = request.query.done;
+      const sections = await Promise.all(
+        (options.adminSections ?? []).map((section) => section(request, member)),
+      );
       return sendPage(
         request,
         reply,
         member.name,
-        <MemberAdminView
-          page={pageContext(request)}
-          member={member}
-          history={await statusHistory(db, member.id)}
-          tiers={await listTiers(db)}
-          canWrite={request.auth.actor.capabilities.has("members:write")}
-          notice={done ? NOTICES[done] : undefined}
-          undeliverable={(await findUndeliverable(db, member.email))?.reason}
-        />,
+        <>
+          <MemberAdminView
+            page={pageContext(request)}
+            member={member}
+            history={await statusHistory(db, member.id)}
+            tiers={await listTiers(db)}
+            canWrite={request.auth.actor.capabilities.has("members:write")}
+            notice={done ? NOTICES[done] : undefined}
+            undeliverable={(await findUndeliverable(db, member.email))?.reason}
+          />
+          {sections}
+        </>,
       );
     },
   });
