@@ -10,6 +10,7 @@ import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
 import { accountLinkRoutes } from "../domains/identity/account-links.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
+import { loginThrottleRoutes, loginThrottleSection } from "../domains/identity/login-throttle.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberApiRoutes } from "../domains/members/members.api.ts";
@@ -42,13 +43,15 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   outboxRoutes,
   incidentRoutes,
   (app) => restoreRoutes(app, restoreRunner(app.ctx as AppContext)),
-  (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
+  (app) =>
+    memberRoutes(app, { profileSections: [calendarFeedSection], adminSections: [loginThrottleSection] }),
   memberApiRoutes,
   memberImportRoutes,
   renewalRoutes,
   committeeRoutes,
   committeeApiRoutes,
   accountLinkRoutes,
+  loginThrottleRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

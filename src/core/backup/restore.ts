@@ -188,7 +188,10 @@ async function load(
   await assertSameSchema(t, manifest);
   const total = tables.length;
   if (total > 0) await t.query(`TRUNCATE ${tables.map((x) => quoteIdent(x.name)).join(", ")}`);
-  const indexes = await dropSecondaryIndexes(t, tables.map((x) => x.name));
+  const indexes = await dropSecondaryIndexes(
+    t,
+    tables.map((x) => x.name),
+  );
   let done = 0;
   for (const table of tables) {
     const cols = table.columns.map(quoteIdent).join(", ");

@@ -192,6 +192,20 @@ export interface LoginAttemptsTable {
   at: GenTimestamp;
 }
 
+export interface LoginDevicesTable {
+  token_hash: string;
+  email_key: string;
+  created_at: GenTimestamp;
+  last_used_at: GenTimestamp;
+}
+
+export interface LoginThrottlesTable {
+  key: string;
+  email_key: string | null;
+  failures: Generated<number>;
+  last_failure_at: NullableTimestamp;
+}
+
 export interface MailUndeliverableTable {
   address: string;
   reason: string;
@@ -251,6 +265,7 @@ export interface MembersTable {
   renewal_due_on: NullableDateText;
   admin_notes: Generated<string>;
   directory_opt_out: Generated<boolean>;
+  email_announcements: Generated<boolean>;
 }
 
 export interface MembershipTiersTable {
@@ -404,6 +419,8 @@ export interface DB {
   incidents: IncidentsTable;
   invariant_runs: InvariantRunsTable;
   login_attempts: LoginAttemptsTable;
+  login_devices: LoginDevicesTable;
+  login_throttles: LoginThrottlesTable;
   mail_undeliverable: MailUndeliverableTable;
   member_feed_tokens: MemberFeedTokensTable;
   member_imports: MemberImportsTable;

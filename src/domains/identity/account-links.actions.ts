@@ -9,7 +9,6 @@ import { listMembers, lockMember, type MemberListQuery } from "../members/member
 import { linkEmail, linkPath } from "./account-links.messages.ts";
 import {
   accessOfMembers,
-  clearLoginThrottleAfterReset,
   consumeLink,
   insertLink,
   type LinkPurpose,
@@ -24,6 +23,7 @@ import {
   insertAccount,
   setPassword,
 } from "./identity.repository.ts";
+import { clearLoginThrottle } from "./login-throttle.ts";
 import { assertAcceptablePassword, hashPassword } from "./passwords.ts";
 
 /* Single-use links that give a member a password: an admin's invitation (a first login) and a password
@@ -348,14 +348,15 @@ export const completePasswordReset = defineAction({
     await setPassword(trx, account.id, await hashPassword(input.password));
     const sessionsEnded = await endSessionsOfAccount(trx, account.id, "password_reset");
     const member = await lockMember(trx, used.member_id);
-    if (member) await clearLoginThrottleAfterReset(trx, member.email.trim().toLowerCase());
+    // A new password is not held back by the guesses made before it.
+    const throttlesCleared = member ? await clearLoginThrottle(trx, member.email) : 0;
     return {
       result: { accountId: account.id },
       audit: {
         action: "password_reset.completed",
         subjectType: "account",
         subjectId: account.id,
-        after: { sessionsEnded, linkId: used.id },
+        after: { sessionsEnded, linkId: used.id, throttlesCleared },
       },
     };
   },

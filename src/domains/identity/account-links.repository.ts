@@ -119,13 +119,3 @@ export function openInvitationOf(db: Kysely<DB>, memberId: string) {
     .where("expires_at", ">", sql<Date>`now()`)
     .executeTakeFirst();
 }
-
-/** Forgets an address's failed logins, so a password just reset is not held back by the guesses made
- * before it. The one call point for "a reset clears the login throttle" (completePasswordReset). */
-export async function clearLoginThrottleAfterReset(trx: Transaction<DB>, emailKey: string): Promise<void> {
-  await trx
-    .deleteFrom("login_attempts")
-    .where("email_key", "=", emailKey)
-    .where("succeeded", "=", false)
-    .execute();
-}

@@ -11,7 +11,7 @@ import { changeOwnPassword, endOwnSession } from "./identity.actions.ts";
 import { presentMe } from "./identity.presenters.ts";
 import { LoginForm, LoginQuery, MeOut, PasswordForm } from "./identity.schemas.ts";
 import { LoginView, PasswordView } from "./identity.views.tsx";
-import { clearSessionCookie, logIn, setSessionCookie } from "./login.ts";
+import { clearSessionCookie, DEVICE_COOKIE, logIn, setDeviceCookie, setSessionCookie } from "./login.ts";
 
 // Login and logout keep working in read-only mode and while admin changes are frozen (O3).
 
@@ -69,6 +69,7 @@ export function identityRoutes(app: FastifyInstance): void {
           password: request.body.password ?? "",
           ip: request.ip,
           replacesToken: request.cookies[SESSION_COOKIE],
+          deviceToken: request.cookies[DEVICE_COOKIE],
           requestId: request.id,
         });
         if (!outcome.ok) {
@@ -86,6 +87,7 @@ export function identityRoutes(app: FastifyInstance): void {
           );
         }
         setSessionCookie(request, reply, outcome.token);
+        if (outcome.deviceToken) setDeviceCookie(request, reply, outcome.deviceToken);
         return reply.redirect(outcome.mustChangePassword ? "/account/password" : next, 303);
       } catch (error) {
         if (error instanceof ClubError && error.status === 429) {

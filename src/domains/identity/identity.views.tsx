@@ -65,7 +65,7 @@ export function PasswordView({
         <CsrfField page={page} />
         <label for="current">Current password</label>
         <input id="current" name="current" type="password" autocomplete="current-password" required />
-        <label for="password">New password (at least 12 characters)</label>
+        <label for="password">New password (at least 12 characters, not a common one)</label>
         <input
           id="password"
           name="password"

@@ -14,6 +14,7 @@ type Member = {
   status: string;
   version: number;
   directory_opt_out: boolean;
+  email_announcements: boolean;
   joined_on: string | Date;
   tier_key: string | null;
   renewal_due_on: string | Date | null;
@@ -73,6 +74,42 @@ export function ProfileView({ page, member, saved }: { page: PageContext; member
         <input type="hidden" name="version" value={String(member.version)} />
         <ContactFields member={member} />
         <button type="submit">Save</button>
+      </form>
+    </section>
+  );
+}
+
+/** The member's own email preferences: announcements on or off; the rest is always sent. */
+export function EmailPreferencesView({
+  page,
+  member,
+  saved,
+}: {
+  page: PageContext;
+  member: Member;
+  saved?: boolean;
+}) {
+  return (
+    <section>
+      <h2>Email</h2>
+      <Notice text={saved ? "Your email preferences were saved." : undefined} />
+      <form method="post" action="/members/me/email-preferences">
+        <FormTokens page={page} />
+        <label>
+          <input
+            type="checkbox"
+            name="announcements"
+            value="1"
+            checked={member.email_announcements}
+            style="width:auto"
+          />{" "}
+          Send me the club's announcements
+        </label>
+        <p>
+          Messages about your own registrations, your membership and your account are always sent, whatever
+          you choose here.
+        </p>
+        <button type="submit">Save email preferences</button>
       </form>
     </section>
   );
