@@ -89,7 +89,7 @@ async function inPglite<T>(target: PgliteDatabase, body: (t: Target) => Promise<
         copyIn: async (text, source) => {
           const parts: Buffer[] = [];
           for await (const part of source) parts.push(part as Buffer);
-          await pglite.query(text.replace(/FROM STDIN$/, "FROM '/dev/blob'"), [], {
+          await pglite.query(text.replace(/FROM STDIN\b/, "FROM '/dev/blob'"), [], {
             blob: new Blob(parts as unknown as BlobPart[]),
           });
         },
@@ -185,6 +185,8 @@ async function load(
   const tables = manifest.tables.filter((x) => !keep.has(x.name));
   for (const statement of sessionStatements("local")) await t.query(statement);
   await t.query("SET LOCAL session_replication_role = replica");
+  // The indexes are built again after the load: give each build memory enough to sort in one pass.
+  await t.query("SET LOCAL maintenance_work_mem = '256MB'");
   await assertSameSchema(t, manifest);
   const total = tables.length;
   if (total > 0) await t.query(`TRUNCATE ${tables.map((x) => quoteIdent(x.name)).join(", ")}`);
@@ -200,7 +202,9 @@ async function load(
       label: table.file,
       compression: manifest.compression,
     });
-    await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN`, source);
+    // FREEZE: the table was emptied in this transaction, so its rows can be written already frozen
+    // (no hint-bit rewrite of the whole table on first read).
+    await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN WITH (FREEZE true)`, source);
     progress({ step: "load", table: table.name, rows: table.rows, done: ++done, total });
   }
   for (const index of indexes) await t.query(index.definition);
