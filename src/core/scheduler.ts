@@ -21,16 +21,22 @@ export const jobRunCounter = new Counter({
   registers: [registry],
 });
 
-/** What a job may use; a process's AppContext satisfies it. */
-export interface JobContext {
+/** The least configuration every job may read. */
+export interface JobConfig {
+  timeZone: string;
+}
+
+/** What a job may use; a process's AppContext satisfies it with the whole configuration as `C`, so a
+ * job the app assembles (the backups) reads its settings typed, while core knows no app setting. */
+export interface JobContext<C extends JobConfig = JobConfig> {
   database: Database;
-  config: { timeZone: string };
+  config: C;
   actionEnv(actor: Actor, requestId?: string): ActionEnv;
 }
 
 /** One run of a job, as the job sees it. */
-export interface JobRun {
-  ctx: JobContext;
+export interface JobRun<C extends JobConfig = JobConfig> {
+  ctx: JobContext<C>;
   /** Stored as the request id of the run's actions, so its audit entries can be found together. */
   runId: string;
   /** "scheduler" or the operator who ran it by hand (`operator:alice`). */
@@ -49,14 +55,14 @@ export interface JobSummary {
 }
 
 /** A named job run on an interval. run() must be idempotent: running it twice changes nothing more. */
-export interface Job {
+export interface Job<C extends JobConfig = JobConfig> {
   name: string;
   description: string;
   intervalMs: number;
   /** Runs in every mode instead of waiting for normal: for a job that watches the degraded state
    * itself and writes nothing the mode stops (recovery actions only, alerts). */
   runsInAnyMode?: boolean;
-  run(run: JobRun): Promise<JobSummary>;
+  run(run: JobRun<C>): Promise<JobSummary>;
 }
 
 /** How a run ended: done, failed, deferred (mode not normal), or busy (running elsewhere). */
@@ -106,9 +112,9 @@ async function withJobLock<T>(
 }
 
 /** Runs a job once, now: mode check, lock, run. Never throws; the outcome is counted and returned. */
-export async function runJob(
-  ctx: JobContext,
-  job: Job,
+export async function runJob<C extends JobConfig>(
+  ctx: JobContext<C>,
+  job: Job<C>,
   options: { triggeredBy?: string; now?: Date; progress?: (text: string) => void; signal?: AbortSignal } = {},
 ): Promise<JobRunResult> {
   const runId = `job:${job.name}:${randomUUID()}`;
@@ -153,7 +159,7 @@ export async function runJob(
 
 /** Runs jobs on their intervals inside `clubos serve`. A job that did not run (deferred, failed) is
  * retried at the next tick, so pausing delays work but never drops it. */
-export class Scheduler {
+export class Scheduler<C extends JobConfig = JobConfig> {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private readonly nextDue = new Map<string, number>();
@@ -161,8 +167,8 @@ export class Scheduler {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly ctx: JobContext,
-    private readonly jobs: readonly Job[],
+    private readonly ctx: JobContext<C>,
+    private readonly jobs: readonly Job<C>[],
     private readonly options: { logger?: JobLogger; tickMs?: number; firstTickMs?: number } = {},
   ) {}
 

@@ -3,7 +3,7 @@ import { actorRef, systemActor } from "../../core/actor.ts";
 import type { DrillResult } from "../../core/backup/index.ts";
 import { listBackups } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
-import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
 import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
 
 /* The scheduled restore drill (B-3): daily by default, of the newest backup. A backup is trusted only
@@ -13,19 +13,19 @@ import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
 const ACTOR = systemActor("backup-drill");
 
 /** What the drill needs from the app: where backups are, and how to drill one. */
-export interface DrillJobOptions {
+export interface DrillJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
-  backupDir(ctx: JobContext): string;
-  drill(ctx: JobContext, actor: string): Promise<DrillResult>;
+  backupDir(ctx: JobContext<C>): string;
+  drill(ctx: JobContext<C>, actor: string): Promise<DrillResult>;
 }
 
-export function backupDrillJob(options: DrillJobOptions): Job {
+export function backupDrillJob<C extends JobConfig>(options: DrillJobOptions<C>): Job<C> {
   return {
     name: "backup-drill",
     description: "Restore the newest backup into a scratch database and verify it; a failure warns operators",
     intervalMs: options.intervalMs,
     runsInAnyMode: true,
-    async run(run: JobRun): Promise<JobSummary> {
+    async run(run: JobRun<C>): Promise<JobSummary> {
       const state = await readSystemState(run.ctx.database.db);
       if (state.mode === "maintenance") return { changed: 0, failed: 0, detail: "not now: maintenance" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);

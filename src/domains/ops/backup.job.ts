@@ -11,7 +11,7 @@ import {
   retentionPlan,
 } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
-import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
 import { recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
 import { openOrNoteIncidentIn } from "./incidents.repository.ts";
@@ -54,16 +54,19 @@ export const reportBackupsFailing = defineAction({
 
 /** What the scheduled backup needs from the app: where backups go, and how to take one (key, copy
  * targets and invariant checks all come from the configuration). */
-export interface BackupJobOptions {
+export interface BackupJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
   retention?: RetentionPolicy;
-  backupDir(ctx: JobContext): string;
-  take(ctx: JobContext, actor: string): Promise<CreatedBackup>;
+  backupDir(ctx: JobContext<C>): string;
+  take(ctx: JobContext<C>, actor: string): Promise<CreatedBackup>;
 }
 
 /** Why the backups need a person now, or null: the last two attempts failed, or the newest good
  * backup is older than two intervals (or there is none while attempts keep failing). */
-async function alarm(run: JobRun, options: BackupJobOptions): Promise<string | null> {
+async function alarm<C extends JobConfig>(
+  run: JobRun<C>,
+  options: BackupJobOptions<C>,
+): Promise<string | null> {
   const recent = await recentBackupOutcomes(run.ctx.database.db, 2);
   if (recent.length === 2 && recent.every((r) => !r.ok))
     return "The last two backups failed: there is no new copy of the club's data.";
@@ -76,7 +79,11 @@ async function alarm(run: JobRun, options: BackupJobOptions): Promise<string | n
 /** Removes the backups the retention policy no longer keeps (B-2), each deletion audited before its
  * files go. Pruning is an admin change: in read-only mode or under the admin freeze it is refused, and
  * everything is kept until it is allowed again. */
-async function prune(run: JobRun, options: BackupJobOptions, env: ActionEnv): Promise<number> {
+async function prune<C extends JobConfig>(
+  run: JobRun<C>,
+  options: BackupJobOptions<C>,
+  env: ActionEnv,
+): Promise<number> {
   const dir = options.backupDir(run.ctx);
   const policy = options.retention ?? DEFAULT_RETENTION;
   const listings = listBackups(dir, run.now);
@@ -105,13 +112,13 @@ async function prune(run: JobRun, options: BackupJobOptions, env: ActionEnv): Pr
 /** The scheduled backup job: hourly by default, one at a time across servers (the scheduler's advisory
  * lock). It also runs in read-only mode, when a backup matters most; during maintenance (a restore
  * takes its own) it waits. */
-export function backupJob(options: BackupJobOptions): Job {
+export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Job<C> {
   return {
     name: "backup",
     description: "Take a backup (copied off-site and verified); failing twice opens a SEV-1 incident",
     intervalMs: options.intervalMs,
     runsInAnyMode: true,
-    async run(run: JobRun): Promise<JobSummary> {
+    async run(run: JobRun<C>): Promise<JobSummary> {
       const state = await readSystemState(run.ctx.database.db);
       if (state.mode === "maintenance")
         return { changed: 0, failed: 0, detail: "not now: maintenance (a restore takes its own backup)" };
