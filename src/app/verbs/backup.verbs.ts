@@ -5,6 +5,7 @@ import { runAction } from "../../core/action.ts";
 import { type Actor, actorRef, operatorActor, systemActor } from "../../core/actor.ts";
 import {
   type BackupProgress,
+  type CreatedBackup,
   deleteBackup,
   findBackup,
   generateBackupKey,
@@ -15,6 +16,7 @@ import {
   verifyBackup,
 } from "../../core/backup/index.ts";
 import {
+  backupAttempt,
   recordBackupCreated,
   recordBackupDeleted,
   recordBackupDrilled,
@@ -52,24 +54,22 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
       const created = await env.withRuntime(async (ctx) => {
         const warning = backupKeyWarning(ctx.config);
         if (warning) env.io.err(`WARNING: ${warning}`);
-        const record = (id: string, ok: boolean, summary: Record<string, unknown>) =>
-          runAction(ctx.actionEnv(actor), recordBackupCreated, { id, ok, summary });
+        let made: CreatedBackup | undefined;
+        let error: unknown;
         try {
-          const made = await takeBackup(ctx.config, ctx.database, actorRef(actor), (event) =>
+          made = await takeBackup(ctx.config, ctx.database, actorRef(actor), (event) =>
             progressLine(env, event),
           );
-          await record(made.id, true, {
-            tables: made.manifest.tables.length,
-            rows: made.manifest.tables.reduce((n, t) => n + t.rows, 0),
-            encrypted: made.manifest.encryption !== null,
-            chainHead: made.manifest.auditChain.head?.seq ?? null,
-            copies: made.copies.map((c) => ({ location: c.location, ok: c.ok })),
-          });
-          return made;
-        } catch (error) {
-          await record("failed", false, { error: (error as Error).message }).catch(() => {});
+        } catch (thrown) {
+          error = thrown;
+        }
+        const recorded = runAction(ctx.actionEnv(actor), recordBackupCreated, backupAttempt(made, error));
+        if (!made) {
+          await recorded.catch(() => {});
           throw error;
         }
+        await recorded;
+        return made;
       });
       const m = created.manifest;
       const bytes = m.tables.reduce((n, t) => n + t.storedBytes, 0);

@@ -20,7 +20,15 @@ export {
 } from "./drill.ts";
 export { BACKUP_ERRORS } from "./errors.ts";
 export { FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
-export { type BackupListing, deleteBackup, findBackup, incompleteBackups, listBackups } from "./list.ts";
+export {
+  type BackupListing,
+  deleteBackup,
+  findBackup,
+  incompleteBackups,
+  isGoodBackup,
+  listBackups,
+  newestGoodBackup,
+} from "./list.ts";
 export { type RestoreProgress, type RestoreResult, restoreInto } from "./restore.ts";
 export {
   DEFAULT_RETENTION,

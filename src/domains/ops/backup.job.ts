@@ -2,17 +2,19 @@ import type { ActionEnv } from "../../core/action.ts";
 import { defineAction, runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
 import {
+  type BackupListing,
   type CreatedBackup,
   DEFAULT_RETENTION,
   deleteBackup,
   describeRetention,
   listBackups,
+  newestGoodBackup,
   type RetentionPolicy,
   retentionPlan,
 } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
 import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
-import { recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
+import { backupAttempt, recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
 import { openOrNoteIncidentIn } from "./incidents.repository.ts";
 
@@ -66,11 +68,12 @@ export interface BackupJobOptions<C extends JobConfig = JobConfig> {
 async function alarm<C extends JobConfig>(
   run: JobRun<C>,
   options: BackupJobOptions<C>,
+  listings: () => BackupListing[],
 ): Promise<string | null> {
   const recent = await recentBackupOutcomes(run.ctx.database.db, 2);
   if (recent.length === 2 && recent.every((r) => !r.ok))
     return "The last two backups failed: there is no new copy of the club's data.";
-  const newest = listBackups(options.backupDir(run.ctx), run.now).find((b) => b.copies.every((c) => c.ok));
+  const newest = newestGoodBackup(listings());
   const stale = newest && run.now.getTime() - Date.parse(newest.createdAt) > 2 * options.intervalMs;
   if (stale) return `The newest good backup (${newest.id}) is older than two backup intervals.`;
   return null;
@@ -83,10 +86,10 @@ async function prune<C extends JobConfig>(
   run: JobRun<C>,
   options: BackupJobOptions<C>,
   env: ActionEnv,
+  listings: BackupListing[],
 ): Promise<number> {
   const dir = options.backupDir(run.ctx);
   const policy = options.retention ?? DEFAULT_RETENTION;
-  const listings = listBackups(dir, run.now);
   const plan = retentionPlan(
     listings.map((b) => ({ id: b.id, createdAt: b.createdAt, trusted: b.drill.state === "passed" })),
     policy,
@@ -123,27 +126,27 @@ export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Jo
       if (state.mode === "maintenance")
         return { changed: 0, failed: 0, detail: "not now: maintenance (a restore takes its own backup)" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);
-      let failure: string | null = null;
       let made: CreatedBackup | undefined;
+      let error: unknown;
       try {
         made = await options.take(run.ctx, actorRef(ACTOR));
-        const bad = made.copies.filter((c) => !c.ok);
-        if (bad.length) failure = `the copy to ${bad.map((c) => c.location).join(", ")} failed verification`;
-      } catch (error) {
-        failure = (error as Error).message;
+      } catch (thrown) {
+        error = thrown;
       }
-      await runAction(env, recordBackupCreated, {
-        id: made?.id ?? "failed",
-        ok: failure === null,
-        summary: failure
-          ? { error: failure, triggeredBy: run.triggeredBy }
-          : { tables: made!.manifest.tables.length, triggeredBy: run.triggeredBy },
-      });
-      const why = await alarm(run, options);
+      const attempt = backupAttempt(made, error, { triggeredBy: run.triggeredBy });
+      const failure = attempt.failure;
+      await runAction(env, recordBackupCreated, attempt);
+      // Read once, when first needed (two failures in a row need no listing, and the folder may be gone).
+      let listed: BackupListing[] | undefined;
+      const listings = () => {
+        listed ??= listBackups(options.backupDir(run.ctx), run.now);
+        return listed;
+      };
+      const why = await alarm(run, options, listings);
       if (why)
         await runAction(env, reportBackupsFailing, { why: failure ? `${why} Last error: ${failure}` : why });
       if (failure) return { changed: 0, failed: 1, detail: `backup failed: ${failure}` };
-      const pruned = await prune(run, options, env);
+      const pruned = await prune(run, options, env, listings());
       const gone = pruned ? `; ${pruned} older backup(s) pruned by the retention policy` : "";
       return { changed: 1 + pruned, failed: 0, detail: `backup ${made!.id} taken and verified${gone}` };
     },

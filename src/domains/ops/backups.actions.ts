@@ -1,5 +1,6 @@
 import { defineAction } from "../../core/action.ts";
 import { clearAlert, raiseAlert } from "../../core/alerts.ts";
+import { type CreatedBackup, isGoodBackup } from "../../core/backup/index.ts";
 import { invalidInput } from "../../core/errors.ts";
 
 /* The audit trail of backups (B-2, B-3). The work itself (minutes of COPY, files on disk) happens
@@ -26,6 +27,33 @@ const record = (name: string, auditAction: string) =>
       };
     },
   });
+
+/** One attempt to take a backup as recordBackupCreated records it, for the job and `clubos backup
+ * create` alike: ok only for a good backup (isGoodBackup), else what went wrong in words. */
+export function backupAttempt(
+  made: CreatedBackup | undefined,
+  error: unknown,
+  extra: Summary = {},
+): { id: string; ok: boolean; failure: string | null; summary: Summary } {
+  if (!made) {
+    const failure = error instanceof Error ? error.message : String(error ?? "the backup was not taken");
+    return { id: "failed", ok: false, failure, summary: { error: failure, ...extra } };
+  }
+  const bad = made.copies.filter((c) => !c.ok);
+  const failure = isGoodBackup(made)
+    ? null
+    : `the copy to ${bad.map((c) => c.location).join(", ")} failed verification`;
+  const summary: Summary = {
+    tables: made.manifest.tables.length,
+    rows: made.manifest.tables.reduce((n, t) => n + t.rows, 0),
+    encrypted: made.manifest.encryption !== null,
+    chainHead: made.manifest.auditChain.head?.seq ?? null,
+    copies: made.copies.map((c) => ({ location: c.location, ok: c.ok })),
+    ...(failure ? { error: failure } : {}),
+    ...extra,
+  };
+  return { id: made.id, ok: failure === null, failure, summary };
+}
 
 /** Records a backup that was taken (ok) or that failed and was not kept (ok false). */
 export const recordBackupCreated = record("recordBackupCreated", "backup.created");
