@@ -6,7 +6,7 @@ import { backupJob } from "../domains/ops/backup.job.ts";
 import { backupDrillJob } from "../domains/ops/backup-drill.job.ts";
 import { incidentWatchJob } from "../domains/ops/incident-watch.job.ts";
 import { invariantScanJob } from "../domains/ops/invariant-scan.job.ts";
-import { drillOf, takeBackup } from "./backup-env.ts";
+import { backupTargets, drillOf, takeBackup } from "./backup-env.ts";
 import { backupDrillHours, backupIntervalMinutes, type Config, invariantScanMinutes } from "./config.ts";
 import { allInvariantChecks } from "./invariants.ts";
 
@@ -21,6 +21,7 @@ export const JOBS: readonly Job<Config>[] = [
     intervalMs: backupIntervalMinutes() * 60_000,
     backupDir: (ctx) => ctx.config.backupDir,
     take: (ctx, actor) => takeBackup(ctx.config, ctx.database, actor),
+    targets: (ctx) => backupTargets(ctx.config),
   }),
   backupDrillJob({
     intervalMs: backupDrillHours() * 60 * 60_000,

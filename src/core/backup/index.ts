@@ -19,7 +19,7 @@ export {
   drillBackup,
 } from "./drill.ts";
 export { BACKUP_ERRORS } from "./errors.ts";
-export { FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
+export { backupIdTime, FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
 export {
   type BackupListing,
   deleteBackup,

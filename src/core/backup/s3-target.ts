@@ -78,6 +78,28 @@ export class S3Target implements BackupTarget {
     return ids.sort().reverse();
   }
 
+  /** Deletes the manifest first (the bundle then stops being listed as complete), then every other
+   * object under the bundle's prefix. */
+  async remove(id: string): Promise<void> {
+    if (!isBackupId(id)) throw new Error(`${id} is not a backup id.`);
+    const { s3, client } = await this.open();
+    const del = (key: string) =>
+      client.send(new s3.DeleteObjectCommand({ Bucket: this.where.bucket, Key: key }));
+    await del(this.key(id, MANIFEST_FILE));
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new s3.ListObjectsV2Command({
+          Bucket: this.where.bucket,
+          Prefix: this.key(id, ""),
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) await del(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
   /** Downloads the bundle into a new temporary folder and returns it; the caller removes it. */
   async read(id: string): Promise<string> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `clubos-s3-${id}-`));

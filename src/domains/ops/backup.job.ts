@@ -3,12 +3,15 @@ import { defineAction, runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
 import {
   type BackupListing,
+  type BackupTarget,
+  backupIdTime,
   type CreatedBackup,
   DEFAULT_RETENTION,
   deleteBackup,
   describeRetention,
   listBackups,
   newestGoodBackup,
+  type RetainedBackup,
   type RetentionPolicy,
   retentionPlan,
 } from "../../core/backup/index.ts";
@@ -61,6 +64,8 @@ export interface BackupJobOptions<C extends JobConfig = JobConfig> {
   retention?: RetentionPolicy;
   backupDir(ctx: JobContext<C>): string;
   take(ctx: JobContext<C>, actor: string): Promise<CreatedBackup>;
+  /** The off-site copies (copy folder, bucket): pruned by the same policy after the backup folder. */
+  targets?(ctx: JobContext<C>): BackupTarget[];
 }
 
 /** Why the backups need a person now, or null: the last two attempts failed, or the newest good
@@ -80,36 +85,57 @@ async function alarm<C extends JobConfig>(
 }
 
 /** Removes the backups the retention policy no longer keeps (B-2), each deletion audited before its
- * files go. Pruning is an admin change: in read-only mode or under the admin freeze it is refused, and
- * everything is kept until it is allowed again. */
+ * files go: in the backup folder, then in each off-site copy by the same policy (a backup taken by hand
+ * or before a migration is kept or pruned like any other). Pruning is an admin change: in read-only
+ * mode or under the admin freeze it is refused, and everything is kept until it is allowed again. */
 async function prune<C extends JobConfig>(
   run: JobRun<C>,
   options: BackupJobOptions<C>,
   env: ActionEnv,
   listings: BackupListing[],
-): Promise<number> {
-  const dir = options.backupDir(run.ctx);
+): Promise<{ pruned: number; problems: string[] }> {
   const policy = options.retention ?? DEFAULT_RETENTION;
-  const plan = retentionPlan(
-    listings.map((b) => ({ id: b.id, createdAt: b.createdAt, trusted: b.drill.state === "passed" })),
-    policy,
-  );
-  let pruned = 0;
-  for (const id of plan.prune) {
-    const listing = listings.find((b) => b.id === id)!;
+  const reason = `retention policy (${describeRetention(policy)})`;
+  const primary = new Map(listings.map((b) => [b.id, b]));
+  const retained = (id: string): RetainedBackup => ({
+    id,
+    createdAt: primary.get(id)?.createdAt ?? backupIdTime(id),
+    trusted: primary.get(id)?.drill.state === "passed",
+  });
+  // False once the audit entry is refused (the mode): nothing more is pruned anywhere.
+  const audited = async (id: string, summary: Record<string, unknown>, where: string) => {
     try {
-      await runAction(env, recordBackupDeleted, {
-        id,
-        reason: `retention policy (${describeRetention(policy)})`,
-        summary: { createdAt: listing.createdAt, bytes: listing.bytes },
-      });
+      await runAction(env, recordBackupDeleted, { id, reason: `${reason}${where}`, summary });
+      return true;
     } catch {
-      break;
+      return false;
     }
+  };
+  const dir = options.backupDir(run.ctx);
+  let pruned = 0;
+  for (const id of retentionPlan([...primary.keys()].map(retained), policy).prune) {
+    const listing = primary.get(id)!;
+    if (!(await audited(id, { createdAt: listing.createdAt, bytes: listing.bytes }, "")))
+      return { pruned, problems: [] };
     deleteBackup(dir, id);
     pruned++;
   }
-  return pruned;
+  const problems: string[] = [];
+  for (const target of options.targets?.(run.ctx) ?? []) {
+    try {
+      const held = await target.list();
+      for (const id of retentionPlan(held.map(retained), policy).prune) {
+        const where = ` in the copy at ${target.location}`;
+        if (!(await audited(id, { createdAt: retained(id).createdAt, location: target.location }, where)))
+          return { pruned, problems };
+        await target.remove(id);
+        pruned++;
+      }
+    } catch (error) {
+      problems.push(`the copy at ${target.location} could not be pruned: ${(error as Error).message}`);
+    }
+  }
+  return { pruned, problems };
 }
 
 /** The scheduled backup job: hourly by default, one at a time across servers (the scheduler's advisory
@@ -146,9 +172,14 @@ export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Jo
       if (why)
         await runAction(env, reportBackupsFailing, { why: failure ? `${why} Last error: ${failure}` : why });
       if (failure) return { changed: 0, failed: 1, detail: `backup failed: ${failure}` };
-      const pruned = await prune(run, options, env, listings());
+      const { pruned, problems } = await prune(run, options, env, listings());
       const gone = pruned ? `; ${pruned} older backup(s) pruned by the retention policy` : "";
-      return { changed: 1 + pruned, failed: 0, detail: `backup ${made!.id} taken and verified${gone}` };
+      const left = problems.length ? `; ${problems.join("; ")}` : "";
+      return {
+        changed: 1 + pruned,
+        failed: 0,
+        detail: `backup ${made!.id} taken and verified${gone}${left}`,
+      };
     },
   };
 }
