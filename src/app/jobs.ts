@@ -20,13 +20,13 @@ export const JOBS: readonly Job<Config>[] = [
   backupJob({
     intervalMs: backupIntervalMinutes() * 60_000,
     backupDir: (ctx) => ctx.config.backupDir,
-    take: (ctx, actor) => takeBackup(ctx.config, ctx.database, actor),
+    take: (ctx, actor, onProgress) => takeBackup(ctx.config, ctx.database, actor, onProgress),
     targets: (ctx) => backupTargets(ctx.config),
   }),
   backupDrillJob({
     intervalMs: backupDrillHours() * 60 * 60_000,
     backupDir: (ctx) => ctx.config.backupDir,
-    drill: (ctx, actor) => drillOf(ctx.config, actor),
+    drill: (ctx, actor, onProgress) => drillOf(ctx.config, actor, { onProgress }),
   }),
 ];
 

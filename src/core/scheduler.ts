@@ -5,6 +5,7 @@ import type { ActionEnv } from "./action.ts";
 import type { Actor } from "./actor.ts";
 import type { Database } from "./db/connect.ts";
 import { ClubError, CORE_ERRORS } from "./errors.ts";
+import { recordJobRun } from "./job-progress.ts";
 import { registry } from "./metrics.ts";
 import { readSystemState } from "./modes.ts";
 
@@ -134,14 +135,26 @@ export async function runJob<C extends JobConfig>(
       if (!state) throw CORE_ERRORS.state_unavailable("the system mode cannot be read");
       if (state.mode !== "normal" && !job.runsInAnyMode)
         throw CORE_ERRORS.read_only(`the system is in ${state.mode} mode`);
-      return job.run({
-        ctx,
-        runId,
-        triggeredBy: options.triggeredBy ?? "scheduler",
-        now: options.now ?? new Date(),
-        signal: options.signal ?? new AbortController().signal,
-        progress: options.progress ?? (() => {}),
-      });
+      const triggeredBy = options.triggeredBy ?? "scheduler";
+      const record = await recordJobRun(ctx.database.db, { job: job.name, runId, triggeredBy });
+      try {
+        const done = await job.run({
+          ctx,
+          runId,
+          triggeredBy,
+          now: options.now ?? new Date(),
+          signal: options.signal ?? new AbortController().signal,
+          progress: (text) => {
+            record.note(text);
+            options.progress?.(text);
+          },
+        });
+        await record.finish(done.failed > 0 ? "failed" : "ok", done.detail);
+        return done;
+      } catch (error) {
+        await record.finish("failed", error instanceof Error ? error.message : String(error));
+        throw error;
+      }
     });
     if (!summary) return finish("busy", { reason: "another server is running it" });
     if (summary.failed > 0)

@@ -22,7 +22,13 @@ import {
   recordBackupDrilled,
   recordBackupVerified,
 } from "../../domains/ops/backups.actions.ts";
-import { humanAge, humanBytes, presentBackup } from "../../domains/ops/backups.presenters.ts";
+import {
+  describeBackupProgress,
+  describeDrillStep,
+  humanAge,
+  humanBytes,
+  presentBackup,
+} from "../../domains/ops/backups.presenters.ts";
 import { backupKey, backupKeyWarning, drillOf, takeBackup } from "../backup-env.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
@@ -31,12 +37,8 @@ const RUNBOOK_VERIFY = "docs/runbooks/backup-verification.md";
 const RUNBOOK_DRILL = "docs/runbooks/restore-drill.md";
 
 function progressLine(env: CliEnv, event: BackupProgress): void {
-  if (event.step === "invariants") env.io.progress(`invariant checks ${event.done}/${event.total}`);
-  else if (event.step === "snapshot") env.io.progress(`snapshot taken: ${event.tables} tables`);
-  else if (event.step === "table" && event.finished)
-    env.io.progress(`table ${event.table}: ${event.rows} rows, ${humanBytes(event.bytes)}`);
-  else if (event.step === "copy")
-    env.io.progress(`copy to ${event.location}: ${event.ok ? "verified" : "FAILED"}`);
+  const line = describeBackupProgress(event);
+  if (line) env.io.progress(line);
 }
 
 /** A folder named on the command line, relative to where the command was typed. */
@@ -163,7 +165,7 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
       const result = await env.withRuntime(async (ctx) => {
         const drilled = await drillOf(ctx.config, actorRef(actor), {
           id,
-          onProgress: (step, detail) => env.io.progress(`${step}: ${detail}`),
+          onProgress: (step, detail) => env.io.progress(describeDrillStep(step, detail)),
         });
         await runAction(ctx.actionEnv(actor), recordBackupDrilled, {
           id: drilled.id,

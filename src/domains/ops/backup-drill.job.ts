@@ -5,6 +5,7 @@ import { listBackups } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
 import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
 import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
+import { describeDrillStep } from "./backups.presenters.ts";
 
 /* The scheduled restore drill (B-3): daily by default, of the newest backup. A backup is trusted only
  * after a drill passed; a failed drill, or none passing for two intervals, raises a warning on the
@@ -16,7 +17,11 @@ const ACTOR = systemActor("backup-drill");
 export interface DrillJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
   backupDir(ctx: JobContext<C>): string;
-  drill(ctx: JobContext<C>, actor: string): Promise<DrillResult>;
+  drill(
+    ctx: JobContext<C>,
+    actor: string,
+    onProgress: (step: string, detail: string) => void,
+  ): Promise<DrillResult>;
 }
 
 export function backupDrillJob<C extends JobConfig>(options: DrillJobOptions<C>): Job<C> {
@@ -36,7 +41,9 @@ export function backupDrillJob<C extends JobConfig>(options: DrillJobOptions<C>)
         });
         return { changed: 0, failed: 1, detail: "no backup to drill" };
       }
-      const drilled = await options.drill(run.ctx, actorRef(ACTOR));
+      const drilled = await options.drill(run.ctx, actorRef(ACTOR), (step, detail) =>
+        run.progress(describeDrillStep(step, detail)),
+      );
       await runAction(env, recordBackupDrilled, {
         id: drilled.id,
         ok: drilled.ok,

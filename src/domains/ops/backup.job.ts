@@ -3,6 +3,7 @@ import { defineAction, runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
 import {
   type BackupListing,
+  type BackupProgress,
   type BackupTarget,
   backupIdTime,
   type CreatedBackup,
@@ -18,6 +19,7 @@ import {
 import { readSystemState } from "../../core/modes.ts";
 import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
 import { backupAttempt, recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
+import { describeBackupProgress } from "./backups.presenters.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
 import { openOrNoteIncidentIn } from "./incidents.repository.ts";
 
@@ -63,7 +65,11 @@ export interface BackupJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
   retention?: RetentionPolicy;
   backupDir(ctx: JobContext<C>): string;
-  take(ctx: JobContext<C>, actor: string): Promise<CreatedBackup>;
+  take(
+    ctx: JobContext<C>,
+    actor: string,
+    onProgress: (event: BackupProgress) => void,
+  ): Promise<CreatedBackup>;
   /** The off-site copies (copy folder, bucket): pruned by the same policy after the backup folder. */
   targets?(ctx: JobContext<C>): BackupTarget[];
 }
@@ -155,7 +161,10 @@ export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Jo
       let made: CreatedBackup | undefined;
       let error: unknown;
       try {
-        made = await options.take(run.ctx, actorRef(ACTOR));
+        made = await options.take(run.ctx, actorRef(ACTOR), (event) => {
+          const line = describeBackupProgress(event, { partial: true });
+          if (line) run.progress(line);
+        });
       } catch (thrown) {
         error = thrown;
       }
