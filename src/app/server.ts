@@ -14,6 +14,7 @@ import { memberImportRoutes } from "../domains/members/import/import.routes.tsx"
 import { memberApiRoutes } from "../domains/members/members.api.ts";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
+import { backupRoutes } from "../domains/ops/backups.routes.tsx";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
@@ -22,11 +23,12 @@ import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, routeOf } from "../http/routes.ts";
+import { backupOperations } from "./backup-operations.ts";
 import type { TrustProxy } from "./config.ts";
 import type { AppContext } from "./context.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
-export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
+export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => void> = [
   siteRoutes,
   openApiRoutes,
   identityRoutes,
@@ -44,6 +46,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   renewalRoutes,
   committeeRoutes,
   committeeApiRoutes,
+  (app, ctx) => backupRoutes(app, backupOperations(ctx)),
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,
@@ -91,7 +94,7 @@ export async function buildServer(
     httpCounter.inc({ load_class: loadClass, status: String(reply.statusCode) });
     httpLatency.observe({ load_class: loadClass }, reply.elapsedTime / 1000);
   });
-  for (const register of [...ROUTE_MODULES, ...(options.extraRoutes ?? [])]) register(app);
+  for (const register of [...ROUTE_MODULES, ...(options.extraRoutes ?? [])]) register(app, ctx);
   await app.ready();
   return app;
 }

@@ -2,6 +2,9 @@ import { defineAction } from "../../core/action.ts";
 import { clearAlert, raiseAlert } from "../../core/alerts.ts";
 import { type CreatedBackup, isGoodBackup } from "../../core/backup/index.ts";
 import { invalidInput } from "../../core/errors.ts";
+import { readJobProgress } from "../../core/job-progress.ts";
+import { BACKUPS_ERRORS } from "./backups.errors.ts";
+import { BACKUP_JOBS, type BackupJobName } from "./backups.schemas.ts";
 
 /* The audit trail of backups (B-2, B-3). The work itself (minutes of COPY, files on disk) happens
  * outside any transaction; each of these records its outcome as one audited action. Creating, verifying
@@ -127,6 +130,29 @@ export const recordBackupDeleted = defineAction({
         before: input.summary,
         reason,
       },
+    };
+  },
+});
+
+/** Records an operator's request to run the backup or the drill now (the job itself records what it
+ * did). Refused while one of that kind runs: one at a time, as the scheduler's lock also ensures. */
+export const requestBackupRun = defineAction({
+  name: "requestBackupRun",
+  access: { capability: "system:operate" },
+  effect: "recovery",
+  async run({ trx }, input: { job: string }) {
+    if (!Object.hasOwn(BACKUP_JOBS, input.job))
+      throw invalidInput("Choose what to run: a backup or a restore drill.");
+    const job = input.job as BackupJobName;
+    const [latest] = await readJobProgress(trx, [job]);
+    if (latest?.running)
+      throw BACKUPS_ERRORS.backup_job_running(
+        `A ${BACKUP_JOBS[job]} is already running (started ${latest.startedAt.toISOString()} by ${latest.triggeredBy}). ` +
+          "Wait for it to finish; the backups page shows how far it is.",
+      );
+    return {
+      result: { job },
+      audit: { action: "backup.run_requested", subjectType: "backup", subjectId: job, after: { job } },
     };
   },
 });
