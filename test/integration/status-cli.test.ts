@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { runCli } from "../../src/app/cli.ts";
 import { listBackups } from "../../src/core/backup/index.ts";
@@ -76,5 +78,33 @@ forEachEngine("clubos status", (engine) => {
     const drilled = JSON.parse((await run("status", "--json")).text);
     assert.equal(drilled.backups.lastDrill.id, backup!.id);
     assert.equal(drilled.backups.lastDrill.ok, true);
+  });
+
+  test("[G01] a backup whose copy failed is recorded as failed by `backup create`, and is not the last good backup", async () => {
+    const { runtime, config } = t.get();
+    const before = JSON.parse((await run("status", "--json")).text).backups.lastGood.id;
+    // A copy folder that cannot be made: a file stands where it should be.
+    const blocked = path.join(path.dirname(config.backupDir), "copy-in-the-way");
+    fs.writeFileSync(blocked, "in the way");
+    const cli = cliEnv(runtime);
+    const broken = Object.assign(Object.create(runtime), { config: { ...config, backupCopyDir: blocked } });
+    const code = await runCli(["backup", "create", "--actor", "alice"], {
+      ...cli.env,
+      withRuntime: (fn) => fn(broken),
+    });
+    assert.equal(code, 1, cli.lines.join("\n"));
+    assert.match(cli.lines.join("\n"), /COPY FAILED/);
+    const [made] = listBackups(config.backupDir);
+    assert.notEqual(made!.id, before, "the bundle itself was kept");
+    const entry = await runtime.database.db
+      .selectFrom("audit_log")
+      .select(["subject_id", "after"])
+      .where("action", "=", "backup.created")
+      .orderBy("seq", "desc")
+      .executeTakeFirstOrThrow();
+    assert.equal(entry.subject_id, made!.id);
+    assert.equal((entry.after as { ok: boolean }).ok, false, "a failed copy is a failed backup");
+    const json = JSON.parse((await run("status", "--json")).text);
+    assert.equal(json.backups.lastGood.id, before, "the last good backup is still the earlier one");
   });
 });
