@@ -76,6 +76,16 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/backup.verbs.ts")).registerBackupVerbs,
   },
   {
+    name: "restore",
+    description: "Restore a backup over the club's data (typed confirmation; writes stay off until sign-off)",
+    load: async () => (await import("./verbs/restore.verbs.ts")).registerRestoreVerb,
+  },
+  {
+    name: "resume",
+    description: "Sign off a verified restore and turn writes back on",
+    load: async () => (await import("./verbs/restore.verbs.ts")).registerResumeVerb,
+  },
+  {
     name: "jobs",
     description: "Scheduled jobs (run by the server on their intervals)",
     load: async () => (await import("./verbs/jobs.verbs.ts")).registerJobsVerbs,

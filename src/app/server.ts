@@ -17,6 +17,7 @@ import { renewalRoutes } from "../domains/members/renewal.routes.ts";
 import { backupRoutes } from "../domains/ops/backups.routes.tsx";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
+import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { siteRoutes } from "../domains/site/site.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
@@ -26,6 +27,7 @@ import { enforceDeclarations, routeOf } from "../http/routes.ts";
 import { backupOperations } from "./backup-operations.ts";
 import type { TrustProxy } from "./config.ts";
 import type { AppContext } from "./context.ts";
+import { restoreRunner } from "./restore-flow.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
 export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => void> = [
@@ -40,6 +42,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
+  (app) => restoreRoutes(app, restoreRunner(app.ctx as AppContext)),
   (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
   memberApiRoutes,
   memberImportRoutes,

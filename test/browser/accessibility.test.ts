@@ -24,6 +24,7 @@ const ADMIN_PAGES = [
   "/admin/audit",
   "/admin/outbox",
   "/admin/incidents",
+  "/admin/restore",
   "/admin/members",
   "/admin/members/import",
   "/admin/committees",

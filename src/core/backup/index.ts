@@ -17,6 +17,8 @@ export {
   type DrillScratch,
   type DrillStep,
   drillBackup,
+  type RestoredCheckOptions,
+  verifyRestoredDatabase,
 } from "./drill.ts";
 export { BACKUP_ERRORS } from "./errors.ts";
 export { backupIdTime, FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
@@ -29,7 +31,13 @@ export {
   listBackups,
   newestGoodBackup,
 } from "./list.ts";
-export { type RestoreProgress, type RestoreResult, restoreInto } from "./restore.ts";
+export {
+  assertRestorableInto,
+  type RestoreOptions,
+  type RestoreProgress,
+  type RestoreResult,
+  restoreInto,
+} from "./restore.ts";
 export {
   DEFAULT_RETENTION,
   describeRetention,

@@ -306,6 +306,26 @@ export interface RegistrationsTable {
   updated_at: GenTimestamp;
 }
 
+export interface RestoresTable {
+  id: Generated<string>;
+  backup_id: string;
+  status: Generated<string>;
+  reason: string;
+  previous_mode: string;
+  started_by: string;
+  started_at: GenTimestamp;
+  pre_restore_backup_id: string | null;
+  incident_id: string | null;
+  chain_seq: number | null;
+  verification: NullableJson;
+  failure: string | null;
+  signed_off_by: string | null;
+  signed_off_at: NullableTimestamp;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface RoleAssignmentsTable {
   id: Generated<string>;
   member_id: string;
@@ -392,6 +412,7 @@ export interface DB {
   operator_alerts: OperatorAlertsTable;
   outbox: OutboxTable;
   registrations: RegistrationsTable;
+  restores: RestoresTable;
   role_assignments: RoleAssignmentsTable;
   roles: RolesTable;
   schema_functions: SchemaFunctionsTable;
