@@ -42,7 +42,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
-  (app) => restoreRoutes(app, restoreRunner(app.ctx as AppContext)),
+  (app, ctx) => restoreRoutes(app, restoreRunner(ctx)),
   (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
   memberApiRoutes,
   memberImportRoutes,
