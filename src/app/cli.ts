@@ -117,6 +117,12 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/mail.verbs.ts")).registerWorkerVerb,
   },
   {
+    name: "status",
+    description:
+      "One screen for the operator: mode, incidents, alerts, backups, drills, mail, WAL archive, invariants",
+    load: async () => (await import("./verbs/status.verbs.ts")).registerStatusVerb,
+  },
+  {
     name: "serve",
     description: "Run the ClubOS web server (PORT, DATABASE_URL and the other settings in README.md)",
     load: async () => (await import("./verbs/serve.verbs.ts")).registerServeVerb,

@@ -85,11 +85,7 @@ export async function restoreInPlace(
       progress({ step: "pre-backup", event }),
     );
     preRestoreBackupId = pre.id;
-    await runAction(env, recordPreRestoreBackup, {
-      restoreId: begun.restoreId,
-      backupId: pre.id,
-      chainHead: pre.manifest.auditChain.head?.seq ?? null,
-    });
+    await runAction(env, recordPreRestoreBackup, { restoreId: begun.restoreId, made: pre });
   } catch (error) {
     throw await failed(error, null);
   }

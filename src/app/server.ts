@@ -16,6 +16,7 @@ import { memberImportRoutes } from "../domains/members/import/import.routes.tsx"
 import { memberApiRoutes } from "../domains/members/members.api.ts";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
+import { backupRoutes } from "../domains/ops/backups.routes.tsx";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
@@ -25,12 +26,13 @@ import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, routeOf } from "../http/routes.ts";
+import { backupOperations } from "./backup-operations.ts";
 import type { TrustProxy } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { restoreRunner } from "./restore-flow.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
-export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
+export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => void> = [
   siteRoutes,
   openApiRoutes,
   identityRoutes,
@@ -42,7 +44,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
-  (app) => restoreRoutes(app, restoreRunner(app.ctx as AppContext)),
+  (app, ctx) => restoreRoutes(app, restoreRunner(ctx)),
   (app) =>
     memberRoutes(app, { profileSections: [calendarFeedSection], adminSections: [loginThrottleSection] }),
   memberApiRoutes,
@@ -52,6 +54,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   committeeApiRoutes,
   accountLinkRoutes,
   loginThrottleRoutes,
+  (app, ctx) => backupRoutes(app, backupOperations(ctx)),
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,
@@ -99,7 +102,7 @@ export async function buildServer(
     httpCounter.inc({ load_class: loadClass, status: String(reply.statusCode) });
     httpLatency.observe({ load_class: loadClass }, reply.elapsedTime / 1000);
   });
-  for (const register of [...ROUTE_MODULES, ...(options.extraRoutes ?? [])]) register(app);
+  for (const register of [...ROUTE_MODULES, ...(options.extraRoutes ?? [])]) register(app, ctx);
   await app.ready();
   return app;
 }

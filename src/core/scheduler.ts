@@ -5,6 +5,7 @@ import type { ActionEnv } from "./action.ts";
 import type { Actor } from "./actor.ts";
 import type { Database } from "./db/connect.ts";
 import { ClubError, CORE_ERRORS } from "./errors.ts";
+import { recordJobRun } from "./job-progress.ts";
 import { registry } from "./metrics.ts";
 import { readSystemState } from "./modes.ts";
 
@@ -21,16 +22,22 @@ export const jobRunCounter = new Counter({
   registers: [registry],
 });
 
-/** What a job may use; a process's AppContext satisfies it. */
-export interface JobContext {
+/** The least configuration every job may read. */
+export interface JobConfig {
+  timeZone: string;
+}
+
+/** What a job may use; a process's AppContext satisfies it with the whole configuration as `C`, so a
+ * job the app assembles (the backups) reads its settings typed, while core knows no app setting. */
+export interface JobContext<C extends JobConfig = JobConfig> {
   database: Database;
-  config: { timeZone: string };
+  config: C;
   actionEnv(actor: Actor, requestId?: string): ActionEnv;
 }
 
 /** One run of a job, as the job sees it. */
-export interface JobRun {
-  ctx: JobContext;
+export interface JobRun<C extends JobConfig = JobConfig> {
+  ctx: JobContext<C>;
   /** Stored as the request id of the run's actions, so its audit entries can be found together. */
   runId: string;
   /** "scheduler" or the operator who ran it by hand (`operator:alice`). */
@@ -49,14 +56,14 @@ export interface JobSummary {
 }
 
 /** A named job run on an interval. run() must be idempotent: running it twice changes nothing more. */
-export interface Job {
+export interface Job<C extends JobConfig = JobConfig> {
   name: string;
   description: string;
   intervalMs: number;
   /** Runs in every mode instead of waiting for normal: for a job that watches the degraded state
    * itself and writes nothing the mode stops (recovery actions only, alerts). */
   runsInAnyMode?: boolean;
-  run(run: JobRun): Promise<JobSummary>;
+  run(run: JobRun<C>): Promise<JobSummary>;
 }
 
 /** How a run ended: done, failed, deferred (mode not normal), or busy (running elsewhere). */
@@ -106,9 +113,9 @@ async function withJobLock<T>(
 }
 
 /** Runs a job once, now: mode check, lock, run. Never throws; the outcome is counted and returned. */
-export async function runJob(
-  ctx: JobContext,
-  job: Job,
+export async function runJob<C extends JobConfig>(
+  ctx: JobContext<C>,
+  job: Job<C>,
   options: { triggeredBy?: string; now?: Date; progress?: (text: string) => void; signal?: AbortSignal } = {},
 ): Promise<JobRunResult> {
   const runId = `job:${job.name}:${randomUUID()}`;
@@ -128,14 +135,26 @@ export async function runJob(
       if (!state) throw CORE_ERRORS.state_unavailable("the system mode cannot be read");
       if (state.mode !== "normal" && !job.runsInAnyMode)
         throw CORE_ERRORS.read_only(`the system is in ${state.mode} mode`);
-      return job.run({
-        ctx,
-        runId,
-        triggeredBy: options.triggeredBy ?? "scheduler",
-        now: options.now ?? new Date(),
-        signal: options.signal ?? new AbortController().signal,
-        progress: options.progress ?? (() => {}),
-      });
+      const triggeredBy = options.triggeredBy ?? "scheduler";
+      const record = await recordJobRun(ctx.database.db, { job: job.name, runId, triggeredBy });
+      try {
+        const done = await job.run({
+          ctx,
+          runId,
+          triggeredBy,
+          now: options.now ?? new Date(),
+          signal: options.signal ?? new AbortController().signal,
+          progress: (text) => {
+            record.note(text);
+            options.progress?.(text);
+          },
+        });
+        await record.finish(done.failed > 0 ? "failed" : "ok", done.detail);
+        return done;
+      } catch (error) {
+        await record.finish("failed", error instanceof Error ? error.message : String(error));
+        throw error;
+      }
     });
     if (!summary) return finish("busy", { reason: "another server is running it" });
     if (summary.failed > 0)
@@ -153,7 +172,7 @@ export async function runJob(
 
 /** Runs jobs on their intervals inside `clubos serve`. A job that did not run (deferred, failed) is
  * retried at the next tick, so pausing delays work but never drops it. */
-export class Scheduler {
+export class Scheduler<C extends JobConfig = JobConfig> {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private readonly nextDue = new Map<string, number>();
@@ -161,8 +180,8 @@ export class Scheduler {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly ctx: JobContext,
-    private readonly jobs: readonly Job[],
+    private readonly ctx: JobContext<C>,
+    private readonly jobs: readonly Job<C>[],
     private readonly options: { logger?: JobLogger; tickMs?: number; firstTickMs?: number } = {},
   ) {}
 

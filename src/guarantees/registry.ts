@@ -163,6 +163,11 @@ export const guarantees: readonly Guarantee[] = [
           "migrateSafely",
           "a backup before every migration; no migration when it fails",
         ),
+        mech(
+          "src/core/backup/list.ts",
+          "isGoodBackup",
+          "one rule of a good backup (complete, every copy verified, not found damaged), for the job, the CLI, the page and status",
+        ),
       ],
       detection: [
         signal(
@@ -185,6 +190,16 @@ export const guarantees: readonly Guarantee[] = [
           'clubos_job_runs_total{job="backup"}',
           "scheduled backup runs by outcome; two failures in a row open a SEV-1 incident with its banner",
         ),
+        signal(
+          "admin-warning",
+          "/admin/system/backups",
+          "every backup with its copies and trust, the last good backup and drill, the no-key warning, a running backup",
+        ),
+        signal(
+          "cli",
+          "status",
+          "age of the last good backup, the last drill, the key warning, on one screen",
+        ),
       ],
       recovery: [
         fix(
@@ -195,7 +210,6 @@ export const guarantees: readonly Guarantee[] = [
         fix("drill the backup before trusting it (B-3)", "backup drill", "restore-drill"),
       ],
     }),
-    notes: "Not yet: pruning of the off-site copies, and the operator page for backups.",
   },
   enforced("G02", "No data corruption from partial writes", ["W-2", "W-5", "W-7", "INV-10"], {
     mechanisms: [

@@ -5,6 +5,7 @@ import { runAction } from "../../core/action.ts";
 import { type Actor, actorRef, operatorActor, systemActor } from "../../core/actor.ts";
 import {
   type BackupProgress,
+  type CreatedBackup,
   deleteBackup,
   findBackup,
   generateBackupKey,
@@ -15,12 +16,19 @@ import {
   verifyBackup,
 } from "../../core/backup/index.ts";
 import {
+  backupAttempt,
   recordBackupCreated,
   recordBackupDeleted,
   recordBackupDrilled,
   recordBackupVerified,
 } from "../../domains/ops/backups.actions.ts";
-import { humanAge, humanBytes, presentBackup } from "../../domains/ops/backups.presenters.ts";
+import {
+  describeBackupProgress,
+  describeDrillStep,
+  humanAge,
+  humanBytes,
+  presentBackup,
+} from "../../domains/ops/backups.presenters.ts";
 import { backupKey, backupKeyWarning, drillOf, takeBackup } from "../backup-env.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
@@ -29,12 +37,8 @@ const RUNBOOK_VERIFY = "docs/runbooks/backup-verification.md";
 const RUNBOOK_DRILL = "docs/runbooks/restore-drill.md";
 
 function progressLine(env: CliEnv, event: BackupProgress): void {
-  if (event.step === "invariants") env.io.progress(`invariant checks ${event.done}/${event.total}`);
-  else if (event.step === "snapshot") env.io.progress(`snapshot taken: ${event.tables} tables`);
-  else if (event.step === "table" && event.finished)
-    env.io.progress(`table ${event.table}: ${event.rows} rows, ${humanBytes(event.bytes)}`);
-  else if (event.step === "copy")
-    env.io.progress(`copy to ${event.location}: ${event.ok ? "verified" : "FAILED"}`);
+  const line = describeBackupProgress(event);
+  if (line) env.io.progress(line);
 }
 
 /** A folder named on the command line, relative to where the command was typed. */
@@ -52,24 +56,22 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
       const created = await env.withRuntime(async (ctx) => {
         const warning = backupKeyWarning(ctx.config);
         if (warning) env.io.err(`WARNING: ${warning}`);
-        const record = (id: string, ok: boolean, summary: Record<string, unknown>) =>
-          runAction(ctx.actionEnv(actor), recordBackupCreated, { id, ok, summary });
+        let made: CreatedBackup | undefined;
+        let error: unknown;
         try {
-          const made = await takeBackup(ctx.config, ctx.database, actorRef(actor), (event) =>
+          made = await takeBackup(ctx.config, ctx.database, actorRef(actor), (event) =>
             progressLine(env, event),
           );
-          await record(made.id, true, {
-            tables: made.manifest.tables.length,
-            rows: made.manifest.tables.reduce((n, t) => n + t.rows, 0),
-            encrypted: made.manifest.encryption !== null,
-            chainHead: made.manifest.auditChain.head?.seq ?? null,
-            copies: made.copies.map((c) => ({ location: c.location, ok: c.ok })),
-          });
-          return made;
-        } catch (error) {
-          await record("failed", false, { error: (error as Error).message }).catch(() => {});
+        } catch (thrown) {
+          error = thrown;
+        }
+        const recorded = runAction(ctx.actionEnv(actor), recordBackupCreated, backupAttempt(made, error));
+        if (!made) {
+          await recorded.catch(() => {});
           throw error;
         }
+        await recorded;
+        return made;
       });
       const m = created.manifest;
       const bytes = m.tables.reduce((n, t) => n + t.storedBytes, 0);
@@ -163,7 +165,7 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
       const result = await env.withRuntime(async (ctx) => {
         const drilled = await drillOf(ctx.config, actorRef(actor), {
           id,
-          onProgress: (step, detail) => env.io.progress(`${step}: ${detail}`),
+          onProgress: (step, detail) => env.io.progress(describeDrillStep(step, detail)),
         });
         await runAction(ctx.actionEnv(actor), recordBackupDrilled, {
           id: drilled.id,

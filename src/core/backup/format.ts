@@ -102,6 +102,13 @@ const ID = /^\d{8}T\d{6}Z-[a-z0-9]{1,8}$/;
 /** True for a string shaped like a bundle id (a partial or any other folder is not one). */
 export const isBackupId = (name: string): boolean => ID.test(name);
 
+/** When a bundle was made, read from its id (to the second): for copies whose manifest is not at hand. */
+export function backupIdTime(id: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  if (!m) throw new Error(`${id} is not a backup id.`);
+  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z`;
+}
+
 /** Where a bundle is while it is written: hidden, so a half-written one never looks complete. */
 export const partialDir = (backupDir: string, id: string): string => path.join(backupDir, `.${id}.partial`);
 

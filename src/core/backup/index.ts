@@ -21,8 +21,16 @@ export {
   verifyRestoredDatabase,
 } from "./drill.ts";
 export { BACKUP_ERRORS } from "./errors.ts";
-export { FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
-export { type BackupListing, deleteBackup, findBackup, incompleteBackups, listBackups } from "./list.ts";
+export { backupIdTime, FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
+export {
+  type BackupListing,
+  deleteBackup,
+  findBackup,
+  incompleteBackups,
+  isGoodBackup,
+  listBackups,
+  newestGoodBackup,
+} from "./list.ts";
 export {
   assertRestorableInto,
   type RestoreOptions,

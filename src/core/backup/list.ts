@@ -25,6 +25,22 @@ export interface BackupListing {
   manifest: Manifest;
 }
 
+/** The one rule of a good backup (B-1: success is never inferred from the absence of an error): its
+ * bundle is complete (it is listed, or createBackup returned it), every copy verified, and no check
+ * since found it damaged (a failed verify or drill). Used by the job's record and alarm, `clubos backup
+ * create`, the operator page and `clubos status`. */
+export function isGoodBackup(b: {
+  copies: readonly CopyRecord[];
+  checksum?: { state: string };
+  drill?: { state: string };
+}): boolean {
+  return b.copies.every((c) => c.ok) && b.checksum?.state !== "failed" && b.drill?.state !== "failed";
+}
+
+/** The newest good backup of a listing (newest first), if any. */
+export const newestGoodBackup = (listings: readonly BackupListing[]): BackupListing | undefined =>
+  listings.find(isGoodBackup);
+
 function readJson<T>(file: string): T | null {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as T;

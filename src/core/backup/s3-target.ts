@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { isBackupId, MANIFEST_FILE, type Manifest } from "./format.ts";
 import type { S3Location } from "./s3-location.ts";
 import type { BackupTarget, FileProblem } from "./target.ts";
@@ -23,7 +23,8 @@ export class S3Target implements BackupTarget {
     this.location = `s3://${where.bucket}/${where.prefix}`;
   }
 
-  private async send<T>(make: (s3: Awaited<ReturnType<typeof sdk>>) => unknown): Promise<T> {
+  /** The SDK and the client, made on first use; commands are sent with the client's own typing. */
+  private async open(): Promise<{ s3: Awaited<ReturnType<typeof sdk>>; client: S3Client }> {
     const s3 = await sdk();
     this.client ??= new s3.S3Client({
       region: this.where.region,
@@ -34,7 +35,7 @@ export class S3Target implements BackupTarget {
       responseChecksumValidation: "WHEN_REQUIRED",
       maxAttempts: 3,
     });
-    return (await this.client.send(make(s3) as never)) as T;
+    return { s3, client: this.client };
   }
 
   private key(id: string, file: string): string {
@@ -44,14 +45,14 @@ export class S3Target implements BackupTarget {
   async put(bundleDir: string, manifest: Manifest): Promise<void> {
     for (const name of [...manifest.tables.map((t) => t.file), MANIFEST_FILE]) {
       const file = path.join(bundleDir, name);
-      await this.send(
-        (s3) =>
-          new s3.PutObjectCommand({
-            Bucket: this.where.bucket,
-            Key: this.key(manifest.id, name),
-            Body: fs.createReadStream(file),
-            ContentLength: fs.statSync(file).size,
-          }),
+      const { s3, client } = await this.open();
+      await client.send(
+        new s3.PutObjectCommand({
+          Bucket: this.where.bucket,
+          Key: this.key(manifest.id, name),
+          Body: fs.createReadStream(file),
+          ContentLength: fs.statSync(file).size,
+        }),
       );
     }
   }
@@ -60,13 +61,13 @@ export class S3Target implements BackupTarget {
     const ids: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.send<ListObjectsV2CommandOutput>(
-        (s3) =>
-          new s3.ListObjectsV2Command({
-            Bucket: this.where.bucket,
-            Prefix: this.where.prefix,
-            ContinuationToken: token,
-          }),
+      const { s3, client } = await this.open();
+      const page = await client.send(
+        new s3.ListObjectsV2Command({
+          Bucket: this.where.bucket,
+          Prefix: this.where.prefix,
+          ContinuationToken: token,
+        }),
       );
       for (const object of page.Contents ?? []) {
         const rest = (object.Key ?? "").slice(this.where.prefix.length).split("/");
@@ -75,6 +76,28 @@ export class S3Target implements BackupTarget {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return ids.sort().reverse();
+  }
+
+  /** Deletes the manifest first (the bundle then stops being listed as complete), then every other
+   * object under the bundle's prefix. */
+  async remove(id: string): Promise<void> {
+    if (!isBackupId(id)) throw new Error(`${id} is not a backup id.`);
+    const { s3, client } = await this.open();
+    const del = (key: string) =>
+      client.send(new s3.DeleteObjectCommand({ Bucket: this.where.bucket, Key: key }));
+    await del(this.key(id, MANIFEST_FILE));
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new s3.ListObjectsV2Command({
+          Bucket: this.where.bucket,
+          Prefix: this.key(id, ""),
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) await del(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   /** Downloads the bundle into a new temporary folder and returns it; the caller removes it. */
@@ -109,10 +132,13 @@ export class S3Target implements BackupTarget {
 
   private async object(id: string, file: string): Promise<Readable | undefined> {
     try {
-      const got = await this.send<{ Body?: unknown }>(
-        (s3) => new s3.GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(id, file) }),
+      const { s3, client } = await this.open();
+      const got = await client.send(
+        new s3.GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(id, file) }),
       );
-      return got.Body as Readable;
+      // In Node the SDK's body is a stream; its type also covers the browser's, which never comes here.
+      if (got.Body === undefined || got.Body instanceof Readable) return got.Body;
+      throw new Error(`The S3 client returned ${file} in a form that is not a Node stream.`);
     } catch (error) {
       if ((error as { name?: string }).name === "NoSuchKey") return undefined;
       throw error;

@@ -24,6 +24,8 @@ export interface BackupTarget {
   read(id: string): Promise<string>;
   /** Checks every stored file of the copy against the manifest's hashes and sizes. */
   verify(id: string, manifest: Manifest): Promise<FileProblem[]>;
+  /** Removes the copy of a bundle; it stops being listed before its data files go. */
+  remove(id: string): Promise<void>;
 }
 
 /** Checks a bundle folder's files against the manifest without the key (stored hashes and sizes). */
@@ -87,6 +89,15 @@ export class FolderTarget implements BackupTarget {
 
   async read(id: string): Promise<string> {
     return path.join(this.location, id);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!isBackupId(id)) throw new Error(`${id} is not a backup id.`);
+    const dir = path.join(this.location, id);
+    if (!fs.existsSync(dir)) return;
+    const doomed = path.join(this.location, `.${id}.deleting`);
+    fs.renameSync(dir, doomed);
+    fs.rmSync(doomed, { recursive: true, force: true });
   }
 
   async verify(id: string, manifest: Manifest): Promise<FileProblem[]> {

@@ -184,6 +184,18 @@ export interface InvariantRunsTable {
   violations: Json;
 }
 
+export interface JobProgressTable {
+  job: string;
+  run_id: string;
+  triggered_by: string;
+  started_at: GenTimestamp;
+  updated_at: GenTimestamp;
+  step: Generated<string>;
+  finished_at: NullableTimestamp;
+  outcome: string | null;
+  detail: string | null;
+}
+
 export interface LoginAttemptsTable {
   id: Generated<number>;
   email_key: string;
@@ -418,6 +430,7 @@ export interface DB {
   incident_entries: IncidentEntriesTable;
   incidents: IncidentsTable;
   invariant_runs: InvariantRunsTable;
+  job_progress: JobProgressTable;
   login_attempts: LoginAttemptsTable;
   login_devices: LoginDevicesTable;
   login_throttles: LoginThrottlesTable;

@@ -3,8 +3,9 @@ import { actorRef, systemActor } from "../../core/actor.ts";
 import type { DrillResult } from "../../core/backup/index.ts";
 import { listBackups } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
-import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
 import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
+import { describeDrillStep } from "./backups.presenters.ts";
 
 /* The scheduled restore drill (B-3): daily by default, of the newest backup. A backup is trusted only
  * after a drill passed; a failed drill, or none passing for two intervals, raises a warning on the
@@ -13,19 +14,23 @@ import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
 const ACTOR = systemActor("backup-drill");
 
 /** What the drill needs from the app: where backups are, and how to drill one. */
-export interface DrillJobOptions {
+export interface DrillJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
-  backupDir(ctx: JobContext): string;
-  drill(ctx: JobContext, actor: string): Promise<DrillResult>;
+  backupDir(ctx: JobContext<C>): string;
+  drill(
+    ctx: JobContext<C>,
+    actor: string,
+    onProgress: (step: string, detail: string) => void,
+  ): Promise<DrillResult>;
 }
 
-export function backupDrillJob(options: DrillJobOptions): Job {
+export function backupDrillJob<C extends JobConfig>(options: DrillJobOptions<C>): Job<C> {
   return {
     name: "backup-drill",
     description: "Restore the newest backup into a scratch database and verify it; a failure warns operators",
     intervalMs: options.intervalMs,
     runsInAnyMode: true,
-    async run(run: JobRun): Promise<JobSummary> {
+    async run(run: JobRun<C>): Promise<JobSummary> {
       const state = await readSystemState(run.ctx.database.db);
       if (state.mode === "maintenance") return { changed: 0, failed: 0, detail: "not now: maintenance" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);
@@ -36,7 +41,9 @@ export function backupDrillJob(options: DrillJobOptions): Job {
         });
         return { changed: 0, failed: 1, detail: "no backup to drill" };
       }
-      const drilled = await options.drill(run.ctx, actorRef(ACTOR));
+      const drilled = await options.drill(run.ctx, actorRef(ACTOR), (step, detail) =>
+        run.progress(describeDrillStep(step, detail)),
+      );
       await runAction(env, recordBackupDrilled, {
         id: drilled.id,
         ok: drilled.ok,

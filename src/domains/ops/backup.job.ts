@@ -2,17 +2,24 @@ import type { ActionEnv } from "../../core/action.ts";
 import { defineAction, runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
 import {
+  type BackupListing,
+  type BackupProgress,
+  type BackupTarget,
+  backupIdTime,
   type CreatedBackup,
   DEFAULT_RETENTION,
   deleteBackup,
   describeRetention,
   listBackups,
+  newestGoodBackup,
+  type RetainedBackup,
   type RetentionPolicy,
   retentionPlan,
 } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
-import type { Job, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
-import { recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
+import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { backupAttempt, recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
+import { describeBackupProgress } from "./backups.presenters.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
 import { openOrNoteIncidentIn } from "./incidents.repository.ts";
 
@@ -54,91 +61,134 @@ export const reportBackupsFailing = defineAction({
 
 /** What the scheduled backup needs from the app: where backups go, and how to take one (key, copy
  * targets and invariant checks all come from the configuration). */
-export interface BackupJobOptions {
+export interface BackupJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
   retention?: RetentionPolicy;
-  backupDir(ctx: JobContext): string;
-  take(ctx: JobContext, actor: string): Promise<CreatedBackup>;
+  backupDir(ctx: JobContext<C>): string;
+  take(
+    ctx: JobContext<C>,
+    actor: string,
+    onProgress: (event: BackupProgress) => void,
+  ): Promise<CreatedBackup>;
+  /** The off-site copies (copy folder, bucket): pruned by the same policy after the backup folder. */
+  targets?(ctx: JobContext<C>): BackupTarget[];
 }
 
 /** Why the backups need a person now, or null: the last two attempts failed, or the newest good
  * backup is older than two intervals (or there is none while attempts keep failing). */
-async function alarm(run: JobRun, options: BackupJobOptions): Promise<string | null> {
+async function alarm<C extends JobConfig>(
+  run: JobRun<C>,
+  options: BackupJobOptions<C>,
+  listings: () => BackupListing[],
+): Promise<string | null> {
   const recent = await recentBackupOutcomes(run.ctx.database.db, 2);
   if (recent.length === 2 && recent.every((r) => !r.ok))
     return "The last two backups failed: there is no new copy of the club's data.";
-  const newest = listBackups(options.backupDir(run.ctx), run.now).find((b) => b.copies.every((c) => c.ok));
+  const newest = newestGoodBackup(listings());
   const stale = newest && run.now.getTime() - Date.parse(newest.createdAt) > 2 * options.intervalMs;
   if (stale) return `The newest good backup (${newest.id}) is older than two backup intervals.`;
   return null;
 }
 
 /** Removes the backups the retention policy no longer keeps (B-2), each deletion audited before its
- * files go. Pruning is an admin change: in read-only mode or under the admin freeze it is refused, and
- * everything is kept until it is allowed again. */
-async function prune(run: JobRun, options: BackupJobOptions, env: ActionEnv): Promise<number> {
-  const dir = options.backupDir(run.ctx);
+ * files go: in the backup folder, then in each off-site copy by the same policy (a backup taken by hand
+ * or before a migration is kept or pruned like any other). Pruning is an admin change: in read-only
+ * mode or under the admin freeze it is refused, and everything is kept until it is allowed again. */
+async function prune<C extends JobConfig>(
+  run: JobRun<C>,
+  options: BackupJobOptions<C>,
+  env: ActionEnv,
+  listings: BackupListing[],
+): Promise<{ pruned: number; problems: string[] }> {
   const policy = options.retention ?? DEFAULT_RETENTION;
-  const listings = listBackups(dir, run.now);
-  const plan = retentionPlan(
-    listings.map((b) => ({ id: b.id, createdAt: b.createdAt, trusted: b.drill.state === "passed" })),
-    policy,
-  );
-  let pruned = 0;
-  for (const id of plan.prune) {
-    const listing = listings.find((b) => b.id === id)!;
+  const reason = `retention policy (${describeRetention(policy)})`;
+  const primary = new Map(listings.map((b) => [b.id, b]));
+  const retained = (id: string): RetainedBackup => ({
+    id,
+    createdAt: primary.get(id)?.createdAt ?? backupIdTime(id),
+    trusted: primary.get(id)?.drill.state === "passed",
+  });
+  // False once the audit entry is refused (the mode): nothing more is pruned anywhere.
+  const audited = async (id: string, summary: Record<string, unknown>, where: string) => {
     try {
-      await runAction(env, recordBackupDeleted, {
-        id,
-        reason: `retention policy (${describeRetention(policy)})`,
-        summary: { createdAt: listing.createdAt, bytes: listing.bytes },
-      });
+      await runAction(env, recordBackupDeleted, { id, reason: `${reason}${where}`, summary });
+      return true;
     } catch {
-      break;
+      return false;
     }
+  };
+  const dir = options.backupDir(run.ctx);
+  let pruned = 0;
+  for (const id of retentionPlan([...primary.keys()].map(retained), policy).prune) {
+    const listing = primary.get(id)!;
+    if (!(await audited(id, { createdAt: listing.createdAt, bytes: listing.bytes }, "")))
+      return { pruned, problems: [] };
     deleteBackup(dir, id);
     pruned++;
   }
-  return pruned;
+  const problems: string[] = [];
+  for (const target of options.targets?.(run.ctx) ?? []) {
+    try {
+      const held = await target.list();
+      for (const id of retentionPlan(held.map(retained), policy).prune) {
+        const where = ` in the copy at ${target.location}`;
+        if (!(await audited(id, { createdAt: retained(id).createdAt, location: target.location }, where)))
+          return { pruned, problems };
+        await target.remove(id);
+        pruned++;
+      }
+    } catch (error) {
+      problems.push(`the copy at ${target.location} could not be pruned: ${(error as Error).message}`);
+    }
+  }
+  return { pruned, problems };
 }
 
 /** The scheduled backup job: hourly by default, one at a time across servers (the scheduler's advisory
  * lock). It also runs in read-only mode, when a backup matters most; during maintenance (a restore
  * takes its own) it waits. */
-export function backupJob(options: BackupJobOptions): Job {
+export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Job<C> {
   return {
     name: "backup",
     description: "Take a backup (copied off-site and verified); failing twice opens a SEV-1 incident",
     intervalMs: options.intervalMs,
     runsInAnyMode: true,
-    async run(run: JobRun): Promise<JobSummary> {
+    async run(run: JobRun<C>): Promise<JobSummary> {
       const state = await readSystemState(run.ctx.database.db);
       if (state.mode === "maintenance")
         return { changed: 0, failed: 0, detail: "not now: maintenance (a restore takes its own backup)" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);
-      let failure: string | null = null;
       let made: CreatedBackup | undefined;
+      let error: unknown;
       try {
-        made = await options.take(run.ctx, actorRef(ACTOR));
-        const bad = made.copies.filter((c) => !c.ok);
-        if (bad.length) failure = `the copy to ${bad.map((c) => c.location).join(", ")} failed verification`;
-      } catch (error) {
-        failure = (error as Error).message;
+        made = await options.take(run.ctx, actorRef(ACTOR), (event) => {
+          const line = describeBackupProgress(event, { partial: true });
+          if (line) run.progress(line);
+        });
+      } catch (thrown) {
+        error = thrown;
       }
-      await runAction(env, recordBackupCreated, {
-        id: made?.id ?? "failed",
-        ok: failure === null,
-        summary: failure
-          ? { error: failure, triggeredBy: run.triggeredBy }
-          : { tables: made!.manifest.tables.length, triggeredBy: run.triggeredBy },
-      });
-      const why = await alarm(run, options);
+      const attempt = backupAttempt(made, error, { triggeredBy: run.triggeredBy });
+      const failure = attempt.failure;
+      await runAction(env, recordBackupCreated, attempt);
+      // Read once, when first needed (two failures in a row need no listing, and the folder may be gone).
+      let listed: BackupListing[] | undefined;
+      const listings = () => {
+        listed ??= listBackups(options.backupDir(run.ctx), run.now);
+        return listed;
+      };
+      const why = await alarm(run, options, listings);
       if (why)
         await runAction(env, reportBackupsFailing, { why: failure ? `${why} Last error: ${failure}` : why });
       if (failure) return { changed: 0, failed: 1, detail: `backup failed: ${failure}` };
-      const pruned = await prune(run, options, env);
+      const { pruned, problems } = await prune(run, options, env, listings());
       const gone = pruned ? `; ${pruned} older backup(s) pruned by the retention policy` : "";
-      return { changed: 1 + pruned, failed: 0, detail: `backup ${made!.id} taken and verified${gone}` };
+      const left = problems.length ? `; ${problems.join("; ")}` : "";
+      return {
+        changed: 1 + pruned,
+        failed: 0,
+        detail: `backup ${made!.id} taken and verified${gone}${left}`,
+      };
     },
   };
 }

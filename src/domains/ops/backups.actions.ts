@@ -1,6 +1,10 @@
 import { defineAction } from "../../core/action.ts";
 import { clearAlert, raiseAlert } from "../../core/alerts.ts";
+import { type CreatedBackup, isGoodBackup } from "../../core/backup/index.ts";
 import { invalidInput } from "../../core/errors.ts";
+import { readJobProgress } from "../../core/job-progress.ts";
+import { BACKUPS_ERRORS } from "./backups.errors.ts";
+import { BACKUP_JOBS, type BackupJobName } from "./backups.schemas.ts";
 
 /* The audit trail of backups (B-2, B-3). The work itself (minutes of COPY, files on disk) happens
  * outside any transaction; each of these records its outcome as one audited action. Creating, verifying
@@ -26,6 +30,33 @@ const record = (name: string, auditAction: string) =>
       };
     },
   });
+
+/** One attempt to take a backup as recordBackupCreated records it, for the job and `clubos backup
+ * create` alike: ok only for a good backup (isGoodBackup), else what went wrong in words. */
+export function backupAttempt(
+  made: CreatedBackup | undefined,
+  error: unknown,
+  extra: Summary = {},
+): { id: string; ok: boolean; failure: string | null; summary: Summary } {
+  if (!made) {
+    const failure = error instanceof Error ? error.message : String(error ?? "the backup was not taken");
+    return { id: "failed", ok: false, failure, summary: { error: failure, ...extra } };
+  }
+  const bad = made.copies.filter((c) => !c.ok);
+  const failure = isGoodBackup(made)
+    ? null
+    : `the copy to ${bad.map((c) => c.location).join(", ")} failed verification`;
+  const summary: Summary = {
+    tables: made.manifest.tables.length,
+    rows: made.manifest.tables.reduce((n, t) => n + t.rows, 0),
+    encrypted: made.manifest.encryption !== null,
+    chainHead: made.manifest.auditChain.head?.seq ?? null,
+    copies: made.copies.map((c) => ({ location: c.location, ok: c.ok })),
+    ...(failure ? { error: failure } : {}),
+    ...extra,
+  };
+  return { id: made.id, ok: failure === null, failure, summary };
+}
 
 /** Records a backup that was taken (ok) or that failed and was not kept (ok false). */
 export const recordBackupCreated = record("recordBackupCreated", "backup.created");
@@ -99,6 +130,29 @@ export const recordBackupDeleted = defineAction({
         before: input.summary,
         reason,
       },
+    };
+  },
+});
+
+/** Records an operator's request to run the backup or the drill now (the job itself records what it
+ * did). Refused while one of that kind runs: one at a time, as the scheduler's lock also ensures. */
+export const requestBackupRun = defineAction({
+  name: "requestBackupRun",
+  access: { capability: "system:operate" },
+  effect: "recovery",
+  async run({ trx }, input: { job: string }) {
+    if (!Object.hasOwn(BACKUP_JOBS, input.job))
+      throw invalidInput("Choose what to run: a backup or a restore drill.");
+    const job = input.job as BackupJobName;
+    const [latest] = await readJobProgress(trx, [job]);
+    if (latest?.running)
+      throw BACKUPS_ERRORS.backup_job_running(
+        `A ${BACKUP_JOBS[job]} is already running (started ${latest.startedAt.toISOString()} by ${latest.triggeredBy}). ` +
+          "Wait for it to finish; the backups page shows how far it is.",
+      );
+    return {
+      result: { job },
+      audit: { action: "backup.run_requested", subjectType: "backup", subjectId: job, after: { job } },
     };
   },
 });

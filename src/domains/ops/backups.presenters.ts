@@ -1,4 +1,4 @@
-import type { BackupListing } from "../../core/backup/index.ts";
+import { type BackupListing, type BackupProgress, newestGoodBackup } from "../../core/backup/index.ts";
 
 /** A backup as `clubos backup list --json` (and later the operator page) shows it. */
 export interface BackupOut {
@@ -58,4 +58,56 @@ export function humanAge(seconds: number): string {
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
   return `${Math.round(seconds / 86_400)} d`;
+}
+
+/** A backup's step in words, for the CLI's progress lines and the operator page; null for the steps
+ * not worth a line (a table still being written, unless `partial`). */
+export function describeBackupProgress(
+  event: BackupProgress,
+  options: { partial?: boolean } = {},
+): string | null {
+  switch (event.step) {
+    case "invariants":
+      return `invariant checks ${event.done}/${event.total}`;
+    case "snapshot":
+      return `snapshot taken: ${event.tables} tables`;
+    case "table":
+      if (event.finished) return `table ${event.table}: ${event.rows} rows, ${humanBytes(event.bytes)}`;
+      return options.partial ? `table ${event.table}: ${humanBytes(event.bytes)} so far` : null;
+    case "copy":
+      return `copy to ${event.location}: ${event.ok ? "verified" : "FAILED"}`;
+  }
+}
+
+/** A drill's step in words, for the CLI's progress lines and the operator page. */
+export const describeDrillStep = (step: string, detail: string): string => `${step}: ${detail}`;
+
+/** What the operator page and `clubos status` say about the backups as a whole. */
+export interface BackupOverview {
+  backups: BackupOut[];
+  /** The newest good backup (isGoodBackup), or null when there is none. */
+  lastGood: { id: string; createdAt: string; ageSeconds: number } | null;
+  /** The newest drill of any listed backup, or null when none was drilled. */
+  lastDrill: { id: string; ok: boolean; at: string; ageSeconds: number } | null;
+}
+
+/** The overview of a listing (newest first, as listBackups gives it). */
+export function backupOverview(listings: readonly BackupListing[], now = new Date()): BackupOverview {
+  const good = newestGoodBackup(listings);
+  const drilled = listings
+    .filter((b) => b.drill.at !== null)
+    .sort((a, b) => (b.drill.at ?? "").localeCompare(a.drill.at ?? ""))[0];
+  const ageOf = (at: string) => Math.max(0, Math.round((now.getTime() - Date.parse(at)) / 1000));
+  return {
+    backups: listings.map(presentBackup),
+    lastGood: good ? { id: good.id, createdAt: good.createdAt, ageSeconds: good.ageSeconds } : null,
+    lastDrill: drilled?.drill.at
+      ? {
+          id: drilled.id,
+          ok: drilled.drill.state === "passed",
+          at: drilled.drill.at,
+          ageSeconds: ageOf(drilled.drill.at),
+        }
+      : null,
+  };
 }

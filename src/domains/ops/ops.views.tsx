@@ -148,7 +148,7 @@ export function SystemView({
       </p>
       <DecisionLog open={openIncidents} degraded={Boolean(state?.degradedSince)} />
       <p>
-        <a href="/admin/incidents">Incidents and area owners</a>
+        <a href="/admin/incidents">Incidents and area owners</a> · <a href="/admin/system/backups">Backups</a>
       </p>
       <form method="post" action="/admin/system/mode">
         <CsrfField page={page} />

@@ -1,7 +1,9 @@
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
+import type { CreatedBackup } from "../../core/backup/index.ts";
 import { invalidInput } from "../../core/errors.ts";
 import { activeFullAdmins } from "../identity/identity.repository.ts";
+import { backupAttempt } from "./backups.actions.ts";
 import {
   addConfirmationIn,
   insertEntry,
@@ -129,19 +131,21 @@ export const failRestore = defineAction({
   },
 });
 
-/** Records the pre-restore backup (backup.created, like any other backup), by whoever may restore. */
+/** Records the pre-restore backup (backup.created, by the one rule every backup is recorded with:
+ * backupAttempt), by whoever may restore. */
 export const recordPreRestoreBackup = defineAction({
   name: "recordPreRestoreBackup",
   access: RESTORE,
   effect: "recovery",
-  async run(_scope, input: { restoreId: string; backupId: string; chainHead: number | null }) {
+  async run(_scope, input: { restoreId: string; made: CreatedBackup }) {
+    const attempt = backupAttempt(input.made, null, { preRestore: true, restoreId: input.restoreId });
     return {
-      result: { id: input.backupId },
+      result: { id: attempt.id, ok: attempt.ok },
       audit: {
         action: "backup.created",
         subjectType: "backup",
-        subjectId: input.backupId,
-        after: { ok: true, preRestore: true, restoreId: input.restoreId, chainHead: input.chainHead },
+        subjectId: attempt.id,
+        after: { ok: attempt.ok, ...attempt.summary },
       },
     };
   },

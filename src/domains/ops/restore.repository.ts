@@ -94,12 +94,14 @@ export async function updateRestore(
 }
 
 /** The tables a restore in place leaves as they are (src/core/backup restoreInto's keep): the mode, the
- * incidents with their timelines, the operator alerts and the restores themselves describe the present
- * (the restore under way), not the backup's past. Everything else is the backup's. */
+ * incidents with their timelines, the operator alerts, the restores themselves and what jobs are doing
+ * (job_progress) describe the present (the restore under way), not the backup's past. Everything else
+ * is the backup's. */
 export const KEPT_BY_RESTORE = [
   "system_state",
   "operator_alerts",
   "incidents",
   "incident_entries",
   "restores",
+  "job_progress",
 ];

@@ -5,6 +5,7 @@ import { notFound } from "../../core/errors.ts";
 import { mailDeadLetters, mailOldestWaiting, mailQueueDepth, registry } from "../../core/metrics.ts";
 import { NO_DB } from "../../http/declarations.ts";
 import { declareRoute } from "../../http/routes.ts";
+import { presentMailState } from "../mail/mail.presenters.ts";
 import { type MailQueueStats, mailQueueStats } from "../mail/outbox.repository.ts";
 import { presentVersion } from "./ops.presenters.ts";
 import { AliveOut, ReadyOut, VersionOut } from "./ops.schemas.ts";
@@ -79,25 +80,7 @@ export function systemRoutes(app: FastifyInstance): void {
       if (state) checks.mode = state.mode;
       const ready = checks.database === "ok" && checks.migrations === "current" && state !== null;
       const stats = checks.database === "ok" ? await mailFigures(request) : null;
-      const breaker = ctx.mail?.breaker() ?? "unknown";
-      const mail: NonNullable<ReadyOut["degraded"]>["mail"] = {
-        status: !ctx.mail?.configured
-          ? "not configured"
-          : !stats
-            ? "unknown"
-            : breaker === "closed" && stats.dead === 0
-              ? "ok"
-              : "degraded",
-        breaker,
-      };
-      if (stats) {
-        mail.waiting = stats.waiting;
-        mail.deadLetters = stats.dead;
-        mail.oldestWaitingSeconds = stats.oldestWaitingAt
-          ? Math.round((Date.now() - stats.oldestWaitingAt.getTime()) / 1000)
-          : 0;
-        if (stats.lastError) mail.lastError = stats.lastError;
-      }
+      const mail = presentMailState(ctx.mail, stats);
       const body: ReadyOut = { status: ready ? "ready" : "not ready", checks, degraded: { mail } };
       return reply.code(ready ? 200 : 503).send(body);
     },

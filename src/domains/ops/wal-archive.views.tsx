@@ -10,7 +10,7 @@ function ago(seconds: number): string {
 }
 
 /** One line on WAL archiving, the base of point-in-time recovery on a PostgreSQL server. */
-function walArchiveText(status: WalArchiveStatus): string {
+export function walArchiveText(status: WalArchiveStatus): string {
   switch (status.state) {
     case "not_applicable":
       return "not applicable (embedded database: its protection is the backups).";
