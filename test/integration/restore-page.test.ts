@@ -70,6 +70,9 @@ forEachEngine("the restore page (REC-1..REC-4)", (engine) => {
       .executeTakeFirst();
     assert.equal(gone, undefined);
     assert.equal((await readSystemState(runtime.database.db)).mode, "maintenance");
+    await runtime.modes.refresh();
+    const publicPage = await fetch(`${t.get().baseUrl}/events`).then((r) => r.text());
+    assert.match(publicPage, /under maintenance: nothing can be changed\. Reason: Restore of backup/);
 
     const own = await first.client.postForm(
       "/admin/restore/sign-off",
