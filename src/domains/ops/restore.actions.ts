@@ -1,7 +1,7 @@
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import type { CreatedBackup } from "../../core/backup/index.ts";
-import { invalidInput } from "../../core/errors.ts";
+import { invalidInput, sqlState } from "../../core/errors.ts";
 import { activeFullAdmins } from "../identity/identity.repository.ts";
 import { backupAttempt } from "./backups.actions.ts";
 import {
@@ -71,6 +71,11 @@ export const beginRestore = defineAction({
       previousMode,
       startedBy: who,
       incidentId: incident.id,
+    }).catch((error: unknown) => {
+      // Another server started one between our look and our insert (restores_one_open).
+      if (sqlState(error) === "23505")
+        throw RESTORE_ERRORS.restore_in_progress("Another restore has just started. Wait for it to finish.");
+      throw error;
     });
     await writeMode(trx, {
       mode: "maintenance",
