@@ -17,7 +17,7 @@ import { renewalRoutes } from "../domains/members/renewal.routes.ts";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
-import { siteRoutes } from "../domains/site/site.routes.tsx";
+import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
@@ -27,7 +27,7 @@ import type { AppContext } from "./context.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
 export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
-  siteRoutes,
+  pageRoutes,
   openApiRoutes,
   identityRoutes,
   systemRoutes,

@@ -7,8 +7,10 @@ import {
   addBlock,
   createPage,
   publishPage,
+  saveDraft,
   setAudience,
   updateBlock,
+  updatePageSettings,
 } from "../../src/domains/pages/pages.actions.ts";
 import { findPage } from "../../src/domains/pages/pages.repository.ts";
 
@@ -57,6 +59,8 @@ export async function makePage(
     audience?: unknown;
     blocks?: BlockSpec[];
     publish?: boolean;
+    /** Its place in the navigation (absent: not in it). */
+    nav?: number;
   } = {},
 ) {
   const by = publisher();
@@ -66,6 +70,22 @@ export async function makePage(
     kind: spec.kind ?? "page",
   });
   const v = () => versionOf(database, page.id);
+  if (spec.summary !== undefined)
+    await act(database, by, saveDraft, {
+      pageId: page.id,
+      version: await v(),
+      title: spec.title ?? "A page",
+      summary: spec.summary,
+    });
+  if (spec.nav !== undefined)
+    await act(database, by, updatePageSettings, {
+      pageId: page.id,
+      version: await v(),
+      slug: page.slug,
+      navOrder: spec.nav,
+      navParentId: null,
+      publishedOn: null,
+    });
   for (const block of spec.blocks ?? []) {
     const added = await act(database, by, addBlock, {
       pageId: page.id,

@@ -7,9 +7,11 @@ import type { Viewer } from "./audience.ts";
 
 /** The publishing domain's SQL: pages, page_revisions, page_blocks, and the viewer facts audiences read. */
 
-/** JSON read back as the driver gives it: parsed by node-postgres, text from some PGlite paths. */
-function parsed<T>(value: unknown): T {
-  return (typeof value === "string" ? JSON.parse(value) : value) as T;
+/** A json_agg list as the driver gives it: both drivers parse json, text is read defensively. A jsonb
+ * column is never passed through here: a stored JSON string must stay a string (it is no rule). */
+function parsedList<T>(value: unknown): T[] {
+  const list = typeof value === "string" ? JSON.parse(value) : value;
+  return Array.isArray(list) ? (list as T[]) : [];
 }
 
 /** The facts an audience rule may ask about the actor, read once per request in one statement. A member
@@ -85,7 +87,7 @@ export async function findPublishedPage(db: Kysely<DB>, slug: string) {
     .where("r.frozen", "=", true)
     .executeTakeFirst();
   if (!row) return undefined;
-  return { ...row, audience: parsed<unknown>(row.audience), blocks: parsed<BlockRow[]>(row.blocks) };
+  return { ...row, audience: row.audience as unknown, blocks: parsedList<BlockRow>(row.blocks) };
 }
 export type PublishedPage = NonNullable<Awaited<ReturnType<typeof findPublishedPage>>>;
 
@@ -100,7 +102,7 @@ export async function navigationPages(db: Kysely<DB>) {
     .orderBy("p.nav_order")
     .orderBy("p.slug")
     .execute();
-  return rows.map((r) => ({ ...r, audience: parsed<unknown>(r.audience) }));
+  return rows;
 }
 
 /** Published news posts, newest first, with what a listing shows and the audience it is shown under. */
@@ -115,7 +117,7 @@ export async function publishedNews(db: Kysely<DB>, limit = 200) {
     .orderBy("r.published_at", "desc")
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ ...r, audience: parsed<unknown>(r.audience) }));
+  return rows;
 }
 
 /** Every page for the editor's list: its state, current published revision and draft. */
@@ -270,7 +272,7 @@ export async function copyRevision(trx: Transaction<DB>, from: RevisionRow, crea
       number: next.n,
       title: from.title,
       summary: from.summary,
-      audience: JSON.stringify(parsed(from.audience)),
+      audience: JSON.stringify(from.audience),
       based_on_revision_id: from.id,
       created_by: createdBy,
     })
