@@ -17,6 +17,7 @@ import { renewalRoutes } from "../domains/members/renewal.routes.ts";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
+import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
@@ -44,6 +45,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   renewalRoutes,
   committeeRoutes,
   committeeApiRoutes,
+  pageAdminRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

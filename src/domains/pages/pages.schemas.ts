@@ -142,8 +142,8 @@ export type AudienceForm = Static<typeof AudienceForm>;
 
 /** Which two revisions to compare. */
 export const DiffQuery = Query({
-  from: Type.Optional(Type.String({ pattern: "^[0-9]{1,6}$" })),
-  to: Type.Optional(Type.String({ pattern: "^[0-9]{1,6}$" })),
+  from: Type.Optional(Type.String({ pattern: "^[0-9]{1,6}$", maxLength: 6 })),
+  to: Type.Optional(Type.String({ pattern: "^[0-9]{1,6}$", maxLength: 6 })),
 });
 
 const NOTICE_KEYS = [
