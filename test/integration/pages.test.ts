@@ -257,3 +257,28 @@ forEachEngine("editing and publishing pages", (engine) => {
     }
   });
 });
+
+forEachEngine("the demo club's pages", (engine) => {
+  const t = suiteApp(engine);
+
+  test("the demo club has a public home page, a news post and a members-only page", async () => {
+    const { seedDemoClub } = await import("../../src/app/demo.ts");
+    assert.ok(await seedDemoClub(t.get().runtime));
+    const anonymous = new Client(t.get().baseUrl);
+    const home = await anonymous.get("/");
+    assert.equal(home.status, 200);
+    assert.match(home.text, /<h1>Welcome to the club<\/h1>/);
+    assert.match(home.text, /Open evening/, "the event list block shows the public event");
+    assert.doesNotMatch(home.text, /annual dinner/, "neither the members' note nor the members' event");
+    assert.equal(home.headers.get("cache-control"), "private, no-store", "it holds a members-only block");
+    assert.match((await anonymous.get("/news")).text, /Spring open evening announced/);
+    assert.equal((await anonymous.get("/p/members-handbook")).status, 404);
+    assert.doesNotMatch(home.text, /handbook/);
+    const member = await loggedIn(t, ["member"]);
+    const seen = await member.client.get("/");
+    assert.match(seen.text, /annual dinner list is open/);
+    assert.match(seen.text, /href="\/p\/members-handbook"/, "members see the handbook in the menu");
+    assert.match((await member.client.get("/p/members-handbook")).text, /Club house keys/);
+    assert.ok((await runChecks(t.get().runtime.database, "operator:test", pagesInvariantChecks)).ok);
+  });
+});
