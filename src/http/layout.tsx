@@ -40,7 +40,7 @@ footer{max-width:60rem;margin:2rem auto;padding:0 1rem;color:#555;font-size:.9re
 .alerts p{margin:0;padding:.6rem 1rem;border-left:8px solid;font-weight:600}
 .alert-critical{background:#a4161a;color:#fff;border-color:#3d0000}.alert-critical a{color:#fff}
 .alert-warning{background:#fff3cd;color:#3d2a00;border-color:#b8860b}.alert-warning a{color:#3d2a00}
-header nav li.sub{font-size:.9rem}.block-note{background:#f3f0e6;border-left:4px solid #6b5a1e;padding:.5rem 1rem}
+header nav li.sub{font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}.block-note{background:#f3f0e6;border-left:4px solid #6b5a1e;padding:.5rem 1rem}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
 `;
 
