@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
+import type { Runtime } from "../../src/app/runtime.ts";
 import { type ActionSpec, runAction } from "../../src/core/action.ts";
 import type { Actor } from "../../src/core/actor.ts";
 import { capabilitiesOf, type RoleKey } from "../../src/core/capabilities.ts";
@@ -13,6 +15,8 @@ import {
   updatePageSettings,
 } from "../../src/domains/pages/pages.actions.ts";
 import { findPage } from "../../src/domains/pages/pages.repository.ts";
+import { createMember } from "./app.ts";
+import { Client } from "./http.ts";
 
 /** A member actor holding these roles (no member row needed for actions that only audit who acted). */
 export function actorWith(roles: RoleKey[], memberId: string = randomUUID()): Actor {
@@ -111,4 +115,61 @@ export async function makePage(
   if (spec.publish !== false)
     await act(database, by, publishPage, { pageId: page.id, version: await v(), timeZone: "Europe/London" });
   return (await findPage(database.db, page.id))!;
+}
+
+/** What the property and audience tests know about each sample viewer, written out independently of
+ * the application's evaluator. */
+export interface SampleViewer {
+  client: Client;
+  signedIn: boolean;
+  status?: string;
+  tier?: string;
+  committees: string[];
+  roles: string[];
+}
+
+/** One signed-in browser (or an anonymous one) per audience class: a plain active member, a family-tier
+ * member, a member of the Garden committee, a web editor and a suspended member. */
+export async function sampleViewers(
+  runtime: Runtime,
+  baseUrl: string,
+): Promise<{ viewers: Record<string, SampleViewer>; committeeId: string }> {
+  const db = runtime.database.db;
+  const committee = await sql<{ id: string }>`INSERT INTO committees (name)
+    VALUES (${`Garden ${uniqueSlug()}`}) RETURNING id`.execute(db);
+  const committeeId = committee.rows[0]!.id;
+  const viewers: Record<string, SampleViewer> = {
+    anonymous: { client: new Client(baseUrl), signedIn: false, committees: [], roles: [] },
+  };
+  const login = async (
+    name: string,
+    roles: RoleKey[],
+    facts: { status?: string; tier?: string; committee?: boolean } = {},
+  ) => {
+    const m = await createMember(runtime, roles, name);
+    if (facts.tier)
+      await sql`UPDATE members SET tier_key = ${facts.tier} WHERE id = ${m.memberId}`.execute(db);
+    if (facts.status)
+      await sql`UPDATE members SET status = ${facts.status} WHERE id = ${m.memberId}`.execute(db);
+    if (facts.committee)
+      await sql`INSERT INTO committee_memberships (committee_id, member_id, role, granted_by)
+        VALUES (${committeeId}, ${m.memberId}, 'member', 'system:test')`.execute(db);
+    const client = new Client(baseUrl);
+    const res = await client.login(m.email, m.password);
+    if (res.status !== 303) throw new Error(`${name} could not log in`);
+    viewers[name] = {
+      client,
+      signedIn: true,
+      status: facts.status ?? "active",
+      tier: facts.tier,
+      committees: facts.committee ? [committeeId] : [],
+      roles,
+    };
+  };
+  await login("member", ["member"]);
+  await login("family", ["member"], { tier: "family" });
+  await login("gardener", ["member"], { committee: true });
+  await login("editor", ["member", "web_editor"]);
+  await login("suspended", ["member"], { status: "suspended" });
+  return { viewers, committeeId };
 }
