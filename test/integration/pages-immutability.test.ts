@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import { runChecks } from "../../src/core/invariants.ts";
 import {
   moveBlock,
+  publishPage,
   removeBlock,
   saveDraft,
   setAudience,
@@ -16,7 +17,7 @@ import {
   updateBlockData,
   updateRevisionText,
 } from "../../src/domains/pages/pages.repository.ts";
-import { forEachEngine, openTestDatabase, suiteDatabase } from "../helpers/engines.ts";
+import { forEachEngine, openTestDatabase, postgresOnly, suiteDatabase } from "../helpers/engines.ts";
 import { act, makePage, publisher, versionOf } from "../helpers/pages.ts";
 
 const TEXT = (markdown: string) => ({ type: "text", data: { markdown } });
@@ -179,5 +180,32 @@ forEachEngine("each freeze mechanism is what stops the change", (engine) => {
     } finally {
       await testDb.drop();
     }
+  });
+});
+
+postgresOnly("concurrent publishing keeps one current revision (INV-4)", () => {
+  const s = suiteDatabase("postgres");
+
+  test("two publishers racing on one draft: one publishes, the other is refused as stale", async () => {
+    const database = s.get().database;
+    for (let round = 0; round < 5; round++) {
+      const page = await makePage(database, { publish: false, blocks: [TEXT(`round ${round}`)] });
+      const version = page.version;
+      const input = { pageId: page.id, version, timeZone: "Europe/London" };
+      const results = await Promise.allSettled([
+        act(database, publisher(), publishPage, input),
+        act(database, publisher(), publishPage, input),
+        act(database, publisher(), saveDraft, { pageId: page.id, version, title: "Late", summary: "" }),
+      ]);
+      const won = results.filter((r) => r.status === "fulfilled").length;
+      assert.equal(won, 1, "exactly one of the three writes on that version wins");
+      for (const r of results)
+        if (r.status === "rejected") assert.equal((r.reason as { code?: string }).code, "conflict");
+      const revisions = await sql<{ n: number }>`SELECT count(*)::int AS n FROM page_revisions
+        WHERE page_id = ${page.id} AND frozen`.execute(database.db);
+      assert.ok(revisions.rows[0]!.n <= 1);
+    }
+    const report = await runChecks(database, "operator:test", pagesInvariantChecks);
+    assert.ok(report.ok, JSON.stringify(report.checks.filter((c) => c.violations || c.error)));
   });
 });
