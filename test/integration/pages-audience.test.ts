@@ -3,10 +3,10 @@ import { randomBytes } from "node:crypto";
 import { before, test } from "node:test";
 import { sql } from "kysely";
 import type { Database } from "../../src/core/db/connect.ts";
-import { createMember, suiteApp } from "../helpers/app.ts";
+import { suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
-import { Client } from "../helpers/http.ts";
-import { makePage, uniqueSlug } from "../helpers/pages.ts";
+import type { Client } from "../helpers/http.ts";
+import { makePage, sampleViewers, uniqueSlug } from "../helpers/pages.ts";
 
 const marker = (name: string) => `marker-${name}-${randomBytes(4).toString("hex")}`;
 const text = (markdown: string, audience?: unknown) => ({ type: "text", data: { markdown }, audience });
@@ -45,39 +45,13 @@ async function publishRaw(
 
 forEachEngine("page audiences, decided on the server (R-1, R-2, R-4)", (engine) => {
   const t = suiteApp(engine);
-  const viewers: Record<string, Client> = {};
+  let viewers: Record<string, Client> = {};
   let committeeId = "";
 
   before(async () => {
-    const { runtime, baseUrl } = t.get();
-    const db = runtime.database.db;
-    const committee = await sql<{ id: string }>`INSERT INTO committees (name) VALUES ('Garden')
-      RETURNING id`.execute(db);
-    committeeId = committee.rows[0]!.id;
-    const login = async (
-      name: string,
-      roles: Parameters<typeof createMember>[1],
-      setup?: (id: string) => Promise<void>,
-    ) => {
-      const m = await createMember(runtime, roles, name);
-      await setup?.(m.memberId);
-      const client = new Client(baseUrl);
-      assert.equal((await client.login(m.email, m.password)).status, 303);
-      viewers[name] = client;
-    };
-    viewers.anonymous = new Client(baseUrl);
-    await login("member", ["member"]);
-    await login("family", ["member"], async (id) => {
-      await sql`UPDATE members SET tier_key = 'family' WHERE id = ${id}`.execute(db);
-    });
-    await login("gardener", ["member"], async (id) => {
-      await sql`INSERT INTO committee_memberships (committee_id, member_id, role, granted_by)
-        VALUES (${committeeId}, ${id}, 'member', 'system:test')`.execute(db);
-    });
-    await login("editor", ["member", "web_editor"]);
-    await login("suspended", ["member"], async (id) => {
-      await sql`UPDATE members SET status = 'suspended' WHERE id = ${id}`.execute(db);
-    });
+    const sample = await sampleViewers(t.get().runtime, t.get().baseUrl);
+    committeeId = sample.committeeId;
+    viewers = Object.fromEntries(Object.entries(sample.viewers).map(([name, v]) => [name, v.client]));
   });
 
   /** Who each rule admits, among the viewers above. */
