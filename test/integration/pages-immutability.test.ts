@@ -117,6 +117,27 @@ forEachEngine("published page revisions never change (INV-4)", (engine) => {
     assert.deepEqual(draft, { title: "Editor A", summary: "" });
   });
 
+  test("a draft with a block the renderer would refuse cannot be published, and nothing is frozen", async () => {
+    const database = s.get().database;
+    const page = await makePage(database, { publish: false, blocks: [TEXT("fine")] });
+    await sql`INSERT INTO page_blocks (revision_id, position, type, data)
+      SELECT id, 2, 'heading', '{"text": "", "level": 7}'::jsonb FROM page_revisions
+      WHERE page_id = ${page.id} AND NOT frozen`.execute(db());
+    await assert.rejects(
+      act(database, publisher(), publishPage, {
+        pageId: page.id,
+        version: await versionOf(database, page.id),
+        timeZone: "Europe/London",
+      }),
+      (error: { code?: string; message: string }) =>
+        error.code === "invalid_block" && /Block 2/.test(error.message),
+    );
+    const row = await sql<{ status: string; frozen: number }>`SELECT p.status,
+      (SELECT count(*)::int FROM page_revisions r WHERE r.page_id = p.id AND r.frozen) AS frozen
+      FROM pages p WHERE p.id = ${page.id}`.execute(db());
+    assert.deepEqual(row.rows[0], { status: "draft", frozen: 0 });
+  });
+
   test("the pages checks hold for everything the actions made (INV-4, INV-5)", async () => {
     const report = await runChecks(s.get().database, "operator:test", pagesInvariantChecks);
     assert.ok(report.ok, JSON.stringify(report.checks.filter((c) => c.violations || c.error)));

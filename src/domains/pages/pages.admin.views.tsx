@@ -3,7 +3,7 @@ import { ROLES } from "../../core/capabilities.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { MEMBER_STATUS_VALUES } from "../members/members.schemas.ts";
 import { describeAudience } from "./audience.ts";
-import { BLOCK_NAMES, isBlockType } from "./page-content.ts";
+import { BLOCK_NAMES, blockIsValid, isBlockType } from "./page-content.ts";
 import type { DiffLine } from "./pages.presenters.ts";
 import type { BlockRow, PageRow, RevisionRow } from "./pages.repository.ts";
 import { BLOCK_TYPES, type BlockData } from "./pages.schemas.ts";
@@ -275,6 +275,12 @@ function BlockEditor(props: {
         Block {block.position}: {kind}
       </h3>
       <p>Shown to: {block.audience === null ? "as the page" : describeAudience(block.audience)}</p>
+      {blockIsValid(block) ? null : (
+        <p class="error" role="alert">
+          This block is not complete or not valid, so the page cannot be published until it is corrected or
+          removed.
+        </p>
+      )}
       <PostForm page={page} action={base} version={version}>
         <input type="hidden" name="type" value={block.type} />
         <BlockFields block={block} />
