@@ -117,14 +117,19 @@ function pageAudit(
   action: string,
   page: { id: string; version: number },
   changes: Record<string, unknown>,
-  extra: Partial<AuditDraft> & { status?: string } = {},
+  extra: Partial<AuditDraft> & { status?: string; published?: Record<string, unknown> } = {},
 ): AuditDraft {
-  const { status, ...rest } = extra;
+  const { status, published, ...rest } = extra;
   return {
     action,
     subjectType: "page",
     subjectId: page.id,
-    after: { version: page.version, changes, ...(status ? { status } : {}) },
+    after: {
+      version: page.version,
+      changes,
+      ...(status ? { status } : {}),
+      ...(published ? { published } : {}),
+    },
     ...rest,
   };
 }
@@ -183,7 +188,7 @@ export const startDraft = defineAction({
       audit: pageAudit(
         "page.draft_started",
         after,
-        { draft: draft.number },
+        { "new draft": draft.number },
         { before: { from: source.number } },
       ),
     };
@@ -423,8 +428,12 @@ export const publishPage = defineAction({
       audit: pageAudit(
         "page.published",
         after,
-        { revision: frozen.number, contentHash: frozen.content_hash },
-        { status: "published", before: { status: page.status } },
+        { "published revision": frozen.number },
+        {
+          status: "published",
+          published: { revision: frozen.number, contentHash: frozen.content_hash },
+          before: { status: page.status },
+        },
       ),
     };
   },
@@ -493,9 +502,10 @@ export const rollbackPage = defineAction({
       audit: pageAudit(
         "page.rolled_back",
         after,
-        { revision: frozen.number, contentHash: frozen.content_hash, from: source.number },
+        { "published revision": frozen.number },
         {
           status: "published",
+          published: { revision: frozen.number, contentHash: frozen.content_hash, from: source.number },
           before: { status: page.status, revision: page.current_published_revision_id },
         },
       ),
