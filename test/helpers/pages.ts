@@ -163,7 +163,8 @@ export async function sampleViewers(
       status: facts.status ?? "active",
       tier: facts.tier,
       committees: facts.committee ? [committeeId] : [],
-      roles,
+      // Only an active member holds roles (identity's rule), so a suspended one holds none.
+      roles: (facts.status ?? "active") === "active" ? roles : [],
     };
   };
   await login("member", ["member"]);

@@ -74,6 +74,12 @@ forEachEngine("page audiences, decided on the server (R-1, R-2, R-4)", (engine) 
     { name: "family", rule: () => ({ type: "tiers", tiers: ["family"] }), admits: ["family"] },
     { name: "garden", rule: () => ({ type: "committees", committees: [committeeId] }), admits: ["gardener"] },
     { name: "editors", rule: () => ({ type: "roles", roles: ["web_editor"] }), admits: ["editor"] },
+    // Roles as identity counts them: a suspended member holds none, so "member" admits only active ones.
+    {
+      name: "role-holders",
+      rule: () => ({ type: "roles", roles: ["member"] }),
+      admits: ["member", "family", "gardener", "editor"],
+    },
     {
       name: "anyof",
       rule: () => ({

@@ -39,6 +39,9 @@ const roleKeysOfMember = sql<string[]>`ARRAY(SELECT DISTINCT ra.role_key FROM ro
   WHERE ra.member_id = members.id AND members.deleted_at IS NULL AND members.status = 'active'
     AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now()) ORDER BY 1)`;
 
+/** The same, for other domains' queries on the `members` table (page audiences name roles). */
+export const roleKeysOfMembersRow = roleKeysOfMember;
+
 /** Role keys whose term covers now, for an active, undeleted member; sorted for determinism. */
 export async function activeRoleKeys(db: Kysely<DB>, memberId: string): Promise<string[]> {
   const row = await db

@@ -3,6 +3,7 @@ import type { Actor } from "../../core/actor.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
 import { termIsCurrent } from "../committees/committees.repository.ts";
+import { roleKeysOfMembersRow } from "../identity/identity.repository.ts";
 import type { Viewer } from "./audience.ts";
 
 /** The publishing domain's SQL: pages, page_revisions, page_blocks, and the viewer facts audiences read. */
@@ -19,20 +20,16 @@ function parsedList<T>(value: unknown): T[] {
 export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
   if (actor.type !== "member") return { kind: "anonymous" };
   try {
+    // Roles as identity counts them (only an active member holds any); committee places that are current.
     const row = await db
-      .selectFrom("members as m")
-      .select(["m.id", "m.status", "m.tier_key", "m.deleted_at"])
+      .selectFrom("members")
+      .select(["members.id", "members.status", "members.tier_key", "members.deleted_at"])
       .select(
         sql<string[]>`coalesce((SELECT array_agg(DISTINCT cm.committee_id::text) FROM committee_memberships cm
-          WHERE cm.member_id = m.id AND ${termIsCurrent("cm")}), '{}')`.as("committees"),
+          WHERE cm.member_id = members.id AND ${termIsCurrent("cm")}), '{}')`.as("committees"),
       )
-      .select(
-        sql<string[]>`coalesce((SELECT array_agg(DISTINCT ra.role_key) FROM role_assignments ra
-          WHERE ra.member_id = m.id AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now())), '{}')`.as(
-          "roles",
-        ),
-      )
-      .where("m.id", "=", actor.memberId)
+      .select(roleKeysOfMembersRow.as("roles"))
+      .where("members.id", "=", actor.memberId)
       .executeTakeFirst();
     if (!row || row.deleted_at) return { kind: "anonymous" };
     return {
