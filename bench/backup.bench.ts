@@ -9,58 +9,17 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import pg from "pg";
 import { createBackup, type Manifest, restoreInto } from "../src/core/backup/index.ts";
 import { readTableFile } from "../src/core/backup/table-file.ts";
 import { connectPostgres } from "../src/core/db/connect.ts";
 import { migrate } from "../src/core/db/migrate.ts";
+import { bigClubSize, seedBigClub } from "./lib/big-club.ts";
 import { createBenchDatabase } from "./lib/harness.ts";
 
 const PGBIN = process.env.PG_BIN || "/usr/lib/postgresql/15/bin";
 const serverUrl = process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
-const scale = Number(process.env.BENCH_SCALE || 1);
-const members = Math.round(100_000 * scale);
-const events = Math.round(20_000 * scale);
-const audit = Math.round(1_000_000 * scale);
-
-async function seed(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    // Bench data only: triggers off for speed (tallies and timestamps are not what is measured).
-    await c.query("BEGIN; SET LOCAL session_replication_role = replica");
-    await c.query(
-      `INSERT INTO members (name, email) SELECT 'Bench Member ' || i, 'bench' || i || '@example.org'
-       FROM generate_series(1, $1::int) i`,
-      [members],
-    );
-    await c.query(
-      `INSERT INTO events (title, description, starts_at, ends_at, capacity, status, audience)
-       SELECT 'Event ' || i, repeat('An evening at the club. ', 4), now() + i * interval '1 hour',
-              now() + i * interval '1 hour' + interval '2 hours', 50, 'published', 'public'
-       FROM generate_series(1, $1::int) i`,
-      [events],
-    );
-    await c.query(
-      `INSERT INTO registrations (event_id, member_id, status)
-       SELECT e.id, m.id, 'confirmed'
-       FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM members) m
-       JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events) e ON e.rn = 1 + m.rn % $1::int`,
-      [events],
-    );
-    await c.query(
-      `INSERT INTO audit_log (actor_type, actor_id, action, subject_type, subject_id, after)
-       SELECT 'system', 'system:bench', 'member.updated', 'member', md5(i::text),
-              jsonb_build_object('name', 'Bench Member ' || i, 'n', i)
-       FROM generate_series(1, $1::int) i`,
-      [audit],
-    );
-    await c.query("COMMIT");
-    await c.query("VACUUM ANALYZE");
-  } finally {
-    await c.end();
-  }
-}
+const size = bigClubSize();
+const { scale, members, events, audit } = size;
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -112,7 +71,7 @@ async function main() {
     await migrate(db);
     await migrate(target);
     console.log(`seeding ${members} members, ${events} events, ${audit} audit entries (scale ${scale})...`);
-    const seeded = await timed(() => seed(source.url));
+    const seeded = await timed(() => seedBigClub(source.url, size));
     console.log(`seeded in ${seconds(seeded.ms)} s`);
 
     const key = randomBytes(32);

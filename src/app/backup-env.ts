@@ -1,5 +1,7 @@
+import { readForks } from "../core/audit-anchors.ts";
 import type { RecordedHead } from "../core/audit-chain.ts";
 import {
+  type BackupListing,
   type BackupProgress,
   type BackupTarget,
   type CreatedBackup,
@@ -78,9 +80,14 @@ export async function sampleRead(database: Database, manifest: Manifest): Promis
  * shows even when the attacker also rewrote the anchors in one of the two places (G04). */
 export function recordedHeadsOfBackups(config: Config, installation: string): RecordedHead[] {
   const folders = [config.backupDir, ...(config.backupCopyDir ? [config.backupCopyDir] : [])];
+  const forks = readForks(config.backupDir).filter((f) => f.installationId === installation);
+  // A restore in place left the timeline those backups recorded beyond the restored head.
+  const superseded = (b: BackupListing) =>
+    forks.some((f) => b.manifest.createdAt < f.at && b.manifest.auditChain.head!.seq > f.seq);
   return folders.flatMap((folder) =>
     listBackups(folder)
       .filter((b) => b.manifest.source.installationId === installation && b.manifest.auditChain.head)
+      .filter((b) => !superseded(b))
       .map((b) => ({
         source: `backup ${b.id} in ${folder}`,
         seq: b.manifest.auditChain.head!.seq,

@@ -76,6 +76,16 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/backup.verbs.ts")).registerBackupVerbs,
   },
   {
+    name: "restore",
+    description: "Restore a backup over the club's data (typed confirmation; writes stay off until sign-off)",
+    load: async () => (await import("./verbs/restore.verbs.ts")).registerRestoreVerb,
+  },
+  {
+    name: "resume",
+    description: "Sign off a verified restore and turn writes back on",
+    load: async () => (await import("./verbs/restore.verbs.ts")).registerResumeVerb,
+  },
+  {
     name: "jobs",
     description: "Scheduled jobs (run by the server on their intervals)",
     load: async () => (await import("./verbs/jobs.verbs.ts")).registerJobsVerbs,
@@ -92,7 +102,8 @@ export const VERBS: readonly Verb[] = [
   },
   {
     name: "members",
-    description: "The member list as CSV: import (and resume an interrupted one) and export",
+    description:
+      "The member list as CSV: import (and resume an interrupted one) and export; invite a member to sign in",
     load: async () => (await import("./verbs/members.verbs.ts")).registerMembersVerbs,
   },
   {

@@ -35,6 +35,12 @@ export interface Config {
   invariantScanMinutes: number;
   /** Outbox delivery (G11): see MailConfig. */
   mail: MailConfig;
+  /** The address members reach ClubOS at, for links in mail (never taken from a request's Host). */
+  publicUrl: string;
+  /** Days an invitation link works. */
+  invitationDays: number;
+  /** Minutes a password-reset link works. */
+  passwordResetMinutes: number;
 }
 
 /** How the outbox is delivered. Without smtpUrl, messages are kept in the local mailbox (not sent). */
@@ -196,7 +202,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importRetentionDays: intFrom(env, "CLUBOS_IMPORT_RETENTION_DAYS", 30),
     invariantScanMinutes: invariantScanMinutes(env),
     mail: mailConfigFrom(env),
+    publicUrl: publicUrlFrom(env),
+    invitationDays: intFrom(env, "CLUBOS_INVITATION_DAYS", 7),
+    passwordResetMinutes: intFrom(env, "CLUBOS_PASSWORD_RESET_MINUTES", 30),
   };
+}
+
+// Links in mail must point at this club whatever a request's Host header says (a forged Host would
+// otherwise send a member a reset link to someone else's site).
+function publicUrlFrom(env: NodeJS.ProcessEnv): string {
+  const raw = env.CLUBOS_PUBLIC_URL || `http://localhost:${env.PORT || 3000}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`CLUBOS_PUBLIC_URL must be an address such as https://club.example.org, got "${raw}".`);
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.search || url.hash) {
+    throw new Error(`CLUBOS_PUBLIC_URL must be an http(s) address without ? or #, got "${raw}".`);
+  }
+  return url.href.replace(/\/$/, "");
 }
 
 function mailConfigFrom(env: NodeJS.ProcessEnv): MailConfig {

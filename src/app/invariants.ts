@@ -6,6 +6,7 @@ import {
   runChecks,
 } from "../core/invariants.ts";
 import { eventsInvariantChecks } from "../domains/events/events.invariants.ts";
+import { accountLinkInvariantChecks } from "../domains/identity/account-links.invariants.ts";
 import { identityInvariantChecks } from "../domains/identity/identity.invariants.ts";
 import { membersInvariantChecks } from "../domains/members/members.invariants.ts";
 import { opsInvariantChecks } from "../domains/ops/ops.invariants.ts";
@@ -19,6 +20,7 @@ export function allInvariantChecks(): InvariantCheck[] {
     ...membersInvariantChecks,
     ...eventsInvariantChecks,
     ...opsInvariantChecks,
+    ...accountLinkInvariantChecks,
     ...pagesInvariantChecks,
   ];
 }

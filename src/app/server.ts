@@ -8,7 +8,9 @@ import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
 import { eventAdminRoutes } from "../domains/events/events.admin.routes.tsx";
 import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
+import { accountLinkRoutes } from "../domains/identity/account-links.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
+import { loginThrottleRoutes, loginThrottleSection } from "../domains/identity/login-throttle.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberApiRoutes } from "../domains/members/members.api.ts";
@@ -16,6 +18,7 @@ import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
+import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
@@ -25,6 +28,7 @@ import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, routeOf } from "../http/routes.ts";
 import type { TrustProxy } from "./config.ts";
 import type { AppContext } from "./context.ts";
+import { restoreRunner } from "./restore-flow.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
 export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
@@ -39,12 +43,16 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance) => void> = [
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
-  (app) => memberRoutes(app, { profileSections: [calendarFeedSection] }),
+  (app) => restoreRoutes(app, restoreRunner(app.ctx as AppContext)),
+  (app) =>
+    memberRoutes(app, { profileSections: [calendarFeedSection], adminSections: [loginThrottleSection] }),
   memberApiRoutes,
   memberImportRoutes,
   renewalRoutes,
   committeeRoutes,
   committeeApiRoutes,
+  accountLinkRoutes,
+  loginThrottleRoutes,
   pageAdminRoutes,
 ];
 

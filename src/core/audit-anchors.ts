@@ -67,3 +67,62 @@ export function readAnchors(backupDir: string): Anchor[] {
       }
     });
 }
+
+/** A restore in place recorded beside the anchors: from `at` on, the installation's chain continues
+ * from entry `seq` of the restored backup, and heads recorded before it beyond `seq` (in older backup
+ * manifests) belong to the timeline the restore left. */
+export interface ChainFork {
+  installationId: string;
+  seq: number;
+  at: string;
+  restoreId: string;
+  backupId: string;
+}
+
+const forkFile = (backupDir: string) => path.join(backupDir, "audit-restores.jsonl");
+
+/** After a restore in place: the anchor file of `backupDir` is kept whole under another name, and a
+ * new one holds this installation's anchors up to the restored head (read from `sourceDir`, where the
+ * restored backup and its anchors came from), other installations' lines as they were; the fork is
+ * appended to audit-restores.jsonl. Both written durably before the restore is reported done. */
+export async function forkAnchors(backupDir: string, sourceDir: string, fork: ChainFork): Promise<string> {
+  fs.mkdirSync(backupDir, { recursive: true, mode: 0o700 });
+  const file = anchorFile(backupDir);
+  const archived = path.join(backupDir, `audit-anchors.before-restore-${fork.restoreId}.jsonl`);
+  const kept = [
+    ...readAnchors(backupDir).filter((a) => a.installationId !== fork.installationId),
+    ...readAnchors(sourceDir).filter((a) => a.installationId === fork.installationId && a.seq <= fork.seq),
+  ];
+  if (fs.existsSync(file)) fs.copyFileSync(file, archived);
+  const next = `${file}.next`;
+  fs.writeFileSync(next, kept.map((a) => `${JSON.stringify(a)}\n`).join(""), { mode: 0o600 });
+  const handle = await fs.promises.open(next, "r+");
+  await handle.datasync().finally(() => handle.close());
+  fs.renameSync(next, file);
+  const forks = await fs.promises.open(forkFile(backupDir), "a", 0o600);
+  try {
+    await forks.write(`${JSON.stringify(fork)}\n`);
+    await forks.datasync();
+  } finally {
+    await forks.close();
+  }
+  await syncFolder(backupDir);
+  return archived;
+}
+
+/** The restores in place recorded in a backup folder, oldest first. */
+export function readForks(backupDir: string): ChainFork[] {
+  const file = forkFile(backupDir);
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as ChainFork];
+      } catch {
+        return [];
+      }
+    });
+}

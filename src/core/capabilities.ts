@@ -22,6 +22,10 @@ export const CAPABILITIES = {
     class: "admin",
     description: "Declare, note and close incidents, and name the owner of each critical area",
   },
+  "backups:restore": {
+    class: "admin",
+    description: "Restore a backup over the club's data, and sign off another person's restore",
+  },
   "system:operate": { class: "operator", description: "Change modes and kill switches, run operator tools" },
 } as const satisfies Record<string, { class: CapabilityClass; description: string }>;
 
@@ -68,12 +72,13 @@ export const ROLES = {
       "pages:preview",
       "audit:read",
       "incidents:manage",
+      "backups:restore",
     ],
   },
   operator: {
     name: "Operator",
     class: "operator",
-    capabilities: ["admin:access", "audit:read", "incidents:manage", "system:operate"],
+    capabilities: ["admin:access", "audit:read", "incidents:manage", "backups:restore", "system:operate"],
   },
 } as const satisfies Record<string, { name: string; class: CapabilityClass; capabilities: Capability[] }>;
 

@@ -195,9 +195,7 @@ export const guarantees: readonly Guarantee[] = [
         fix("drill the backup before trusting it (B-3)", "backup drill", "restore-drill"),
       ],
     }),
-    notes:
-      "Not yet: the restore flow with sign-off (G15), pruning of the off-site copies, and the operator page " +
-      "for backups.",
+    notes: "Not yet: pruning of the off-site copies, and the operator page for backups.",
   },
   enforced("G02", "No data corruption from partial writes", ["W-2", "W-5", "W-7", "INV-10"], {
     mechanisms: [
@@ -482,12 +480,53 @@ export const guarantees: readonly Guarantee[] = [
       fix("roll back: redeploy the previous version; check /api/v1/system/version and the new deploy record"),
     ],
   }),
-  planned(
-    "G15",
-    "Recovery is human-in-the-loop",
-    ["REC-2", "REC-3", "REC-4", "B-4", "O2"],
-    "Backups issue: restore by a named operator, writes off during restore, invariants verified before resuming.",
-  ),
+  enforced("G15", "Recovery is human-in-the-loop", ["REC-1", "REC-2", "REC-3", "REC-4", "B-4", "O2"], {
+    mechanisms: [
+      mech(
+        "src/app/restore-flow.ts",
+        "restoreInPlace",
+        "verify and schema-check first; maintenance mode, a pre-restore backup, the load, the verification suite",
+      ),
+      mech(
+        "src/core/backup/drill.ts",
+        "verifyRestoredDatabase",
+        "the restore verification suite: invariants, audit chain to the backup's head, sample read",
+      ),
+      mech(
+        "src/domains/ops/restore.actions.ts",
+        "signOffRestore",
+        "writes back on only after verification passed, and not by the starter when another full admin exists",
+      ),
+      mech(
+        "src/domains/ops/mode.actions.ts",
+        "setMode",
+        "the mode cannot be switched back while a restore waits",
+      ),
+      mech(
+        "src/core/audit-anchors.ts",
+        "forkAnchors",
+        "the anchors continue from the restored head; the old timeline's file is kept",
+      ),
+    ],
+    detection: [
+      signal(
+        "cli",
+        "restore",
+        "`restore --status`: each restore, its state, pre-restore backup and sign-off",
+      ),
+      signal("admin-warning", "/admin/incidents", "the restore's incident with its written confirmation"),
+      signal("cli", "mode show", "maintenance mode with the restore's state as the reason"),
+    ],
+    recovery: [
+      fix(
+        "restore a backup, check it, and have another full admin sign it off",
+        "restore",
+        "database-restore",
+      ),
+      fix("turn writes back on after a verified restore", "resume", "database-restore"),
+      fix("move from the embedded database to a PostgreSQL server", "restore", "move-embedded-to-server"),
+    ],
+  }),
   enforced("G16", "Undefined degraded behavior blocks merge", ["D-1", "CC-3", "O4"], {
     mechanisms: [
       mech(ROUTES, "validateDeclaration", "no capability, load class or degraded behaviour: no boot"),

@@ -33,6 +33,10 @@ export interface SiteSettings {
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
   importRetentionDays: number;
+  /** Links in mail: the club's address, and how long invitations and password resets work. */
+  publicUrl: string;
+  invitationDays: number;
+  passwordResetMinutes: number;
 }
 
 /** The mail dependency as this process sees it (G11): its circuit breaker, and whether it delivers. */

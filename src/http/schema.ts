@@ -8,6 +8,22 @@ import { type TProperties, Type } from "typebox";
 /** The pattern of text PostgreSQL can store. */
 export const STORABLE = "^[^\\u0000\\uD800-\\uDFFF]*$";
 
+/** The pattern of text that stays on one line: storable, and without line breaks or other control
+ * characters (CR, LF, tab, U+2028/9), which could end a mail header or a log line early. Every field
+ * that is one line by nature (a title, a name, an address to write to) is a LineText. */
+export const ONE_LINE = "^[^\\u0000-\\u001F\\u007F\\u2028\\u2029\\uD800-\\uDFFF]*$";
+const ONE_LINE_RE = new RegExp(ONE_LINE, "u");
+
+/** True when the text is on one line (ONE_LINE): for rules applied beside the schema, in actions. */
+export const isOneLine = (text: string) => ONE_LINE_RE.test(text);
+
+/** A one-line text field (ONE_LINE), with a length limit always. */
+export const LineText = (maxLength: number, options: { minLength?: number; description?: string } = {}) =>
+  Type.String({ pattern: ONE_LINE, maxLength, ...options });
+
+/** A one-line form field that may be left out. */
+export const FormLineText = (maxLength: number) => Type.Optional(LineText(maxLength));
+
 /** A text field: storable, with a length limit always. */
 export const Text = (maxLength: number, options: { minLength?: number; description?: string } = {}) =>
   Type.String({ pattern: STORABLE, maxLength, ...options });

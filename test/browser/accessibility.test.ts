@@ -17,7 +17,7 @@ import {
 } from "../helpers/browser.ts";
 import { act, makePage, publisher, versionOf } from "../helpers/pages.ts";
 
-const PUBLIC_PAGES = ["/", "/login", "/events"];
+const PUBLIC_PAGES = ["/", "/login", "/events", "/password-reset"];
 // Members, events and committees included: the pages the club's volunteers use most. An event page of
 // each kind is added once the suite has created the event.
 const ADMIN_PAGES = [
@@ -26,6 +26,7 @@ const ADMIN_PAGES = [
   "/admin/audit",
   "/admin/outbox",
   "/admin/incidents",
+  "/admin/restore",
   "/admin/members",
   "/admin/members/import",
   "/admin/committees",

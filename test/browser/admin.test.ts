@@ -38,7 +38,7 @@ describe("browser: first administrator signs in (pglite)", browserSuiteOptions()
     await page.getByText("one-time password").waitFor();
     const newPassword = "a much longer own password 42";
     await page.getByLabel("Current password").fill(oneTimePassword);
-    await page.getByLabel("New password (at least 12 characters)").fill(newPassword);
+    await page.getByLabel("New password (at least 12 characters, not a common one)").fill(newPassword);
     await page.getByLabel("New password again").fill(newPassword);
     await page.getByRole("button", { name: "Change password" }).click();
     await page.waitForURL(/\/\?changed=password$/);

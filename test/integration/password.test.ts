@@ -50,6 +50,14 @@ forEachEngine("password change", (engine) => {
         form: { current: member.password, password: "too short", confirm: "too short" },
         says: /at least 12/,
       },
+      {
+        form: { current: member.password, password: "Password1234!", confirm: "Password1234!" },
+        says: /list of common passwords/,
+      },
+      {
+        form: { current: member.password, password: "qwertyuiop123", confirm: "qwertyuiop123" },
+        says: /list of common passwords/,
+      },
     ];
     for (const { form, says } of cases) {
       const res = await client.postForm("/account/password", form);

@@ -10,6 +10,7 @@ import {
   revokeApiToken,
 } from "../../domains/identity/identity.actions.ts";
 import { findMemberByEmail, roleAssignmentsOf } from "../../domains/identity/identity.repository.ts";
+import { unthrottleLogin } from "../../domains/identity/login.actions.ts";
 import type { CliEnv } from "../cli.ts";
 
 /** `clubos admin create`. */
@@ -33,6 +34,26 @@ export function registerAdminVerbs(admin: Command, env: CliEnv): void {
       );
       env.io.out(`Administrator ${o.email} is ready. One-time password (shown only now): ${result.password}`);
       env.io.out("They must choose their own password at first login.");
+    });
+  admin
+    .command("unthrottle")
+    .description("Lift the login slow-down on an account (after too many wrong passwords)")
+    .requiredOption("--email <email>", "the account's email")
+    .requiredOption("--actor <name>", "who runs this (kept in the audit log)")
+    .option("--reason <text>", "why", "login throttle cleared from the command line")
+    .action(async (o: { email: string; actor: string; reason: string }) => {
+      const result = await env.withRuntime((ctx) =>
+        runAction(ctx.actionEnv(operatorActor(o.actor)), unthrottleLogin, {
+          email: o.email,
+          reason: o.reason,
+        }),
+      );
+      env.io.out(
+        result.cleared > 0
+          ? `Sign-ins to ${o.email} are no longer slowed down; they can log in again now.`
+          : `Sign-ins to ${o.email} were not slowed down; nothing to clear.`,
+      );
+      if (!result.known) env.io.out(`Note: no member has the email ${o.email}.`);
     });
 }
 

@@ -3,6 +3,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { runAction } from "../../core/action.ts";
 import { operatorActor } from "../../core/actor.ts";
+import { inviteMember, linkSettingsOf } from "../../domains/identity/account-links.actions.ts";
+import { findMemberByEmail } from "../../domains/identity/identity.repository.ts";
 import {
   applierFor,
   confirmImport,
@@ -129,5 +131,45 @@ export function registerMembersVerbs(members: Command, env: CliEnv): void {
       const full = path.resolve(env.cwd ?? process.cwd(), o.out);
       fs.writeFileSync(full, csv, { mode: 0o600 });
       env.io.out(`Exported ${count} members to ${full}.`);
+    });
+  members
+    .command("invite")
+    .description(
+      "Invite a member to choose a password and sign in (prints the link when no mail server is set)",
+    )
+    .option("--email <address>", "the member's email")
+    .option("--id <member-id>", "the member's id")
+    .requiredOption("--actor <name>", "who runs this (kept in the audit log)")
+    .action(async (o: { email?: string; id?: string; actor: string }) => {
+      const actor = operatorActor(o.actor);
+      if (Boolean(o.email) === Boolean(o.id)) {
+        env.io.err("Name the member with --email or with --id (one of the two).");
+        throw new CliExit(2);
+      }
+      await env.withRuntime(async (ctx) => {
+        const memberId = o.id ?? (await findMemberByEmail(ctx.database.db, o.email!))?.id;
+        if (!memberId) {
+          env.io.err(`No member has the email ${o.email}. Check the address, or add the member first.`);
+          throw new CliExit(1);
+        }
+        const issued = await runAction(ctx.actionEnv(actor), inviteMember, {
+          memberId,
+          settings: linkSettingsOf(ctx.config, ctx.mail.configured),
+        });
+        if (issued.link) {
+          env.io.out(
+            `Not sent: no mail server is configured (SMTP_URL). Give ${issued.name} this link yourself;`,
+          );
+          env.io.out(
+            "it is shown only this once and works once, until " + issued.expiresAt.toISOString() + ":",
+          );
+          env.io.out(issued.link);
+        } else {
+          env.io.out(
+            `Invitation sent by mail to ${issued.email}; the link works until ${issued.expiresAt.toISOString()}.`,
+          );
+        }
+        if (issued.replaced > 0) env.io.out("The earlier invitation link no longer works.");
+      });
     });
 }

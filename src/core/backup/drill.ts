@@ -89,20 +89,11 @@ export async function drillBackup(bundleDir: string, options: DrillOptions): Pro
   const started = Date.now();
   const manifest = readManifest(bundleDir);
   const steps: DrillStep[] = [];
-  const step = async (name: DrillStep["name"], body: () => Promise<{ ok: boolean; detail: string }>) => {
-    // Nothing to check in a database the backup could not be restored into; after that, every check
-    // runs, so one drill reports every problem.
-    if (steps.some((s) => !s.ok && (s.name === "verify" || s.name === "restore"))) return;
-    options.onProgress?.(name, "started");
-    let outcome: { ok: boolean; detail: string };
-    try {
-      outcome = await body();
-    } catch (error) {
-      outcome = { ok: false, detail: error instanceof Error ? error.message : String(error) };
-    }
-    steps.push({ name, ...outcome });
-    options.onProgress?.(name, outcome.ok ? `ok: ${outcome.detail}` : `FAILED: ${outcome.detail}`);
-  };
+  // Nothing to check in a database the backup could not be restored into; after that, every check
+  // runs, so one drill reports every problem.
+  const step = stepRunner(steps, options.onProgress, () =>
+    steps.some((s) => !s.ok && (s.name === "verify" || s.name === "restore")),
+  );
   await step("verify", async () => {
     const verified = await verifyBackup(bundleDir, options.key);
     return verified.ok
@@ -120,47 +111,10 @@ export async function drillBackup(bundleDir: string, options: DrillOptions): Pro
         detail: `${restored.tables} tables, ${restored.rows} rows reconciled with the manifest`,
       };
     });
-    const database = () => scratch!.database;
-    await step("invariants", async () => {
-      const report = await runChecks(database(), options.actor, options.checks);
-      const failed = report.checks.filter((c) => c.violations > 0 || c.error !== undefined);
-      return failed.length === 0
-        ? { ok: true, detail: `${report.checks.length} checks passed` }
-        : {
-            ok: false,
-            detail: failed
-              .map(
-                (c) => `${c.id}: ${c.error ? `could not run (${c.error})` : `${c.violations} violation(s)`}`,
-              )
-              .join("; "),
-          };
-    });
-    await step("audit_chain", async () => {
-      const head = manifest.auditChain.head;
-      const dir = anchorsUpTo(options.anchorsDir, manifest.source.installationId, head?.seq ?? 0);
-      try {
-        const report = await verifyAuditChain(database(), dir);
-        const problems = report.problems.map((p) => p.message);
-        const restoredHead = report.sealed > 0 ? await lastSeal(database()) : null;
-        if (JSON.stringify(restoredHead) !== JSON.stringify(head)) {
-          problems.push(
-            `The restored chain ends at ${JSON.stringify(restoredHead)}, the manifest at ${JSON.stringify(head)}.`,
-          );
-        }
-        return problems.length === 0
-          ? {
-              ok: true,
-              detail: `${report.sealed} sealed entries up to ${head?.seq ?? 0}, ${report.anchorsChecked} anchors`,
-            }
-          : { ok: false, detail: problems.join(" ") };
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
-    await step("sample_read", async () => ({
-      ok: true,
-      detail: await options.sampleRead(database(), manifest),
-    }));
+    if (scratch)
+      await checkRestored((scratch as { database: Database }).database, manifest, options, step, {
+        exactEnd: true,
+      });
   } finally {
     if (scratch) await (scratch as { drop(): Promise<void> }).drop().catch(() => {});
   }
@@ -175,6 +129,102 @@ export async function drillBackup(bundleDir: string, options: DrillOptions): Pro
   };
   writeJsonDurably(path.join(bundleDir, DRILL_FILE), result);
   return result;
+}
+
+/** What a restored database must pass, after a drill's restore into a scratch database and after a
+ * restore in place alike: every invariant check, the audit chain up to the manifest's head and against
+ * the anchors written up to it, and a read of sample rows through the application. */
+export type RestoredCheckOptions = Pick<DrillOptions, "actor" | "checks" | "sampleRead" | "anchorsDir">;
+
+type StepRunner = (
+  name: DrillStep["name"],
+  body: () => Promise<{ ok: boolean; detail: string }>,
+) => Promise<void>;
+
+/** Runs one step at a time into `steps`: a step that throws is a failed step, never a skipped one. */
+function stepRunner(
+  steps: DrillStep[],
+  onProgress: DrillOptions["onProgress"],
+  skip: () => boolean = () => false,
+): StepRunner {
+  return async (name, body) => {
+    if (skip()) return;
+    onProgress?.(name, "started");
+    let outcome: { ok: boolean; detail: string };
+    try {
+      outcome = await body();
+    } catch (error) {
+      outcome = { ok: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+    steps.push({ name, ...outcome });
+    onProgress?.(name, outcome.ok ? `ok: ${outcome.detail}` : `FAILED: ${outcome.detail}`);
+  };
+}
+
+async function checkRestored(
+  database: Database,
+  manifest: Manifest,
+  options: RestoredCheckOptions,
+  step: StepRunner,
+  // A scratch database holds nothing after the backup's head; a database restored in place may
+  // already have new entries (a sign-in), so there the chain must hold the head, not end at it.
+  { exactEnd }: { exactEnd: boolean },
+): Promise<void> {
+  await step("invariants", async () => {
+    const report = await runChecks(database, options.actor, options.checks);
+    const failed = report.checks.filter((c) => c.violations > 0 || c.error !== undefined);
+    return failed.length === 0
+      ? { ok: true, detail: `${report.checks.length} checks passed` }
+      : {
+          ok: false,
+          detail: failed
+            .map((c) => `${c.id}: ${c.error ? `could not run (${c.error})` : `${c.violations} violation(s)`}`)
+            .join("; "),
+        };
+  });
+  await step("audit_chain", async () => {
+    const head = manifest.auditChain.head;
+    const dir = anchorsUpTo(options.anchorsDir, manifest.source.installationId, head?.seq ?? 0);
+    try {
+      const report = await verifyAuditChain(database, dir, {
+        chainEnd: head?.seq ?? 0,
+        recordedHeads: head ? [{ source: `backup ${manifest.id}`, seq: head.seq, hash: head.chainHash }] : [],
+      });
+      const problems = report.problems.map((p) => p.message);
+      const restoredHead = report.sealed > 0 ? await lastSeal(database) : null;
+      if (exactEnd && JSON.stringify(restoredHead) !== JSON.stringify(head)) {
+        problems.push(
+          `The restored chain ends at ${JSON.stringify(restoredHead)}, the manifest at ${JSON.stringify(head)}.`,
+        );
+      }
+      return problems.length === 0
+        ? {
+            ok: true,
+            detail: `${report.sealed} sealed entries up to ${head?.seq ?? 0}, ${report.anchorsChecked} anchors`,
+          }
+        : { ok: false, detail: problems.join(" ") };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await step("sample_read", async () => ({
+    ok: true,
+    detail: await options.sampleRead(database, manifest),
+  }));
+}
+
+/** Runs the checks of a database restored in place (RestoredCheckOptions) and returns each step's
+ * outcome. */
+export async function verifyRestoredDatabase(
+  database: Database,
+  manifest: Manifest,
+  options: RestoredCheckOptions & { onProgress?: DrillOptions["onProgress"] },
+): Promise<DrillStep[]> {
+  const steps: DrillStep[] = [];
+  await checkRestored(database, manifest, options, stepRunner(steps, options.onProgress), {
+    exactEnd: false,
+  });
+  return steps;
 }
 
 async function lastSeal(database: Database): Promise<{ seq: number; chainHash: string } | null> {

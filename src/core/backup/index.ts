@@ -17,11 +17,19 @@ export {
   type DrillScratch,
   type DrillStep,
   drillBackup,
+  type RestoredCheckOptions,
+  verifyRestoredDatabase,
 } from "./drill.ts";
 export { BACKUP_ERRORS } from "./errors.ts";
 export { FORMAT_VERSION, type Manifest, readManifest, type TableEntry } from "./format.ts";
 export { type BackupListing, deleteBackup, findBackup, incompleteBackups, listBackups } from "./list.ts";
-export { type RestoreProgress, type RestoreResult, restoreInto } from "./restore.ts";
+export {
+  assertRestorableInto,
+  type RestoreOptions,
+  type RestoreProgress,
+  type RestoreResult,
+  restoreInto,
+} from "./restore.ts";
 export {
   DEFAULT_RETENTION,
   describeRetention,

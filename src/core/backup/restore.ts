@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { sql } from "kysely";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { Database, PgliteDatabase } from "../db/connect.ts";
@@ -29,6 +30,15 @@ interface Target {
   copyOut(text: string): Promise<Readable>;
 }
 
+export interface RestoreOptions {
+  onProgress?: (event: RestoreProgress) => void;
+  /** Tables left exactly as they are instead of replaced: a restore in place keeps the mode, the
+   * incidents and its own bookkeeping, which describe the present, not the backup's past. When
+   * system_state is kept, it takes the backup's installation id, so the restored audit chain still
+   * matches the anchors its installation wrote (and a move to a new server keeps its identity). */
+  keep?: readonly string[];
+}
+
 /** Restores a bundle into the target database in one transaction: triggers off for the load
  * (session_replication_role = replica: the data was checked when it was first written, and the audit
  * log's guards must not refuse its own rows), every table emptied and loaded, sequences set where the
@@ -39,11 +49,11 @@ export async function restoreInto(
   target: Database,
   bundleDir: string,
   key: Buffer | null,
-  options: { onProgress?: (event: RestoreProgress) => void } = {},
+  options: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const manifest = readManifest(bundleDir);
   assertKeyFits(manifest, key);
-  const run = (t: Target) => load(t, manifest, bundleDir, key, options.onProgress ?? (() => {}));
+  const run = (t: Target) => load(t, manifest, bundleDir, key, options);
   return target.kind === "postgres" ? inPostgres(target.url, run) : inPglite(target, run);
 }
 
@@ -79,7 +89,7 @@ async function inPglite<T>(target: PgliteDatabase, body: (t: Target) => Promise<
         copyIn: async (text, source) => {
           const parts: Buffer[] = [];
           for await (const part of source) parts.push(part as Buffer);
-          await pglite.query(text.replace(/FROM STDIN$/, "FROM '/dev/blob'"), [], {
+          await pglite.query(text.replace(/FROM STDIN\b/, "FROM '/dev/blob'"), [], {
             blob: new Blob(parts as unknown as BlobPart[]),
           });
         },
@@ -102,10 +112,26 @@ async function inPglite<T>(target: PgliteDatabase, body: (t: Target) => Promise<
 const listOf = (rows: Array<{ name: string; checksum: string }>) =>
   rows.map((r) => `${r.name}:${r.checksum}`).join("\n");
 
+/** Refuses, before anything is changed, a database whose migrations differ from the bundle's. */
+export async function assertRestorableInto(target: Database, manifest: Manifest): Promise<void> {
+  const { rows } = await sql<{ name: string; checksum: string }>`
+    SELECT name, checksum FROM schema_migrations ORDER BY name`.execute(target.db);
+  assertSameMigrations(rows, manifest);
+}
+
 async function assertSameSchema(t: Target, manifest: Manifest): Promise<void> {
-  const migrations = await t.query<{ name: string; checksum: string }>(
-    "SELECT name, checksum FROM schema_migrations ORDER BY name",
+  assertSameMigrations(
+    await t.query<{ name: string; checksum: string }>(
+      "SELECT name, checksum FROM schema_migrations ORDER BY name",
+    ),
+    manifest,
   );
+}
+
+function assertSameMigrations(
+  migrations: Array<{ name: string; checksum: string }>,
+  manifest: Manifest,
+): void {
   if (listOf(migrations) !== listOf(manifest.schema.migrations)) {
     const have = new Set(migrations.map((m) => m.name));
     const want = new Set(manifest.schema.migrations.map((m) => m.name));
@@ -122,36 +148,77 @@ async function assertSameSchema(t: Target, manifest: Manifest): Promise<void> {
   }
 }
 
+// Indexes no constraint owns (not a primary key, unique or exclusion constraint, not what a foreign key
+// points at), on the tables about to be loaded.
+const SECONDARY_INDEXES_SQL = (tables: string[]) => `
+  SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  WHERE n.nspname = 'public' AND c.relname IN (${tables.map((x) => `'${x.replace(/'/g, "''")}'`).join(", ")})
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+  ORDER BY ic.relname`;
+
+/** Drops the loaded tables' secondary indexes inside the restore's transaction, so COPY does not
+ * maintain them row by row; the caller builds each again from its definition after the load (one bulk
+ * build each, as pg_restore does). A unique index built again still refuses duplicates, so nothing
+ * the index guarded goes unchecked. */
+async function dropSecondaryIndexes(
+  t: Target,
+  tables: string[],
+): Promise<Array<{ name: string; definition: string }>> {
+  if (tables.length === 0) return [];
+  const indexes = await t.query<{ name: string; definition: string }>(SECONDARY_INDEXES_SQL(tables));
+  for (const index of indexes) await t.query(`DROP INDEX public.${quoteIdent(index.name)}`);
+  return indexes;
+}
+
 async function load(
   t: Target,
   manifest: Manifest,
   bundleDir: string,
   key: Buffer | null,
-  progress: (event: RestoreProgress) => void,
+  options: RestoreOptions,
 ): Promise<RestoreResult> {
+  const progress = options.onProgress ?? (() => {});
+  const keep = new Set(options.keep ?? []);
+  const tables = manifest.tables.filter((x) => !keep.has(x.name));
   for (const statement of sessionStatements("local")) await t.query(statement);
   await t.query("SET LOCAL session_replication_role = replica");
+  // The indexes are built again after the load: give each build memory enough to sort in one pass.
+  await t.query("SET LOCAL maintenance_work_mem = '256MB'");
   await assertSameSchema(t, manifest);
-  const total = manifest.tables.length;
-  if (total > 0) await t.query(`TRUNCATE ${manifest.tables.map((x) => quoteIdent(x.name)).join(", ")}`);
+  const total = tables.length;
+  if (total > 0) await t.query(`TRUNCATE ${tables.map((x) => quoteIdent(x.name)).join(", ")}`);
+  const indexes = await dropSecondaryIndexes(
+    t,
+    tables.map((x) => x.name),
+  );
   let done = 0;
-  for (const table of manifest.tables) {
+  for (const table of tables) {
     const cols = table.columns.map(quoteIdent).join(", ");
     const source = readTableFile(path.join(bundleDir, table.file), {
       key,
       label: table.file,
       compression: manifest.compression,
     });
-    await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN`, source);
+    // FREEZE: the table was emptied in this transaction, so its rows can be written already frozen
+    // (no hint-bit rewrite of the whole table on first read).
+    await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN WITH (FREEZE true)`, source);
     progress({ step: "load", table: table.name, rows: table.rows, done: ++done, total });
   }
+  for (const index of indexes) await t.query(index.definition);
   for (const seq of manifest.sequences) {
     const name = quoteIdent(seq.name).replace(/'/g, "''");
     await t.query(`SELECT setval('public.${name}', ${Number(seq.lastValue)}, ${seq.isCalled})`);
   }
+  if (keep.has("system_state") && manifest.source.installationId) {
+    const id = manifest.source.installationId.replace(/'/g, "''");
+    await t.query(`UPDATE system_state SET installation_id = '${id}'`);
+  }
   done = 0;
   const mismatched: string[] = [];
-  for (const table of manifest.tables) {
+  for (const table of tables) {
     const back = await measureCopyText(await t.copyOut(`COPY (${tableSelect(table)}) TO STDOUT`));
     if (back.rows !== table.rows || back.sha256 !== table.plaintextSha256) {
       mismatched.push(`${table.name} (${back.rows} rows restored, ${table.rows} in the manifest)`);
@@ -164,5 +231,5 @@ async function load(
         `${mismatched.join(", ")}. The restore was undone; the database is as it was.`,
     );
   }
-  return { id: manifest.id, tables: total, rows: manifest.tables.reduce((n, x) => n + x.rows, 0) };
+  return { id: manifest.id, tables: total, rows: tables.reduce((n, x) => n + x.rows, 0) };
 }

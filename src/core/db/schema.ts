@@ -16,6 +16,19 @@ export type Json = ColumnType<unknown, string, string>;
 export type GenJson = ColumnType<unknown, string | undefined, string>;
 export type NullableJson = ColumnType<unknown, string | null | undefined, string | null>;
 
+export interface AccountLinksTable {
+  id: Generated<string>;
+  purpose: string;
+  member_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_by: string;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface AccountsTable {
   id: Generated<string>;
   member_id: string;
@@ -179,6 +192,20 @@ export interface LoginAttemptsTable {
   at: GenTimestamp;
 }
 
+export interface LoginDevicesTable {
+  token_hash: string;
+  email_key: string;
+  created_at: GenTimestamp;
+  last_used_at: GenTimestamp;
+}
+
+export interface LoginThrottlesTable {
+  key: string;
+  email_key: string | null;
+  failures: Generated<number>;
+  last_failure_at: NullableTimestamp;
+}
+
 export interface MailUndeliverableTable {
   address: string;
   reason: string;
@@ -238,6 +265,7 @@ export interface MembersTable {
   renewal_due_on: NullableDateText;
   admin_notes: Generated<string>;
   directory_opt_out: Generated<boolean>;
+  email_announcements: Generated<boolean>;
 }
 
 export interface MembershipTiersTable {
@@ -334,6 +362,26 @@ export interface RegistrationsTable {
   updated_at: GenTimestamp;
 }
 
+export interface RestoresTable {
+  id: Generated<string>;
+  backup_id: string;
+  status: Generated<string>;
+  reason: string;
+  previous_mode: string;
+  started_by: string;
+  started_at: GenTimestamp;
+  pre_restore_backup_id: string | null;
+  incident_id: string | null;
+  chain_seq: number | null;
+  verification: NullableJson;
+  failure: string | null;
+  signed_off_by: string | null;
+  signed_off_at: NullableTimestamp;
+  version: Generated<number>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface RoleAssignmentsTable {
   id: Generated<string>;
   member_id: string;
@@ -395,6 +443,7 @@ export interface SystemStateTable {
 
 /** Every table Kysely may touch. */
 export interface DB {
+  account_links: AccountLinksTable;
   accounts: AccountsTable;
   api_tokens: ApiTokensTable;
   area_owners: AreaOwnersTable;
@@ -410,6 +459,8 @@ export interface DB {
   incidents: IncidentsTable;
   invariant_runs: InvariantRunsTable;
   login_attempts: LoginAttemptsTable;
+  login_devices: LoginDevicesTable;
+  login_throttles: LoginThrottlesTable;
   mail_undeliverable: MailUndeliverableTable;
   member_feed_tokens: MemberFeedTokensTable;
   member_imports: MemberImportsTable;
@@ -422,6 +473,7 @@ export interface DB {
   page_revisions: PageRevisionsTable;
   pages: PagesTable;
   registrations: RegistrationsTable;
+  restores: RestoresTable;
   role_assignments: RoleAssignmentsTable;
   roles: RolesTable;
   schema_functions: SchemaFunctionsTable;

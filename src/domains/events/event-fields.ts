@@ -1,4 +1,5 @@
 import { invalidInput } from "../../core/errors.ts";
+import { isOneLine } from "../../http/schema.ts";
 
 /* The one place the rules of an event's fields are written: what each field accepts and how the fields
  * fit together. Creating and editing an event both apply them, whatever route (form or JSON) or caller
@@ -94,6 +95,8 @@ export function eventValues(fields: EventFields): EventValues {
     } else {
       const text = String(raw);
       if (field === "title" && !text.trim()) throw invalidInput("An event needs a title.");
+      if ((field === "title" || field === "location") && !isOneLine(text))
+        throw invalidInput(`${LABELS[field]} must fit on one line: remove the line breaks and tabs.`);
       value = field === "description" ? text.replace(/\r\n/g, "\n") : text.trim();
     }
     out[COLUMNS[field]] = value;

@@ -3,8 +3,10 @@ import {
   Body,
   Count,
   FormBody,
+  FormLineText,
   FormText,
   Instant,
+  LineText,
   NullableText,
   Text,
   Uuid,
@@ -26,9 +28,9 @@ const NullableInstant = Type.Union([Instant(), Type.Null()]);
 
 /** The fields an event is made of, as JSON. */
 const EVENT_FIELDS = {
-  title: Text(200, { minLength: 1 }),
+  title: LineText(200, { minLength: 1 }),
   description: Text(20_000),
-  location: Text(500),
+  location: LineText(500),
   startsAt: Instant(),
   endsAt: Instant(),
   capacity: Count(100_000),
@@ -83,9 +85,9 @@ const LocalTime = Type.String({ pattern: "^(|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2})
 
 /** The event form (create and edit). Numbers arrive as text and are read by the form reader. */
 export const EventFormBody = FormBody({
-  title: FormText(200),
+  title: FormLineText(200),
   description: FormText(20_000),
-  location: FormText(500),
+  location: FormLineText(500),
   startsAt: Type.Optional(LocalTime),
   endsAt: Type.Optional(LocalTime),
   capacity: FormText(12),

@@ -30,6 +30,7 @@ import {
   revokeApiTokenRow,
   setPassword,
 } from "./identity.repository.ts";
+import { clearLoginThrottle } from "./login-throttle.ts";
 import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords.ts";
 
 /** The member acting in an action gated by SIGNED_IN_MEMBER, which admits members only. */
@@ -127,7 +128,7 @@ export const bootstrapAdmin = defineAction({
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw invalidInput(`"${email}" is not an email address.`);
     if (!input.name.trim()) throw invalidInput("A name is required.");
     const password = input.password ?? oneTimePassword();
-    if (input.password) assertAcceptablePassword(password);
+    assertAcceptablePassword(password);
     let member = await findMemberByEmail(trx, email);
     if (member?.deleted_at) {
       throw conflict(
@@ -147,6 +148,7 @@ export const bootstrapAdmin = defineAction({
       mustChangePassword: !input.password,
     });
     await endSessionsOfAccount(trx, accountId, "admin_recovered");
+    const throttlesCleared = await clearLoginThrottle(trx, email);
     const roles = await activeRoleKeys(trx, member.id);
     if (!roles.includes("full_admin")) {
       await insertRoleAssignment(trx, {
@@ -161,7 +163,7 @@ export const bootstrapAdmin = defineAction({
         action: "admin.bootstrapped",
         subjectType: "member",
         subjectId: member.id,
-        after: { email, role: "full_admin", rolesBefore: roles },
+        after: { email, role: "full_admin", rolesBefore: roles, throttlesCleared },
         reason: input.reason ?? "administrator access created or recovered",
       },
     };
@@ -299,8 +301,8 @@ export const createAccount = defineAction({
     if (!(await findMember(trx, input.memberId))) throw notFound();
     if (await accountOfMember(trx, input.memberId))
       throw conflict("This member already has a login account.");
-    if (input.password) assertAcceptablePassword(input.password);
     const password = input.password ?? oneTimePassword();
+    assertAcceptablePassword(password);
     const accountId = await insertAccount(trx, {
       memberId: input.memberId,
       passwordHash: await hashPassword(password),

@@ -10,4 +10,20 @@ export const IDENTITY_ERRORS = defineErrors({
     status: 409,
     description: "The change would leave the club without an active full administrator",
   },
+  link_not_usable: {
+    status: 404,
+    description: "An invitation or password-reset link that is unknown, used, revoked or expired",
+  },
+  already_has_login: {
+    status: 409,
+    description: "The member already has a login, so an invitation would give nothing",
+  },
+  no_login: {
+    status: 409,
+    description: "The member has no login yet, so there is no password to reset (invite them instead)",
+  },
+  no_open_invitation: {
+    status: 409,
+    description: "The member has no open invitation to revoke",
+  },
 });

@@ -13,6 +13,7 @@ const TIMESTAMPED: ReadonlyArray<readonly [string, string, string, string]> = [
   ["outbox", "outbox", "id", "updated_at"],
   ["system_state", "system_state", "id", "updated_at"],
   ["sessions", "session", "id", "last_seen_at"],
+  ["account_links", "account_link", "id", "updated_at"],
 ];
 
 const timestamps = sql.join(
@@ -32,6 +33,7 @@ const REFERENCES: ReadonlyArray<readonly [string, string, string, string, string
   ["role_assignments", "role_assignment", "member_id", "members", "id"],
   ["role_assignments", "role_assignment", "role_key", "roles", "key"],
   ["api_tokens", "api_token", "member_id", "members", "id"],
+  ["account_links", "account_link", "member_id", "members", "id"],
   ["outbox", "outbox", "audit_id", "audit_log", "id"],
   ["audit_chain", "audit_chain", "seq", "audit_log", "seq"],
 ];

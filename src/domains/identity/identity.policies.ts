@@ -1,6 +1,8 @@
 import type { Kysely } from "kysely";
 import { definePolicy } from "../../core/access.ts";
 import type { DB } from "../../core/db/schema.ts";
+import { hashSecret } from "../../core/secrets.ts";
+import { findOpenLink, type LinkPurpose } from "./account-links.repository.ts";
 import { IDENTITY_ERRORS } from "./identity.errors.ts";
 import { activeFullAdmins, roleAssignment } from "./identity.repository.ts";
 
@@ -57,4 +59,44 @@ export const KEEPS_ADMIN_ROLE = definePolicy<{ assignmentId: string }>({
     return !(await isLastFullAdmin(db, assignment.member_id));
   },
   refusal: () => refusal("removed from the full administrator role"),
+});
+
+/** What an action taken through a single-use link names: the link's token. */
+export interface ThroughLink {
+  token: string;
+}
+
+/** The actor is the member an open link of this kind was made for (checked again inside the action's
+ * transaction, which then uses the link up in one statement). Anything else looks like no link at all. */
+export function holdsOpenLink(purpose: LinkPurpose) {
+  return definePolicy<ThroughLink>({
+    name: `identity.holds-open-${purpose.replace("_", "-")}`,
+    description: `the member an open ${purpose.replace("_", " ")} link was made for`,
+    async allows({ db, actor }, input) {
+      if (actor.type !== "member") return false;
+      const link = await findOpenLink(db, hashSecret(input.token), purpose);
+      return link?.memberId === actor.memberId;
+    },
+    refusal: () => linkNotUsable(purpose),
+  });
+}
+
+/** The one answer for a link that does not work, whatever the reason: the same for a link that never
+ * existed, so nothing can be learnt by trying tokens. */
+export function linkNotUsable(purpose: LinkPurpose) {
+  return IDENTITY_ERRORS.link_not_usable(
+    purpose === "invitation"
+      ? "This invitation link no longer works: it was already used, it expired, or a newer invitation replaced it. Ask the club's membership administrator for a new invitation."
+      : 'This password-reset link no longer works: it was already used, it expired (links work for a short time), or a newer link replaced it. Ask for a new one on the login page ("Forgot your password?").',
+  );
+}
+
+/** The forgot-password form: anyone may ask, as a named caller (the public form's own actor, or an
+ * operator); what happens never depends on who asks, and the answer never says whether the address is
+ * known. */
+export const ASKS_FOR_RESET = definePolicy<unknown>({
+  name: "identity.anyone-may-ask-for-a-reset",
+  description:
+    "anyone (the public forgot-password form); the answer is the same for known and unknown addresses",
+  allows: async ({ actor }) => actor.type !== "anonymous",
 });

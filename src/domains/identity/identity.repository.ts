@@ -1,6 +1,8 @@
 import { type Kysely, sql } from "kysely";
+import type { RoleKey } from "../../core/capabilities.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
+import { hasMemberRights } from "../members/members.repository.ts";
 
 /** The identity domain's SQL: members as far as login needs them, accounts, sessions, tokens, roles. */
 
@@ -32,21 +34,31 @@ export function findMemberByEmail(db: Kysely<DB>, email: string) {
     .executeTakeFirst();
 }
 
-/** The active role keys of the `members` row in the surrounding query, sorted and distinct; only an
- * active, undeleted member holds roles. Selected with the session or token, it saves a round trip on
- * every signed-in request. */
-const roleKeysOfMember = sql<string[]>`ARRAY(SELECT DISTINCT ra.role_key FROM role_assignments ra
-  WHERE ra.member_id = members.id AND members.deleted_at IS NULL AND members.status = 'active'
-    AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now()) ORDER BY 1)`;
+/** The role membership itself carries: held by every member whose status has the member rights,
+ * without a grant. Admin roles are only ever granted. */
+export const MEMBERSHIP_ROLE: RoleKey = "member";
 
-/** The same, for other domains' queries on the `members` table (page audiences name roles). */
-export const roleKeysOfMembersRow = roleKeysOfMember;
+/** The role keys of the `members` row in the surrounding query, sorted and distinct: the membership role
+ * when the member's status carries the member rights (members' STATUSES_WITH_MEMBER_RIGHTS), and the
+ * granted roles whose term covers now, which also count only in such a status. Read with the session or
+ * token on every signed-in request (it saves a round trip), so a lapse or suspension takes effect on the
+ * next request. */
+const roleKeysOfMember = () => sql<string[]>`ARRAY(
+  SELECT ra.role_key FROM role_assignments ra
+  WHERE ra.member_id = members.id AND members.deleted_at IS NULL AND ${hasMemberRights()}
+    AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now())
+  UNION
+  SELECT ${MEMBERSHIP_ROLE}::text WHERE members.deleted_at IS NULL AND ${hasMemberRights()}
+  ORDER BY 1)`;
 
-/** Role keys whose term covers now, for an active, undeleted member; sorted for determinism. */
+/** The same expression, for other domains' queries on the `members` table (page audiences name roles). */
+export const roleKeysOfMembersRow = () => roleKeysOfMember();
+
+/** The role keys a member holds now (roleKeysOfMember); sorted for determinism. */
 export async function activeRoleKeys(db: Kysely<DB>, memberId: string): Promise<string[]> {
   const row = await db
     .selectFrom("members")
-    .select(roleKeysOfMember.as("roleKeys"))
+    .select(roleKeysOfMember().as("roleKeys"))
     .where("id", "=", memberId)
     .executeTakeFirst();
   return row?.roleKeys ?? [];
@@ -73,7 +85,7 @@ export function findSession(db: Kysely<DB>, tokenHash: string, roles: WithRoles 
       "members.name as name",
       "members.deleted_at as deletedAt",
       sql<Date>`now()`.as("now"),
-      roles === "with roles" ? roleKeysOfMember.as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
+      roles === "with roles" ? roleKeysOfMember().as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
     ])
     .where("sessions.token_hash", "=", tokenHash)
     .executeTakeFirst();
@@ -121,26 +133,121 @@ export function findApiToken(db: Kysely<DB>, tokenHash: string, roles: WithRoles
       "members.id as memberId",
       "members.name as name",
       "members.deleted_at as deletedAt",
-      roles === "with roles" ? roleKeysOfMember.as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
+      roles === "with roles" ? roleKeysOfMember().as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
     ])
     .where("api_tokens.token_hash", "=", tokenHash)
     .executeTakeFirst();
 }
 
-/** Failures in the last window for an email key and for an address. */
-export async function recentFailures(db: Kysely<DB>, emailKey: string, ip: string, windowMinutes: number) {
-  const since = sql<Date>`now() - make_interval(mins => ${windowMinutes})`;
+/** How one throttle slows down: the failures let through without delay, the delay after them (doubling
+ * with each further failure, up to the cap), and the quiet time after which failures are forgotten. */
+export interface ThrottleRule {
+  freeFailures: number;
+  firstDelaySeconds: number;
+  maxDelaySeconds: number;
+  forgetAfterMinutes: number;
+}
+
+/** The wait after `failures` failures under a rule, as SQL over the row `t`: doubling from the first
+ * delay (the exponent capped so it never overflows), never above the cap. */
+function delayAfter(rule: ThrottleRule) {
+  return sql`make_interval(secs => least(${rule.maxDelaySeconds}::float8,
+    ${rule.firstDelaySeconds}::float8 * power(2::float8, least(t.failures - ${rule.freeFailures}, 30))))`;
+}
+
+/** Counts one attempt against a throttle if the throttle lets it go ahead now, in one statement: the
+ * upsert locks the row, so of concurrent attempts each sees the count the one before it left, and no
+ * more than the rule allows get through. The attempt counts as a failure until settled
+ * (settleThrottleAttempt). Returns null when it may go ahead, or the seconds to wait. */
+export async function claimThrottleAttempt(
+  db: Kysely<DB>,
+  input: { key: string; emailKey: string | null; rule: ThrottleRule },
+): Promise<number | null> {
+  const { rule } = input;
+  const forgotten = sql`t.last_failure_at < now() - make_interval(mins => ${rule.forgetAfterMinutes})`;
+  const claimed = await sql<{ failures: number }>`
+    INSERT INTO login_throttles AS t (key, email_key, failures, last_failure_at)
+    VALUES (${input.key}, ${input.emailKey}, 1, now())
+    ON CONFLICT (key) DO UPDATE SET
+      failures = CASE WHEN t.last_failure_at IS NULL OR ${forgotten} THEN 1 ELSE t.failures + 1 END,
+      last_failure_at = now()
+    WHERE t.last_failure_at IS NULL OR ${forgotten} OR t.failures < ${rule.freeFailures}
+      OR now() >= t.last_failure_at + ${delayAfter(rule)}
+    RETURNING t.failures`.execute(db);
+  if (claimed.rows.length > 0) return null;
+  const wait = await sql<{ seconds: number }>`
+    SELECT greatest(1, ceil(extract(epoch FROM t.last_failure_at + ${delayAfter(rule)} - now())))::int AS seconds
+    FROM login_throttles t WHERE t.key = ${input.key}`.execute(db);
+  return Number(wait.rows[0]?.seconds ?? 1);
+}
+
+/** Settles a claimed attempt whose password was right: the account's own throttles start again from
+ * nothing ("reset"); an address only gets back the one attempt it was charged ("undo"), so signing in to
+ * one's own account never buys more guesses at others'. */
+export async function settleThrottleAttempt(db: Kysely<DB>, key: string, how: "reset" | "undo") {
+  await db
+    .updateTable("login_throttles")
+    .set(
+      how === "reset" ? { failures: 0, last_failure_at: null } : { failures: sql`greatest(failures - 1, 0)` },
+    )
+    .where("key", "=", key)
+    .execute();
+}
+
+/** Ends every throttle on an account (its own, at known addresses, on its browsers); returns how many
+ * were slowing it down. Addresses stay throttled: they guess at other accounts too. */
+export async function deleteThrottlesOfEmail(db: Kysely<DB>, emailKey: string): Promise<number> {
+  const rows = await db
+    .deleteFrom("login_throttles")
+    .where("email_key", "=", emailKey)
+    .returning("failures")
+    .execute();
+  return rows.filter((r) => r.failures > 0).length;
+}
+
+/** How much an account's logins are slowed down now: the failures counted against its throttles (its
+ * own, at known addresses, on its browsers) and the last of them; null when nothing slows it down. */
+export async function throttleStateOf(db: Kysely<DB>, emailKey: string) {
+  const row = await db
+    .selectFrom("login_throttles")
+    .select([
+      sql<number>`max(failures)`.as("failures"),
+      sql<Date | null>`max(last_failure_at)`.as("lastFailureAt"),
+    ])
+    .where("email_key", "=", emailKey)
+    .where("failures", ">", 0)
+    .executeTakeFirst();
+  return row?.lastFailureAt ? { failures: Number(row.failures), lastFailureAt: row.lastFailureAt } : null;
+}
+
+/** True when this account signed in successfully from this address before. */
+export async function signedInFromBefore(db: Kysely<DB>, emailKey: string, ip: string): Promise<boolean> {
   const row = await db
     .selectFrom("login_attempts")
-    .select([
-      sql<number>`count(*) FILTER (WHERE email_key = ${emailKey})`.as("byEmail"),
-      sql<number>`count(*) FILTER (WHERE ip = ${ip})`.as("byIp"),
-    ])
-    .where("succeeded", "=", false)
-    .where("at", ">", since)
-    .where((eb) => eb.or([eb("email_key", "=", emailKey), eb("ip", "=", ip)]))
-    .executeTakeFirstOrThrow();
-  return { byEmail: Number(row.byEmail), byIp: Number(row.byIp) };
+    .select("id")
+    .where("email_key", "=", emailKey)
+    .where("ip", "=", ip)
+    .where("succeeded", "=", true)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** True when the browser token belongs to a browser that signed in to this account before; marks it used. */
+export async function isKnownDevice(db: Kysely<DB>, tokenHash: string, emailKey: string): Promise<boolean> {
+  const row = await db
+    .updateTable("login_devices")
+    .set({ last_used_at: sql`now()` })
+    .where("token_hash", "=", tokenHash)
+    .where("email_key", "=", emailKey)
+    .returning("token_hash")
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Remembers a browser that just signed in to this account. */
+export async function insertDevice(db: Kysely<DB>, tokenHash: string, emailKey: string): Promise<void> {
+  await db.insertInto("login_devices").values({ token_hash: tokenHash, email_key: emailKey }).execute();
 }
 
 /** Records one login attempt (ephemeral throttling data, not an authoritative record). */
@@ -167,7 +274,7 @@ export async function activeFullAdmins(db: Kysely<DB>): Promise<string[]> {
     .where("ra.role_key", "=", "full_admin")
     .where("ra.starts_at", "<=", sql<Date>`now()`)
     .where((eb) => eb.or([eb("ra.ends_at", "is", null), eb("ra.ends_at", ">", sql<Date>`now()`)]))
-    .where("m.status", "=", "active")
+    .where(hasMemberRights("m.status"))
     .where("m.deleted_at", "is", null)
     .orderBy("m.id")
     .execute();

@@ -11,9 +11,15 @@ import { changeOwnPassword, endOwnSession } from "./identity.actions.ts";
 import { presentMe } from "./identity.presenters.ts";
 import { LoginForm, LoginQuery, MeOut, PasswordForm } from "./identity.schemas.ts";
 import { LoginView, PasswordView } from "./identity.views.tsx";
-import { clearSessionCookie, logIn, setSessionCookie } from "./login.ts";
+import { clearSessionCookie, DEVICE_COOKIE, logIn, setDeviceCookie, setSessionCookie } from "./login.ts";
 
 // Login and logout keep working in read-only mode and while admin changes are frozen (O3).
+
+/** What the login page says after a password was set through a link. */
+const LOGIN_NOTICES = {
+  password_set: "Your password is set. Sign in with your email and your new password.",
+  password_reset: "Your new password is set, and you were signed out everywhere else. Sign in with it now.",
+} as const;
 
 /** Read routes for the signed-in member's own account. */
 const OWN_ACCOUNT = routePolicy(SIGNED_IN_MEMBER, () => ({}));
@@ -34,7 +40,11 @@ export function identityRoutes(app: FastifyInstance): void {
         request,
         reply,
         "Log in",
-        <LoginView page={pageContext(request)} next={sameSitePath(request.query.next)} />,
+        <LoginView
+          page={pageContext(request)}
+          next={sameSitePath(request.query.next)}
+          notice={request.query.done ? LOGIN_NOTICES[request.query.done] : undefined}
+        />,
       ),
   });
 
@@ -59,6 +69,7 @@ export function identityRoutes(app: FastifyInstance): void {
           password: request.body.password ?? "",
           ip: request.ip,
           replacesToken: request.cookies[SESSION_COOKIE],
+          deviceToken: request.cookies[DEVICE_COOKIE],
           requestId: request.id,
         });
         if (!outcome.ok) {
@@ -76,6 +87,7 @@ export function identityRoutes(app: FastifyInstance): void {
           );
         }
         setSessionCookie(request, reply, outcome.token);
+        if (outcome.deviceToken) setDeviceCookie(request, reply, outcome.deviceToken);
         return reply.redirect(outcome.mustChangePassword ? "/account/password" : next, 303);
       } catch (error) {
         if (error instanceof ClubError && error.status === 429) {

@@ -1,4 +1,4 @@
-import { CsrfField, type PageContext } from "../../http/page.tsx";
+import { CsrfField, Notice, type PageContext } from "../../http/page.tsx";
 
 /** The login form; shows a problem and keeps the email when there is one. */
 export function LoginView({
@@ -6,15 +6,18 @@ export function LoginView({
   error,
   email,
   next,
+  notice,
 }: {
   page: PageContext;
   error?: string;
   email?: string;
   next?: string;
+  notice?: string;
 }) {
   return (
     <section>
       <h1>Log in</h1>
+      <Notice text={notice} />
       {error ? (
         <p class="error" role="alert">
           {error}
@@ -30,6 +33,9 @@ export function LoginView({
         <input id="password" name="password" type="password" autocomplete="current-password" required />
         <button type="submit">Log in</button>
       </form>
+      <p>
+        <a href="/password-reset">Forgot your password?</a>
+      </p>
     </section>
   );
 }
@@ -59,7 +65,7 @@ export function PasswordView({
         <CsrfField page={page} />
         <label for="current">Current password</label>
         <input id="current" name="current" type="password" autocomplete="current-password" required />
-        <label for="password">New password (at least 12 characters)</label>
+        <label for="password">New password (at least 12 characters, not a common one)</label>
         <input
           id="password"
           name="password"

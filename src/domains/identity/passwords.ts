@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { hash, verify } from "@node-rs/argon2";
 import { invalidInput } from "../../core/errors.ts";
 
@@ -24,12 +26,41 @@ export async function verifyPassword(stored: string | undefined, password: strin
   return verify(stored, password).catch(() => false);
 }
 
-/** Refuses passwords that are too short or absurdly long, before anything is written (W-5). */
+// The most common passwords of public breaches, lower-cased, one a line (data/common-passwords.LICENSE.txt
+// says where it comes from). Read once, on the first password set.
+let common: Set<string> | undefined;
+function commonPasswords(): Set<string> {
+  common ??= new Set(
+    fs
+      .readFileSync(path.join(import.meta.dirname, "data", "common-passwords.txt"), "utf8")
+      .split("\n")
+      .filter(Boolean),
+  );
+  return common;
+}
+
+/** True when the password, ignoring case, is a common one, or a common one with digits and symbols
+ * added before or after ("Password2024!", "!!dragon!!"): the first guesses of any attacker. */
+export function isCommonPassword(password: string): boolean {
+  const lower = password.toLowerCase();
+  const core = lower.replace(/^[^\p{L}]+|[^\p{L}]+$/gu, "");
+  const list = commonPasswords();
+  return list.has(lower) || (core.length > 0 && list.has(core));
+}
+
+/** The one rule for every password a person sets (own change, admin create, invitations, resets):
+ * long enough, not absurdly long, and not a common or breached one. Checked before anything is written
+ * (W-5); the messages say what to do instead. */
 export function assertAcceptablePassword(password: string): void {
-  if (password.length < MIN_LENGTH) {
+  if ([...password].length < MIN_LENGTH) {
     throw invalidInput(
       `Choose a password of at least ${MIN_LENGTH} characters; a short sentence works well.`,
     );
   }
   if (password.length > MAX_LENGTH) throw invalidInput(`A password can be at most ${MAX_LENGTH} characters.`);
+  if (isCommonPassword(password)) {
+    throw invalidInput(
+      "That password is on a list of common passwords that attackers try first. Choose another one; a short sentence of your own works well.",
+    );
+  }
 }

@@ -9,6 +9,17 @@ export interface OutgoingMail {
   messageId: string;
 }
 
+// Line breaks and other control characters: in a header value they would end the header and start
+// another (a "Bcc:" typed into an event title).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001F\u007F\u2028\u2029]+/g;
+
+/** A header value as it may be sent: on one line, whatever was typed (control characters become a
+ * space). Applied here, where every message leaves, whatever the schemas let in before. */
+export function headerValue(text: string): string {
+  return text.replace(CONTROL, " ").trim();
+}
+
 /** What the server said when it accepted a message. */
 export interface Accepted {
   response: string;
@@ -64,11 +75,14 @@ export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number):
   const send: MailTransport = async (mail, signal) => {
     if (signal.aborted) throw new Error("The attempt was cancelled before it started.");
     try {
-      // Header values go through nodemailer's encoder (CR/LF in a subject cannot add a header).
+      // A recipient that is not one line is not an address: refused for good, never sent.
+      if (headerValue(mail.to) !== mail.to.trim())
+        throw new PermanentRejection("The recipient address has a line break in it.", 553);
+      // Header values are flattened to one line, then encoded by nodemailer.
       const info = await transporter.sendMail({
         from,
-        to: mail.to,
-        subject: mail.subject,
+        to: mail.to.trim(),
+        subject: headerValue(mail.subject),
         text: mail.text,
         messageId: mail.messageId,
       });

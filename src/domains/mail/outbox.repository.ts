@@ -263,3 +263,46 @@ export async function mailQueueStats(db: Kysely<DB>): Promise<MailQueueStats> {
     lastErrorAt: last?.updated_at ?? null,
   };
 }
+
+/** A message the mail server accepted, as a restore carries it over (see markSentAfterRestore). */
+export interface SentRecord {
+  id: string;
+  sent_at: Date | null;
+  message_id: string | null;
+  smtp_response: string | null;
+}
+
+/** Messages the mail server accepted since the given time: read before a restore replaces the outbox. */
+export function messagesSentSince(db: Kysely<DB>, since: Date): Promise<SentRecord[]> {
+  return db
+    .selectFrom("outbox")
+    .select(["id", "sent_at", "message_id", "smtp_response"])
+    .where("status", "=", "sent")
+    .where("sent_at", ">=", since)
+    .execute();
+}
+
+/** After a restore: the messages that left after the backup was taken are back in the outbox as still
+ * waiting; they are marked sent again, so nobody receives them twice. Returns how many. */
+export async function markSentAfterRestore(
+  trx: Transaction<DB>,
+  sent: readonly SentRecord[],
+): Promise<number> {
+  let count = 0;
+  for (const row of sent) {
+    const r = await trx
+      .updateTable("outbox")
+      .set({
+        ...released,
+        status: "sent",
+        sent_at: row.sent_at ?? sql<Date>`now()`,
+        message_id: row.message_id,
+        smtp_response: row.smtp_response,
+      })
+      .where("id", "=", row.id)
+      .where("status", "<>", "sent")
+      .executeTakeFirst();
+    count += Number(r.numUpdatedRows);
+  }
+  return count;
+}

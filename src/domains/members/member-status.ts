@@ -29,3 +29,14 @@ export function allowedPairs(): Array<[MemberStatus, MemberStatus]> {
     TRANSITIONS[from].map((to) => [from, to] as [MemberStatus, MemberStatus]),
   );
 }
+
+/** The statuses whose members hold the member rights (the MEMBER capabilities: directory, registration,
+ * their own details) without a per-person grant, and the only ones in which a granted role counts. A
+ * lapsed, expired, suspended or resigned member loses them the moment the status changes: access is
+ * read from the status on every request. */
+export const STATUSES_WITH_MEMBER_RIGHTS = ["active"] as const satisfies readonly MemberStatus[];
+
+/** True when a member with this status holds the member rights. */
+export function carriesMemberRights(status: string): boolean {
+  return (STATUSES_WITH_MEMBER_RIGHTS as readonly string[]).includes(status);
+}

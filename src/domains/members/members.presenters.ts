@@ -25,6 +25,7 @@ export function presentOwnMember(m: MemberRow): OwnMemberOut {
     address: m.address,
     status: m.status as MemberStatus,
     directoryOptOut: m.directory_opt_out,
+    emailAnnouncements: m.email_announcements,
     joinedOn: dateOnly(m.joined_on)!,
     tierKey: m.tier_key,
     renewalDueOn: dateOnly(m.renewal_due_on),

@@ -2,9 +2,16 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
 import { termIsCurrent } from "../committees/committees.repository.ts";
-import type { MemberStatus } from "./member-status.ts";
+import { type MemberStatus, STATUSES_WITH_MEMBER_RIGHTS } from "./member-status.ts";
 
 /** The members domain's SQL: members, their status history and the membership tiers. */
+
+/** SQL true when the member whose status column is given (by default `members.status` of the surrounding
+ * query) holds the member rights: the one rule of STATUSES_WITH_MEMBER_RIGHTS, for queries that decide
+ * access (the identity domain's role read, the directory). */
+export function hasMemberRights(statusColumn = "members.status") {
+  return sql<boolean>`${sql.ref(statusColumn)} IN (${sql.join(STATUSES_WITH_MEMBER_RIGHTS.map((s) => sql`${s}`))})`;
+}
 
 /** Whether the club has any member record yet (deleted ones count): a new club has none. */
 export async function hasAnyMember(db: Kysely<DB>): Promise<boolean> {
@@ -203,7 +210,7 @@ export async function directory(
     .selectFrom("members")
     .select(["id", "name", "email", "phone"])
     .where("deleted_at", "is", null)
-    .where("status", "=", "active")
+    .where(hasMemberRights("members.status"))
     .where("directory_opt_out", "=", false)
     .orderBy(sql`lower(name)`)
     .orderBy("id")
@@ -320,4 +327,31 @@ export async function lockIfPastDue(trx: Transaction<DB>, memberId: string, toda
     .forUpdate()
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** Whether a member wants announcements (their own choice on "My details"): false for a member who
+ * turned them off, and for an unknown or deleted member. Transactional mail (registrations, resets)
+ * does not ask: it is always sent. For the announcements feature, which skips and counts the others. */
+export async function acceptsAnnouncements(db: Kysely<DB>, memberId: string): Promise<boolean> {
+  if (!UUID.test(memberId)) return false;
+  const row = await db
+    .selectFrom("members")
+    .select("email_announcements")
+    .where("id", "=", memberId)
+    .where("deleted_at", "is", null)
+    .executeTakeFirst();
+  return row?.email_announcements === true;
+}
+
+/** Sets a member's announcements choice; returns the row before and after, or undefined for no member. */
+export async function setEmailAnnouncements(trx: Transaction<DB>, memberId: string, on: boolean) {
+  const before = await lockMember(trx, memberId);
+  if (!before) return undefined;
+  const after = await trx
+    .updateTable("members")
+    .set({ email_announcements: on })
+    .where("id", "=", memberId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { before, after };
 }

@@ -8,7 +8,9 @@ import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS, Query } from "../../http/schema.ts";
 import { versionFrom } from "../../http/versions.ts";
 import { chairedCommittees, listCommittees } from "../committees/committees.repository.ts";
+import { accessOfMembers, openInvitationOf } from "../identity/account-links.repository.ts";
 import { findUndeliverable } from "../mail/outbox.repository.ts";
+import { setOwnEmailPreferences } from "./email-preferences.actions.ts";
 import {
   cursorAfter,
   listQuery,
@@ -27,27 +29,44 @@ import {
 import { directory, findMember, listMembers, listTiers, statusHistory } from "./members.repository.ts";
 import {
   DirectoryQuery,
+  EmailPreferencesForm,
   MemberForm,
   MemberListQuery,
   ProfileForm,
   ReasonForm,
   StatusForm,
 } from "./members.schemas.ts";
-import { DirectoryView, MemberAdminView, MemberListView, ProfileView } from "./members.views.tsx";
+import {
+  DirectoryView,
+  EmailPreferencesView,
+  MemberAdminView,
+  MemberListView,
+  ProfileView,
+} from "./members.views.tsx";
 
 const NOTICES = {
   saved: "Saved.",
   deleted: "The member was deleted.",
   restored: "The member was restored.",
+  invitation_revoked: "The invitation was revoked: its link no longer works.",
+  unthrottled: "Sign-ins to this account are no longer slowed down.",
 } as const;
 /** The notice an admin member page shows after a change (the forms redirect with ?done=). */
 export const MemberDoneQuery = Query({
   done: Type.Optional(Type.Union(Object.keys(NOTICES).map((k) => Type.Literal(k as keyof typeof NOTICES)))),
 });
-const ProfileDoneQuery = Query({ done: Type.Optional(Type.Literal("saved")) });
+const ProfileDoneQuery = Query({
+  done: Type.Optional(Type.Union([Type.Literal("saved"), Type.Literal("email")])),
+});
 
 /** A part of "My details" another domain contributes (the calendar feed), wired in by the app. */
 export type ProfileSection = (request: FastifyRequest) => Promise<ComponentChildren>;
+
+/** A part of an admin's member page another domain contributes (the login slow-down), wired in by the app. */
+export type AdminMemberSection = (
+  request: FastifyRequest,
+  member: { id: string; email: string },
+) => Promise<ComponentChildren>;
 
 /** The query string of the next page: the same filters, the next cursor. */
 function nextPage(query: MemberListQuery, cursor: string | undefined): string | undefined {
@@ -61,7 +80,7 @@ function nextPage(query: MemberListQuery, cursor: string | undefined): string | 
 /** My details, the directory and the admin member pages. */
 export function memberRoutes(
   app: FastifyInstance,
-  options: { profileSections?: ProfileSection[] } = {},
+  options: { profileSections?: ProfileSection[]; adminSections?: AdminMemberSection[] } = {},
 ): void {
   declareRoute(app, {
     method: "GET",
@@ -85,6 +104,11 @@ export function memberRoutes(
         "My details",
         <>
           <ProfileView page={pageContext(request)} member={member} saved={request.query.done === "saved"} />
+          <EmailPreferencesView
+            page={pageContext(request)}
+            member={member}
+            saved={request.query.done === "email"}
+          />
           {chairs ? (
             <p>
               <a href="/admin/events">Events of the committees you chair</a>
@@ -109,6 +133,22 @@ export function memberRoutes(
         reply,
         { version: versionFrom(request.body.version, true), changes: profileChanges(request.body) },
         () => "/members/me?done=saved",
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/members/me/email-preferences",
+    action: setOwnEmailPreferences,
+    loadClass: "member",
+    response: "html",
+    summary: "Save my email preferences (announcements on or off)",
+    schema: { body: EmailPreferencesForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        { announcements: request.body.announcements === "1" || request.body.announcements === "on" },
+        () => "/members/me?done=email",
       ),
   });
 
@@ -158,6 +198,14 @@ export function memberRoutes(
         reply,
         "Members",
         <MemberListView
+          page={pageContext(request)}
+          canWrite={request.auth.actor.capabilities.has("members:write")}
+          access={
+            await accessOfMembers(
+              db,
+              rows.map((r) => r.id),
+            )
+          }
           rows={rows}
           query={filters}
           next={nextPage(request.query, cursorAfter(rows, q.limit))}
@@ -182,19 +230,27 @@ export function memberRoutes(
       const member = await findMember(db, request.params.id, true);
       if (!member) throw notFound();
       const done = request.query.done;
+      const sections = await Promise.all(
+        (options.adminSections ?? []).map((section) => section(request, member)),
+      );
       return sendPage(
         request,
         reply,
         member.name,
-        <MemberAdminView
-          page={pageContext(request)}
-          member={member}
-          history={await statusHistory(db, member.id)}
-          tiers={await listTiers(db)}
-          canWrite={request.auth.actor.capabilities.has("members:write")}
-          notice={done ? NOTICES[done] : undefined}
-          undeliverable={(await findUndeliverable(db, member.email))?.reason}
-        />,
+        <>
+          <MemberAdminView
+            page={pageContext(request)}
+            member={member}
+            history={await statusHistory(db, member.id)}
+            tiers={await listTiers(db)}
+            canWrite={request.auth.actor.capabilities.has("members:write")}
+            notice={done ? NOTICES[done] : undefined}
+            undeliverable={(await findUndeliverable(db, member.email))?.reason}
+            access={(await accessOfMembers(db, [member.id])).get(member.id)}
+            invitation={await openInvitationOf(db, member.id)}
+          />
+          {sections}
+        </>,
       );
     },
   });

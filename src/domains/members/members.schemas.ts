@@ -3,8 +3,10 @@ import {
   Body,
   CalendarDate,
   FormBody,
+  FormLineText,
   FormText,
   Instant,
+  LineText,
   Query,
   Text,
   Uuid,
@@ -26,8 +28,8 @@ const Reason = Text(1000, { minLength: 1 });
 
 /** The contact fields a member changes about themselves, as JSON. */
 const OWN_FIELDS = {
-  name: Type.Optional(Text(200, { minLength: 1 })),
-  phone: Type.Optional(Text(40)),
+  name: Type.Optional(LineText(200, { minLength: 1 })),
+  phone: Type.Optional(LineText(40)),
   address: Type.Optional(Text(500)),
   directoryOptOut: Type.Optional(Type.Boolean()),
 };
@@ -40,7 +42,7 @@ export type OwnChangesBody = Static<typeof OwnChangesBody>;
 export const MemberChangesBody = Body(
   {
     ...OWN_FIELDS,
-    email: Type.Optional(Text(320, { minLength: 3 })),
+    email: Type.Optional(LineText(320, { minLength: 3 })),
     joinedOn: Type.Optional(CalendarDate()),
     tierKey: Type.Optional(Type.Union([Text(64), Type.Null()])),
     renewalDueOn: Type.Optional(NullableDate),
@@ -52,8 +54,8 @@ export type MemberChangesBody = Static<typeof MemberChangesBody>;
 
 /** POST /api/v1/members. */
 export const CreateMemberBody = Body({
-  name: Text(200, { minLength: 1 }),
-  email: Text(320, { minLength: 3 }),
+  name: LineText(200, { minLength: 1 }),
+  email: LineText(320, { minLength: 3 }),
   status: Type.Optional(Status),
 });
 
@@ -92,17 +94,20 @@ export const DirectoryQuery = Query({
 /** The member's own form. */
 export const ProfileForm = FormBody({
   version: FormText(12),
-  name: FormText(200),
-  phone: FormText(40),
+  name: FormLineText(200),
+  phone: FormLineText(40),
   address: FormText(500),
   directory_opt_out: FormText(4),
 });
 export type ProfileForm = Static<typeof ProfileForm>;
 
+/** The member's own email preferences form: a checkbox, sent only when ticked. */
+export const EmailPreferencesForm = FormBody({ announcements: FormText(4) });
+
 /** The admin's member form. */
 export const MemberForm = FormBody({
   ...ProfileForm.properties,
-  email: FormText(320),
+  email: FormLineText(320),
   joined_on: FormText(10),
   tier_key: FormText(64),
   renewal_due_on: FormText(10),
@@ -128,6 +133,9 @@ export const OwnMemberOut = Type.Object({
   address: Type.String(),
   status: Status,
   directoryOptOut: Type.Boolean(),
+  emailAnnouncements: Type.Boolean({
+    description: "The member's own choice to receive announcements; other mail is always sent",
+  }),
   joinedOn: CalendarDate(),
   tierKey: Type.Union([Type.String(), Type.Null()]),
   renewalDueOn: NullableDate,

@@ -2,6 +2,7 @@ import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.
 import { clubDateTime, dateOnly } from "../../http/present.ts";
 import { Select } from "../../http/select.tsx";
 import { DataTable } from "../../http/table.tsx";
+import type { MemberAccess } from "../identity/account-links.repository.ts";
 import { MEMBER_STATUSES, TRANSITIONS } from "./member-status.ts";
 
 type Member = {
@@ -13,6 +14,7 @@ type Member = {
   status: string;
   version: number;
   directory_opt_out: boolean;
+  email_announcements: boolean;
   joined_on: string | Date;
   tier_key: string | null;
   renewal_due_on: string | Date | null;
@@ -77,6 +79,42 @@ export function ProfileView({ page, member, saved }: { page: PageContext; member
   );
 }
 
+/** The member's own email preferences: announcements on or off; the rest is always sent. */
+export function EmailPreferencesView({
+  page,
+  member,
+  saved,
+}: {
+  page: PageContext;
+  member: Member;
+  saved?: boolean;
+}) {
+  return (
+    <section>
+      <h2>Email</h2>
+      <Notice text={saved ? "Your email preferences were saved." : undefined} />
+      <form method="post" action="/members/me/email-preferences">
+        <FormTokens page={page} />
+        <label>
+          <input
+            type="checkbox"
+            name="announcements"
+            value="1"
+            checked={member.email_announcements}
+            style="width:auto"
+          />{" "}
+          Send me the club's announcements
+        </label>
+        <p>
+          Messages about your own registrations, your membership and your account are always sent, whatever
+          you choose here.
+        </p>
+        <button type="submit">Save email preferences</button>
+      </form>
+    </section>
+  );
+}
+
 /** The member directory, searchable by name and filterable by committee. */
 export function DirectoryView({
   rows,
@@ -132,6 +170,10 @@ export function MemberListView(props: {
   next?: string;
   tiers: { key: string; name: string }[];
   committees: { id: string; name: string }[];
+  page: PageContext;
+  canWrite: boolean;
+  /** Who has a login, and who has an open invitation. */
+  access: Map<string, MemberAccess>;
 }) {
   const q = props.query;
   return (
@@ -187,9 +229,24 @@ export function MemberListView(props: {
           { heading: "Email", cell: (m) => m.email },
           { heading: "Status", cell: (m) => m.status },
           { heading: "Tier", cell: (m) => m.tier_key ?? "" },
+          { heading: "Login", cell: (m) => ACCESS_LABELS[props.access.get(m.id) ?? "none"] },
         ]}
       />
       {props.next ? <a href={props.next}>Next page</a> : null}
+      {props.canWrite && q.status !== "deleted" ? (
+        <form method="post" action="/admin/members/invite">
+          <CsrfField page={props.page} />
+          {(["search", "status", "tier", "committee"] as const).map((key) =>
+            q[key] ? <input type="hidden" name={key} value={q[key]} key={key} /> : null,
+          )}
+          <h2>Invite these members</h2>
+          <p>
+            Sends every member matching these filters (all pages) who has no login and no open invitation a
+            link to choose a password, valid for a limited time.
+          </p>
+          <button type="submit">Invite everyone listed without a login</button>
+        </form>
+      ) : null}
     </section>
   );
 }
@@ -211,6 +268,8 @@ export function MemberAdminView(props: {
   notice?: string;
   /** Why mail to this member's address is not sent (a mail server refused it for good), if it is not. */
   undeliverable?: string;
+  access?: MemberAccess;
+  invitation?: { created_at: Date; expires_at: Date };
 }) {
   const { member, page } = props;
   const next = TRANSITIONS[member.status as keyof typeof TRANSITIONS] ?? [];
@@ -311,6 +370,9 @@ export function MemberAdminView(props: {
           <button type="submit">Delete member</button>
         </form>
       ) : null}
+      {props.canWrite && !member.deleted_at ? (
+        <LoginSection page={page} memberId={member.id} access={props.access} invitation={props.invitation} />
+      ) : null}
       <h2>Status history</h2>
       <DataTable
         label="Status history"
@@ -327,6 +389,57 @@ export function MemberAdminView(props: {
           { heading: "By", cell: (h) => h.changed_by },
         ]}
       />
+    </section>
+  );
+}
+
+/** How the member list shows a member's way in. */
+const ACCESS_LABELS: Record<MemberAccess | "none", string> = {
+  login: "has a login",
+  invited: "invited",
+  none: "",
+};
+
+/** A member's login for an admin: invite (or resend, or revoke the invitation), or send a reset. */
+function LoginSection(props: {
+  page: PageContext;
+  memberId: string;
+  access?: MemberAccess;
+  invitation?: { created_at: Date; expires_at: Date };
+}) {
+  const { page, memberId, invitation } = props;
+  return (
+    <section aria-labelledby="login-heading">
+      <h2 id="login-heading">Login</h2>
+      {props.access === "login" ? (
+        <>
+          <p>This member has a login.</p>
+          <form method="post" action={`/admin/members/${memberId}/password-reset`}>
+            <CsrfField page={page} />
+            <button type="submit">Send a password-reset link</button>
+          </form>
+        </>
+      ) : (
+        <>
+          <p>
+            {invitation
+              ? `Invited on ${clubDateTime(invitation.created_at, page.timeZone)}; the link works until ${clubDateTime(invitation.expires_at, page.timeZone)}.`
+              : "This member has no login yet."}
+          </p>
+          <form method="post" action={`/admin/members/${memberId}/invite`}>
+            <CsrfField page={page} />
+            <button type="submit">
+              {invitation ? "Send a new invitation (the old link stops working)" : "Invite to sign in"}
+            </button>
+          </form>
+          {invitation ? (
+            <form method="post" action={`/admin/members/${memberId}/invite/revoke`}>
+              <FormTokens page={page} />
+              <button type="submit">Revoke the invitation</button>
+            </form>
+          ) : null}
+        </>
+      )}
     </section>
   );
 }

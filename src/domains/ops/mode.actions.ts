@@ -4,6 +4,8 @@ import { invalidInput } from "../../core/errors.ts";
 import { isMode, MODES, SWITCHES, type SwitchName } from "../../core/modes.ts";
 import { recordDecisionIn, refreshOpsAlerts } from "./incidents.repository.ts";
 import { writeMode, writeSwitch } from "./ops.repository.ts";
+import { RESTORE_ERRORS } from "./restore.errors.ts";
+import { lockOpenRestore } from "./restore.repository.ts";
 
 /** Switches the system mode (O3, D-3): attributed, with a reason, reversible without restart.
  * A recovery action, so it works in read-only mode, which is how read-only mode is left. */
@@ -17,6 +19,13 @@ export const setMode = defineAction({
     if (!input.reason?.trim())
       throw invalidInput("A reason is required: it is shown to everyone and kept in the audit log.");
     const reason = input.reason.trim();
+    const restore = await lockOpenRestore(trx);
+    if (restore) {
+      throw RESTORE_ERRORS.restore_awaiting_sign_off(
+        `A restore of backup ${restore.backup_id} is ${restore.status === "verified" ? "waiting for sign-off" : `not finished (${restore.status})`}, so the mode stays maintenance. ` +
+          "Once it is verified, sign it off with `clubos resume --actor NAME --sign-off` (or on the operator page); a restore that failed verification is replaced by restoring another backup.",
+      );
+    }
     await writeMode(trx, { mode, reason, changedBy: actorRef(actor) });
     // H-4: the change is a decision on every open incident, in the same transaction; with none open the
     // caller prompts to open one (decisionsOn is empty).

@@ -78,6 +78,11 @@ export function AdminHome({
             <a href="/admin/incidents">Incidents and area owners</a>
           </li>
         ) : null}
+        {actor.capabilities.has("backups:restore") ? (
+          <li>
+            <a href="/admin/restore">Restore from a backup</a>
+          </li>
+        ) : null}
         {canAudit ? (
           <>
             <li>

@@ -20,7 +20,8 @@ function parsedList<T>(value: unknown): T[] {
 export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
   if (actor.type !== "member") return { kind: "anonymous" };
   try {
-    // Roles as identity counts them (only an active member holds any); committee places that are current.
+    // Roles as identity counts them (only a member whose status has the member rights holds any);
+    // committee places that are current.
     const row = await db
       .selectFrom("members")
       .select(["members.id", "members.status", "members.tier_key", "members.deleted_at"])
@@ -28,7 +29,7 @@ export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
         sql<string[]>`coalesce((SELECT array_agg(DISTINCT cm.committee_id::text) FROM committee_memberships cm
           WHERE cm.member_id = members.id AND ${termIsCurrent("cm")}), '{}')`.as("committees"),
       )
-      .select(roleKeysOfMembersRow.as("roles"))
+      .select(roleKeysOfMembersRow().as("roles"))
       .where("members.id", "=", actor.memberId)
       .executeTakeFirst();
     if (!row || row.deleted_at) return { kind: "anonymous" };

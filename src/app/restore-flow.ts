@@ -1,0 +1,214 @@
+import { runAction } from "../core/action.ts";
+import { type Actor, actorRef } from "../core/actor.ts";
+import { forkAnchors } from "../core/audit-anchors.ts";
+import { anchorAuditChain, sealAuditChain } from "../core/audit-chain.ts";
+import {
+  assertRestorableInto,
+  BACKUP_ERRORS,
+  type BackupProgress,
+  findBackup,
+  listBackups,
+  type RestoreProgress,
+  restoreInto,
+  verifyBackup,
+  verifyRestoredDatabase,
+} from "../core/backup/index.ts";
+import { reconcileOutboxAfterRestore } from "../domains/mail/mail.actions.ts";
+import { messagesSentSince } from "../domains/mail/outbox.repository.ts";
+import type { IncidentRef } from "../domains/ops/incidents.repository.ts";
+import {
+  beginRestore,
+  failRestore,
+  recordPreRestoreBackup,
+  recordRestoreVerified,
+  type VerificationStep,
+} from "../domains/ops/restore.actions.ts";
+import { RESTORE_ERRORS } from "../domains/ops/restore.errors.ts";
+import { KEPT_BY_RESTORE } from "../domains/ops/restore.repository.ts";
+import type { RestoreRun, RestoreRunner } from "../domains/ops/restore.runner.ts";
+import { backupKey, sampleRead, takeBackup } from "./backup-env.ts";
+import type { AppContext } from "./context.ts";
+import { allInvariantChecks } from "./invariants.ts";
+
+/** A line of progress from a restore, for the CLI and the operator page. */
+export type RestoreFlowProgress =
+  | { step: "check"; detail: string }
+  | { step: "pre-backup"; event: BackupProgress }
+  | { step: "load"; event: RestoreProgress }
+  | { step: "verify"; name: string; detail: string };
+
+export interface RestoreOutcome {
+  restoreId: string;
+  backupId: string;
+  preRestoreBackupId: string;
+  incident: IncidentRef;
+  verified: boolean;
+  steps: VerificationStep[];
+  tables: number;
+  rows: number;
+}
+
+/** Restores a backup over this database (REC-1..REC-4): the bundle is verified and its schema checked
+ * before anything changes; then maintenance mode, a fresh backup of the current data (so restoring
+ * loses nothing), the load in one transaction (the mode, incidents and restores kept), the audit
+ * anchors forked at the restored head, and the verification suite on the restored data. Writes stay
+ * off afterwards until someone signs off (`clubos resume`). Until the load commits nothing is replaced:
+ * any failure before it puts the mode back and says so. */
+export async function restoreInPlace(
+  ctx: AppContext,
+  actor: Actor,
+  input: { id: string; reason: string; from?: string; onProgress?: (event: RestoreFlowProgress) => void },
+): Promise<RestoreOutcome> {
+  const { config, database } = ctx;
+  const progress = input.onProgress ?? (() => {});
+  const folder = input.from ?? config.backupDir;
+  const found = findBackup(folder, input.id);
+  const key = backupKey(config);
+  progress({ step: "check", detail: `verifying backup ${found.id}` });
+  const verified = await verifyBackup(found.dir, key);
+  if (!verified.ok) {
+    throw BACKUP_ERRORS.backup_damaged(
+      `Backup ${found.id} does not verify, so it was not restored and nothing was changed: ${verified.problems.map((p) => p.message).join(" ")}`,
+    );
+  }
+  await assertRestorableInto(database, found.manifest);
+  const env = ctx.actionEnv(actor);
+  const begun = await runAction(env, beginRestore, { backupId: found.id, reason: input.reason });
+  const failed = async (error: unknown, preRestoreBackupId: string | null) => {
+    const failure = error instanceof Error ? error.message : String(error);
+    await runAction(env, failRestore, { restoreId: begun.restoreId, failure, preRestoreBackupId });
+    return error;
+  };
+  let preRestoreBackupId: string;
+  try {
+    const pre = await takeBackup(config, database, actorRef(actor), (event) =>
+      progress({ step: "pre-backup", event }),
+    );
+    preRestoreBackupId = pre.id;
+    await runAction(env, recordPreRestoreBackup, {
+      restoreId: begun.restoreId,
+      backupId: pre.id,
+      chainHead: pre.manifest.auditChain.head?.seq ?? null,
+    });
+  } catch (error) {
+    throw await failed(error, null);
+  }
+  // Read before the load replaces the outbox: what already left must not leave again.
+  const sent = await messagesSentSince(database.db, new Date(found.manifest.createdAt));
+  let restored: { tables: number; rows: number };
+  try {
+    restored = await restoreInto(database, found.dir, key, {
+      keep: KEPT_BY_RESTORE,
+      onProgress: (event) => progress({ step: "load", event }),
+    });
+  } catch (error) {
+    throw await failed(error, preRestoreBackupId);
+  }
+  await runAction(env, reconcileOutboxAfterRestore, { backupId: found.id, sent });
+  const chainSeq = found.manifest.auditChain.head?.seq ?? 0;
+  if (found.manifest.source.installationId) {
+    await forkAnchors(config.backupDir, folder, {
+      installationId: found.manifest.source.installationId,
+      seq: chainSeq,
+      at: new Date().toISOString(),
+      restoreId: begun.restoreId,
+      backupId: found.id,
+    });
+  }
+  // Entries the backup held unsealed are sealed now, on the new timeline; and the head is anchored
+  // in the new file even when a running server sealed (and anchored in the old file) in between.
+  await sealAuditChain(database, config.backupDir);
+  await anchorAuditChain(database, config.backupDir);
+  const steps = await verifyRestoredDatabase(database, found.manifest, {
+    actor: actorRef(actor),
+    checks: allInvariantChecks(),
+    sampleRead,
+    anchorsDir: config.backupDir,
+    onProgress: (name, detail) => progress({ step: "verify", name, detail }),
+  });
+  const recorded = await runAction(env, recordRestoreVerified, {
+    restoreId: begun.restoreId,
+    preRestoreBackupId,
+    chainSeq,
+    tables: restored.tables,
+    rows: restored.rows,
+    steps,
+  });
+  return {
+    restoreId: begun.restoreId,
+    backupId: found.id,
+    preRestoreBackupId,
+    incident: begun.incident,
+    verified: recorded.ok,
+    steps,
+    tables: restored.tables,
+    rows: restored.rows,
+  };
+}
+
+/** One line of progress, in words, for the CLI and the restore page. */
+export function describeRestoreProgress(p: RestoreFlowProgress): string | null {
+  if (p.step === "check") return p.detail;
+  if (p.step === "pre-backup") {
+    if (p.event.step === "table" && p.event.finished)
+      return `pre-restore backup: table ${p.event.table}, ${p.event.rows} rows`;
+    return p.event.step === "snapshot" ? `pre-restore backup: ${p.event.tables} tables` : null;
+  }
+  if (p.step === "load") {
+    return p.event.step === "load"
+      ? `restoring ${p.event.done}/${p.event.total}: ${p.event.table} (${p.event.rows} rows)`
+      : `reconciling ${p.event.done}/${p.event.total}: ${p.event.table}`;
+  }
+  return `verification: ${p.name} ${p.detail}`;
+}
+
+/** The restore page's runner: one restore at a time in this process, in the background, its progress
+ * kept for the page to show. The database still allows only one restore at a time across processes
+ * (restores_one_open). */
+export function restoreRunner(ctx: AppContext): RestoreRunner {
+  let run: RestoreRun | null = null;
+  return {
+    backups: () =>
+      listBackups(ctx.config.backupDir).map((b) => ({
+        id: b.id,
+        createdAt: b.createdAt,
+        ageSeconds: b.ageSeconds,
+        rows: b.rows,
+        drill: b.drill.state,
+      })),
+    current: () => run,
+    start(actor, input) {
+      if (run?.running) {
+        throw RESTORE_ERRORS.restore_in_progress(
+          `A restore of backup ${run.backupId} is still running. Wait for it to finish, then try again.`,
+        );
+      }
+      const current: RestoreRun = {
+        backupId: input.id,
+        startedBy: actorRef(actor),
+        running: true,
+        lines: [],
+        error: null,
+      };
+      run = current;
+      const note = (line: string | null) => {
+        if (line) current.lines = [...current.lines, line].slice(-40);
+      };
+      restoreInPlace(ctx, actor, { ...input, onProgress: (p) => note(describeRestoreProgress(p)) })
+        .then((outcome) => {
+          note(
+            outcome.verified
+              ? `Restored and verified. The data it replaced is in backup ${outcome.preRestoreBackupId}. Writes stay off until someone signs off below.`
+              : `Restored, but verification FAILED: writes stay off. Restore another backup (${outcome.preRestoreBackupId} puts back what was there).`,
+          );
+        })
+        .catch((error: unknown) => {
+          current.error = `${error instanceof Error ? error.message : String(error)}`;
+        })
+        .finally(() => {
+          current.running = false;
+          void ctx.modes.refresh();
+        });
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { takeBackup } from "../../src/app/backup-env.ts";
+import { runAction } from "../../src/core/action.ts";
+import { systemActor } from "../../src/core/actor.ts";
+import { readSystemState } from "../../src/core/modes.ts";
+import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
+import { suiteApp } from "../helpers/app.ts";
+import { seedClub } from "../helpers/backup.ts";
+import { forEachEngine } from "../helpers/engines.ts";
+import { loggedIn } from "../helpers/identity.ts";
+
+forEachEngine("the restore page (REC-1..REC-4)", (engine) => {
+  const t = suiteApp(engine);
+
+  test("[G15] a full admin restores from the page with the id typed again; another full admin signs off", async () => {
+    const { runtime, config } = t.get();
+    await seedClub(runtime);
+    const first = await loggedIn(t, ["full_admin"]);
+    const second = await loggedIn(t, ["full_admin"]);
+    const editor = await loggedIn(t, ["web_editor"]);
+    // Both sessions exist in the backup, so they survive the restore.
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    await runAction(runtime.actionEnv(systemActor("test")), createMemberRecord, {
+      name: "Added After Backup",
+      email: "added.after@example.org",
+    });
+
+    assert.equal(
+      (await editor.client.get("/admin/restore")).status,
+      403,
+      "refused to those who may not restore",
+    );
+    const page = await first.client.get("/admin/restore");
+    assert.equal(page.status, 200);
+    assert.match(page.text, new RegExp(`Backup ${made.id}`));
+    assert.match((await first.client.get("/admin")).text, /href="\/admin\/restore"/);
+
+    const wrong = await first.client.postForm(
+      "/admin/restore",
+      { backupId: made.id, reason: "test", confirm: "not it" },
+      "/admin/restore",
+    );
+    assert.equal(wrong.status, 422);
+    assert.match(wrong.text, /type its id exactly/);
+    assert.equal((await readSystemState(runtime.database.db)).mode, "normal", "nothing changed");
+
+    const started = await first.client.postForm(
+      "/admin/restore",
+      { backupId: made.id, reason: "undo a bad import", confirm: made.id },
+      "/admin/restore",
+    );
+    assert.equal(started.status, 303);
+    let body = "";
+    for (let i = 0; i < 100; i++) {
+      body = (await first.client.get("/admin/restore")).text;
+      if (/Restored and verified|FAILED|stopped/.test(body)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const outcome = body.match(/role="alert">([^<]*)</)?.[1] ?? "";
+    assert.ok(/Restored and verified/.test(body), `the page says the restore was verified (${outcome})`);
+    assert.ok(
+      /reconciling \d+\/\d+/.test(body) && /verification: audit_chain/.test(body),
+      "the page showed the progress lines",
+    );
+    const gone = await runtime.database.db
+      .selectFrom("members")
+      .select("id")
+      .where("email", "=", "added.after@example.org")
+      .executeTakeFirst();
+    assert.equal(gone, undefined);
+    assert.equal((await readSystemState(runtime.database.db)).mode, "maintenance");
+
+    const own = await first.client.postForm(
+      "/admin/restore/sign-off",
+      { note: "looked", checked: "yes" },
+      "/admin/restore",
+    );
+    assert.equal(own.status, 403);
+    assert.match(own.text, /another of them must check the restored data/);
+    const unticked = await second.client.postForm(
+      "/admin/restore/sign-off",
+      { note: "looked" },
+      "/admin/restore",
+    );
+    assert.equal(unticked.status, 409);
+    const signed = await second.client.postForm(
+      "/admin/restore/sign-off",
+      { note: "member list checked", checked: "yes" },
+      "/admin/restore",
+    );
+    assert.equal(signed.status, 303);
+    assert.equal((await readSystemState(runtime.database.db)).mode, "normal");
+  });
+});

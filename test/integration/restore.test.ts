@@ -1,0 +1,332 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { sql } from "kysely";
+import { recordedHeadsOfBackups, takeBackup } from "../../src/app/backup-env.ts";
+import { type CliEnv, runCli } from "../../src/app/cli.ts";
+import { restoreInPlace } from "../../src/app/restore-flow.ts";
+import { defineAction, runAction } from "../../src/core/action.ts";
+import { operatorActor, systemActor } from "../../src/core/actor.ts";
+import { anchorFile } from "../../src/core/audit-anchors.ts";
+import { installationId, verifyAuditChain } from "../../src/core/audit-chain.ts";
+import { listBackups } from "../../src/core/backup/index.ts";
+import { ClubError } from "../../src/core/errors.ts";
+import { readSystemState } from "../../src/core/modes.ts";
+import { claimDueMessages, markSent } from "../../src/domains/mail/outbox.repository.ts";
+import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
+import { setMode } from "../../src/domains/ops/mode.actions.ts";
+import { beginRestore, failRestore, signOffRestore } from "../../src/domains/ops/restore.actions.ts";
+import { createMember, startTestApp, suiteApp } from "../helpers/app.ts";
+import { sealAll } from "../helpers/audit.ts";
+import { flipByte, SECRET_MEMBER, seedClub } from "../helpers/backup.ts";
+import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
+import type { Suite } from "../helpers/identity.ts";
+
+/** An action that writes one message, as every domain writes mail. */
+const writeNotice = defineAction({
+  name: "test.restoreNotice",
+  access: { capability: "members:write" },
+  effect: "write",
+  async run(_scope, input: { to: string }) {
+    return {
+      result: input.to,
+      audit: { action: "test.notice_written", subjectType: "test", subjectId: input.to },
+      outbox: [{ topic: "test.notice", recipient: input.to, subject: "Notice", body: "Hello" }],
+    };
+  },
+});
+
+const code = (error: unknown) => (error instanceof ClubError ? error.code : String(error));
+
+async function clubos(t: Suite, ...argv: string[]) {
+  const lines: string[] = [];
+  const env: CliEnv = {
+    io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
+    config: t.get().config,
+    withRuntime: (fn) => fn(t.get().runtime),
+  };
+  const exit = await runCli(argv, env);
+  return { exit, output: lines.join("\n") };
+}
+
+forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
+  const t = suiteApp(engine);
+  const memberNamed = (name: string) =>
+    t
+      .get()
+      .runtime.database.db.selectFrom("members")
+      .select("id")
+      .where("name", "=", name)
+      .executeTakeFirst();
+  const env = (name: string) => t.get().runtime.actionEnv(operatorActor(name));
+  const later = "Lena Latecomer-Restorewise";
+
+  test("[G15] the CLI asks for the backup id typed again, and changes nothing without it", async () => {
+    const { runtime, config } = t.get();
+    await seedClub(runtime);
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    const none = await clubos(t, "restore", made.id, "--actor", "alice", "--reason", "test");
+    assert.equal(none.exit, 1);
+    assert.match(none.output, new RegExp(`--confirm ${made.id}`));
+    const wrong = await clubos(
+      t,
+      "restore",
+      made.id,
+      "--actor",
+      "alice",
+      "--reason",
+      "test",
+      "--confirm",
+      "x",
+    );
+    assert.equal(wrong.exit, 2);
+    assert.match(wrong.output, /restore_confirmation_mismatch/);
+    assert.equal((await readSystemState(runtime.database.db)).mode, "normal");
+    const rows = await runtime.database.db.selectFrom("restores").select("id").execute();
+    assert.deepEqual(rows, [], "no restore was started");
+  });
+
+  test("[G15] a damaged backup is refused before anything changes", async () => {
+    const { runtime, config } = t.get();
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    const file = made.manifest.tables.find((x) => x.name === "members")!.file;
+    flipByte(path.join(made.dir, file));
+    await assert.rejects(
+      restoreInPlace(runtime, operatorActor("alice"), { id: made.id, reason: "test" }),
+      (e) => code(e) === "backup_damaged",
+    );
+    assert.equal((await readSystemState(runtime.database.db)).mode, "normal");
+    assert.equal((await runtime.database.db.selectFrom("restores").select("id").execute()).length, 0);
+  });
+
+  test("[G15] a restore puts the backup's data back, keeps a pre-restore backup, and keeps writes off until another full admin signs off", async () => {
+    const { runtime, config } = t.get();
+    await createMember(runtime, ["full_admin"], "Admin One");
+    await createMember(runtime, ["full_admin"], "Admin Two");
+    const good = await takeBackup(config, runtime.database, "operator:test");
+    await runAction(runtime.actionEnv(systemActor("test")), createMemberRecord, {
+      name: later,
+      email: "lena.latecomer@example.org",
+    });
+    const membersBefore = Number(
+      (
+        await runtime.database.db
+          .selectFrom("members")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+    const indexes = async () =>
+      (
+        await sql<{ indexname: string; indexdef: string }>`
+          SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`.execute(
+          runtime.database.db,
+        )
+      ).rows;
+    const indexesBefore = await indexes();
+    const lines: string[] = [];
+    const outcome = await restoreInPlace(runtime, operatorActor("alice"), {
+      id: good.id,
+      reason: "members were deleted by mistake",
+      onProgress: (p) => lines.push(p.step),
+    });
+    assert.equal(outcome.verified, true, JSON.stringify(outcome.steps));
+    assert.deepEqual(
+      outcome.steps.map((s) => s.name),
+      ["invariants", "audit_chain", "sample_read"],
+    );
+    assert.ok(lines.includes("pre-backup") && lines.includes("load") && lines.includes("verify"));
+    assert.equal(await memberNamed(later), undefined, "the member added after the backup is gone");
+    assert.deepEqual(await indexes(), indexesBefore, "every index dropped for the load is built again");
+    assert.ok(await memberNamed(SECRET_MEMBER.name), "the backup's members are back");
+
+    // Restoring loses nothing: the data it replaced is a backup of its own.
+    const pre = listBackups(config.backupDir).find((b) => b.id === outcome.preRestoreBackupId);
+    assert.ok(pre, "the pre-restore backup is in the backup folder");
+    assert.equal(pre.manifest.tables.find((x) => x.name === "members")!.rows, membersBefore);
+
+    // Writes stay off, and the mode cannot be switched back by hand.
+    const state = await readSystemState(runtime.database.db);
+    assert.equal(state.mode, "maintenance");
+    assert.match(state.reason ?? "", /waits for sign-off/);
+    await assert.rejects(
+      runAction(runtime.actionEnv(systemActor("test")), createMemberRecord, {
+        name: "X",
+        email: "x@example.org",
+      }),
+      (e) => code(e) === "read_only",
+    );
+    await assert.rejects(
+      runAction(env("alice"), setMode, { mode: "normal", reason: "done" }),
+      (e) => code(e) === "restore_awaiting_sign_off",
+    );
+
+    // Not by the person who started it while the club has another full admin.
+    await assert.rejects(
+      runAction(env("alice"), signOffRestore, {}),
+      (e) => code(e) === "restore_own_sign_off",
+    );
+    const signed = await runAction(env("bob"), signOffRestore, { note: "checked the member list" });
+    assert.equal(signed.backupId, good.id);
+    assert.equal((await readSystemState(runtime.database.db)).mode, "normal");
+    await runAction(runtime.actionEnv(systemActor("test")), createMemberRecord, {
+      name: "After Resume",
+      email: "after.resume@example.org",
+    });
+
+    // The written confirmation is on the incident, and every step is in the audit log.
+    const entries = await runtime.database.db
+      .selectFrom("incident_entries")
+      .select(["kind", "text"])
+      .where("incident_id", "=", outcome.incident.id)
+      .execute();
+    const confirmation = entries.find((e) => e.kind === "confirmation" && e.text.includes(good.id));
+    assert.ok(confirmation, JSON.stringify(entries));
+    assert.match(confirmation.text, new RegExp(outcome.preRestoreBackupId));
+    assert.match(confirmation.text, /Verification passed/);
+    assert.ok(entries.some((e) => e.kind === "confirmation" && /Signed off/.test(e.text)));
+    const actions = (
+      await runtime.database.db
+        .selectFrom("audit_log")
+        .select("action")
+        .where("action", "like", "system.restore%")
+        .execute()
+    ).map((r) => r.action);
+    assert.ok(
+      actions.includes("system.restored") && actions.includes("system.restore_signed_off"),
+      actions.join(),
+    );
+
+    // The audit chain verifies on its new timeline, against the anchors and every backup's head.
+    await sealAll(runtime.database, config.backupDir);
+    const heads = recordedHeadsOfBackups(config, await installationId(runtime.database));
+    const report = await verifyAuditChain(runtime.database, config.backupDir, { recordedHeads: heads });
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+
+    // Without the fork of the anchors, the restored chain would look rewritten.
+    const archived = fs
+      .readdirSync(config.backupDir)
+      .find((f) => f.startsWith("audit-anchors.before-restore-"));
+    assert.ok(archived);
+    const current = fs.readFileSync(anchorFile(config.backupDir));
+    fs.copyFileSync(path.join(config.backupDir, archived), anchorFile(config.backupDir));
+    try {
+      const unforked = await verifyAuditChain(runtime.database, config.backupDir, { anchorWaitMs: 0 });
+      assert.equal(unforked.ok, false, "the old timeline's anchors do not match the restored chain");
+    } finally {
+      fs.writeFileSync(anchorFile(config.backupDir), current);
+    }
+  });
+
+  test("[G15] mail that left after the backup was taken is not sent again by the restored outbox", async () => {
+    const { runtime, config } = t.get();
+    await runAction(runtime.actionEnv(systemActor("test")), writeNotice, { to: "left@example.org" });
+    await runAction(runtime.actionEnv(systemActor("test")), writeNotice, { to: "waiting@example.org" });
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    // The worker sends one of the two after the backup, as it would.
+    const claimed = await claimDueMessages(runtime.database.db, {
+      worker: "w1",
+      limit: 10,
+      leaseMs: 60_000,
+      domain: "example.org",
+    });
+    const left = claimed.find((m) => m.recipient === "left@example.org")!;
+    assert.ok(await markSent(runtime.database.db, { id: left.id, worker: "w1", response: "250 ok" }));
+    const outcome = await restoreInPlace(runtime, operatorActor("gina"), { id: made.id, reason: "test" });
+    assert.equal(outcome.verified, true, JSON.stringify(outcome.steps));
+    const rows = await runtime.database.db
+      .selectFrom("outbox")
+      .select(["recipient", "status", "message_id"])
+      .where("recipient", "in", ["left@example.org", "waiting@example.org"])
+      .orderBy("recipient")
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => [r.recipient, r.status]),
+      [
+        ["left@example.org", "sent"],
+        ["waiting@example.org", "pending"],
+      ],
+    );
+    assert.equal(rows[0]!.message_id, left.message_id, "the Message-ID it went out with is kept");
+    await runAction(env("hank"), signOffRestore, {});
+  });
+
+  test("[G15] sign-off is refused until verification has passed; a failed start puts the mode back", async () => {
+    const { runtime, config } = t.get();
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    await runAction(env("carol"), setMode, { mode: "read-only", reason: "checking something" });
+    const begun = await runAction(env("carol"), beginRestore, { backupId: made.id, reason: "test" });
+    assert.equal((await readSystemState(runtime.database.db)).mode, "maintenance");
+    await assert.rejects(
+      runAction(env("dave"), signOffRestore, {}),
+      (e) => code(e) === "restore_not_verified",
+    );
+    await assert.rejects(
+      runAction(env("dave"), beginRestore, { backupId: made.id, reason: "again" }),
+      (e) => code(e) === "restore_in_progress",
+    );
+    await runAction(env("carol"), failRestore, { restoreId: begun.restoreId, failure: "disk full" });
+    const state = await readSystemState(runtime.database.db);
+    assert.equal(state.mode, "read-only", "the mode before the restore comes back");
+    assert.match(state.reason ?? "", /nothing was changed: disk full/);
+    await assert.rejects(runAction(env("dave"), signOffRestore, {}), (e) => code(e) === "restore_not_open");
+    await runAction(env("carol"), setMode, { mode: "normal", reason: "done" });
+  });
+
+  test("[G15] restored data that fails verification keeps writes off until another restore", async () => {
+    const { runtime, config } = t.get();
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    // Someone tampered with an anchor the backup's chain must match: the audit chain check fails.
+    const file = anchorFile(config.backupDir);
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n");
+    const first = JSON.parse(lines[0]!);
+    lines[0] = JSON.stringify({ ...first, chainHash: "0".repeat(64) });
+    fs.writeFileSync(file, `${lines.join("\n")}\n`);
+    const outcome = await restoreInPlace(runtime, operatorActor("erin"), { id: made.id, reason: "test" });
+    assert.equal(outcome.verified, false);
+    assert.equal(outcome.steps.find((s) => s.name === "audit_chain")?.ok, false);
+    await assert.rejects(
+      runAction(env("frank"), signOffRestore, {}),
+      (e) => code(e) === "restore_not_verified",
+    );
+    assert.equal((await readSystemState(runtime.database.db)).mode, "maintenance");
+    await assert.rejects(
+      runAction(env("frank"), setMode, { mode: "normal", reason: "ignore it" }),
+      (e) => code(e) === "restore_awaiting_sign_off",
+    );
+  });
+});
+
+postgresOnly("moving from the embedded database to a PostgreSQL server", () => {
+  test("[G15] a backup of the embedded database restores into a new server database, verified", async () => {
+    const embedded = await startTestApp("pglite");
+    const server = await startTestApp("postgres");
+    try {
+      await seedClub(embedded.runtime);
+      const made = await takeBackup(embedded.config, embedded.runtime.database, "operator:test");
+      const names = (app: typeof embedded) =>
+        app.runtime.database.db.selectFrom("members").select("name").orderBy("name").execute();
+      const outcome = await restoreInPlace(server.runtime, operatorActor("mover"), {
+        id: made.id,
+        reason: "moving to a server",
+        from: embedded.config.backupDir,
+      });
+      assert.equal(outcome.verified, true, JSON.stringify(outcome.steps));
+      assert.deepEqual(await names(server), await names(embedded));
+      // The server took the club's identity, so the chain's anchors (brought along) still match.
+      assert.equal(
+        await installationId(server.runtime.database),
+        await installationId(embedded.runtime.database),
+      );
+      await runAction(server.runtime.actionEnv(operatorActor("checker")), signOffRestore, {});
+      await sealAll(server.runtime.database, server.config.backupDir);
+      const report = await verifyAuditChain(server.runtime.database, server.config.backupDir);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+    } finally {
+      await embedded.close();
+      await server.close();
+    }
+  });
+});
