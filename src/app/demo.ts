@@ -5,6 +5,7 @@ import { bootstrapAdmin, grantRole } from "../domains/identity/identity.actions.
 import { createMemberRecord } from "../domains/members/member-create.actions.ts";
 import { hasAnyMember } from "../domains/members/members.repository.ts";
 import type { AppContext } from "./context.ts";
+import { seedDemoPages } from "./demo-pages.ts";
 
 const DEMO_MEMBERS = [
   { name: "Ada Lovelace", email: "ada@example.org", roles: ["member", "events_chair"] },
@@ -60,5 +61,6 @@ export async function seedDemoClub(
     audience: "members",
     status: "published",
   });
+  await seedDemoPages(env, ctx.config.timeZone);
   return { adminEmail: "admin@example.org", password: admin.password };
 }

@@ -10,6 +10,7 @@ import { accountLinkInvariantChecks } from "../domains/identity/account-links.in
 import { identityInvariantChecks } from "../domains/identity/identity.invariants.ts";
 import { membersInvariantChecks } from "../domains/members/members.invariants.ts";
 import { opsInvariantChecks } from "../domains/ops/ops.invariants.ts";
+import { pagesInvariantChecks } from "../domains/pages/pages.invariants.ts";
 
 /** Every check of every domain, in the order they run. A new domain adds its checks here, as it adds
  * its routes to src/app/server.ts and its jobs to src/app/jobs.ts. */
@@ -20,6 +21,7 @@ export function allInvariantChecks(): InvariantCheck[] {
     ...eventsInvariantChecks,
     ...opsInvariantChecks,
     ...accountLinkInvariantChecks,
+    ...pagesInvariantChecks,
   ];
 }
 

@@ -21,7 +21,8 @@ import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
-import { siteRoutes } from "../domains/site/site.routes.tsx";
+import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
+import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
@@ -33,7 +34,7 @@ import { restoreRunner } from "./restore-flow.ts";
 
 /** Every domain's routes, in one list so `clubos routes` and the tests see the same table. */
 export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => void> = [
-  siteRoutes,
+  pageRoutes,
   openApiRoutes,
   identityRoutes,
   systemRoutes,
@@ -55,6 +56,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   accountLinkRoutes,
   loginThrottleRoutes,
   (app, ctx) => backupRoutes(app, backupOperations(ctx)),
+  pageAdminRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

@@ -269,13 +269,36 @@ export const guarantees: readonly Guarantee[] = [
     ],
     recovery: [adminFreeze],
   }),
-  planned(
-    "G05",
-    "Published content immutability (semantic)",
-    ["INV-4", "D-3"],
-    "Pages issue: published revisions immutable; edits only through unpublish or a new revision.",
-    [fix("freeze publishing while a violation is investigated", "mode switch", "publishing-freeze")],
-  ),
+  enforced("G05", "Published content immutability (semantic)", ["INV-4", "D-3"], {
+    mechanisms: [
+      mech(
+        "src/domains/pages/pages.actions.ts",
+        "assertNotFrozen",
+        "the actions never write to a published revision: a change is a new draft, then a new publish",
+      ),
+      mech(
+        "src/core/db/functions/clubos_page_revision_frozen.sql",
+        "clubos_page_revision_frozen",
+        "trigger: a published revision is never updated or deleted, whoever asks",
+      ),
+      mech(
+        "src/core/db/functions/clubos_page_block_frozen.sql",
+        "clubos_page_block_frozen",
+        "trigger: no block of a published revision is added, changed, moved or deleted",
+      ),
+      mech(
+        "src/core/db/functions/clubos_page_content_hash.sql",
+        "clubos_page_content_hash",
+        "the content hash recorded at publish, recomputed by the scan (pages.published_unchanged)",
+      ),
+      scanStopsWrites,
+    ],
+    detection: [invariantScan, scheduledScan],
+    recovery: [
+      fix("freeze publishing while a violation is investigated", "mode switch", "publishing-freeze"),
+      incidentReview,
+    ],
+  }),
   enforced("G06", "Referential integrity (no orphans)", ["INV-8", "INV-10"], {
     mechanisms: [
       mech(SQL, "ON DELETE RESTRICT", "foreign keys refuse deletes that would orphan rows"),

@@ -15,6 +15,10 @@ export interface PageFrame {
   csrf?: string;
   /** Reload the page every N seconds (progress of long operations, without JavaScript). */
   refreshSeconds?: number;
+  /** The site's published pages this visitor may see, after Home. */
+  siteLinks?: readonly { href: string; label: string; child?: boolean }[];
+  /** The page's description (meta), when it has one. */
+  description?: string;
 }
 
 const STYLE = `
@@ -36,6 +40,7 @@ footer{max-width:60rem;margin:2rem auto;padding:0 1rem;color:#555;font-size:.9re
 .alerts p{margin:0;padding:.6rem 1rem;border-left:8px solid;font-weight:600}
 .alert-critical{background:#a4161a;color:#fff;border-color:#3d0000}.alert-critical a{color:#fff}
 .alert-warning{background:#fff3cd;color:#3d2a00;border-color:#b8860b}.alert-warning a{color:#3d2a00}
+header nav li.sub{font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}.block-note{background:#f3f0e6;border-left:4px solid #6b5a1e;padding:.5rem 1rem}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
 `;
 
@@ -86,7 +91,15 @@ function Alerts({ alerts }: { alerts?: readonly OperatorAlert[] }) {
   );
 }
 
-function Nav({ actor, csrf }: { actor: Actor; csrf?: string }) {
+function Nav({
+  actor,
+  csrf,
+  siteLinks,
+}: {
+  actor: Actor;
+  csrf?: string;
+  siteLinks?: PageFrame["siteLinks"];
+}) {
   const signedIn = actor.type === "member";
   return (
     <nav aria-label="Site">
@@ -94,6 +107,11 @@ function Nav({ actor, csrf }: { actor: Actor; csrf?: string }) {
         <li>
           <a href="/">Home</a>
         </li>
+        {(siteLinks ?? []).map((link) => (
+          <li key={link.href} class={link.child ? "sub" : undefined}>
+            <a href={link.href}>{link.label}</a>
+          </li>
+        ))}
         <li>
           <a href="/events">Events</a>
         </li>
@@ -143,6 +161,7 @@ export function renderPage(frame: PageFrame, body: ComponentChildren): string {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {frame.refreshSeconds ? <meta http-equiv="refresh" content={String(frame.refreshSeconds)} /> : null}
         <title>{`${frame.title} · ${frame.clubName}`}</title>
+        {frame.description ? <meta name="description" content={frame.description} /> : null}
         <style>{STYLE}</style>
       </head>
       <body>
@@ -153,7 +172,7 @@ export function renderPage(frame: PageFrame, body: ComponentChildren): string {
           <a class="site" href="/">
             {frame.clubName}
           </a>
-          <Nav actor={frame.actor} csrf={frame.csrf} />
+          <Nav actor={frame.actor} csrf={frame.csrf} siteLinks={frame.siteLinks} />
         </header>
         <Banner state={frame.state} />
         <Alerts alerts={frame.alerts} />

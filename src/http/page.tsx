@@ -50,15 +50,30 @@ export function Notice({ text }: { text?: string }) {
   ) : null;
 }
 
-/** Sends a full page in the site layout. */
-export function sendPage(
+/** A link the site's own pages add to the header navigation (the published pages a visitor may see). */
+export interface SiteLink {
+  href: string;
+  label: string;
+  /** A page listed under another one. */
+  child?: boolean;
+}
+
+/** How a page is framed beyond its title and body. */
+export interface PageOptions {
+  refreshSeconds?: number;
+  /** The site's pages in the header, already filtered for who asks. */
+  siteLinks?: readonly SiteLink[];
+  /** A description for search engines and link previews (a published page's summary). */
+  description?: string;
+}
+
+/** A full page in the site layout, as HTML text (for a route that hashes it into an ETag first). */
+export function pageHtml(
   request: FastifyRequest,
-  reply: FastifyReply,
   title: string,
   body: ComponentChildren,
-  status = 200,
-  options: { refreshSeconds?: number } = {},
-): FastifyReply {
+  options: PageOptions = {},
+): string {
   const ctx = request.server.ctx;
   const actor = request.auth?.actor ?? anonymousActor;
   // Operator alerts go on admin pages, to the people who can act on them (full admins, operators):
@@ -66,7 +81,7 @@ export function sendPage(
   const adminPage = /^\/admin(?:[/?]|$)/.test(request.url);
   const canAct = actor.capabilities.has("incidents:manage") || actor.capabilities.has("system:operate");
   const alerts = adminPage && canAct ? ctx.modes.alerts() : undefined;
-  const html = renderPage(
+  return renderPage(
     {
       title,
       clubName: ctx.config.clubName,
@@ -75,8 +90,22 @@ export function sendPage(
       alerts,
       csrf: csrfOf(request),
       refreshSeconds: options.refreshSeconds,
+      siteLinks: options.siteLinks,
+      description: options.description,
     },
     body,
   );
+}
+
+/** Sends a full page in the site layout. */
+export function sendPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  title: string,
+  body: ComponentChildren,
+  status = 200,
+  options: PageOptions = {},
+): FastifyReply {
+  const html = pageHtml(request, title, body, options);
   return reply.code(status).type("text/html; charset=utf-8").send(html);
 }

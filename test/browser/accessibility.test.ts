@@ -6,6 +6,7 @@ import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import { createEvent } from "../../src/domains/events/events.actions.ts";
 import { openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
+import { publishPage, saveDraft, startDraft } from "../../src/domains/pages/pages.actions.ts";
 import { createMember, startTestApp, type TestApp } from "../helpers/app.ts";
 import {
   browserSuiteOptions,
@@ -14,6 +15,7 @@ import {
   seriousViolations,
   suiteBrowser,
 } from "../helpers/browser.ts";
+import { act, makePage, publisher, versionOf } from "../helpers/pages.ts";
 
 const PUBLIC_PAGES = ["/", "/login", "/events", "/password-reset"];
 // Members, events and committees included: the pages the club's volunteers use most. An event page of
@@ -81,6 +83,41 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
     await app.runtime.modes.refresh();
     ADMIN_PAGES.push(`/admin/incidents/${incident.id}`);
     ADMIN_PAGES.push(`/admin/events/${event.id}`);
+    // A published page with every kind of block, a second revision to compare, and a draft in progress
+    // (the editor then shows a form per block); a news post for the news page.
+    const database = app.runtime.database;
+    const blocks = [
+      { type: "heading", data: { text: "About the club", level: 2 } },
+      { type: "text", data: { markdown: "We *meet* weekly. [Write to us](mailto:club@example.org)." } },
+      { type: "call_to_action", data: { text: "New here?", label: "Come along", href: "/events" } },
+      { type: "members_note", data: { markdown: "Members: keys are with the chair." } },
+      { type: "event_list", data: { heading: "Coming up", limit: 3 } },
+    ];
+    const pageRow = await makePage(database, { slug: "axe-about", title: "About us", blocks, nav: 1 });
+    const by = publisher();
+    const step = async (spec: typeof startDraft | typeof publishPage, extra = {}) =>
+      act(database, by, spec as typeof publishPage, {
+        pageId: pageRow.id,
+        version: await versionOf(database, pageRow.id),
+        timeZone: "Europe/London",
+        ...extra,
+      });
+    await step(startDraft);
+    await act(database, by, saveDraft, {
+      pageId: pageRow.id,
+      version: await versionOf(database, pageRow.id),
+      title: "About our club",
+      summary: "Who we are and what we do.",
+    });
+    await step(publishPage);
+    await step(startDraft);
+    await makePage(database, { slug: "axe-news", kind: "news", title: "Axe news", summary: "A news post." });
+    PUBLIC_PAGES.push("/p/axe-about", "/news", "/p/axe-news");
+    ADMIN_PAGES.push(
+      "/admin/pages",
+      `/admin/pages/${pageRow.id}`,
+      `/admin/pages/${pageRow.id}/diff?from=1&to=2`,
+    );
   });
   after(async () => {
     await app?.close();

@@ -319,6 +319,46 @@ export interface OutboxTable {
   smtp_response: string | null;
 }
 
+export interface PageBlocksTable {
+  id: Generated<string>;
+  revision_id: string;
+  position: number;
+  type: string;
+  audience: NullableJson;
+  data: GenJson;
+}
+
+export interface PageRevisionsTable {
+  id: Generated<string>;
+  page_id: string;
+  number: number;
+  title: string;
+  summary: Generated<string>;
+  audience: GenJson;
+  based_on_revision_id: string | null;
+  created_by: string;
+  created_at: GenTimestamp;
+  frozen: Generated<boolean>;
+  content_hash: string | null;
+  published_at: NullableTimestamp;
+  published_by: string | null;
+}
+
+export interface PagesTable {
+  id: Generated<string>;
+  slug: string;
+  kind: Generated<string>;
+  published_on: NullableDateText;
+  nav_parent_id: string | null;
+  nav_order: number | null;
+  status: Generated<string>;
+  current_published_revision_id: string | null;
+  version: Generated<number>;
+  created_by: string;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface RegistrationsTable {
   id: Generated<string>;
   event_id: string;
@@ -442,6 +482,9 @@ export interface DB {
   membership_tiers: MembershipTiersTable;
   operator_alerts: OperatorAlertsTable;
   outbox: OutboxTable;
+  page_blocks: PageBlocksTable;
+  page_revisions: PageRevisionsTable;
+  pages: PagesTable;
   registrations: RegistrationsTable;
   restores: RestoresTable;
   role_assignments: RoleAssignmentsTable;

@@ -51,6 +51,9 @@ const roleKeysOfMember = () => sql<string[]>`ARRAY(
   SELECT ${MEMBERSHIP_ROLE}::text WHERE members.deleted_at IS NULL AND ${hasMemberRights()}
   ORDER BY 1)`;
 
+/** The same expression, for other domains' queries on the `members` table (page audiences name roles). */
+export const roleKeysOfMembersRow = () => roleKeysOfMember();
+
 /** The role keys a member holds now (roleKeysOfMember); sorted for determinism. */
 export async function activeRoleKeys(db: Kysely<DB>, memberId: string): Promise<string[]> {
   const row = await db

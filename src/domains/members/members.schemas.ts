@@ -19,6 +19,10 @@ import { MEMBER_STATUSES, type MemberStatus } from "./member-status.ts";
  * member-fields.ts, applied by the actions whatever the route. */
 
 const Status = Type.Unsafe<MemberStatus>({ type: "string", enum: [...MEMBER_STATUSES] });
+/** One membership status, for other domains' contracts (a page's audience names statuses). */
+export const MemberStatusValue = Status;
+/** The membership statuses, in their declared order. */
+export const MEMBER_STATUS_VALUES = MEMBER_STATUSES;
 const NullableDate = Type.Union([CalendarDate(), Type.Null()]);
 const Reason = Text(1000, { minLength: 1 });
 

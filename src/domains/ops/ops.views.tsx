@@ -63,6 +63,11 @@ export function AdminHome({
         <li>
           <a href={canManageEvents ? "/admin/events" : "/events"}>Events</a>
         </li>
+        {actor.capabilities.has("pages:edit") ? (
+          <li>
+            <a href="/admin/pages">Pages and news</a>
+          </li>
+        ) : null}
         {canOperate ? (
           <li>
             <a href="/admin/system">Mode and kill switches</a>

@@ -1,0 +1,16 @@
+-- clubos:after 0021_pages
+-- The content hash of a page revision: sha256 of its title, summary, audience and ordered blocks as
+-- jsonb text (jsonb orders keys, so the same content always gives the same text). Recorded at publish;
+-- the invariant check pages.published_unchanged recomputes it, so the two can never disagree.
+CREATE OR REPLACE FUNCTION clubos_page_content_hash(revision uuid) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT encode(sha256(convert_to(jsonb_build_object(
+    'title', r.title,
+    'summary', r.summary,
+    'audience', r.audience,
+    'blocks', coalesce((
+      SELECT jsonb_agg(jsonb_build_object('position', b.position, 'type', b.type,
+                                          'audience', b.audience, 'data', b.data) ORDER BY b.position)
+      FROM page_blocks b WHERE b.revision_id = r.id), '[]'::jsonb)
+  )::text, 'UTF8')), 'hex')
+  FROM page_revisions r WHERE r.id = revision
+$$;

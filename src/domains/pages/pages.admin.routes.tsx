@@ -1,0 +1,469 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { invalidInput, notFound } from "../../core/errors.ts";
+import { READ } from "../../http/declarations.ts";
+import { pageContext, sendPage } from "../../http/page.tsx";
+import { declareRoute } from "../../http/routes.ts";
+import { ID_PARAMS } from "../../http/schema.ts";
+import { versionFrom } from "../../http/versions.ts";
+import {
+  addBlock,
+  archivePage,
+  createPage,
+  moveBlock,
+  publishPage,
+  removeBlock,
+  rollbackPage,
+  saveDraft,
+  setAudience,
+  startDraft,
+  unpublishPage,
+  updateBlock,
+  updatePageSettings,
+} from "./pages.actions.ts";
+import { DiffView, PageEditor, PageList } from "./pages.admin.views.tsx";
+import { revisionDiff, revisionText } from "./pages.presenters.ts";
+import {
+  audienceChoices,
+  blocksOfRevision,
+  draftOf,
+  findPage,
+  findRevision,
+  latestFrozen,
+  listPagesForEditor,
+  navParentChoices,
+  revisionHistory,
+  revisionNumbered,
+} from "./pages.repository.ts";
+import {
+  AudienceForm,
+  BLOCK_PARAMS,
+  BlockForm,
+  CreatePageForm,
+  DiffQuery,
+  DraftForm,
+  EditorQuery,
+  type LeafRule,
+  MoveForm,
+  type NoticeKey,
+  RollbackForm,
+  SettingsForm,
+  VersionForm,
+} from "./pages.schemas.ts";
+
+/* The page editor's routes (no JavaScript needed). Reads need pages:edit; each form runs its action,
+ * which carries its own capability (pages:edit for drafts, pages:publish for what becomes visible) and
+ * effect (the publish freeze stops publishing, unpublishing, roll-backs and audience changes). */
+
+const NOTICES: Record<NoticeKey, string> = {
+  created: "The page is created as a draft. Add blocks, then publish it when it is ready.",
+  saved: "Saved.",
+  draft: "A new draft is started from the published content.",
+  block: "The blocks are saved.",
+  audience: "Who may see it is saved. It takes effect on the site when the draft is published.",
+  published: "Published: this is now what visitors its audience admits see.",
+  unpublished: "The page is off the site.",
+  archived: "The page is archived.",
+  rolled_back: "The earlier revision is published again, as a new revision.",
+};
+
+const tz = (request: FastifyRequest) => request.server.ctx.config.timeZone;
+const editorUrl = (id: string, done: NoticeKey) => `/admin/pages/${id}?done=${done}`;
+
+/** Values of a field a checkbox list sends once, several times or not at all. */
+const many = (value: string | string[] | undefined) =>
+  (Array.isArray(value) ? value : value === undefined ? [] : [value]).map((v) => v.trim()).filter(Boolean);
+
+/** The audience form as a rule; "inherit" (blocks) is null. A custom choice with nothing ticked is an
+ * empty combination, which the action refuses with a message. */
+export function audienceFromForm(body: AudienceForm): unknown {
+  switch (body.who) {
+    case "inherit":
+      return null;
+    case "public":
+      return { type: "public" };
+    case "members":
+      return { type: "members" };
+    case "custom": {
+      const rules: LeafRule[] = [];
+      const statuses = many(body.statuses);
+      const tiers = many(body.tiers);
+      const committees = many(body.committees);
+      const roles = many(body.roles);
+      if (statuses.length) rules.push({ type: "statuses", statuses });
+      if (tiers.length) rules.push({ type: "tiers", tiers });
+      if (committees.length) rules.push({ type: "committees", committees });
+      if (roles.length) rules.push({ type: "roles", roles });
+      return rules.length === 1 ? rules[0] : { type: "any_of", rules };
+    }
+    default:
+      throw invalidInput("Choose who may see it from the list.");
+  }
+}
+
+/** A block form as the data of its type (checked against the type's schema by the action). */
+export function blockDataFromForm(body: BlockForm): unknown {
+  const t = (v: string | undefined) => (v ?? "").trim();
+  switch (body.type) {
+    case "heading":
+      return { text: t(body.text), level: body.level === "3" ? 3 : 2 };
+    case "text":
+    case "members_note":
+      return { markdown: (body.markdown ?? "").replace(/\r\n/g, "\n") };
+    case "call_to_action":
+      return { label: t(body.label), href: t(body.href), ...(t(body.text) ? { text: t(body.text) } : {}) };
+    case "event_list": {
+      const limit = /^\d{1,2}$/.test(t(body.limit)) ? Number(t(body.limit)) : Number.NaN;
+      return { limit, ...(t(body.heading) ? { heading: t(body.heading) } : {}) };
+    }
+    default:
+      return null;
+  }
+}
+
+/** The editor's routes. */
+export function pageAdminRoutes(app: FastifyInstance): void {
+  declareRoute(app, {
+    method: "GET",
+    url: "/admin/pages",
+    capability: "pages:edit",
+    loadClass: "admin",
+    response: "html",
+    degraded: READ,
+    summary: "Every page and news post, drafts included, and the form to create one",
+    handler: async (request, reply) =>
+      sendPage(
+        request,
+        reply,
+        "Pages",
+        <PageList
+          page={pageContext(request)}
+          pages={await listPagesForEditor(request.server.ctx.database.db)}
+        />,
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages",
+    action: createPage,
+    loadClass: "admin",
+    response: "html",
+    summary: "Create a page or news post as a draft (once per form)",
+    schema: { body: CreatePageForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          slug: request.body.slug ?? "",
+          title: request.body.title ?? "",
+          kind: request.body.kind === "news" ? "news" : "page",
+        },
+        (r) => editorUrl(r.page.id, "created"),
+      ),
+  });
+
+  declareRoute(app, {
+    method: "GET",
+    url: "/admin/pages/:id",
+    capability: "pages:edit",
+    loadClass: "admin",
+    response: "html",
+    degraded: READ,
+    summary: "One page: its draft with a form per block, its settings and its revision history",
+    schema: { params: ID_PARAMS, querystring: EditorQuery },
+    handler: async (request, reply) => {
+      const db = request.server.ctx.database.db;
+      const row = await findPage(db, request.params.id);
+      if (!row) throw notFound();
+      const draft = await draftOf(db, row.id);
+      const shown =
+        draft ??
+        (row.current_published_revision_id
+          ? await findRevision(db, row.id, row.current_published_revision_id)
+          : await latestFrozen(db, row.id));
+      const done = request.query.done;
+      return sendPage(
+        request,
+        reply,
+        shown?.title ?? row.slug,
+        <PageEditor
+          page={pageContext(request)}
+          row={row}
+          draft={draft}
+          shown={shown}
+          blocks={shown ? await blocksOfRevision(db, shown.id) : []}
+          history={await revisionHistory(db, row.id)}
+          parents={await navParentChoices(db, row.id)}
+          choices={await audienceChoices(db)}
+          notice={done ? NOTICES[done] : undefined}
+        />,
+      );
+    },
+  });
+
+  declareRoute(app, {
+    method: "GET",
+    url: "/admin/pages/:id/diff",
+    capability: "pages:edit",
+    loadClass: "admin",
+    response: "html",
+    degraded: READ,
+    summary: "The changes between two revisions of a page, line by line",
+    schema: { params: ID_PARAMS, querystring: DiffQuery },
+    handler: async (request, reply) => {
+      const db = request.server.ctx.database.db;
+      const row = await findPage(db, request.params.id);
+      if (!row) throw notFound();
+      const to = Number(request.query.to ?? "0");
+      const from = Number(request.query.from ?? String(to - 1));
+      const [a, b] = await Promise.all([
+        revisionNumbered(db, row.id, from),
+        revisionNumbered(db, row.id, to),
+      ]);
+      if (!a || !b) throw notFound();
+      const names = {
+        committees: new Map((await audienceChoices(db)).committees.map((c) => [c.id, c.name])),
+      };
+      const text = async (r: NonNullable<typeof a>) =>
+        revisionText(r, await blocksOfRevision(db, r.id), names);
+      return sendPage(
+        request,
+        reply,
+        "Changes",
+        <DiffView pageId={row.id} from={from} to={to} lines={revisionDiff(await text(a), await text(b))} />,
+      );
+    },
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/draft",
+    action: saveDraft,
+    loadClass: "admin",
+    response: "html",
+    summary: "Save the draft's title and summary (409 if the page changed since the form was opened)",
+    schema: { params: ID_PARAMS, body: DraftForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          title: request.body.title ?? "",
+          summary: request.body.summary ?? "",
+        },
+        () => editorUrl(request.params.id, "saved"),
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/settings",
+    action: updatePageSettings,
+    loadClass: "admin",
+    response: "html",
+    summary: "Change a page's address, its place in the navigation and a news post's date",
+    schema: { params: ID_PARAMS, body: SettingsForm },
+    handler: async (request, reply, action) => {
+      const b = request.body;
+      const nav = (b.navOrder ?? "").trim();
+      if (nav && !/^\d{1,5}$/.test(nav))
+        throw invalidInput("The place in the menu is a whole number, like 10.");
+      const date = (b.publishedOn ?? "").trim();
+      if (date && !/^\d{4}-\d{2}-\d{2}$/.test(date))
+        throw invalidInput("The news date is a date like 2026-05-01.");
+      return action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(b.version, true),
+          slug: b.slug ?? "",
+          navOrder: nav ? Number(nav) : null,
+          navParentId: (b.navParent ?? "").trim() || null,
+          publishedOn: date || null,
+        },
+        () => editorUrl(request.params.id, "saved"),
+      );
+    },
+  });
+
+  for (const [verb, spec, done, summary] of [
+    ["start-draft", startDraft, "draft", "Start a new draft as a copy of the published content"],
+    [
+      "publish",
+      publishPage,
+      "published",
+      "Publish the draft: it becomes the page's one current revision, frozen",
+    ],
+    ["unpublish", unpublishPage, "unpublished", "Take a published page off the site"],
+    ["archive", archivePage, "archived", "Archive a page: off the site and never changed again"],
+  ] as const) {
+    declareRoute(app, {
+      method: "POST",
+      url: `/admin/pages/:id/${verb}`,
+      action: spec as typeof publishPage,
+      loadClass: "admin",
+      response: "html",
+      summary,
+      schema: { params: ID_PARAMS, body: VersionForm },
+      handler: async (request, reply, action) =>
+        action.oncePerForm(
+          reply,
+          {
+            pageId: request.params.id,
+            version: versionFrom(request.body.version, true),
+            timeZone: tz(request),
+          },
+          () => editorUrl(request.params.id, done),
+        ),
+    });
+  }
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/rollback",
+    action: rollbackPage,
+    loadClass: "admin",
+    response: "html",
+    summary: "Publish an earlier revision again, as a new revision",
+    schema: { params: ID_PARAMS, body: RollbackForm },
+    handler: async (request, reply, action) => {
+      const revision = Number((request.body.revision ?? "").trim());
+      if (!Number.isInteger(revision) || revision < 1)
+        throw invalidInput("Choose a revision from the history.");
+      return action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          revision,
+          timeZone: tz(request),
+        },
+        () => editorUrl(request.params.id, "rolled_back"),
+      );
+    },
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/audience",
+    action: setAudience,
+    loadClass: "admin",
+    response: "html",
+    summary: "Set who may see the draft once it is published",
+    schema: { params: ID_PARAMS, body: AudienceForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          audience: audienceFromForm(request.body) ?? { type: "public" },
+        },
+        () => editorUrl(request.params.id, "audience"),
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/blocks",
+    action: addBlock,
+    loadClass: "admin",
+    response: "html",
+    summary: "Add a block at the end of the draft",
+    schema: { params: ID_PARAMS, body: BlockForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          type: request.body.type ?? "",
+        },
+        () => editorUrl(request.params.id, "block"),
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/blocks/:blockId",
+    action: updateBlock,
+    loadClass: "admin",
+    response: "html",
+    summary: "Save one block of the draft",
+    schema: { params: BLOCK_PARAMS, body: BlockForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          blockId: request.params.blockId,
+          data: blockDataFromForm(request.body),
+        },
+        () => editorUrl(request.params.id, "block"),
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/blocks/:blockId/move",
+    action: moveBlock,
+    loadClass: "admin",
+    response: "html",
+    summary: "Move a block of the draft up or down",
+    schema: { params: BLOCK_PARAMS, body: MoveForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          blockId: request.params.blockId,
+          direction: request.body.direction === "up" ? "up" : "down",
+        },
+        () => editorUrl(request.params.id, "block"),
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/blocks/:blockId/remove",
+    action: removeBlock,
+    loadClass: "admin",
+    response: "html",
+    summary: "Remove a block from the draft",
+    schema: { params: BLOCK_PARAMS, body: VersionForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          blockId: request.params.blockId,
+        },
+        () => editorUrl(request.params.id, "block"),
+      ),
+  });
+
+  declareRoute(app, {
+    method: "POST",
+    url: "/admin/pages/:id/blocks/:blockId/audience",
+    action: setAudience,
+    loadClass: "admin",
+    response: "html",
+    summary: "Set who may see one block of the draft (or: as the page)",
+    schema: { params: BLOCK_PARAMS, body: AudienceForm },
+    handler: async (request, reply, action) =>
+      action.oncePerForm(
+        reply,
+        {
+          pageId: request.params.id,
+          version: versionFrom(request.body.version, true),
+          blockId: request.params.blockId,
+          audience: audienceFromForm(request.body),
+        },
+        () => editorUrl(request.params.id, "audience"),
+      ),
+  });
+}

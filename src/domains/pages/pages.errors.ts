@@ -1,0 +1,14 @@
+import { defineErrors } from "../../core/errors.ts";
+
+/** The publishing domain's error codes. */
+export const PAGE_ERRORS = defineErrors({
+  revision_frozen: {
+    status: 409,
+    description: "A published page revision and its blocks never change; edit a new draft instead",
+  },
+  slug_taken: { status: 409, description: "Another page already has this address" },
+  no_draft: { status: 409, description: "The page has no draft to change or publish; start one first" },
+  page_archived: { status: 409, description: "An archived page is kept for the record and cannot change" },
+  invalid_block: { status: 422, description: "A block's fields are missing or not valid for its type" },
+  invalid_audience: { status: 422, description: "The audience chosen cannot be read" },
+});

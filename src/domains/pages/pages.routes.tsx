@@ -1,0 +1,180 @@
+import { createHash } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { notFound } from "../../core/errors.ts";
+import { READ } from "../../http/declarations.ts";
+import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
+import { declareRoute } from "../../http/routes.ts";
+import { listVisibleEventSummaries } from "../events/events.repository.ts";
+import { audienceAllows, blockAllows, blockIsRestricted, isPublicRule, type Viewer } from "./audience.ts";
+import {
+  findPublishedPage,
+  navigationPages,
+  type PublishedPage,
+  publishedNews,
+  viewerOf,
+} from "./pages.repository.ts";
+import { HomeQuery, SLUG_PARAMS } from "./pages.schemas.ts";
+import {
+  NewsList,
+  PASSWORD_CHANGED,
+  RenderedContent,
+  renderPageContent,
+  WelcomeView,
+} from "./pages.views.tsx";
+
+/* The published site: the home page, every published page at /p/<slug>, and the news. Who asks is read
+ * once per request (viewerOf) and every audience is decided on the server before anything is rendered
+ * (R-1, R-4): a page the viewer may not see is answered exactly as a page that does not exist (R-2), a
+ * block they may not see is left out entirely, and the navigation lists only what they may open. */
+
+/** The slug of the page shown at /. */
+export const HOME_SLUG = "home";
+
+/** How long a shared cache may keep a public page (R-6): short, as unpublishing must take effect. */
+const PUBLIC_CACHE = "public, max-age=60";
+const PRIVATE = "private, no-store";
+
+/** The header links of the site's pages this viewer may see: top-level pages in menu order, each
+ * followed by its children; a child whose parent is hidden stands on its own. */
+async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Promise<SiteLink[]> {
+  const pages = (await navigationPages(request.server.ctx.database.db)).filter(
+    (p) => p.slug !== HOME_SLUG && audienceAllows(p.audience, viewer),
+  );
+  const shown = new Set(pages.map((p) => p.id));
+  const link = (p: (typeof pages)[number], child: boolean): SiteLink => ({
+    href: `/p/${p.slug}`,
+    label: p.title,
+    child,
+  });
+  const out: SiteLink[] = [];
+  for (const p of pages) {
+    if (p.nav_parent_id && shown.has(p.nav_parent_id)) continue;
+    out.push(link(p, false));
+    for (const c of pages) if (c.nav_parent_id === p.id) out.push(link(c, true));
+  }
+  out.push({ href: "/news", label: "News" });
+  return out;
+}
+
+/** Sends public HTML: kept by shared caches with an ETag when every viewer would get these very bytes
+ * (R-6), else private. A matching If-None-Match gets 304. */
+function sendCacheable(request: FastifyRequest, reply: FastifyReply, html: string, shared: boolean) {
+  if (!shared) return reply.header("cache-control", PRIVATE).type("text/html; charset=utf-8").send(html);
+  const etag = `"${createHash("sha256").update(html).digest("base64url").slice(0, 27)}"`;
+  reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
+  if (request.headers["if-none-match"] === etag) return reply.code(304).send();
+  return reply.type("text/html; charset=utf-8").send(html);
+}
+
+/** Renders a published page for this viewer, or throws 404 when it is hidden from them, absent, or
+ * cannot be rendered whole (a failing block never gives a 500 or half a page). */
+async function renderFor(request: FastifyRequest, page: PublishedPage, viewer: Viewer) {
+  if (!audienceAllows(page.audience, viewer)) throw notFound();
+  const blocks = page.blocks.filter((b) => blockAllows(b, viewer));
+  try {
+    const events = blocks.some((b) => b.type === "event_list")
+      ? (await listVisibleEventSummaries(request.server.ctx.database.db, viewer.kind === "member")).filter(
+          (e) => e.status === "published" && new Date(e.starts_at).getTime() >= Date.now(),
+        )
+      : [];
+    return renderPageContent(page, blocks, events, request.server.ctx.config.timeZone);
+  } catch (error) {
+    request.log.warn(
+      { err: error, pageId: page.id, revision: page.number },
+      "published page could not be rendered",
+    );
+    throw notFound();
+  }
+}
+
+/** Whether the same bytes go to everyone: a public page with no restricted block, asked anonymously. */
+function sameForEveryone(page: PublishedPage, viewer: Viewer): boolean {
+  return viewer.kind === "anonymous" && isPublicRule(page.audience) && !page.blocks.some(blockIsRestricted);
+}
+
+/** Until a response is known to be the same for everyone it is private, its 404s included: a hidden
+ * page's 404 and a missing page's carry the same headers too. */
+function privateUntilShown(reply: FastifyReply): void {
+  reply.header("vary", "Cookie, Authorization").header("cache-control", PRIVATE);
+}
+
+async function servePage(request: FastifyRequest, reply: FastifyReply, slug: string, notice?: string) {
+  privateUntilShown(reply);
+  const db = request.server.ctx.database.db;
+  const [page, viewer] = await Promise.all([findPublishedPage(db, slug), viewerOf(db, request.auth.actor)]);
+  if (!page) return undefined;
+  const content = await renderFor(request, page, viewer);
+  const html = pageHtml(request, page.title, <RenderedContent html={content} notice={notice} />, {
+    siteLinks: await siteLinksFor(request, viewer),
+    description: page.summary || undefined,
+  });
+  return sendCacheable(request, reply, html, sameForEveryone(page, viewer) && !notice);
+}
+
+/** The public site's routes. */
+export function pageRoutes(app: FastifyInstance): void {
+  declareRoute(app, {
+    method: "GET",
+    url: "/",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: READ,
+    summary: "Home page: the published page 'home', or a welcome while there is none",
+    schema: { querystring: HomeQuery },
+    handler: async (request, reply) => {
+      const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
+      const db = request.server.ctx.database.db;
+      const home = await findPublishedPage(db, HOME_SLUG);
+      const viewer = await viewerOf(db, request.auth.actor);
+      if (home && audienceAllows(home.audience, viewer)) return servePage(request, reply, HOME_SLUG, notice);
+      const html = pageHtml(
+        request,
+        "Home",
+        <>
+          {notice ? <p class="notice">{notice}</p> : null}
+          <WelcomeView page={pageContext(request)} clubName={request.server.ctx.config.clubName} />
+        </>,
+        { siteLinks: await siteLinksFor(request, viewer) },
+      );
+      return reply.type("text/html; charset=utf-8").send(html);
+    },
+  });
+
+  declareRoute(app, {
+    method: "GET",
+    url: "/p/:slug",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: READ,
+    summary: "A published page, for those its audience admits (404 for anyone else, as for no page)",
+    schema: { params: SLUG_PARAMS },
+    handler: async (request, reply) => {
+      const sent = await servePage(request, reply, request.params.slug);
+      if (!sent) throw notFound();
+      return sent;
+    },
+  });
+
+  declareRoute(app, {
+    method: "GET",
+    url: "/news",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: READ,
+    summary: "News posts the visitor may see, newest first",
+    handler: async (request, reply) => {
+      privateUntilShown(reply);
+      const db = request.server.ctx.database.db;
+      const [all, viewer] = await Promise.all([publishedNews(db), viewerOf(db, request.auth.actor)]);
+      const posts = all.filter((p) => audienceAllows(p.audience, viewer));
+      const html = pageHtml(request, "News", <NewsList posts={posts} />, {
+        siteLinks: await siteLinksFor(request, viewer),
+      });
+      const shared = viewer.kind === "anonymous" && all.every((p) => isPublicRule(p.audience));
+      return sendCacheable(request, reply, html, shared);
+    },
+  });
+}

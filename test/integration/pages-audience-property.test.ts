@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { before, test } from "node:test";
+import fc from "fast-check";
+import { suiteApp } from "../helpers/app.ts";
+import { forEachEngine } from "../helpers/engines.ts";
+import { makePage, type SampleViewer, sampleViewers, uniqueSlug } from "../helpers/pages.ts";
+
+/* Property (G08): for random pages, block audiences and the sample viewers of every audience class, a
+ * unique marker from each page and block appears in what a viewer is served (the page itself and the
+ * site navigation) if and only if the rules admit that viewer. The oracle below is written from the rules'
+ * definition, not from the application's evaluator. */
+
+type Leaf =
+  | { type: "public" }
+  | { type: "members" }
+  | { type: "statuses"; statuses: string[] }
+  | { type: "tiers"; tiers: string[] }
+  | { type: "committees"; committees: string[] }
+  | { type: "roles"; roles: string[] };
+type Rule = Leaf | { type: "any_of"; rules: Leaf[] };
+
+function admits(rule: Rule, v: SampleViewer): boolean {
+  if (rule.type === "any_of") return rule.rules.some((r) => admits(r, v));
+  if (rule.type === "public") return true;
+  if (!v.signedIn) return false;
+  if (rule.type === "members") return true;
+  if (rule.type === "statuses") return rule.statuses.includes(v.status!);
+  if (rule.type === "tiers") return v.tier !== undefined && rule.tiers.includes(v.tier);
+  if (rule.type === "committees") return rule.committees.some((c) => v.committees.includes(c));
+  return rule.roles.some((r) => v.roles.includes(r));
+}
+
+const subset = <T>(items: T[]) =>
+  fc.uniqueArray(fc.constantFrom(...items), { minLength: 1, maxLength: items.length });
+
+function ruleArb(committeeId: string): fc.Arbitrary<Rule> {
+  // Public and members-only weigh more: the pages everyone may open are where a leak would show.
+  const leaf: fc.Arbitrary<Leaf> = fc.oneof(
+    { weight: 3, arbitrary: fc.constant({ type: "public" as const }) },
+    { weight: 2, arbitrary: fc.constant({ type: "members" as const }) },
+    {
+      weight: 1,
+      arbitrary: subset(["active", "suspended", "lapsed"]).map((statuses) => ({
+        type: "statuses" as const,
+        statuses,
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: subset(["standard", "family", "honorary"]).map((tiers) => ({
+        type: "tiers" as const,
+        tiers,
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: subset([committeeId, "00000000-0000-4000-8000-000000000000"]).map((committees) => ({
+        type: "committees" as const,
+        committees,
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: subset(["web_editor", "full_admin", "events_chair"]).map((roles) => ({
+        type: "roles" as const,
+        roles,
+      })),
+    },
+  );
+  return fc.oneof(
+    { weight: 3, arbitrary: leaf },
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(leaf, { minLength: 1, maxLength: 3 })
+        .map((rules) => ({ type: "any_of" as const, rules })),
+    },
+  );
+}
+
+const BLOCK_TYPES = ["text", "heading", "members_note", "call_to_action"] as const;
+type BlockType = (typeof BLOCK_TYPES)[number];
+
+/** The block's data carrying its marker, in a field its type renders. */
+function blockData(type: BlockType, marker: string): unknown {
+  if (type === "heading") return { text: `Heading ${marker}`, level: 2 };
+  if (type === "call_to_action") return { label: `Go ${marker}`, href: "/events" };
+  return { markdown: `Text ${marker}` };
+}
+
+forEachEngine(
+  "[G08] property: a marker is served if and only if the audience rules admit the viewer",
+  (engine) => {
+    const t = suiteApp(engine);
+    let viewers: Record<string, SampleViewer> = {};
+    let committeeId = "";
+
+    before(async () => {
+      ({ viewers, committeeId } = await sampleViewers(t.get().runtime, t.get().baseUrl));
+    });
+
+    test("random pages, blocks and audiences against every sample viewer, on the page and in the navigation", async () => {
+      const pageArb = fc.record({
+        audience: ruleArb(committeeId),
+        inNav: fc.boolean(),
+        blocks: fc.array(
+          fc.record({
+            type: fc.constantFrom(...BLOCK_TYPES),
+            audience: fc.option(ruleArb(committeeId), { nil: undefined, freq: 2 }),
+          }),
+          { minLength: 1, maxLength: 5 },
+        ),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(pageArb, { minLength: 1, maxLength: 3 }), async (specs) => {
+          const made: {
+            spec: (typeof specs)[number];
+            page: { slug: string };
+            titleMarker: string;
+            blocks: { type: BlockType; audience?: Rule; marker: string }[];
+          }[] = [];
+          for (const spec of specs) {
+            const mark = () => `m${randomBytes(6).toString("hex")}`;
+            const titleMarker = mark();
+            const blocks = spec.blocks.map((b) => ({ ...b, marker: mark() }));
+            const page = await makePage(t.get().runtime.database, {
+              slug: uniqueSlug("prop"),
+              title: `Title ${titleMarker}`,
+              audience: spec.audience,
+              nav: spec.inNav ? 5 : undefined,
+              blocks: blocks.map((b) => ({
+                type: b.type,
+                data: blockData(b.type, b.marker),
+                audience: b.audience,
+              })),
+            });
+            made.push({ spec, page, titleMarker, blocks });
+          }
+          for (const [who, viewer] of Object.entries(viewers)) {
+            const missing = await viewer.client.get(`/p/${uniqueSlug("absent")}`);
+            const home = await viewer.client.get("/");
+            for (const m of made) {
+              const visible = admits(m.spec.audience, viewer);
+              const res = await viewer.client.get(`/p/${m.page.slug}`);
+              const where = `${who} on ${JSON.stringify(m.spec)}`;
+              assert.equal(res.status, visible ? 200 : 404, where);
+              if (!visible) assert.equal(res.text, missing.text, `${where}: as a missing page`);
+              assert.equal(res.text.includes(m.titleMarker), visible, `${where}: title`);
+              for (const b of m.blocks) {
+                const blockVisible =
+                  visible &&
+                  (b.audience === undefined || admits(b.audience, viewer)) &&
+                  (b.type !== "members_note" || viewer.signedIn);
+                assert.equal(
+                  res.text.includes(b.marker),
+                  blockVisible,
+                  `${where}: block ${JSON.stringify(b)}`,
+                );
+                assert.ok(!home.text.includes(b.marker), "blocks never reach the navigation");
+              }
+              assert.equal(
+                home.text.includes(m.titleMarker),
+                visible && m.spec.inNav,
+                `${where}: navigation`,
+              );
+            }
+          }
+        }),
+        { numRuns: 15, endOnFailure: true },
+      );
+    });
+  },
+);
