@@ -231,15 +231,24 @@ async function scanChain(
   let prev = ZERO;
   let after = 0;
   const batch = 5000;
+  // Each batch reads the next seqs of either table by its primary key (a FULL JOIN filtered on
+  // coalesce(seq) cannot use an index, and read both whole tables for every batch).
   for (;;) {
     const { rows } = await sql<{
       seq: number;
       fresh: string | null;
       entry_hash: string | null;
       chain_hash: string | null;
-    }>`SELECT coalesce(a.seq, c.seq) AS seq, clubos_audit_entry_hash(a) AS fresh, c.entry_hash, c.chain_hash
-       FROM audit_log a FULL JOIN audit_chain c ON c.seq = a.seq
-       WHERE coalesce(a.seq, c.seq) > ${after} ORDER BY 1 LIMIT ${batch}`.execute(database.db);
+    }>`SELECT s.seq, clubos_audit_entry_hash(a) AS fresh, c.entry_hash, c.chain_hash
+       FROM (
+         (SELECT seq FROM audit_log WHERE seq > ${after} ORDER BY seq LIMIT ${batch})
+         UNION
+         (SELECT seq FROM audit_chain WHERE seq > ${after} ORDER BY seq LIMIT ${batch})
+         ORDER BY seq LIMIT ${batch}
+       ) s
+       LEFT JOIN audit_log a ON a.seq = s.seq
+       LEFT JOIN audit_chain c ON c.seq = s.seq
+       ORDER BY s.seq`.execute(database.db);
     for (const row of rows) {
       const seq = Number(row.seq);
       after = seq;

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { CliEnv } from "../../src/app/cli.ts";
+import { runCli } from "../../src/app/cli.ts";
 import type { Runtime } from "../../src/app/runtime.ts";
 import { defineAction, runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
@@ -58,6 +59,17 @@ export function cliEnv(runtime: Runtime): { env: CliEnv; lines: string[]; progre
     progress: (s: string) => progress.push(s),
   };
   return { env: { io, config: runtime.config, withRuntime: (fn) => fn(runtime) }, lines, progress };
+}
+
+/** Runs a clubos verb on the runtime (as the server runs one from the control socket); returns its exit
+ * code and everything it printed, one line after another. */
+export async function runVerb(
+  runtime: Runtime,
+  ...argv: string[]
+): Promise<{ code: number; output: string }> {
+  const { env, lines } = cliEnv(runtime);
+  const code = await runCli(argv, env);
+  return { code, output: lines.join("\n") };
 }
 
 /** A test action writing one audit entry and `messages` outbox rows (written after the entry, which

@@ -2,21 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { suiteApp } from "../helpers/app.ts";
+import { runVerb } from "../helpers/audit.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
 import { assertAuditAttributed, countRows, type Suite } from "../helpers/identity.ts";
 
 /** Runs a clubos verb against the suite's runtime, collecting what it prints. */
-async function clubos(t: Suite, ...argv: string[]) {
-  const lines: string[] = [];
-  const env: CliEnv = {
-    io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
-    config: t.get().config,
-    withRuntime: (fn) => fn(t.get().runtime),
-  };
-  const code = await runCli(argv, env);
-  return { code, output: lines.join("\n") };
-}
+const clubos = (t: Suite, ...argv: string[]) => runVerb(t.get().runtime, ...argv);
 
 const passwordIn = (output: string) => output.match(/One-time password \(shown only now\): (\S+)/)?.[1];
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { sql } from "kysely";
-import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { accountLinkInvariantChecks } from "../../src/domains/identity/account-links.invariants.ts";
 import { createMember, startTestApp, suiteApp, type TestApp } from "../helpers/app.ts";
+import { runVerb } from "../helpers/audit.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
 import { loggedIn, sha256 } from "../helpers/identity.ts";
@@ -29,16 +29,7 @@ async function setPassword(baseUrl: string, path: string, password = PASSWORD, c
 }
 
 /** Runs a clubos verb against a running app's runtime, collecting what it prints. */
-async function clubos(app: TestApp, ...argv: string[]) {
-  const lines: string[] = [];
-  const env: CliEnv = {
-    io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
-    config: app.config,
-    withRuntime: (fn) => fn(app.runtime),
-  };
-  const code = await runCli(argv, env);
-  return { code, output: lines.join("\n") };
-}
+const clubos = (app: TestApp, ...argv: string[]) => runVerb(app.runtime, ...argv);
 
 const loginCount = async (app: TestApp, memberId: string) =>
   (

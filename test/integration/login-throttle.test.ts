@@ -5,6 +5,7 @@ import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { claimThrottleAttempt } from "../../src/domains/identity/identity.repository.ts";
 import { ACCOUNT_RULE } from "../../src/domains/identity/login-throttle.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
+import { runVerb } from "../helpers/audit.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
 import { assertAuditAttributed, type Suite } from "../helpers/identity.ts";
@@ -54,16 +55,7 @@ async function backdate(t: Suite, email: string, seconds: number) {
     .execute();
 }
 
-async function clubos(t: Suite, ...argv: string[]) {
-  const lines: string[] = [];
-  const env: CliEnv = {
-    io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
-    config: t.get().config,
-    withRuntime: (fn) => fn(t.get().runtime),
-  };
-  const code = await runCli(argv, env);
-  return { code, output: lines.join("\n") };
-}
+const clubos = (t: Suite, ...argv: string[]) => runVerb(t.get().runtime, ...argv);
 
 forEachEngine("login throttle", (engine) => {
   const t = suiteApp(engine, { CLUBOS_TRUST_PROXY: "1" });

@@ -18,7 +18,7 @@ import { createMemberRecord } from "../../src/domains/members/member-create.acti
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { beginRestore, failRestore, signOffRestore } from "../../src/domains/ops/restore.actions.ts";
 import { createMember, startTestApp, suiteApp } from "../helpers/app.ts";
-import { sealAll } from "../helpers/audit.ts";
+import { runVerb, sealAll } from "../helpers/audit.ts";
 import { flipByte, SECRET_MEMBER, seedClub } from "../helpers/backup.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import type { Suite } from "../helpers/identity.ts";
@@ -39,16 +39,7 @@ const writeNotice = defineAction({
 
 const code = (error: unknown) => (error instanceof ClubError ? error.code : String(error));
 
-async function clubos(t: Suite, ...argv: string[]) {
-  const lines: string[] = [];
-  const env: CliEnv = {
-    io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
-    config: t.get().config,
-    withRuntime: (fn) => fn(t.get().runtime),
-  };
-  const exit = await runCli(argv, env);
-  return { exit, output: lines.join("\n") };
-}
+const clubos = (t: Suite, ...argv: string[]) => runVerb(t.get().runtime, ...argv);
 
 forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
   const t = suiteApp(engine);
@@ -67,7 +58,7 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     await seedClub(runtime);
     const made = await takeBackup(config, runtime.database, "operator:test");
     const none = await clubos(t, "restore", made.id, "--actor", "alice", "--reason", "test");
-    assert.equal(none.exit, 1);
+    assert.equal(none.code, 1);
     assert.match(none.output, new RegExp(`--confirm ${made.id}`));
     const wrong = await clubos(
       t,
@@ -80,7 +71,7 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
       "--confirm",
       "x",
     );
-    assert.equal(wrong.exit, 2);
+    assert.equal(wrong.code, 2);
     assert.match(wrong.output, /restore_confirmation_mismatch/);
     assert.equal((await readSystemState(runtime.database.db)).mode, "normal");
     const rows = await runtime.database.db.selectFrom("restores").select("id").execute();
