@@ -208,6 +208,9 @@ async function load(
     progress({ step: "load", table: table.name, rows: table.rows, done: ++done, total });
   }
   for (const index of indexes) await t.query(index.definition);
+  // Fresh statistics: without them the planner takes every loaded table for empty, and the first
+  // queries after a restore (the verification suite's invariant checks among them) plan badly.
+  for (const table of tables) await t.query(`ANALYZE ${quoteIdent(table.name)}`);
   for (const seq of manifest.sequences) {
     const name = quoteIdent(seq.name).replace(/'/g, "''");
     await t.query(`SELECT setval('public.${name}', ${Number(seq.lastValue)}, ${seq.isCalled})`);

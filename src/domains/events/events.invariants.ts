@@ -28,10 +28,13 @@ export const eventsInvariantChecks: InvariantCheck[] = [
                        || ' waiting; registrations say ' || c.seats::text || ' and ' || c.waiting::text END AS detail
       FROM events e
       LEFT JOIN event_tallies t ON t.event_id = e.id
-      CROSS JOIN LATERAL (
-        SELECT coalesce(sum(1 + cardinality(r.guest_names)) FILTER (WHERE r.status = 'confirmed'), 0) AS seats,
+      -- One pass over registrations grouped by event (set-based), not one lookup per event.
+      LEFT JOIN (
+        SELECT r.event_id,
+               coalesce(sum(1 + cardinality(r.guest_names)) FILTER (WHERE r.status = 'confirmed'), 0) AS seats,
                count(*) FILTER (WHERE r.status = 'waitlisted') AS waiting
-        FROM registrations r WHERE r.event_id = e.id) c
+        FROM registrations r GROUP BY r.event_id) g ON g.event_id = e.id
+      CROSS JOIN LATERAL (SELECT coalesce(g.seats, 0) AS seats, coalesce(g.waiting, 0) AS waiting) c
       WHERE t.event_id IS NULL OR t.confirmed_seats <> c.seats OR t.waitlisted <> c.waiting`,
   },
   {
