@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { renderMarkdown } from "../../src/domains/events/markdown.ts";
+import { renderMarkdown } from "../../src/http/markdown.ts";
 
 /** The attribute names of every tag in the HTML, reading quoted values as values (as a browser does). */
 function attributeNames(html: string): string[] {

@@ -1,6 +1,6 @@
 import { dateTimeFormat } from "../../core/time-format.ts";
+import { renderMarkdown } from "../../http/markdown.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
-import { renderMarkdown } from "./markdown.ts";
 
 type EventRow = {
   id: string;

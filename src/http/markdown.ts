@@ -1,7 +1,7 @@
 import MarkdownIt from "markdown-it";
 
-/** Event descriptions are Markdown written by event managers and shown to everyone, so the renderer is
- * the one place HTML is produced from stored text: raw HTML is escaped (html: false), images are off
+/** Event descriptions and page text blocks are Markdown written by volunteers and shown to everyone, so
+ * this renderer is the one place HTML is produced from stored text: raw HTML is escaped (html: false), images are off
  * (nothing is fetched from elsewhere), and links may only go to http(s) or mailto addresses. */
 
 const ALLOWED_LINK = /^(https?:\/\/|mailto:)/i;
@@ -29,7 +29,7 @@ const rendered = new Map<string, string>();
 const KEEP_CHARS = 2_000_000;
 let keptChars = 0;
 
-/** Renders an event description to HTML that is safe to insert into a page as it is. */
+/** Renders Markdown (an event description, a page's text block) to HTML that is safe to insert into a page as it is. */
 export function renderMarkdown(source: string): string {
   const text = source ?? "";
   const kept = rendered.get(text);
