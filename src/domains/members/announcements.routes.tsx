@@ -6,7 +6,6 @@ import { hashSecret } from "../../core/secrets.ts";
 import { READ, WRITE } from "../../http/declarations.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
-import { linkSettingsOf } from "../identity/account-links.actions.ts";
 import { LinkParams } from "../identity/identity.schemas.ts";
 import { audienceFrom } from "./announcement-input.ts";
 import {
@@ -41,10 +40,10 @@ import {
 
 const HISTORY = 100;
 
-/** Links in announcements point at the configured public address, never at a request's Host. */
+/** Links in announcements point at the configured public address (CLUBOS_PUBLIC_URL, as invitation
+ * links do), never at a request's Host. */
 function settingsOf(request: FastifyRequest): AnnouncementSettings {
-  const { config, mail } = request.server.ctx;
-  const { publicUrl, clubName } = linkSettingsOf(config, mail?.configured ?? false);
+  const { publicUrl, clubName } = request.server.ctx.config;
   return { publicUrl, clubName };
 }
 

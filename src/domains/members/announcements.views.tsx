@@ -1,6 +1,6 @@
+import { renderMarkdown } from "../../http/markdown.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
-import { renderMarkdown } from "../events/markdown.ts";
 import { MEMBER_STATUSES } from "./member-status.ts";
 
 /** The form's fields as typed, kept across a preview. */

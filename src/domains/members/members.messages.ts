@@ -1,6 +1,6 @@
 import type { OutboxDraft } from "../../core/action.ts";
 import { dateTimeFormat } from "../../core/time-format.ts";
-import { renderMarkdown } from "../events/markdown.ts";
+import { renderMarkdown } from "../../http/markdown.ts";
 
 /** The mail the members domain sends: renewal reminders and announcements. Plain text, with the club's
  * name; an announcement also has the HTML of its Markdown (raw HTML escaped, the events renderer). */
