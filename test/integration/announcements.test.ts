@@ -281,6 +281,40 @@ forEachEngine("announcements", (engine) => {
     assert.equal(next.skipped_opted_out, 2);
   });
 
+  test("two one-click POSTs at once turn announcements off with one audited change", async () => {
+    const { runtime, baseUrl } = t.get();
+    const db = runtime.database.db;
+    const tier = await freshTier(runtime);
+    const m = await memberIn(runtime, tier);
+    const sent = await runAction(runtime.actionEnv(systemActor("test")), sendAnnouncement, {
+      subject: "Hi",
+      body: "Hello",
+      audience: { tierKey: tier },
+      settings: { publicUrl: PUBLIC_URL, clubName: "Riverside Rowing" },
+    });
+    const [row] = await announcementRows(runtime, sent.id);
+    const header = (row!.payload as { headers: Record<string, string> }).headers["List-Unsubscribe"]!;
+    const path = new URL(header.slice(1, -1)).pathname;
+    const post = () =>
+      fetch(baseUrl + path, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "List-Unsubscribe=One-Click",
+      });
+    const answers = await Promise.all([post(), post(), post()]);
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      [200, 200, 200],
+    );
+    const changes = await db
+      .selectFrom("audit_log")
+      .select("id")
+      .where("action", "=", "member.email_preferences_changed")
+      .where("subject_id", "=", m.memberId)
+      .execute();
+    assert.equal(changes.length, 1);
+  });
+
   test("audiences: event registrants and committee members; a committee or event that does not exist is refused, never widened", async () => {
     const { runtime, baseUrl } = t.get();
     const db = runtime.database.db;

@@ -14,7 +14,7 @@ import {
 } from "./announcements.repository.ts";
 import { announcementEmail } from "./members.messages.ts";
 import { HOLDS_UNSUBSCRIBE_LINK } from "./members.policies.ts";
-import { acceptsAnnouncements, setEmailAnnouncements } from "./members.repository.ts";
+import { lockMember, setEmailAnnouncements } from "./members.repository.ts";
 
 /** Where links in mail point and whose name the mail carries (linkSettingsOf: never a request's Host). */
 export interface AnnouncementSettings {
@@ -145,7 +145,9 @@ export const unsubscribeFromAnnouncements = defineAction({
   effect: "write",
   async unchanged({ trx, actor }) {
     if (actor.type !== "member") return undefined;
-    return (await acceptsAnnouncements(trx, actor.memberId)) ? undefined : ("already off" as const);
+    // Under the member's row lock, so two clicks at once record one change.
+    const member = await lockMember(trx, actor.memberId);
+    return member && !member.email_announcements ? ("already off" as const) : undefined;
   },
   async run({ trx, actor }, input: { token: string }) {
     if (actor.type !== "member") throw notFound();
