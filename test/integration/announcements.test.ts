@@ -198,6 +198,8 @@ forEachEngine("announcements", (engine) => {
     assert.equal(got.length, 2);
     const toA = got.find((r) => r.to.includes(a!.email))!;
     assert.equal(headerIn(toA.raw, "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+    assert.match(toA.raw, /Content-Type: text\/plain/i, "a plain-text part");
+    assert.match(toA.raw, /Content-Type: text\/html/i, "and the rendered Markdown");
     const listUnsubscribe = headerIn(toA.raw, "List-Unsubscribe") ?? "";
     const link = /^<(https:\/\/club\.example\.org\/unsubscribe\/[A-Za-z0-9_-]+)>$/.exec(listUnsubscribe)?.[1];
     assert.ok(link, `List-Unsubscribe names the public URL: ${listUnsubscribe}`);
