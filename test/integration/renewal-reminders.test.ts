@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { sql } from "kysely";
+import { loadConfig } from "../../src/app/config.ts";
 import type { Runtime } from "../../src/app/runtime.ts";
 import { runAction } from "../../src/core/action.ts";
 import { systemActor } from "../../src/core/actor.ts";
@@ -64,6 +65,16 @@ test("the step due is the smallest configured one not below the days left", () =
   assert.equal(dueStep([30, 7, 0], 0), 0);
   assert.equal(dueStep([30, 7, 0], 31), undefined);
   assert.equal(dueStep([30, 7], 0), 7);
+});
+
+test("CLUBOS_RENEWAL_REMINDER_DAYS: 30, 7 and 0 by default, any whole days largest first, empty for none, nonsense refused", () => {
+  assert.deepEqual(loadConfig({}).renewalReminderDays, [30, 7, 0]);
+  assert.deepEqual(loadConfig({ CLUBOS_RENEWAL_REMINDER_DAYS: "1, 14,1" }).renewalReminderDays, [14, 1]);
+  assert.deepEqual(loadConfig({ CLUBOS_RENEWAL_REMINDER_DAYS: "" }).renewalReminderDays, []);
+  assert.throws(
+    () => loadConfig({ CLUBOS_RENEWAL_REMINDER_DAYS: "30,-7" }),
+    /CLUBOS_RENEWAL_REMINDER_DAYS must be whole numbers of days/,
+  );
 });
 
 forEachEngine("renewal reminders", (engine) => {
