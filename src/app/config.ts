@@ -41,6 +41,8 @@ export interface Config {
   invitationDays: number;
   /** Minutes a password-reset link works. */
   passwordResetMinutes: number;
+  /** Days before a member's renewal date a reminder goes out (0: on the day itself), largest first. */
+  renewalReminderDays: number[];
 }
 
 /** How the outbox is delivered. Without smtpUrl, messages are kept in the local mailbox (not sent). */
@@ -205,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: publicUrlFrom(env),
     invitationDays: intFrom(env, "CLUBOS_INVITATION_DAYS", 7),
     passwordResetMinutes: intFrom(env, "CLUBOS_PASSWORD_RESET_MINUTES", 30),
+    renewalReminderDays: renewalReminderDaysFrom(env),
   };
 }
 
@@ -222,6 +225,19 @@ function publicUrlFrom(env: NodeJS.ProcessEnv): string {
     throw new Error(`CLUBOS_PUBLIC_URL must be an http(s) address without ? or #, got "${raw}".`);
   }
   return url.href.replace(/\/$/, "");
+}
+
+// "30,7,0": a reminder 30 and 7 days before the renewal date, and one on the day itself.
+function renewalReminderDaysFrom(env: NodeJS.ProcessEnv): number[] {
+  const raw = env.CLUBOS_RENEWAL_REMINDER_DAYS ?? "30,7,0";
+  if (raw.trim() === "") return [];
+  const days = raw.split(",").map((part) => part.trim());
+  if (!days.every((d) => /^\d{1,3}$/.test(d))) {
+    throw new Error(
+      `CLUBOS_RENEWAL_REMINDER_DAYS must be whole numbers of days separated by commas, e.g. "30,7,0", got "${raw}".`,
+    );
+  }
+  return [...new Set(days.map(Number))].sort((a, b) => b - a);
 }
 
 function mailConfigFrom(env: NodeJS.ProcessEnv): MailConfig {

@@ -2,6 +2,7 @@ import { idempotencyPurgeJob } from "../core/idempotency.job.ts";
 import type { Job } from "../core/scheduler.ts";
 import { importRetentionJob } from "../domains/members/import-retention.job.ts";
 import { lapseJob } from "../domains/members/lapse.job.ts";
+import { renewalReminderJob } from "../domains/members/renewal-reminders.job.ts";
 import { backupJob } from "../domains/ops/backup.job.ts";
 import { backupDrillJob } from "../domains/ops/backup-drill.job.ts";
 import { incidentWatchJob } from "../domains/ops/incident-watch.job.ts";
@@ -28,6 +29,7 @@ export const JOBS: readonly Job<Config>[] = [
     backupDir: (ctx) => ctx.config.backupDir,
     drill: (ctx, actor, onProgress) => drillOf(ctx.config, actor, { onProgress }),
   }),
+  renewalReminderJob,
 ];
 
 /** The job with this name, or undefined. */

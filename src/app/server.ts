@@ -12,6 +12,7 @@ import { accountLinkRoutes } from "../domains/identity/account-links.routes.tsx"
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
 import { loginThrottleRoutes, loginThrottleSection } from "../domains/identity/login-throttle.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
+import { announcementRoutes } from "../domains/members/announcements.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberApiRoutes } from "../domains/members/members.api.ts";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
@@ -51,6 +52,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   memberApiRoutes,
   memberImportRoutes,
   renewalRoutes,
+  announcementRoutes,
   committeeRoutes,
   committeeApiRoutes,
   accountLinkRoutes,

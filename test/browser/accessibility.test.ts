@@ -34,6 +34,9 @@ const ADMIN_PAGES = [
   "/admin/events/new",
   "/directory",
   "/members/me",
+  "/admin/announcements",
+  "/admin/announcements/new",
+  "/admin/announcements/new?subject=Regatta&body=Come+**row**+with+us.&status=active",
 ];
 const PHONE_WIDTH = 375;
 

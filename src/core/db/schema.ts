@@ -39,6 +39,19 @@ export interface AccountsTable {
   updated_at: GenTimestamp;
 }
 
+export interface AnnouncementsTable {
+  id: Generated<string>;
+  subject: string;
+  body: string;
+  audience: Json;
+  audience_label: string;
+  queued: number;
+  skipped_opted_out: number;
+  skipped_undeliverable: number;
+  sent_by: string;
+  created_at: GenTimestamp;
+}
+
 export interface ApiTokensTable {
   id: Generated<string>;
   member_id: string;
@@ -374,6 +387,13 @@ export interface RegistrationsTable {
   updated_at: GenTimestamp;
 }
 
+export interface RenewalRemindersTable {
+  member_id: string;
+  due_on: DateText;
+  step: number;
+  created_at: GenTimestamp;
+}
+
 export interface RestoresTable {
   id: Generated<string>;
   backup_id: string;
@@ -453,10 +473,19 @@ export interface SystemStateTable {
   degraded_since: NullableTimestamp;
 }
 
+export interface UnsubscribeLinksTable {
+  token_hash: string;
+  member_id: string;
+  announcement_id: string | null;
+  created_at: GenTimestamp;
+  used_at: NullableTimestamp;
+}
+
 /** Every table Kysely may touch. */
 export interface DB {
   account_links: AccountLinksTable;
   accounts: AccountsTable;
+  announcements: AnnouncementsTable;
   api_tokens: ApiTokensTable;
   area_owners: AreaOwnersTable;
   audit_chain: AuditChainTable;
@@ -486,6 +515,7 @@ export interface DB {
   page_revisions: PageRevisionsTable;
   pages: PagesTable;
   registrations: RegistrationsTable;
+  renewal_reminders: RenewalRemindersTable;
   restores: RestoresTable;
   role_assignments: RoleAssignmentsTable;
   roles: RolesTable;
@@ -493,4 +523,5 @@ export interface DB {
   schema_migrations: SchemaMigrationsTable;
   sessions: SessionsTable;
   system_state: SystemStateTable;
+  unsubscribe_links: UnsubscribeLinksTable;
 }

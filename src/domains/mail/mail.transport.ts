@@ -7,6 +7,25 @@ export interface OutgoingMail {
   text: string;
   /** Stable per outbox row (mailMessageId), so a resend after a crash is recognisable as the same. */
   messageId: string;
+  /** Headers of this message alone (an announcement's List-Unsubscribe), stored with its outbox row;
+   * only the names in MESSAGE_HEADERS are sent, each value on one line. */
+  headers?: Record<string, string>;
+  /** An HTML alternative to the text (an announcement's rendered Markdown); the text part always goes. */
+  html?: string;
+}
+
+/** The per-message headers a stored message may carry: anything else in a payload is never sent, so a
+ * row cannot add a Bcc or a From of its own. */
+export const MESSAGE_HEADERS = ["List-Unsubscribe", "List-Unsubscribe-Post"] as const;
+
+/** A message's own headers as they may be sent: the allowed names only, each value on one line. */
+export function messageHeaders(headers: Record<string, unknown> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of MESSAGE_HEADERS) {
+    const value = headers?.[name];
+    if (typeof value === "string" && headerValue(value) !== "") out[name] = headerValue(value);
+  }
+  return out;
 }
 
 // Line breaks and other control characters: in a header value they would end the header and start
@@ -84,6 +103,8 @@ export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number):
         to: mail.to.trim(),
         subject: headerValue(mail.subject),
         text: mail.text,
+        ...(mail.html ? { html: mail.html } : {}),
+        headers: messageHeaders(mail.headers),
         messageId: mail.messageId,
       });
       if (info.rejected.length > 0 || info.accepted.length === 0) {

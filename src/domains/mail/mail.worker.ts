@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
 import { mailAttempts } from "../../core/metrics.ts";
 import type { MailDelivery } from "./mail.delivery.ts";
+import { messageHeaders } from "./mail.transport.ts";
 import {
   type ClaimedMessage,
   claimDueMessages,
@@ -140,6 +141,8 @@ export class MailWorker {
       subject: m.subject ?? "",
       text: m.body ?? "",
       messageId: m.message_id,
+      headers: messageHeaders(m.headers),
+      html: m.html ?? undefined,
     });
     mailAttempts.inc({ outcome: outcome.kind.replace(" ", "_") });
     switch (outcome.kind) {

@@ -60,6 +60,9 @@ export interface ClaimedMessage {
   body: string | null;
   attempts: number;
   message_id: string;
+  /** The message's own headers and HTML part, if its payload has them (announcements). */
+  headers: Record<string, unknown> | null;
+  html: string | null;
 }
 
 /** Claims up to `limit` due messages for `worker` until the lease ends (I-3): FOR UPDATE SKIP LOCKED, so
@@ -82,7 +85,8 @@ export async function claimDueMessages(
       FOR UPDATE SKIP LOCKED
     ) due
     WHERE o.id = due.id
-    RETURNING o.id, o.recipient, o.subject, o.body, o.attempts, o.message_id`.execute(db);
+    RETURNING o.id, o.recipient, o.subject, o.body, o.attempts, o.message_id,
+      o.payload->'headers' AS headers, o.payload->>'html' AS html`.execute(db);
   return rows;
 }
 

@@ -11,4 +11,9 @@ export const MEMBER_ERRORS = defineErrors({
     status: 403,
     description: "An administrator cannot delete their own record or change their own status",
   },
+  reminder_already_sent: {
+    status: 409,
+    description:
+      "This renewal reminder (member, renewal date, step) was already sent, by this run or another",
+  },
 });

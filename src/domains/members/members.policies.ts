@@ -1,11 +1,13 @@
 import { allOf, definePolicy, type Policy } from "../../core/access.ts";
 import { capabilitiesOf } from "../../core/capabilities.ts";
+import { hashSecret } from "../../core/secrets.ts";
 import {
   KEEPS_ADMIN_ACTIVE,
   KEEPS_ADMIN_ADDRESS,
   KEEPS_ADMIN_ON_DELETE,
 } from "../identity/identity.policies.ts";
 import { heldRoleKeys } from "../identity/identity.repository.ts";
+import { unsubscribeLinkOwner } from "./announcements.repository.ts";
 import { MEMBER_ERRORS } from "./members.errors.ts";
 
 /* Who may change which member, beyond members:write. Nobody changes a member who holds more than they
@@ -63,3 +65,15 @@ export const MAY_DELETE_MEMBER = allOf<{ memberId: string }>(
   ACTS_ON_MEMBER,
   KEEPS_ADMIN_ON_DELETE,
 );
+
+/** The actor is the member an announcement's unsubscribe link was made for (read again inside the
+ * action's transaction). Anything else looks like no link at all. */
+export const HOLDS_UNSUBSCRIBE_LINK = definePolicy<{ token: string }>({
+  name: "members.holds-unsubscribe-link",
+  description: "the member an announcement's unsubscribe link was made for",
+  async allows({ db, actor }, input) {
+    if (actor.type !== "member") return false;
+    const owner = await unsubscribeLinkOwner(db, hashSecret(input.token));
+    return owner?.memberId === actor.memberId;
+  },
+});

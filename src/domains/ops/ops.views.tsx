@@ -60,6 +60,11 @@ export function AdminHome({
         <li>
           <a href="/admin/members">Members</a>
         </li>
+        {actor.capabilities.has("members:write") ? (
+          <li>
+            <a href="/admin/announcements">Announcements</a>
+          </li>
+        ) : null}
         <li>
           <a href={canManageEvents ? "/admin/events" : "/events"}>Events</a>
         </li>
