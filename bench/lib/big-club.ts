@@ -44,6 +44,17 @@ export async function seedBigClub(url: string, size: ClubSize): Promise<void> {
        JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM events) e ON e.rn = 1 + m.rn % $1::int`,
       [size.events],
     );
+    // What the triggers would have written, so the data passes every invariant check.
+    await c.query(
+      `INSERT INTO member_status_history (member_id, from_status, to_status, reason, changed_by)
+       SELECT id, NULL, status, 'bench seed', 'system:bench' FROM members`,
+    );
+    await c.query(
+      `INSERT INTO event_tallies (event_id, confirmed_seats, waitlisted)
+       SELECT e.id, coalesce(sum(1 + cardinality(r.guest_names)) FILTER (WHERE r.status = 'confirmed'), 0),
+              count(r.id) FILTER (WHERE r.status = 'waitlisted')
+       FROM events e LEFT JOIN registrations r ON r.event_id = e.id GROUP BY e.id`,
+    );
     await c.query(
       `INSERT INTO audit_log (actor_type, actor_id, action, subject_type, subject_id, after)
        SELECT 'system', 'system:bench', 'member.updated', 'member', md5(i::text),
