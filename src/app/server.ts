@@ -10,6 +10,7 @@ import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
 import { accountLinkRoutes } from "../domains/identity/account-links.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
+import { joinRoutes } from "../domains/identity/join.routes.tsx";
 import { loginThrottleRoutes, loginThrottleSection } from "../domains/identity/login-throttle.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
@@ -21,6 +22,7 @@ import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
+import { settingsRoutes } from "../domains/settings/settings.routes.tsx";
 import { siteRoutes } from "../domains/site/site.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
@@ -54,6 +56,8 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   committeeApiRoutes,
   accountLinkRoutes,
   loginThrottleRoutes,
+  joinRoutes,
+  settingsRoutes,
   (app, ctx) => backupRoutes(app, backupOperations(ctx)),
 ];
 

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import { tooMany } from "../../core/errors.ts";
 import type { DB } from "../../core/db/schema.ts";
+import { tooMany } from "../../core/errors.ts";
 import { hashSecret } from "../../core/secrets.ts";
 import { claimThrottleAttempt, type ThrottleRule } from "./identity.repository.ts";
 import { emailKeyOf, waitInWords } from "./login-throttle.ts";
@@ -48,8 +48,7 @@ export async function claimFormRequest(
     rule: FORM_ADDRESS_RULE,
   });
   const wait =
-    byAddress ??
-    (await claimThrottleAttempt(db, { key: keys.email, emailKey: null, rule: FORM_EMAIL_RULE }));
+    byAddress ?? (await claimThrottleAttempt(db, { key: keys.email, emailKey: null, rule: FORM_EMAIL_RULE }));
   if (wait === null) return;
   throw tooMany(
     `Too many requests from here or for this email address. Wait ${waitInWords(wait)}, then try again.`,

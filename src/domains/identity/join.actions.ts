@@ -2,13 +2,18 @@ import { defineAction } from "../../core/action.ts";
 import { type Actor, actorRef } from "../../core/actor.ts";
 import { conflict, invalidInput, notFound } from "../../core/errors.ts";
 import { hashSecret, newSecret } from "../../core/secrets.ts";
-import { checkNewMember } from "../members/members.schemas.ts";
 import { findTier, insertMember } from "../members/members.repository.ts";
+import { checkNewMember } from "../members/members.schemas.ts";
 import { deliveryOf, issueLink, type LinkSettings } from "./account-links.actions.ts";
 import { IDENTITY_ERRORS } from "./identity.errors.ts";
 import { APPLIES_TO_JOIN } from "./identity.policies.ts";
 import { findMemberByEmail } from "./identity.repository.ts";
-import { alreadyMemberEmail, applicationRejectedEmail, confirmApplicationEmail, joinConfirmPath } from "./join.messages.ts";
+import {
+  alreadyMemberEmail,
+  applicationRejectedEmail,
+  confirmApplicationEmail,
+  joinConfirmPath,
+} from "./join.messages.ts";
 import {
   confirmByToken,
   decideApplication,

@@ -83,15 +83,7 @@ export function lockApplication(trx: Transaction<DB>, id: string) {
   return trx
     .selectFrom("join_applications as a")
     .innerJoin("membership_tiers as t", "t.key", "a.tier_key")
-    .select([
-      "a.id",
-      "a.name",
-      "a.email",
-      "a.phone",
-      "a.tier_key",
-      "a.status",
-      "t.join_status as joinStatus",
-    ])
+    .select(["a.id", "a.name", "a.email", "a.phone", "a.tier_key", "a.status", "t.join_status as joinStatus"])
     .where("a.id", "=", id)
     .forUpdate()
     .executeTakeFirst();

@@ -46,7 +46,14 @@ export function JoinFormView(props: {
         <label for="join-name">Your name</label>
         <input id="join-name" name="name" autocomplete="name" required value={v.name ?? ""} />
         <label for="join-email">Email</label>
-        <input id="join-email" name="email" type="email" autocomplete="email" required value={v.email ?? ""} />
+        <input
+          id="join-email"
+          name="email"
+          type="email"
+          autocomplete="email"
+          required
+          value={v.email ?? ""}
+        />
         <label for="join-phone">Phone (optional)</label>
         <input id="join-phone" name="phone" type="tel" autocomplete="tel" value={v.phone ?? ""} />
         <label for="join-tier">Membership type</label>
@@ -90,7 +97,9 @@ export function ConfirmApplicationView(props: { page: PageContext; name: string;
   return (
     <section>
       <h1>Confirm your application</h1>
-      <p>Hello {props.name}, confirm that this email address is yours to send your application to the club.</p>
+      <p>
+        Hello {props.name}, confirm that this email address is yours to send your application to the club.
+      </p>
       <form method="post" action={props.action}>
         <CsrfField page={props.page} />
         <button type="submit">Confirm my application</button>

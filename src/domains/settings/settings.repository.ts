@@ -16,9 +16,6 @@ export async function setJoinFormOpen(trx: Transaction<DB>, open: boolean): Prom
     .select("join_form_open")
     .forUpdate()
     .executeTakeFirstOrThrow();
-  await trx
-    .updateTable("club_settings")
-    .set({ join_form_open: open, updated_at: sql`now()` })
-    .execute();
+  await trx.updateTable("club_settings").set({ join_form_open: open, updated_at: sql`now()` }).execute();
   return { before: before.join_form_open };
 }

@@ -6,11 +6,7 @@ const DONE = {
 } as const;
 
 /** The club's settings admins change: for now, whether people can apply to join online. */
-export function SettingsView(props: {
-  page: PageContext;
-  joinFormOpen: boolean;
-  done?: keyof typeof DONE;
-}) {
+export function SettingsView(props: { page: PageContext; joinFormOpen: boolean; done?: keyof typeof DONE }) {
   return (
     <section>
       <h1>Club settings</h1>
