@@ -63,6 +63,16 @@ export function AdminHome({
         <li>
           <a href={canManageEvents ? "/admin/events" : "/events"}>Events</a>
         </li>
+        {actor.capabilities.has("members:write") ? (
+          <>
+            <li>
+              <a href="/admin/join-applications">Join applications</a>
+            </li>
+            <li>
+              <a href="/admin/settings">Club settings (online join form)</a>
+            </li>
+          </>
+        ) : null}
         {canOperate ? (
           <li>
             <a href="/admin/system">Mode and kill switches</a>
