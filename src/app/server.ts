@@ -17,6 +17,7 @@ import { memberImportRoutes } from "../domains/members/import/import.routes.tsx"
 import { memberApiRoutes } from "../domains/members/members.api.ts";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
+import { tierRoutes } from "../domains/members/tiers.routes.tsx";
 import { backupRoutes } from "../domains/ops/backups.routes.tsx";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
@@ -58,6 +59,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   loginThrottleRoutes,
   joinRoutes,
   settingsRoutes,
+  tierRoutes,
   (app, ctx) => backupRoutes(app, backupOperations(ctx)),
 ];
 

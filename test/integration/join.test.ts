@@ -186,7 +186,20 @@ forEachEngine("join form", (engine) => {
   test("approve: the member is made pending or active as the tier says, with tier and phone, and is invited (shown once without a mail server)", async () => {
     const app = t.get();
     const db = app.runtime.database.db;
-    await sql`UPDATE membership_tiers SET join_status = 'active' WHERE key = 'family'`.execute(db);
+    const rule = await admin.postForm(
+      "/admin/tiers/family/join-status",
+      { status: "active" },
+      "/admin/settings",
+    );
+    assert.equal(rule.status, 303, "an admin sets the tier's rule on the settings page");
+    const ruleEntry = (await auditOf(app, "tier.join_status_changed", "family")).at(-1)!;
+    assert.deepEqual(ruleEntry.after, { joinStatus: "active" });
+    const unknownTier = await admin.postForm(
+      "/admin/tiers/no_such_tier/join-status",
+      { status: "active" },
+      "/admin/settings",
+    );
+    assert.equal(unknownTier.status, 404);
     const pendingEmail = newEmail();
     const activeEmail = newEmail();
     const pending = await waitingApplication(app, { email: pendingEmail, phone: "0123" });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { READ } from "../../http/declarations.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
+import { listTiers } from "../members/members.repository.ts";
 import { setJoinForm } from "./settings.actions.ts";
 import { readClubSettings } from "./settings.repository.ts";
 import { JoinFormSwitch, SettingsQuery } from "./settings.schemas.ts";
@@ -16,10 +17,12 @@ export function settingsRoutes(app: FastifyInstance): void {
     loadClass: "admin",
     response: "html",
     degraded: READ,
-    summary: "The club's settings: whether the online join form is open",
+    summary:
+      "The club's settings: whether the online join form is open, how each tier's approved applicants start",
     schema: { querystring: SettingsQuery },
     handler: async (request, reply) => {
-      const settings = await readClubSettings(request.server.ctx.database.db);
+      const db = request.server.ctx.database.db;
+      const [settings, tiers] = await Promise.all([readClubSettings(db), listTiers(db)]);
       return sendPage(
         request,
         reply,
@@ -27,6 +30,7 @@ export function settingsRoutes(app: FastifyInstance): void {
         <SettingsView
           page={pageContext(request)}
           joinFormOpen={settings.joinFormOpen}
+          tiers={tiers.map((t) => ({ key: t.key, name: t.name, joinStatus: t.join_status }))}
           done={request.query.done}
         />,
       );

@@ -8,5 +8,11 @@ export const JoinFormSwitch = FormBody({
 
 /** GET /admin/settings?done=... after a change. */
 export const SettingsQuery = Query({
-  done: Type.Optional(Type.Union([Type.Literal("join_form_opened"), Type.Literal("join_form_closed")])),
+  done: Type.Optional(
+    Type.Union([
+      Type.Literal("join_form_opened"),
+      Type.Literal("join_form_closed"),
+      Type.Literal("tier_changed"),
+    ]),
+  ),
 });

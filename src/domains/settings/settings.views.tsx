@@ -3,10 +3,17 @@ import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.
 const DONE = {
   join_form_opened: "The join form is open: anyone can apply at /join.",
   join_form_closed: "The join form is closed: /join shows “page not found”.",
+  tier_changed: "Saved: approved applications of that membership type now start as you chose.",
 } as const;
 
-/** The club's settings admins change: for now, whether people can apply to join online. */
-export function SettingsView(props: { page: PageContext; joinFormOpen: boolean; done?: keyof typeof DONE }) {
+/** The club's settings admins change: whether people can apply to join online, and how each tier's
+ * approved applicants start. */
+export function SettingsView(props: {
+  page: PageContext;
+  joinFormOpen: boolean;
+  tiers: Array<{ key: string; name: string; joinStatus: string }>;
+  done?: keyof typeof DONE;
+}) {
   return (
     <section>
       <h1>Club settings</h1>
@@ -26,6 +33,27 @@ export function SettingsView(props: { page: PageContext; joinFormOpen: boolean; 
       <p>
         <a href="/admin/join-applications">Join applications</a>
       </p>
+      <h2>How approved applicants start</h2>
+      <p>
+        Pending: the member is on the list but has no member rights until you make them active (for example
+        after a first payment). Active: they have the member rights at once.
+      </p>
+      {props.tiers.map((tier) => (
+        <form method="post" action={`/admin/tiers/${tier.key}/join-status`}>
+          <CsrfField page={props.page} />
+          <FormToken />
+          <label for={`tier-${tier.key}`}>{tier.name}</label>
+          <select id={`tier-${tier.key}`} name="status">
+            <option value="pending" selected={tier.joinStatus === "pending"}>
+              Pending
+            </option>
+            <option value="active" selected={tier.joinStatus === "active"}>
+              Active
+            </option>
+          </select>
+          <button type="submit">Save for {tier.name}</button>
+        </form>
+      ))}
     </section>
   );
 }
