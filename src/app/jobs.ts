@@ -1,5 +1,6 @@
 import { idempotencyPurgeJob } from "../core/idempotency.job.ts";
 import type { Job } from "../core/scheduler.ts";
+import { joinExpiryJob } from "../domains/identity/join.job.ts";
 import { importRetentionJob } from "../domains/members/import-retention.job.ts";
 import { lapseJob } from "../domains/members/lapse.job.ts";
 import { renewalReminderJob } from "../domains/members/renewal-reminders.job.ts";
@@ -18,6 +19,7 @@ export const JOBS: readonly Job<Config>[] = [
   idempotencyPurgeJob,
   invariantScanJob({ checks: allInvariantChecks, intervalMs: invariantScanMinutes() * 60_000 }),
   incidentWatchJob,
+  joinExpiryJob,
   backupJob({
     intervalMs: backupIntervalMinutes() * 60_000,
     backupDir: (ctx) => ctx.config.backupDir,

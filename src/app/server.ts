@@ -10,6 +10,7 @@ import { eventRoutes } from "../domains/events/events.routes.tsx";
 import { calendarFeedSection, icalRoutes } from "../domains/events/ical.routes.tsx";
 import { accountLinkRoutes } from "../domains/identity/account-links.routes.tsx";
 import { identityRoutes } from "../domains/identity/identity.routes.tsx";
+import { joinRoutes } from "../domains/identity/join.routes.tsx";
 import { loginThrottleRoutes, loginThrottleSection } from "../domains/identity/login-throttle.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
 import { announcementRoutes } from "../domains/members/announcements.routes.tsx";
@@ -17,6 +18,7 @@ import { memberImportRoutes } from "../domains/members/import/import.routes.tsx"
 import { memberApiRoutes } from "../domains/members/members.api.ts";
 import { memberRoutes } from "../domains/members/members.routes.tsx";
 import { renewalRoutes } from "../domains/members/renewal.routes.ts";
+import { tierRoutes } from "../domains/members/tiers.routes.tsx";
 import { backupRoutes } from "../domains/ops/backups.routes.tsx";
 import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
@@ -24,6 +26,7 @@ import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
+import { settingsRoutes } from "../domains/settings/settings.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
@@ -57,6 +60,9 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   committeeApiRoutes,
   accountLinkRoutes,
   loginThrottleRoutes,
+  joinRoutes,
+  settingsRoutes,
+  tierRoutes,
   (app, ctx) => backupRoutes(app, backupOperations(ctx)),
   pageAdminRoutes,
 ];

@@ -4,9 +4,12 @@ import type { Page } from "playwright-core";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import { createEvent } from "../../src/domains/events/events.actions.ts";
+import { linkSettingsOf } from "../../src/domains/identity/account-links.actions.ts";
+import { applyToJoin, confirmApplication, JOIN_FORM } from "../../src/domains/identity/join.actions.ts";
 import { openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
 import { publishPage, saveDraft, startDraft } from "../../src/domains/pages/pages.actions.ts";
+import { setJoinForm } from "../../src/domains/settings/settings.actions.ts";
 import { createMember, startTestApp, type TestApp } from "../helpers/app.ts";
 import {
   browserSuiteOptions,
@@ -17,7 +20,7 @@ import {
 } from "../helpers/browser.ts";
 import { act, makePage, publisher, versionOf } from "../helpers/pages.ts";
 
-const PUBLIC_PAGES = ["/", "/login", "/events", "/password-reset"];
+const PUBLIC_PAGES = ["/", "/login", "/events", "/password-reset", "/join"];
 // Members, events and committees included: the pages the club's volunteers use most. An event page of
 // each kind is added once the suite has created the event.
 const ADMIN_PAGES = [
@@ -32,6 +35,8 @@ const ADMIN_PAGES = [
   "/admin/committees",
   "/admin/events",
   "/admin/events/new",
+  "/admin/settings",
+  "/admin/join-applications",
   "/directory",
   "/members/me",
   "/admin/announcements",
@@ -76,6 +81,19 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
       status: "published",
     });
     PUBLIC_PAGES.push(`/events/${event.id}`);
+    // The join form open, and one confirmed application waiting in the admin queue.
+    await runAction(app.runtime.actionEnv(systemActor("axe")), setJoinForm, { open: true });
+    const joinEnv = app.runtime.actionEnv(JOIN_FORM);
+    const applicant = { name: "Axe Applicant", email: "axe-applicant@example.org", phone: "", message: "Hi" };
+    const settings = linkSettingsOf(app.config, false);
+    await runAction(joinEnv, applyToJoin, { ...applicant, tierKey: "standard", settings });
+    const mail = await app.runtime.database.db
+      .selectFrom("outbox")
+      .select("body")
+      .where("topic", "=", "join.confirm_email")
+      .executeTakeFirstOrThrow();
+    const token = mail.body?.match(/\/join\/confirm\/([A-Za-z0-9_-]+)/)?.[1] ?? "";
+    await runAction(joinEnv, confirmApplication, { token });
     // An open SEV-1 puts its red banner (and the "no owner" warning) on every admin page checked below.
     const incident = await runAction(app.runtime.actionEnv(operatorActor("axe")), openIncident, {
       severity: "SEV-1",

@@ -94,6 +94,13 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
+export interface ClubSettingsTable {
+  only_row: Generated<boolean>;
+  join_form_open: Generated<boolean>;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface CommitteeMembershipsTable {
   id: Generated<string>;
   committee_id: string;
@@ -209,6 +216,25 @@ export interface JobProgressTable {
   detail: string | null;
 }
 
+export interface JoinApplicationsTable {
+  id: Generated<string>;
+  name: string;
+  email: string;
+  phone: Generated<string>;
+  tier_key: string;
+  message: Generated<string>;
+  status: Generated<string>;
+  confirm_token_hash: string | null;
+  confirm_expires_at: Timestamp;
+  confirmed_at: NullableTimestamp;
+  decided_at: NullableTimestamp;
+  decided_by: string | null;
+  reason: string | null;
+  member_id: string | null;
+  created_at: GenTimestamp;
+  updated_at: GenTimestamp;
+}
+
 export interface LoginAttemptsTable {
   id: Generated<number>;
   email_key: string;
@@ -299,6 +325,7 @@ export interface MembershipTiersTable {
   renewal_months: number;
   created_at: GenTimestamp;
   updated_at: GenTimestamp;
+  join_status: Generated<string>;
 }
 
 export interface OperatorAlertsTable {
@@ -490,6 +517,7 @@ export interface DB {
   area_owners: AreaOwnersTable;
   audit_chain: AuditChainTable;
   audit_log: AuditLogTable;
+  club_settings: ClubSettingsTable;
   committee_memberships: CommitteeMembershipsTable;
   committees: CommitteesTable;
   deploys: DeploysTable;
@@ -500,6 +528,7 @@ export interface DB {
   incidents: IncidentsTable;
   invariant_runs: InvariantRunsTable;
   job_progress: JobProgressTable;
+  join_applications: JoinApplicationsTable;
   login_attempts: LoginAttemptsTable;
   login_devices: LoginDevicesTable;
   login_throttles: LoginThrottlesTable;

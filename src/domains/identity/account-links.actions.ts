@@ -51,7 +51,7 @@ export function linkSettingsOf(
 }
 
 /** One member's new link: mailed (an outbox draft), or the link itself to show once. */
-interface Issued {
+export interface Issued {
   memberId: string;
   name: string;
   email: string;
@@ -64,7 +64,7 @@ interface Issued {
 }
 
 /** Makes a member's new link of this kind, revoking any earlier one in the same transaction. */
-async function issueLink(
+export async function issueLink(
   scope: { trx: Transaction<DB>; actor: Actor },
   member: { id: string; name: string; email: string },
   purpose: LinkPurpose,
@@ -99,7 +99,7 @@ async function issueLink(
 }
 
 /** The audit's account of a delivery: mailed, or shown to the admin (the link itself never). */
-const deliveryOf = (issued: Issued) => (issued.link ? "shown to the administrator" : "mailed");
+export const deliveryOf = (issued: Issued) => (issued.link ? "shown to the administrator" : "mailed");
 
 /** Invites one member (or sends a new invitation, which kills the old link): a link to choose a password
  * and so get a login. Refused for a member who already has a login. */

@@ -21,6 +21,7 @@ import {
 } from "./account-links.actions.ts";
 import { findOpenLink, type LinkPurpose } from "./account-links.repository.ts";
 import { ForgotPasswordView, LinkDeadView, LinksSentView, SetPasswordView } from "./account-links.views.tsx";
+import { claimFormRequest } from "./form-throttle.ts";
 import { linkNotUsable } from "./identity.policies.ts";
 import { ForgotPasswordForm, InviteListForm, LinkParams, NewPasswordForm } from "./identity.schemas.ts";
 
@@ -161,7 +162,8 @@ export function accountLinkRoutes(app: FastifyInstance): void {
       ),
   });
 
-  // The same answer whatever the address: requestPasswordReset does the same work either way.
+  // The same answer whatever the address: requestPasswordReset does the same work either way, and the
+  // rate limit counts every request alike.
   declareRoute(app, {
     method: "POST",
     url: "/password-reset",
@@ -173,8 +175,10 @@ export function accountLinkRoutes(app: FastifyInstance): void {
     schema: { body: ForgotPasswordForm },
     handler: async (request, reply) => {
       const ctx = request.server.ctx;
+      const email = request.body.email ?? "";
+      await claimFormRequest(ctx.database.db, { form: "password_reset", ip: request.ip, email });
       await runAction(ctx.actionEnv(FORGOT_PASSWORD_FORM, request.id), requestPasswordReset, {
-        email: request.body.email ?? "",
+        email,
         settings: linkSettings(request),
       });
       return sendPage(

@@ -22,6 +22,14 @@ export const IDENTITY_ERRORS = defineErrors({
     status: 409,
     description: "The member has no login yet, so there is no password to reset (invite them instead)",
   },
+  join_link_not_usable: {
+    status: 404,
+    description: "A join-application confirmation link that is unknown, used or expired",
+  },
+  application_decided: {
+    status: 409,
+    description: "The join application was already approved or rejected",
+  },
   no_open_invitation: {
     status: 409,
     description: "The member has no open invitation to revoke",

@@ -100,3 +100,12 @@ export const ASKS_FOR_RESET = definePolicy<unknown>({
     "anyone (the public forgot-password form); the answer is the same for known and unknown addresses",
   allows: async ({ actor }) => actor.type !== "anonymous",
 });
+
+/** The public join form and its confirmation links: anyone may apply, as a named caller (the form's own
+ * actor); an email that belongs to a member gets the same answer as a new one. */
+export const APPLIES_TO_JOIN = definePolicy<unknown>({
+  name: "identity.anyone-may-apply-to-join",
+  description:
+    "anyone (the public join form, when an admin opened it); the answer is the same for members' addresses",
+  allows: async ({ actor }) => actor.type !== "anonymous",
+});

@@ -185,3 +185,7 @@ export const RenewedMemberOut = Type.Object({
   version: Version,
 });
 export type RenewedMemberOut = Static<typeof RenewedMemberOut>;
+
+/** The rules of a new member's name and email, for the other domains that make members (the join form
+ * checks an application by them, so an approved one is a valid member). */
+export { checkNewMember } from "./member-fields.ts";

@@ -73,6 +73,16 @@ export function AdminHome({
             <a href="/admin/pages">Pages and news</a>
           </li>
         ) : null}
+        {actor.capabilities.has("members:write") ? (
+          <>
+            <li>
+              <a href="/admin/join-applications">Join applications</a>
+            </li>
+            <li>
+              <a href="/admin/settings">Club settings (online join form)</a>
+            </li>
+          </>
+        ) : null}
         {canOperate ? (
           <li>
             <a href="/admin/system">Mode and kill switches</a>
