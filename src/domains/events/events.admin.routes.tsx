@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { Actor } from "../../core/actor.ts";
-import { invalidInput, notFound } from "../../core/errors.ts";
+import { notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
-import { fromLocalInput, localInputValue } from "../../http/local-time.ts";
+import { fromLocalInput } from "../../http/local-time.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute, routePolicy } from "../../http/routes.ts";
 import { EMPTY_FORM, ID_PARAMS, Query } from "../../http/schema.ts";

@@ -1,4 +1,3 @@
-import { dateTimeFormat } from "../../core/time-format.ts";
 import { localInputValue } from "../../http/local-time.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
