@@ -7,6 +7,7 @@ import { createEvent } from "../../src/domains/events/events.actions.ts";
 import { openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
 import { publishPage, saveDraft, startDraft } from "../../src/domains/pages/pages.actions.ts";
+import { createPreviewLink } from "../../src/domains/pages/preview.actions.ts";
 import { createMember, startTestApp, type TestApp } from "../helpers/app.ts";
 import {
   browserSuiteOptions,
@@ -118,6 +119,10 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
       `/admin/pages/${pageRow.id}`,
       `/admin/pages/${pageRow.id}/diff?from=1&to=2`,
     );
+    // Previews: the editor's, a reviewer's through a share link, and a link that no longer works.
+    const link = await act(database, by, createPreviewLink, { pageId: pageRow.id, revision: 3 });
+    PUBLIC_PAGES.push(`/preview/link/${link.token}`, `/preview/link/pv_${"A".repeat(43)}`);
+    ADMIN_PAGES.push(`/preview/pages/${pageRow.id}`);
   });
   after(async () => {
     await app?.close();
