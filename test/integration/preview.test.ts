@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { sql } from "kysely";
+import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
 import { setSwitch } from "../../src/domains/ops/mode.actions.ts";
@@ -9,7 +10,6 @@ import { blocksOfRevision, draftOf } from "../../src/domains/pages/pages.reposit
 import {
   createPreviewLink,
   PREVIEW_LINK_ACTOR,
-  revokeAllPreviewLinksAction,
   viewPreviewThroughLink,
 } from "../../src/domains/pages/preview.actions.ts";
 import { suiteApp } from "../helpers/app.ts";
@@ -212,7 +212,7 @@ forEachEngine("previews", (engine) => {
     assert.equal((await anonymous().get(`/preview/link/${link.token}`)).status, 200);
   });
 
-  test("[G09] editors make a link from the editor page; revoke-all withdraws every link, audited", async () => {
+  test("[G09] editors make a link from the editor page; `clubos preview revoke-all` withdraws every link, audited", async () => {
     const { page, draft, draftNumber } = await pageWithDraft();
     const { client } = await loggedIn(t, ["member", "web_editor"]);
     const csrfFrom = `/admin/pages/${page.id}`;
@@ -226,12 +226,19 @@ forEachEngine("previews", (engine) => {
     assert.ok(path, "the new link is shown once");
     assert.ok((await anonymous().get(path)).text.includes(draft));
     const other = await linkTo(page.id, 1);
-    const { count } = await runAction(
-      t.get().runtime.actionEnv(operatorActor("alice")),
-      revokeAllPreviewLinksAction,
-      { reason: "leak drill" },
+    const lines: string[] = [];
+    const env: CliEnv = {
+      io: { out: (s) => lines.push(s), err: (s) => lines.push(s), progress: () => {} },
+      config: t.get().config,
+      withRuntime: (fn) => fn(t.get().runtime),
+    };
+    assert.notEqual(await runCli(["preview", "revoke-all"], env), 0, "--actor is required");
+    assert.equal(
+      await runCli(["preview", "revoke-all", "--actor", "alice", "--reason", "leak drill"], env),
+      0,
     );
-    assert.ok(count >= 2);
+    const count = Number(/Revoked (\d+) preview link/.exec(lines.join("\n"))?.[1]);
+    assert.ok(count >= 2, lines.join("\n"));
     assert.equal((await anonymous().get(path)).status, 404);
     assert.equal((await anonymous().get(`/preview/link/${other.token}`)).status, 404);
     const entry = await database()
