@@ -123,6 +123,11 @@ export const VERBS: readonly Verb[] = [
     load: async () => (await import("./verbs/status.verbs.ts")).registerStatusVerb,
   },
   {
+    name: "preview",
+    description: "Page preview share links: revoke every one at once (after a leak)",
+    load: async () => (await import("./verbs/preview.verbs.ts")).registerPreviewVerbs,
+  },
+  {
     name: "serve",
     description: "Run the ClubOS web server (PORT, DATABASE_URL and the other settings in README.md)",
     load: async () => (await import("./verbs/serve.verbs.ts")).registerServeVerb,

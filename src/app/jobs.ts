@@ -8,6 +8,7 @@ import { backupJob } from "../domains/ops/backup.job.ts";
 import { backupDrillJob } from "../domains/ops/backup-drill.job.ts";
 import { incidentWatchJob } from "../domains/ops/incident-watch.job.ts";
 import { invariantScanJob } from "../domains/ops/invariant-scan.job.ts";
+import { scheduledPublishJob } from "../domains/pages/scheduled-publish.job.ts";
 import { backupTargets, drillOf, takeBackup } from "./backup-env.ts";
 import { backupDrillHours, backupIntervalMinutes, type Config, invariantScanMinutes } from "./config.ts";
 import { allInvariantChecks } from "./invariants.ts";
@@ -32,6 +33,7 @@ export const JOBS: readonly Job<Config>[] = [
     drill: (ctx, actor, onProgress) => drillOf(ctx.config, actor, { onProgress }),
   }),
   renewalReminderJob,
+  scheduledPublishJob,
 ];
 
 /** The job with this name, or undefined. */

@@ -26,6 +26,8 @@ import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
+import { previewAdminRoutes } from "../domains/pages/preview.admin.routes.tsx";
+import { previewRoutes } from "../domains/pages/preview.routes.tsx";
 import { settingsRoutes } from "../domains/settings/settings.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
@@ -65,6 +67,8 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   tierRoutes,
   (app, ctx) => backupRoutes(app, backupOperations(ctx)),
   pageAdminRoutes,
+  previewRoutes,
+  previewAdminRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

@@ -326,12 +326,54 @@ export const guarantees: readonly Guarantee[] = [
     ["R-1", "R-2", "R-4", "R-6"],
     "Pages issue: audience filter on the server before render, leak tests per audience.",
   ),
-  planned(
-    "G09",
-    "Preview never leaks to public",
-    ["R-5", "D-3"],
-    "Pages issue: preview routes behind a capability, noindex, the preview_off switch, a leak test.",
-  ),
+  enforced("G09", "Preview never leaks to public", ["R-5", "D-3"], {
+    mechanisms: [
+      mech(
+        "src/domains/pages/pages.repository.ts",
+        "findPublishedPage",
+        "the public routes read only a page's current published revision: no flag or address shows a draft",
+      ),
+      mech(
+        "src/domains/pages/preview.routes.tsx",
+        "previewRoutes",
+        "previews live under /preview/ only: pages:preview for editors, a share link for one revision otherwise",
+      ),
+      mech(
+        "src/domains/pages/pages.policies.ts",
+        "HOLDS_OPEN_PREVIEW_LINK",
+        "a share link works only while neither expired nor revoked (stored hashed, at most 7 days)",
+      ),
+      mech(
+        "src/domains/pages/preview.actions.ts",
+        "viewPreviewThroughLink",
+        "each use of a share link is an audited read of its one revision; anything wrong is an error page",
+      ),
+      mech(
+        "src/domains/pages/preview.actions.ts",
+        "assertPreviewsOn",
+        "the preview_off switch read again inside the preview's own transaction",
+      ),
+      mech(GUARDS, "modeGuard", "routes that declare preview_off answer 404 while previews are off"),
+      mech(
+        "src/http/headers.ts",
+        "PREVIEW_HEADERS",
+        "every /preview/ response: X-Robots-Tag noindex, Cache-Control no-store, Referrer-Policy no-referrer",
+      ),
+    ],
+    detection: [
+      signal(
+        "metric",
+        'clubos_actions_total{action="viewPreviewThroughLink"}',
+        "share-link previews by outcome: a burst of uses or denials shows a link passed around or guessed at",
+      ),
+      signal("admin-warning", "/admin/audit", "every use of a share link is an entry 'page.previewed'"),
+    ],
+    recovery: [
+      fix("switch previews off everywhere at once", "mode switch", "publishing-freeze"),
+      fix("revoke every preview share link", "preview revoke-all", "publishing-freeze"),
+      incidentReview,
+    ],
+  }),
   enforced(
     "G10",
     "Degraded mode prefers denial over corruption",

@@ -35,6 +35,17 @@ export async function installSecurityHeaders(app: FastifyInstance): Promise<void
 
 const PRIVATE = "private, no-store";
 
+/** Everything under /preview/ (R-5), errors and refusals included: never indexed, never kept by any
+ * cache, and its address never sent on to another site. */
+const PREVIEW_HEADERS = [
+  ["x-robots-tag", "noindex, nofollow"],
+  ["cache-control", "no-store"],
+  ["referrer-policy", "no-referrer"],
+] as const;
+
+/** True for the preview routes' paths. */
+export const isPreviewPath = (url: string) => url.startsWith("/preview/");
+
 /**
  * No shared cache keeps a response that depends on who asks (R-6): one to a request carrying
  * credentials (valid or not), or from a route that is not public, errors included. Decided here for
@@ -45,6 +56,7 @@ export function installCachePolicy(app: FastifyInstance): void {
     const route = routeOf(request);
     const personal = route !== undefined && route.capability !== "public";
     if (personal || carriesCredentials(request)) reply.header("cache-control", PRIVATE);
+    if (isPreviewPath(request.url)) for (const [name, value] of PREVIEW_HEADERS) reply.header(name, value);
     return payload;
   });
 }

@@ -9,6 +9,7 @@ import { applyToJoin, confirmApplication, JOIN_FORM } from "../../src/domains/id
 import { openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
 import { publishPage, saveDraft, startDraft } from "../../src/domains/pages/pages.actions.ts";
+import { createPreviewLink } from "../../src/domains/pages/preview.actions.ts";
 import { setJoinForm } from "../../src/domains/settings/settings.actions.ts";
 import { createMember, startTestApp, type TestApp } from "../helpers/app.ts";
 import {
@@ -139,6 +140,12 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
       `/admin/pages/${pageRow.id}`,
       `/admin/pages/${pageRow.id}/diff?from=1&to=2`,
     );
+    // Previews: the editor's, a reviewer's through a share link, and a link that no longer works.
+    const link = await act(database, by, createPreviewLink, { pageId: pageRow.id, revision: 3 });
+    PUBLIC_PAGES.push(`/preview/link/${link.token}`);
+    // Not last: a preview sends no referrer, so the browser's form posts from it carry Origin "null"
+    // (the log-out button after the loop must post from another page).
+    ADMIN_PAGES.splice(ADMIN_PAGES.length - 1, 0, `/preview/pages/${pageRow.id}`);
   });
   after(async () => {
     await app?.close();
@@ -180,6 +187,9 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
     await page.waitForURL(`${app.baseUrl}/`);
     assert.equal((await page.goto(`${app.baseUrl}/admin`))?.status(), 401);
     assert.deepEqual(await seriousViolations(page), [], "axe violations on the 401 page");
+    // A share link that no longer works: its error page (404) must be accessible too.
+    assert.equal((await page.goto(`${app.baseUrl}/preview/link/pv_${"A".repeat(43)}`))?.status(), 404);
+    assert.deepEqual(await seriousViolations(page), [], "axe violations on an unavailable preview");
     await page.close();
   });
 

@@ -368,6 +368,18 @@ export interface PageBlocksTable {
   data: GenJson;
 }
 
+export interface PagePreviewLinksTable {
+  id: Generated<string>;
+  page_id: string;
+  revision_id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: GenTimestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
 export interface PageRevisionsTable {
   id: Generated<string>;
   page_id: string;
@@ -382,6 +394,18 @@ export interface PageRevisionsTable {
   content_hash: string | null;
   published_at: NullableTimestamp;
   published_by: string | null;
+}
+
+export interface PageScheduledPublishesTable {
+  id: Generated<string>;
+  page_id: string;
+  revision_id: string;
+  publish_at: Timestamp;
+  status: Generated<string>;
+  created_by: string;
+  created_at: GenTimestamp;
+  finished_at: NullableTimestamp;
+  note: Generated<string>;
 }
 
 export interface PagesTable {
@@ -541,7 +565,9 @@ export interface DB {
   operator_alerts: OperatorAlertsTable;
   outbox: OutboxTable;
   page_blocks: PageBlocksTable;
+  page_preview_links: PagePreviewLinksTable;
   page_revisions: PageRevisionsTable;
+  page_scheduled_publishes: PageScheduledPublishesTable;
   pages: PagesTable;
   registrations: RegistrationsTable;
   renewal_reminders: RenewalRemindersTable;

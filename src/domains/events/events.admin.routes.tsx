@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { Actor } from "../../core/actor.ts";
-import { invalidInput, notFound } from "../../core/errors.ts";
+import { notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
+import { fromLocalInput } from "../../http/local-time.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute, routePolicy } from "../../http/routes.ts";
 import { EMPTY_FORM, ID_PARAMS, Query } from "../../http/schema.ts";
@@ -12,7 +13,7 @@ import { checkInRegistration, markNoShow } from "./attendance.actions.ts";
 import type { EventFields } from "./event-fields.ts";
 import { createEvent } from "./events.actions.ts";
 import { cancelEvent, completeEvent, publishEvent, updateEvent } from "./events.admin.actions.ts";
-import { AdminEventList, AdminEventView, EventForm, localInputValue } from "./events.admin.views.tsx";
+import { AdminEventList, AdminEventView, EventForm } from "./events.admin.views.tsx";
 import { MANAGES_EVENT, MANAGES_SOME_EVENTS } from "./events.policies.ts";
 import { eventCounts, eventRegistrations, findVisibleEvent, listAdminEvents } from "./events.repository.ts";
 import { CancelEventForm, EventFormBody } from "./events.schemas.ts";
@@ -31,19 +32,6 @@ async function committeeChoices(request: FastifyRequest) {
   if (scope !== "all") return { committees: scope, allowNone: false };
   const all = await listCommittees(request.server.ctx.database.db);
   return { committees: all.map((c) => ({ id: c.id, name: c.name })), allowNone: true };
-}
-
-/** A datetime-local value read as wall time in the club's zone, as an ISO instant; "" is null. */
-export function fromLocalInput(value: string | undefined, timeZone: string): string | null {
-  const text = (value ?? "").trim();
-  if (!text) return null;
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(text);
-  if (!m) throw invalidInput(`"${text}" is not a date and time like 2026-05-01T19:30.`);
-  const wall = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!);
-  // The zone's offset at an instant; asked twice so a time next to a DST change lands right.
-  const offset = (t: number) => Date.parse(`${localInputValue(new Date(t), timeZone)}:00Z`) - t;
-  const guess = wall - offset(wall);
-  return new Date(wall - offset(guess)).toISOString();
 }
 
 /** The event form as the fields the actions take; the field rules themselves are in event-fields.ts. */

@@ -1,4 +1,4 @@
-import { dateTimeFormat } from "../../core/time-format.ts";
+import { localInputValue } from "../../http/local-time.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { formatWhen } from "./events.views.tsx";
@@ -29,25 +29,6 @@ export type AdminRegistration = {
   member_name: string;
   member_email: string;
 };
-
-/** A time as a datetime-local value in the club's zone ("2026-05-01T19:30"); the form has no zone. */
-export function localInputValue(date: Date | null, timeZone: string): string {
-  if (!date) return "";
-  const parts = Object.fromEntries(
-    dateTimeFormat("en-GB", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    })
-      .formatToParts(new Date(date))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-}
 
 /** A small form with one button, as used in tables and the status bar. */
 function ActionButton(props: { page: PageContext; action: string; label: string }) {

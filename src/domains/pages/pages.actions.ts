@@ -66,7 +66,7 @@ const PAGE_CHANGES = [
 ];
 
 /** The page, locked, or 404; refused with 409 naming what changed when the version is stale (W-4). */
-async function lockCurrent(scope: ActionScope, pageId: string, version: number): Promise<PageRow> {
+export async function lockCurrent(scope: ActionScope, pageId: string, version: number): Promise<PageRow> {
   const page = await lockPage(scope.trx, pageId);
   if (!page) throw notFound();
   if (page.version !== version) {
@@ -93,7 +93,7 @@ function assertNotFrozen(revision: { frozen: boolean }): void {
 }
 
 /** The page's draft, to write to; 409 when it has none. */
-async function writableDraft(scope: ActionScope, page: PageRow): Promise<RevisionRow> {
+export async function writableDraft(scope: ActionScope, page: PageRow): Promise<RevisionRow> {
   const draft = await draftOf(scope.trx, page.id);
   if (!draft)
     throw PAGE_ERRORS.no_draft(
@@ -401,7 +401,12 @@ async function assertPublishable(scope: ActionScope, revision: RevisionRow): Pro
 }
 
 /** Makes the revision the page's one current published revision (INV-4) and freezes it. */
-async function makeCurrent(scope: ActionScope, page: PageRow, revision: RevisionRow, timeZone: string) {
+export async function makeCurrent(
+  scope: ActionScope,
+  page: PageRow,
+  revision: RevisionRow,
+  timeZone: string,
+) {
   await assertPublishable(scope, revision);
   const frozen = await freezeRevision(scope.trx, revision.id, actorRef(scope.actor));
   const publishedOn =

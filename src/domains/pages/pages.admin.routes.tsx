@@ -49,6 +49,8 @@ import {
   SettingsForm,
   VersionForm,
 } from "./pages.schemas.ts";
+import { pendingScheduleOf, pendingSchedules, previewLinksOf } from "./preview.repository.ts";
+import { PreviewSection } from "./preview.views.tsx";
 
 /* The page editor's routes (no JavaScript needed). Reads need pages:edit; each form runs its action,
  * which carries its own capability (pages:edit for drafts, pages:publish for what becomes visible) and
@@ -138,6 +140,7 @@ export function pageAdminRoutes(app: FastifyInstance): void {
         <PageList
           page={pageContext(request)}
           pages={await listPagesForEditor(request.server.ctx.database.db)}
+          scheduled={await pendingSchedules(request.server.ctx.database.db)}
         />,
       ),
   });
@@ -182,6 +185,7 @@ export function pageAdminRoutes(app: FastifyInstance): void {
           ? await findRevision(db, row.id, row.current_published_revision_id)
           : await latestFrozen(db, row.id));
       const done = request.query.done;
+      const history = await revisionHistory(db, row.id);
       return sendPage(
         request,
         reply,
@@ -192,10 +196,23 @@ export function pageAdminRoutes(app: FastifyInstance): void {
           draft={draft}
           shown={shown}
           blocks={shown ? await blocksOfRevision(db, shown.id) : []}
-          history={await revisionHistory(db, row.id)}
+          history={history}
           parents={await navParentChoices(db, row.id)}
           choices={await audienceChoices(db)}
           notice={done ? NOTICES[done] : undefined}
+          previews={
+            <PreviewSection
+              page={pageContext(request)}
+              pageId={row.id}
+              version={row.version}
+              revisions={history.map((h) => h.number)}
+              shownRevision={shown?.number}
+              draftNumber={draft?.number}
+              links={await previewLinksOf(db, row.id)}
+              schedule={await pendingScheduleOf(db, row.id)}
+              canPublish={request.auth.actor.capabilities.has("pages:publish")}
+            />
+          }
         />,
       );
     },

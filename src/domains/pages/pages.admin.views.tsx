@@ -26,7 +26,7 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 /** A small form posting to the editor, with its tokens and the page version. */
-function PostForm({
+export function PostForm({
   page,
   action,
   version,
@@ -49,10 +49,14 @@ function PostForm({
   );
 }
 
+const at = (d: Date, timeZone: string) =>
+  new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone }).format(new Date(d));
+
 /** The list of every page, and the form to create one. */
 export function PageList({
   page,
   pages,
+  scheduled,
 }: {
   page: PageContext;
   pages: {
@@ -64,6 +68,8 @@ export function PageList({
     published_number: number | null;
     draft_number: number | null;
   }[];
+  /** When each page with a pending scheduled publish goes up. */
+  scheduled?: ReadonlyMap<string, Date>;
 }) {
   return (
     <section>
@@ -94,6 +100,9 @@ export function PageList({
                     {STATUS_WORDS[p.status] ?? p.status}
                     {p.published_number ? ` (revision ${p.published_number})` : ""}
                     {p.draft_number ? `; draft ${p.draft_number} in progress` : ""}
+                    {scheduled?.get(p.id)
+                      ? `; to be published ${at(scheduled.get(p.id)!, page.timeZone)}`
+                      : ""}
                   </td>
                 </tr>
               ))}
@@ -329,9 +338,6 @@ export interface HistoryRow {
   based_on: number | null;
 }
 
-const at = (d: Date, timeZone: string) =>
-  new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone }).format(new Date(d));
-
 /** The editor of one page. */
 export function PageEditor(props: {
   page: PageContext;
@@ -343,6 +349,8 @@ export function PageEditor(props: {
   parents: { id: string; slug: string }[];
   choices: AudienceChoices;
   notice?: string;
+  /** Previews, share links and the scheduled publish (preview.views.tsx). */
+  previews?: ComponentChildren;
 }) {
   const { page, row, draft, shown, blocks, history } = props;
   const canPublish = page.actor.capabilities.has("pages:publish");
@@ -387,6 +395,7 @@ export function PageEditor(props: {
       {!archived && !canPublish ? (
         <p>You can edit the draft; a club member who may publish makes it visible.</p>
       ) : null}
+      {props.previews}
 
       <h2>Content</h2>
       {!draft && !archived ? (

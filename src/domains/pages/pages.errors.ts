@@ -11,4 +11,10 @@ export const PAGE_ERRORS = defineErrors({
   page_archived: { status: 409, description: "An archived page is kept for the record and cannot change" },
   invalid_block: { status: 422, description: "A block's fields are missing or not valid for its type" },
   invalid_audience: { status: 422, description: "The audience chosen cannot be read" },
+  preview_unavailable: {
+    status: 404,
+    description:
+      "The preview cannot be shown: the link is unknown, expired or revoked, previews are switched off, or it failed",
+  },
+  schedule_invalid: { status: 409, description: "A scheduled publish cannot be set or run as asked" },
 });

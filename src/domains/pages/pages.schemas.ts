@@ -165,3 +165,23 @@ export type NoticeKey = (typeof NOTICE_KEYS)[number];
 
 /** The home page query (?changed=password after a password change). */
 export const HomeQuery = Query({ changed: Type.Optional(Text(40)) });
+
+/** Path parameters: a page and one of its revisions by number. */
+export const REVISION_PARAMS = Type.Object({
+  id: Uuid(),
+  number: Type.String({ pattern: "^[1-9][0-9]{0,5}$", maxLength: 6 }),
+});
+/** Path parameters: a share link's token (anything else names nothing: 404). */
+export const PREVIEW_TOKEN_PARAMS = Type.Object({
+  token: Type.String({ pattern: "^pv_[A-Za-z0-9_-]{43}$", maxLength: 46 }),
+});
+/** Path parameters: a page and one of its share links. */
+export const LINK_PARAMS = Type.Object({ id: Uuid(), linkId: Uuid() });
+/** Make a share link: which revision, for how many hours. */
+export const PreviewLinkForm = FormBody({
+  version: FormText(12),
+  revision: FormText(12),
+  hours: FormText(4),
+});
+/** Schedule the draft's publish at a club-time date and time. */
+export const ScheduleForm = FormBody({ version: FormText(12), publishAt: FormText(20) });

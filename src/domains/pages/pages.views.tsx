@@ -21,7 +21,16 @@ const when = (date: Date, timeZone: string) =>
 
 const external = (href: string) => /^(https?:|mailto:)/i.test(href);
 
-function Block({ block, events, timeZone }: { block: BlockRow; events: ListedEvent[]; timeZone: string }) {
+/** One block as visitors see it (throws when it has no renderer). */
+export function Block({
+  block,
+  events,
+  timeZone,
+}: {
+  block: BlockRow;
+  events: ListedEvent[];
+  timeZone: string;
+}) {
   switch (block.type) {
     case "heading": {
       const d = block.data as BlockData["heading"];
