@@ -11,4 +11,11 @@ export const PAGE_ERRORS = defineErrors({
   page_archived: { status: 409, description: "An archived page is kept for the record and cannot change" },
   invalid_block: { status: 422, description: "A block's fields are missing or not valid for its type" },
   invalid_audience: { status: 422, description: "The audience chosen cannot be read" },
+  file_missing: { status: 422, description: "The upload form came without a file" },
+  file_type_refused: {
+    status: 415,
+    description:
+      "The uploaded file's content is not a kind of image or file a page takes (its name does not count)",
+  },
+  file_too_large: { status: 413, description: "The uploaded file is larger than the configured limit" },
 });
