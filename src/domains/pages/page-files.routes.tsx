@@ -52,7 +52,7 @@ function sendFile(
 export function pageFileRoutes(app: FastifyInstance): void {
   declareRoute(app, {
     method: "GET",
-    url: "/p/:slug/files/:sha256",
+    url: "/p/:slug/files/:hash",
     capability: "public",
     loadClass: "public",
     response: "html",
@@ -64,7 +64,7 @@ export function pageFileRoutes(app: FastifyInstance): void {
       // Private until known to be public: a hidden file's 404 and a missing one's are the same.
       reply.header("vary", "Cookie, Authorization").header("cache-control", PRIVATE);
       const db = request.server.ctx.database.db;
-      const { slug, sha256 } = request.params;
+      const { slug, hash: sha256 } = request.params;
       const [page, viewer] = await Promise.all([
         findPublishedPage(db, slug),
         viewerOf(db, request.auth.actor),
@@ -85,7 +85,7 @@ export function pageFileRoutes(app: FastifyInstance): void {
 
   declareRoute(app, {
     method: "GET",
-    url: "/admin/pages/:id/files/:sha256",
+    url: "/admin/pages/:id/files/:hash",
     capability: "pages:edit",
     loadClass: "admin",
     response: "html",
@@ -96,8 +96,8 @@ export function pageFileRoutes(app: FastifyInstance): void {
       const db = request.server.ctx.database.db;
       const page = await findPage(db, request.params.id);
       if (!page) throw notFound();
-      const revisionId = await pageHasFile(db, page.id, request.params.sha256);
-      const file = revisionId ? await fileOfRevision(db, revisionId, request.params.sha256) : undefined;
+      const revisionId = await pageHasFile(db, page.id, request.params.hash);
+      const file = revisionId ? await fileOfRevision(db, revisionId, request.params.hash) : undefined;
       if (!file) throw notFound();
       return sendFile(request, reply, file, false);
     },

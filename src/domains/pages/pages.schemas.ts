@@ -175,10 +175,10 @@ export type UploadForm = Static<typeof UploadForm>;
 /** Path parameters: a published page's file, by the page's slug and the file's content hash. */
 export const FILE_PARAMS = Type.Object({
   slug: Type.String({ pattern: "^[a-z0-9]+(-[a-z0-9]+)*$", maxLength: 80 }),
-  sha256: Sha256,
+  hash: Sha256,
 });
 /** Path parameters: a file of a page, for its editors. */
-export const ADMIN_FILE_PARAMS = Type.Object({ id: Uuid(), sha256: Sha256 });
+export const ADMIN_FILE_PARAMS = Type.Object({ id: Uuid(), hash: Sha256 });
 
 /** Move a block up or down. */
 export const MoveForm = FormBody({ version: FormText(12), direction: FormText(4) });
