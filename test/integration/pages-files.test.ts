@@ -205,6 +205,7 @@ forEachEngine("files and images of pages (issue 10: files follow their page's au
     assert.ok(seen.body.equals(bytes), "the member gets the very bytes uploaded");
     assert.equal(seen.headers.get("content-type"), "image/png");
     assert.equal(seen.headers.get("x-content-type-options"), "nosniff");
+    assert.match(seen.headers.get("content-security-policy") ?? "", /sandbox/, "nothing in a file runs");
     assert.equal(
       seen.headers.get("content-disposition"),
       `inline; filename="Team photo.png"; filename*=UTF-8''Team%20photo.png`,
