@@ -49,6 +49,8 @@ const PLAIN: Record<string, string> = {
   text: "string",
   uuid: "string",
   _text: "string[]",
+  // pg gives a Buffer, PGlite a Uint8Array: both are Uint8Array.
+  bytea: "Uint8Array",
 };
 
 function columnType(c: Column): string {

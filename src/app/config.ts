@@ -31,6 +31,8 @@ export interface Config {
   timeZone: string;
   /** Days a member import keeps its row-by-row personal data before the retention job removes it. */
   importRetentionDays: number;
+  /** The largest file or image an editor may upload to a page, in bytes (kept in the database). */
+  pageFileMaxBytes: number;
   /** Minutes between scheduled invariant scans (INV-10); a violation stops writes and opens a SEV-1. */
   invariantScanMinutes: number;
   /** Outbox delivery (G11): see MailConfig. */
@@ -202,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),
     timeZone,
     importRetentionDays: intFrom(env, "CLUBOS_IMPORT_RETENTION_DAYS", 30),
+    pageFileMaxBytes: intFrom(env, "CLUBOS_PAGE_FILE_MAX_BYTES", 10 * 1024 * 1024),
     invariantScanMinutes: invariantScanMinutes(env),
     mail: mailConfigFrom(env),
     publicUrl: publicUrlFrom(env),

@@ -24,6 +24,7 @@ import { incidentRoutes } from "../domains/ops/incidents.routes.tsx";
 import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
+import { pageFileRoutes } from "../domains/pages/page-files.routes.tsx";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { previewAdminRoutes } from "../domains/pages/preview.admin.routes.tsx";
@@ -69,6 +70,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   pageAdminRoutes,
   previewRoutes,
   previewAdminRoutes,
+  pageFileRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

@@ -33,6 +33,8 @@ export interface SiteSettings {
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
   importRetentionDays: number;
+  /** The largest file or image an editor may upload to a page, in bytes. */
+  pageFileMaxBytes: number;
   /** Links in mail: the club's address, and how long invitations and password resets work. */
   publicUrl: string;
   invitationDays: number;

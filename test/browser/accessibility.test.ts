@@ -8,7 +8,7 @@ import { linkSettingsOf } from "../../src/domains/identity/account-links.actions
 import { applyToJoin, confirmApplication, JOIN_FORM } from "../../src/domains/identity/join.actions.ts";
 import { openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
-import { publishPage, saveDraft, startDraft } from "../../src/domains/pages/pages.actions.ts";
+import { publishPage, saveDraft, startDraft, uploadPageFile } from "../../src/domains/pages/pages.actions.ts";
 import { createPreviewLink } from "../../src/domains/pages/preview.actions.ts";
 import { setJoinForm } from "../../src/domains/settings/settings.actions.ts";
 import { createMember, startTestApp, type TestApp } from "../helpers/app.ts";
@@ -130,6 +130,19 @@ describe("browser: accessibility of the public and admin pages (pglite)", browse
       version: await versionOf(database, pageRow.id),
       title: "About our club",
       summary: "Who we are and what we do.",
+    });
+    // An image block: on the published page, and in the editor with its alt text field and the upload form.
+    await act(database, by, uploadPageFile, {
+      pageId: pageRow.id,
+      version: await versionOf(database, pageRow.id),
+      kind: "image",
+      fileName: "logo.png",
+      bytes: Buffer.from(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+        "base64",
+      ),
+      maxBytes: 1024 * 1024,
+      text: "The club's logo",
     });
     await step(publishPage);
     await step(startDraft);

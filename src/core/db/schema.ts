@@ -368,6 +368,22 @@ export interface PageBlocksTable {
   data: GenJson;
 }
 
+export interface PageFileContentsTable {
+  sha256: string;
+  content_type: string;
+  size: number;
+  bytes: Uint8Array;
+  created_at: GenTimestamp;
+}
+
+export interface PageFilesTable {
+  revision_id: string;
+  sha256: string;
+  file_name: string;
+  created_by: string;
+  created_at: GenTimestamp;
+}
+
 export interface PagePreviewLinksTable {
   id: Generated<string>;
   page_id: string;
@@ -565,6 +581,8 @@ export interface DB {
   operator_alerts: OperatorAlertsTable;
   outbox: OutboxTable;
   page_blocks: PageBlocksTable;
+  page_file_contents: PageFileContentsTable;
+  page_files: PageFilesTable;
   page_preview_links: PagePreviewLinksTable;
   page_revisions: PageRevisionsTable;
   page_scheduled_publishes: PageScheduledPublishesTable;

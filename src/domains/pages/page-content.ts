@@ -1,6 +1,13 @@
 import { Compile } from "typebox/compile";
 import { invalidInput } from "../../core/errors.ts";
-import { AudienceRule, BLOCK_DATA, BLOCK_TYPES, type BlockType } from "./pages.schemas.ts";
+import {
+  AudienceRule,
+  BLOCK_DATA,
+  BLOCK_TYPES,
+  type BlockType,
+  FILE_BLOCK_TYPES,
+  type FileBlockType,
+} from "./pages.schemas.ts";
 
 /* The rules of a page's content that need more than a form's schema, written once and applied by every
  * action (and by the renderer, which shows nothing it would not accept): a slug, a title, a block's data
@@ -46,8 +53,20 @@ export function checkTitle(raw: string): string {
   return title;
 }
 
-/** What a new block of each type starts with. */
-export const NEW_BLOCK: { [K in BlockType]: unknown } = {
+/** True for the types that show an uploaded file (added by the upload form, with their file). */
+export function isFileBlockType(type: string): type is FileBlockType {
+  return (FILE_BLOCK_TYPES as readonly string[]).includes(type);
+}
+
+/** The file a block shows, or undefined when it shows none. */
+export function fileOfBlock(block: { type: string; data: unknown }): string | undefined {
+  if (!isFileBlockType(block.type)) return undefined;
+  const file = (block.data as { file?: unknown } | null)?.file;
+  return typeof file === "string" ? file : undefined;
+}
+
+/** What a new block of each type starts with (file blocks start with their upload). */
+export const NEW_BLOCK: { [K in Exclude<BlockType, FileBlockType>]: unknown } = {
   heading: { text: "New heading", level: 2 },
   text: { markdown: "" },
   call_to_action: { label: "Find out more", href: "/" },
@@ -62,4 +81,6 @@ export const BLOCK_NAMES: { [K in BlockType]: string } = {
   call_to_action: "Call to action",
   members_note: "Members-only note",
   event_list: "Upcoming events",
+  image: "Image",
+  file: "File to download",
 };

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type ActionScope, defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import type { AuditDraft } from "../../core/audit.ts";
@@ -10,9 +11,13 @@ import {
   blockIsValid,
   checkSlug,
   checkTitle,
+  fileOfBlock,
   isBlockType,
+  isFileBlockType,
   NEW_BLOCK,
 } from "./page-content.ts";
+import { ACCEPTED_WORDS, acceptedType, cleanFileName } from "./page-file-types.ts";
+import { attachFile, detachIfUnused, keepContent } from "./page-files.repository.ts";
 import { PAGE_ERRORS } from "./pages.errors.ts";
 import {
   appendBlock,
@@ -54,6 +59,7 @@ const PAGE_CHANGES = [
   "page.draft_saved",
   "page.draft_started",
   "page.block_added",
+  "page.file_uploaded",
   "page.block_changed",
   "page.block_moved",
   "page.block_removed",
@@ -229,6 +235,10 @@ export const addBlock = defineAction({
   async run(scope, input: { pageId: string; version: number; type: string }) {
     if (!isBlockType(input.type))
       throw PAGE_ERRORS.invalid_block(`"${input.type}" is not a kind of block. Choose one from the list.`);
+    if (isFileBlockType(input.type))
+      throw PAGE_ERRORS.invalid_block(
+        `A ${BLOCK_NAMES[input.type].toLowerCase()} block is added with its file: use the upload form below.`,
+      );
     const page = await lockCurrent(scope, input.pageId, input.version);
     const draft = await writableDraft(scope, page);
     const block = await appendBlock(scope.trx, draft.id, { type: input.type, data: NEW_BLOCK[input.type] });
@@ -248,12 +258,16 @@ export const updateBlock = defineAction({
   async run(scope, input: { pageId: string; version: number; blockId: string; data: unknown }) {
     const page = await lockCurrent(scope, input.pageId, input.version);
     const block = await writableBlock(scope, page, input.blockId);
-    if (!blockIsValid({ type: block.type, data: input.data }))
+    // A file block keeps the file it was uploaded with: a form cannot point it at another file.
+    const data = isFileBlockType(block.type)
+      ? { ...(input.data as object), file: fileOfBlock(block) }
+      : input.data;
+    if (!blockIsValid({ type: block.type, data }))
       throw PAGE_ERRORS.invalid_block(
         "Some of this block's fields are missing or not valid (a heading needs its text, a link must start " +
           "with /, http://, https:// or mailto:). Nothing was saved; correct them and save again.",
       );
-    await updateBlockData(scope.trx, block.id, input.data);
+    await updateBlockData(scope.trx, block.id, data);
     const after = await touchPage(scope.trx, page.id);
     return {
       result: after,
@@ -266,6 +280,81 @@ export const updateBlock = defineAction({
     };
   },
 });
+
+/** Uploads an image (with its alt text) or a file (with its link text) as a new block at the end of the
+ * draft. The file is checked by its content, not its name, and by size; its bytes are kept once by
+ * their sha256, and the draft carries them as one of its files. */
+export const uploadPageFile = defineAction({
+  name: "uploadPageFile",
+  access: EDIT,
+  effect: "admin",
+  async run(
+    scope,
+    input: {
+      pageId: string;
+      version: number;
+      kind: string;
+      fileName: string;
+      bytes: Uint8Array;
+      maxBytes: number;
+      text: string;
+      caption?: string;
+    },
+  ) {
+    if (!isFileBlockType(input.kind))
+      throw PAGE_ERRORS.invalid_block("Choose whether this is an image or a file to download.");
+    const kind = input.kind;
+    if (input.bytes.length === 0)
+      throw PAGE_ERRORS.file_missing("No file came with the form. Choose a file, then upload it again.");
+    if (input.bytes.length > input.maxBytes) throw fileTooLarge(input.maxBytes);
+    const text = input.text.trim();
+    if (!text)
+      throw PAGE_ERRORS.invalid_block(
+        kind === "image"
+          ? "An image needs a short description (alt text) for people who cannot see it. Write one and upload again."
+          : 'A file needs the text of its link, like "Membership form (PDF)". Write it and upload again.',
+      );
+    const contentType = await acceptedType(kind, input.bytes);
+    if (!contentType)
+      throw PAGE_ERRORS.file_type_refused(
+        `This file's content is not ${ACCEPTED_WORDS[kind]}, whatever its name says, so it was not uploaded. ` +
+          "Save it in one of those formats and upload it again.",
+      );
+    const page = await lockCurrent(scope, input.pageId, input.version);
+    const draft = await writableDraft(scope, page);
+    const sha256 = createHash("sha256").update(input.bytes).digest("hex");
+    const fileName = cleanFileName(input.fileName, kind === "image" ? "image" : "file");
+    const caption = input.caption?.trim();
+    const data =
+      kind === "image"
+        ? { file: sha256, alt: text, ...(caption ? { caption } : {}) }
+        : { file: sha256, label: text };
+    if (!blockIsValid({ type: kind, data }))
+      throw PAGE_ERRORS.invalid_block(
+        "The description or link text is too long (at most 300 characters for images, 100 for files). Shorten it.",
+      );
+    await keepContent(scope.trx, { sha256, contentType, bytes: input.bytes });
+    await attachFile(scope.trx, { revisionId: draft.id, sha256, fileName, createdBy: actorRef(scope.actor) });
+    const block = await appendBlock(scope.trx, draft.id, { type: kind, data });
+    const after = await touchPage(scope.trx, page.id);
+    return {
+      result: { page: after, block, sha256 },
+      audit: pageAudit("page.file_uploaded", after, {
+        blocks: `${BLOCK_NAMES[kind]} added`,
+        file: { sha256, fileName, contentType, size: input.bytes.length },
+      }),
+    };
+  },
+});
+
+/** The refusal for a file over the limit, with the limit in words. */
+export function fileTooLarge(maxBytes: number) {
+  const mb = (maxBytes / (1024 * 1024)).toLocaleString("en-GB", { maximumFractionDigits: 1 });
+  return PAGE_ERRORS.file_too_large(
+    `This file is larger than ${mb} MB, the most a page can take, so it was not uploaded. ` +
+      "Make it smaller (for a photo, a smaller size or a JPEG), then upload it again.",
+  );
+}
 
 /** Moves a block one place up or down. */
 export const moveBlock = defineAction({
@@ -297,6 +386,8 @@ export const removeBlock = defineAction({
     const page = await lockCurrent(scope, input.pageId, input.version);
     const block = await writableBlock(scope, page, input.blockId);
     await deleteBlock(scope.trx, block);
+    const file = fileOfBlock(block);
+    if (file) await detachIfUnused(scope.trx, block.revision_id, file);
     const after = await touchPage(scope.trx, page.id);
     return {
       result: after,

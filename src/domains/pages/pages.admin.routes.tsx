@@ -61,6 +61,7 @@ const NOTICES: Record<NoticeKey, string> = {
   saved: "Saved.",
   draft: "A new draft is started from the published content.",
   block: "The blocks are saved.",
+  uploaded: "The file is uploaded, as a new block at the end of the draft.",
   audience: "Who may see it is saved. It takes effect on the site when the draft is published.",
   published: "Published: this is now what visitors its audience admits see.",
   unpublished: "The page is off the site.",
@@ -117,6 +118,11 @@ export function blockDataFromForm(body: BlockForm): unknown {
       const limit = /^\d{1,2}$/.test(t(body.limit)) ? Number(t(body.limit)) : Number.NaN;
       return { limit, ...(t(body.heading) ? { heading: t(body.heading) } : {}) };
     }
+    // The file itself stays as uploaded (the action keeps it); the form changes only its texts.
+    case "image":
+      return { alt: t(body.alt), ...(t(body.caption) ? { caption: t(body.caption) } : {}) };
+    case "file":
+      return { label: t(body.label) };
     default:
       return null;
   }
@@ -213,6 +219,7 @@ export function pageAdminRoutes(app: FastifyInstance): void {
               canPublish={request.auth.actor.capabilities.has("pages:publish")}
             />
           }
+          maxFileBytes={request.server.ctx.config.pageFileMaxBytes}
         />,
       );
     },

@@ -3,7 +3,7 @@ import { ROLES } from "../../core/capabilities.ts";
 import { CsrfField, FormToken, Notice, type PageContext } from "../../http/page.tsx";
 import { MEMBER_STATUS_VALUES } from "../members/members.schemas.ts";
 import { describeAudience } from "./audience.ts";
-import { BLOCK_NAMES, blockIsValid, isBlockType } from "./page-content.ts";
+import { BLOCK_NAMES, blockIsValid, isBlockType, isFileBlockType } from "./page-content.ts";
 import type { DiffLine } from "./pages.presenters.ts";
 import type { BlockRow, PageRow, RevisionRow } from "./pages.repository.ts";
 import { BLOCK_TYPES, type BlockData } from "./pages.schemas.ts";
@@ -32,15 +32,22 @@ export function PostForm({
   version,
   children,
   inline,
+  multipart,
 }: {
   page: PageContext;
   action: string;
   version: number;
   children: ComponentChildren;
   inline?: boolean;
+  multipart?: boolean;
 }) {
   return (
-    <form method="post" action={action} class={inline ? "inline" : undefined}>
+    <form
+      method="post"
+      action={action}
+      class={inline ? "inline" : undefined}
+      enctype={multipart ? "multipart/form-data" : undefined}
+    >
       <CsrfField page={page} />
       <FormToken />
       <input type="hidden" name="version" value={String(version)} />
@@ -51,6 +58,9 @@ export function PostForm({
 
 const at = (d: Date, timeZone: string) =>
   new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone }).format(new Date(d));
+/** A size limit in words, like "10 MB". */
+const maxSize = (bytes: number) =>
+  `${(bytes / (1024 * 1024)).toLocaleString("en-GB", { maximumFractionDigits: 1 })} MB`;
 
 /** The list of every page, and the form to create one. */
 export function PageList({
@@ -202,7 +212,7 @@ function AudienceFields({
 }
 
 /** The fields of one block's form, by its type. */
-function BlockFields({ block }: { block: BlockRow }) {
+function BlockFields({ block, pageId }: { block: BlockRow; pageId: string }) {
   const id = (f: string) => `b-${block.id}-${f}`;
   const field = (
     name: string,
@@ -260,6 +270,27 @@ function BlockFields({ block }: { block: BlockRow }) {
           {field("limit", "How many events (1 to 20)", s("limit"), { max: 3 })}
         </>
       );
+    case "image":
+      return (
+        <>
+          <p>
+            <img src={`/admin/pages/${pageId}/files/${s("file")}`} alt={s("alt")} class="preview" />
+          </p>
+          {field("alt", "Description for people who cannot see the image (alt text, required)", s("alt"), {
+            max: 300,
+          })}
+          {field("caption", "Caption (optional)", s("caption"), { max: 300 })}
+        </>
+      );
+    case "file":
+      return (
+        <>
+          <p>
+            <a href={`/admin/pages/${pageId}/files/${s("file")}`}>Open the file</a>
+          </p>
+          {field("label", "Link text", s("label"), { max: 100 })}
+        </>
+      );
     default:
       return <p>This kind of block cannot be edited here.</p>;
   }
@@ -292,7 +323,7 @@ function BlockEditor(props: {
       )}
       <PostForm page={page} action={base} version={version}>
         <input type="hidden" name="type" value={block.type} />
-        <BlockFields block={block} />
+        <BlockFields block={block} pageId={props.pageId} />
         <button type="submit">Save block {block.position}</button>
       </PostForm>
       {block.position > 1 ? (
@@ -351,6 +382,8 @@ export function PageEditor(props: {
   notice?: string;
   /** Previews, share links and the scheduled publish (preview.views.tsx). */
   previews?: ComponentChildren;
+  /** The upload limit (CLUBOS_PAGE_FILE_MAX_BYTES), shown beside the file field. */
+  maxFileBytes: number;
 }) {
   const { page, row, draft, shown, blocks, history } = props;
   const canPublish = page.actor.capabilities.has("pages:publish");
@@ -440,13 +473,34 @@ export function PageEditor(props: {
           <PostForm page={page} action={`${base}/blocks`} version={v}>
             <label for="new-block-type">Kind of block</label>
             <select id="new-block-type" name="type">
-              {BLOCK_TYPES.map((t) => (
+              {BLOCK_TYPES.filter((t) => !isFileBlockType(t)).map((t) => (
                 <option key={t} value={t}>
                   {BLOCK_NAMES[t]}
                 </option>
               ))}
             </select>
             <button type="submit">Add the block at the end</button>
+          </PostForm>
+          <h3>Add an image or a file</h3>
+          <PostForm page={page} action={`${base}/files`} version={v} multipart>
+            <fieldset>
+              <legend>What it is</legend>
+              <input type="radio" id="upload-kind-image" name="kind" value="image" checked />
+              <label for="upload-kind-image">An image shown in the page</label>
+              <input type="radio" id="upload-kind-file" name="kind" value="file" />
+              <label for="upload-kind-file">A file to download (PDF, office document)</label>
+            </fieldset>
+            <label for="upload-file">File (at most {maxSize(props.maxFileBytes)})</label>
+            <input type="file" id="upload-file" name="file" required />
+            <label for="upload-alt">
+              For an image: a description for people who cannot see it (alt text)
+            </label>
+            <input id="upload-alt" name="alt" maxLength={300} />
+            <label for="upload-caption">For an image: a caption (optional)</label>
+            <input id="upload-caption" name="caption" maxLength={300} />
+            <label for="upload-label">For a file: the text of its link</label>
+            <input id="upload-label" name="label" maxLength={100} />
+            <button type="submit">Upload, as a new block at the end</button>
           </PostForm>
         </>
       ) : (

@@ -17,4 +17,11 @@ export const PAGE_ERRORS = defineErrors({
       "The preview cannot be shown: the link is unknown, expired or revoked, previews are switched off, or it failed",
   },
   schedule_invalid: { status: 409, description: "A scheduled publish cannot be set or run as asked" },
+  file_missing: { status: 422, description: "The upload form came without a file" },
+  file_type_refused: {
+    status: 415,
+    description:
+      "The uploaded file's content is not a kind of image or file a page takes (its name does not count)",
+  },
+  file_too_large: { status: 413, description: "The uploaded file is larger than the configured limit" },
 });

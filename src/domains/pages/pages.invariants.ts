@@ -2,7 +2,8 @@ import { sql } from "kysely";
 import type { InvariantCheck, Violation } from "../../core/invariants.ts";
 
 /** The publishing checks (INV-4, INV-5): one current published revision per published page, published
- * revisions unchanged since they were published, blocks ordered and owned by exactly one revision. */
+ * revisions unchanged since they were published, blocks ordered and owned by exactly one revision, files
+ * owned by a revision that shows them. */
 export const pagesInvariantChecks: InvariantCheck[] = [
   {
     id: "pages.one_current_revision",
@@ -62,5 +63,30 @@ export const pagesInvariantChecks: InvariantCheck[] = [
              'revision ' || b.revision_id::text || ' does not exist' AS detail
       FROM page_blocks b LEFT JOIN page_revisions r ON r.id = b.revision_id
       WHERE r.id IS NULL`,
+  },
+  {
+    id: "pages.files_owned",
+    rule: "INV-5",
+    description:
+      "every image and file block shows a file its own revision carries, and every file of a revision is shown by one of its blocks",
+    sql: sql<Violation>`
+      SELECT 'page_block' AS subject_type, b.id::text AS subject_id,
+             'shows file ' || coalesce(b.data ->> 'file', '(none)') || ' which revision '
+               || b.revision_id::text || ' does not carry' AS detail
+      FROM page_blocks b
+      WHERE b.type IN ('image', 'file')
+        AND NOT EXISTS (SELECT 1 FROM page_files f
+                        WHERE f.revision_id = b.revision_id AND f.sha256 = b.data ->> 'file')
+      UNION ALL
+      SELECT 'page_revision' AS subject_type, f.revision_id::text AS subject_id,
+             'carries file ' || f.sha256 || ' that none of its blocks shows' AS detail
+      FROM page_files f
+      WHERE NOT EXISTS (SELECT 1 FROM page_blocks b WHERE b.revision_id = f.revision_id
+                          AND b.type IN ('image', 'file') AND b.data ->> 'file' = f.sha256)
+      UNION ALL
+      SELECT 'page_file' AS subject_type, c.sha256 AS subject_id,
+             'kept, but no revision carries it' AS detail
+      FROM page_file_contents c
+      WHERE NOT EXISTS (SELECT 1 FROM page_files f WHERE f.sha256 = c.sha256)`,
   },
 ];

@@ -5,6 +5,7 @@ import { UUID } from "../../core/ids.ts";
 import { termIsCurrent } from "../committees/committees.repository.ts";
 import { roleKeysOfMembersRow } from "../identity/identity.repository.ts";
 import type { Viewer } from "./audience.ts";
+import { copyFiles } from "./page-files.repository.ts";
 
 /** The publishing domain's SQL: pages, page_revisions, page_blocks, and the viewer facts audiences read. */
 
@@ -280,6 +281,7 @@ export async function copyRevision(trx: Transaction<DB>, from: RevisionRow, crea
     SELECT ${revision.id}, position, type, audience, data FROM page_blocks WHERE revision_id = ${from.id}`.execute(
     trx,
   );
+  await copyFiles(trx, from.id, revision.id);
   return revision;
 }
 

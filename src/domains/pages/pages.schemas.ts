@@ -46,9 +46,23 @@ export type LeafRule =
 /** An audience rule, as the schema above allows it. */
 export type AudienceRule = LeafRule | { type: "any_of"; rules: LeafRule[] };
 
-/** The block types the renderer knows; more (images, files) come later. */
-export const BLOCK_TYPES = ["heading", "text", "call_to_action", "members_note", "event_list"] as const;
+/** The block types the renderer knows. */
+export const BLOCK_TYPES = [
+  "heading",
+  "text",
+  "call_to_action",
+  "members_note",
+  "event_list",
+  "image",
+  "file",
+] as const;
 export type BlockType = (typeof BLOCK_TYPES)[number];
+/** The block types that show an uploaded file: added by the upload form, never empty. */
+export const FILE_BLOCK_TYPES = ["image", "file"] as const;
+export type FileBlockType = (typeof FILE_BLOCK_TYPES)[number];
+
+/** A file's content hash (sha256, hex): how a block names the file of its revision it shows. */
+export const Sha256 = Type.String({ pattern: "^[0-9a-f]{64}$", minLength: 64, maxLength: 64 });
 
 /** A link a call to action may point to: a path on this site, or an http(s) or mailto address. */
 const Href = Type.String({
@@ -72,6 +86,12 @@ export const BLOCK_DATA = {
     { heading: Type.Optional(Text(200)), limit: Type.Integer({ minimum: 1, maximum: 20 }) },
     closed,
   ),
+  // Alt text is required: an image without it says nothing to someone who cannot see it.
+  image: Type.Object(
+    { file: Sha256, alt: Text(300, { minLength: 1 }), caption: Type.Optional(Text(300)) },
+    closed,
+  ),
+  file: Type.Object({ file: Sha256, label: Text(100, { minLength: 1 }) }, closed),
 } as const;
 export type BlockData = { [K in BlockType]: Static<(typeof BLOCK_DATA)[K]> };
 
@@ -122,8 +142,43 @@ export const BlockForm = FormBody({
   href: FormText(500),
   heading: FormText(200),
   limit: FormText(3),
+  alt: FormText(300),
+  caption: FormText(300),
 });
 export type BlockForm = Static<typeof BlockForm>;
+
+/** A file as the upload form's multipart body carries it (read by the multipart scope's onFile). */
+export interface UploadedFile {
+  fileName: string;
+  bytes: Buffer;
+  /** True when the file was longer than the limit (the rest was not read). */
+  truncated: boolean;
+}
+
+/** The upload form: an image (with its alt text) or a file (with its link text), as a new block of the
+ * draft. Multipart; the file part is checked by content and size, not by this schema. */
+export const UploadForm = Type.Object(
+  {
+    version: FormText(12),
+    kind: FormText(10),
+    alt: FormText(300),
+    caption: FormText(300),
+    label: FormText(100),
+    file: Type.Optional(Type.Unsafe<UploadedFile>({ type: "object" })),
+    _csrf: Type.Optional(Text(128)),
+    _form: Type.Optional(Text(64)),
+  },
+  { additionalProperties: false },
+);
+export type UploadForm = Static<typeof UploadForm>;
+
+/** Path parameters: a published page's file, by the page's slug and the file's content hash. */
+export const FILE_PARAMS = Type.Object({
+  slug: Type.String({ pattern: "^[a-z0-9]+(-[a-z0-9]+)*$", maxLength: 80 }),
+  hash: Sha256,
+});
+/** Path parameters: a file of a page, for its editors. */
+export const ADMIN_FILE_PARAMS = Type.Object({ id: Uuid(), hash: Sha256 });
 
 /** Move a block up or down. */
 export const MoveForm = FormBody({ version: FormText(12), direction: FormText(4) });
@@ -156,6 +211,7 @@ const NOTICE_KEYS = [
   "draft",
   "block",
   "audience",
+  "uploaded",
 ] as const;
 /** The status line after an editor action. */
 export const EditorQuery = Query({

@@ -26,12 +26,36 @@ export function Block({
   block,
   events,
   timeZone,
+  fileBase,
 }: {
   block: BlockRow;
   events: ListedEvent[];
   timeZone: string;
+  fileBase: string;
 }) {
   switch (block.type) {
+    case "image": {
+      const d = block.data as BlockData["image"];
+      const img = <img src={`${fileBase}${d.file}`} alt={d.alt} loading="lazy" />;
+      return d.caption ? (
+        <figure>
+          {img}
+          <figcaption>{d.caption}</figcaption>
+        </figure>
+      ) : (
+        <p class="image">{img}</p>
+      );
+    }
+    case "file": {
+      const d = block.data as BlockData["file"];
+      return (
+        <p class="file">
+          <a href={`${fileBase}${d.file}`} download>
+            {d.label}
+          </a>
+        </p>
+      );
+    }
     case "heading": {
       const d = block.data as BlockData["heading"];
       return d.level === 3 ? <h3>{d.text}</h3> : <h2>{d.text}</h2>;
@@ -87,11 +111,13 @@ export function Block({
  * cannot be rendered (a type it does not know, data that does not fit its type): the caller then answers
  * as if the page did not exist, never with half a page (R-3). */
 export function renderPageContent(
-  revision: { title: string },
+  revision: { title: string; slug: string },
   blocks: BlockRow[],
   events: ListedEvent[],
   timeZone: string,
 ): string {
+  // The page's files are served under its own address, after its audience decision (page-files.routes).
+  const fileBase = `/p/${revision.slug}/files/`;
   for (const block of blocks) {
     if (!blockIsValid(block)) throw new Error(`block ${block.position} (${block.type}) cannot be rendered`);
   }
@@ -99,7 +125,7 @@ export function renderPageContent(
     <article>
       <h1>{revision.title}</h1>
       {blocks.map((b) => (
-        <Block key={b.id} block={b} events={events} timeZone={timeZone} />
+        <Block key={b.id} block={b} events={events} timeZone={timeZone} fileBase={fileBase} />
       ))}
     </article>,
   );

@@ -60,7 +60,12 @@ async function editorPreview(
   if (!revision) return previewError(request, reply, previewUnavailable());
   const blocks = await blocksOfRevision(request.server.ctx.database.db, revision.id);
   const events = blocks.some((b) => b.type === "event_list") ? await upcoming(request, true) : [];
-  const { html, failures } = renderPreviewBlocks(blocks, events, request.server.ctx.config.timeZone);
+  const { html, failures } = renderPreviewBlocks(
+    blocks,
+    events,
+    request.server.ctx.config.timeZone,
+    `/admin/pages/${pageId}/files/`,
+  );
   return sendPage(
     request,
     reply,
@@ -157,7 +162,13 @@ export function previewRoutes(app: FastifyInstance): void {
       }
       const { revision, blocks } = shown;
       const events = blocks.some((b) => b.type === "event_list") ? await upcoming(request, false) : [];
-      const { html, failures } = renderPreviewBlocks(blocks, events, ctx.config.timeZone);
+      // Files are served to editors only (/admin/pages/:id/files); a reviewer's preview shows the text.
+      const { html, failures } = renderPreviewBlocks(
+        blocks,
+        events,
+        ctx.config.timeZone,
+        `/admin/pages/${revision.page_id}/files/`,
+      );
       // A reviewer sees the page whole or not at all; what failed is for the editor's own preview.
       if (failures.length)
         return previewError(

@@ -38,6 +38,7 @@ export function renderPreviewBlocks(
   blocks: BlockRow[],
   events: ListedEvent[] | Error,
   timeZone: string,
+  fileBase: string,
 ): { html: string[]; failures: BlockFailure[] } {
   const html: string[] = [];
   const failures: BlockFailure[] = [];
@@ -60,7 +61,12 @@ export function renderPreviewBlocks(
     try {
       html.push(
         renderToString(
-          <Block block={b} events={events instanceof Error ? [] : events} timeZone={timeZone} />,
+          <Block
+            block={b}
+            events={events instanceof Error ? [] : events}
+            timeZone={timeZone}
+            fileBase={fileBase}
+          />,
         ),
       );
     } catch (error) {
