@@ -49,6 +49,8 @@ const PLAIN: Record<string, string> = {
   text: "string",
   uuid: "string",
   _text: "string[]",
+  // Read as its text form; only ever written by PostgreSQL (generated columns).
+  tsvector: "string",
 };
 
 function columnType(c: Column): string {
@@ -75,7 +77,7 @@ const pascal = (table: string) =>
 export async function renderSchemaTypes(database: Database): Promise<string> {
   const { rows } = await sql<Column>`
     SELECT c.table_name, c.column_name, c.udt_name, c.is_nullable,
-           (c.column_default IS NOT NULL OR c.is_identity = 'YES') AS has_default
+           (c.column_default IS NOT NULL OR c.is_identity = 'YES' OR c.is_generated = 'ALWAYS') AS has_default
     FROM information_schema.columns c
     JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
     WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'

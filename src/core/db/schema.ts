@@ -326,6 +326,17 @@ export interface PageBlocksTable {
   type: string;
   audience: NullableJson;
   data: GenJson;
+  search_vector: Generated<string | null>;
+}
+
+export interface PageLeakAuditsTable {
+  id: Generated<string>;
+  ran_at: GenTimestamp;
+  ran_by: string;
+  viewers: number;
+  responses: number;
+  findings: number;
+  report: GenJson;
 }
 
 export interface PageRevisionsTable {
@@ -342,6 +353,7 @@ export interface PageRevisionsTable {
   content_hash: string | null;
   published_at: NullableTimestamp;
   published_by: string | null;
+  search_vector: Generated<string | null>;
 }
 
 export interface PagesTable {
@@ -483,6 +495,7 @@ export interface DB {
   operator_alerts: OperatorAlertsTable;
   outbox: OutboxTable;
   page_blocks: PageBlocksTable;
+  page_leak_audits: PageLeakAuditsTable;
   page_revisions: PageRevisionsTable;
   pages: PagesTable;
   registrations: RegistrationsTable;
