@@ -22,6 +22,7 @@ import { opsRoutes } from "../domains/ops/ops.routes.tsx";
 import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
+import { pageFeedRoutes } from "../domains/pages/pages.feeds.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
@@ -57,6 +58,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   loginThrottleRoutes,
   (app, ctx) => backupRoutes(app, backupOperations(ctx)),
   pageAdminRoutes,
+  pageFeedRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

@@ -165,3 +165,4 @@ export type NoticeKey = (typeof NOTICE_KEYS)[number];
 
 /** The home page query (?changed=password after a password change). */
 export const HomeQuery = Query({ changed: Type.Optional(Text(40)) });
+export const SearchQuery = Query({ q: Type.Optional(Text(200)) });
