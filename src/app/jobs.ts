@@ -6,9 +6,11 @@ import { backupJob } from "../domains/ops/backup.job.ts";
 import { backupDrillJob } from "../domains/ops/backup-drill.job.ts";
 import { incidentWatchJob } from "../domains/ops/incident-watch.job.ts";
 import { invariantScanJob } from "../domains/ops/invariant-scan.job.ts";
+import { leakAuditJob } from "../domains/pages/leak-audit.job.ts";
 import { backupTargets, drillOf, takeBackup } from "./backup-env.ts";
 import { backupDrillHours, backupIntervalMinutes, type Config, invariantScanMinutes } from "./config.ts";
 import { allInvariantChecks } from "./invariants.ts";
+import { appContextOf, auditAndRecord } from "./leak-audit.ts";
 
 /** Every scheduled job: run on their intervals by `clubos serve`, by hand with `clubos jobs run`. */
 export const JOBS: readonly Job<Config>[] = [
@@ -27,6 +29,10 @@ export const JOBS: readonly Job<Config>[] = [
     intervalMs: backupDrillHours() * 60 * 60_000,
     backupDir: (ctx) => ctx.config.backupDir,
     drill: (ctx, actor, onProgress) => drillOf(ctx.config, actor, { onProgress }),
+  }),
+  leakAuditJob<Config>({
+    intervalMs: 6 * 60 * 60_000,
+    audit: (ctx, env) => auditAndRecord(appContextOf(ctx), env),
   }),
 ];
 
