@@ -79,18 +79,20 @@ export async function runLeakAudit(
   const db = ctx.database.db;
   const samples: SampleViewer[] = [{ label: "anonymous", memberId: null, viewer: ANONYMOUS }];
   const actors = new Map<string, Actor>();
-  const seen = new Set<string>();
-  for (const s of await sampleMemberIds(db)) {
-    if (seen.has(s.memberId)) continue;
-    seen.add(s.memberId);
+  // One sign-in per member, named after every class it stands for ("role member, status active").
+  const classes = new Map<string, string[]>();
+  for (const s of await sampleMemberIds(db))
+    classes.set(s.memberId, [...(classes.get(s.memberId) ?? []), s.label]);
+  for (const [memberId, labels] of classes) {
+    const label = labels.join(", ");
     const actor: Actor = {
       type: "member",
-      memberId: s.memberId,
-      name: `Leak audit (${s.label})`,
-      capabilities: new Set(capabilitiesOf(await activeRoleKeys(db, s.memberId))),
+      memberId,
+      name: `Leak audit (${label})`,
+      capabilities: new Set(capabilitiesOf(await activeRoleKeys(db, memberId))),
     };
-    actors.set(s.memberId, actor);
-    samples.push({ label: s.label, memberId: s.memberId, viewer: await viewerOf(db, actor) });
+    actors.set(memberId, actor);
+    samples.push({ label, memberId, viewer: await viewerOf(db, actor) });
   }
   const pages = await allPublishedPages(db);
   const app = await auditApp(ctx, actors, options.build);

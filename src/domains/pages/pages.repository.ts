@@ -548,20 +548,20 @@ export async function searchPublished(db: Kysely<DB>, words: string, limit = 200
 export async function sampleMemberIds(db: Kysely<DB>): Promise<{ label: string; memberId: string }[]> {
   const { rows } = await sql<{ label: string; member_id: string }>`
     SELECT label, member_id::text FROM (
-      SELECT DISTINCT ON (status) 'status ' || status AS label, id AS member_id FROM members
-        WHERE deleted_at IS NULL ORDER BY status, created_at
+      (SELECT DISTINCT ON (status) 'status ' || status AS label, id AS member_id FROM members
+        WHERE deleted_at IS NULL ORDER BY status, created_at)
       UNION ALL
-      SELECT DISTINCT ON (tier_key) 'tier ' || tier_key, id FROM members
-        WHERE deleted_at IS NULL AND tier_key IS NOT NULL ORDER BY tier_key, created_at
+      (SELECT DISTINCT ON (tier_key) 'tier ' || tier_key, id FROM members
+        WHERE deleted_at IS NULL AND tier_key IS NOT NULL ORDER BY tier_key, created_at)
       UNION ALL
-      SELECT DISTINCT ON (cm.committee_id) 'committee ' || cm.committee_id::text, cm.member_id
+      (SELECT DISTINCT ON (cm.committee_id) 'committee ' || cm.committee_id::text, cm.member_id
         FROM committee_memberships cm JOIN members m ON m.id = cm.member_id
-        WHERE m.deleted_at IS NULL AND ${termIsCurrent("cm")} ORDER BY cm.committee_id, cm.member_id
+        WHERE m.deleted_at IS NULL AND ${termIsCurrent("cm")} ORDER BY cm.committee_id, cm.member_id)
       UNION ALL
-      SELECT DISTINCT ON (ra.role_key) 'role ' || ra.role_key, ra.member_id
+      (SELECT DISTINCT ON (ra.role_key) 'role ' || ra.role_key, ra.member_id
         FROM role_assignments ra JOIN members m ON m.id = ra.member_id
         WHERE m.deleted_at IS NULL AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now())
-        ORDER BY ra.role_key, ra.member_id
+        ORDER BY ra.role_key, ra.member_id)
     ) s ORDER BY label`.execute(db);
   return rows.map((r) => ({ label: r.label, memberId: r.member_id }));
 }
