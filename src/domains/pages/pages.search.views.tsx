@@ -13,7 +13,7 @@ export function SearchView({ words, results }: { words: string; results: SearchR
   return (
     <section>
       <h1>Search</h1>
-      <form method="get" action="/search" role="search">
+      <form method="get" action="/search">
         <label for="search-q">Search the site</label>{" "}
         <input id="search-q" type="search" name="q" value={words} maxLength={200} />{" "}
         <button type="submit">Search</button>
