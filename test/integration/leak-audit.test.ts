@@ -7,8 +7,9 @@ import { findJob } from "../../src/app/jobs.ts";
 import { auditAndRecord, runLeakAudit } from "../../src/app/leak-audit.ts";
 import { ROUTE_MODULES } from "../../src/app/server.ts";
 import { systemActor } from "../../src/core/actor.ts";
+import { blockText } from "../../src/domains/pages/page-content.ts";
 import { pageFeedRoutes } from "../../src/domains/pages/pages.feeds.routes.tsx";
-import { publishedPageList } from "../../src/domains/pages/pages.repository.ts";
+import { publishedNewsWithBlocks, publishedPageList } from "../../src/domains/pages/pages.repository.ts";
 import { READ } from "../../src/http/declarations.ts";
 import { declareRoute } from "../../src/http/routes.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
@@ -49,11 +50,31 @@ function leakySitemap(app: FastifyInstance): void {
   });
 }
 
-/** Runs fn with the site's feed routes replaced by a leaky sitemap (the other feed surfaces then 404). */
-async function withPlantedLeak<T>(fn: () => Promise<T>): Promise<T> {
+/** The feed as a route that summarises every block, forgetting the block decision. */
+function leakyFeed(app: FastifyInstance): void {
+  declareRoute(app, {
+    method: "GET",
+    url: "/news.atom",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: READ,
+    summary: "planted leak: a feed whose summaries skip the block audience decision",
+    handler: async (request, reply) => {
+      const posts = await publishedNewsWithBlocks(request.server.ctx.database.db);
+      const entries = posts.map(
+        (p) => `<entry><summary>${p.blocks.map(blockText).join(" ")}</summary></entry>`,
+      );
+      return reply.type("application/atom+xml").send(`<feed>${entries.join("")}</feed>`);
+    },
+  });
+}
+
+/** Runs fn with the site's feed routes replaced by a leaky one (the other feed surfaces then 404). */
+async function withPlantedLeak<T>(fn: () => Promise<T>, leaky = leakySitemap): Promise<T> {
   const at = ROUTE_MODULES.indexOf(pageFeedRoutes);
   assert.ok(at >= 0);
-  ROUTE_MODULES[at] = leakySitemap;
+  ROUTE_MODULES[at] = leaky;
   try {
     return await fn();
   } finally {
@@ -146,6 +167,27 @@ forEachEngine("[G08] the publishing leak audit", (engine) => {
     const cleared = await sql`SELECT 1 FROM operator_alerts WHERE key = 'pages.leak'`.execute(db);
     assert.equal(cleared.rows.length, 0);
     assert.equal(await metric(t), "0");
+  });
+
+  test("[G08] a feed whose summaries skip the block decision is found: the hidden block, for each viewer it excludes", async () => {
+    const words = `Treasurer bank details ${uniqueSlug("acct").replace(/-/g, " ")}`;
+    const post = await makePage(t.get().runtime.database, {
+      slug: uniqueSlug("news"),
+      kind: "news",
+      title: "Public news post",
+      blocks: [
+        { type: "text", data: { markdown: "Public opening words" } },
+        { type: "text", data: { markdown: words }, audience: { type: "roles", roles: ["full_admin"] } },
+      ],
+    });
+    assert.equal((await runLeakAudit(t.get().runtime)).ok, true, "the real feed is clean");
+    const report = await withPlantedLeak(() => runLeakAudit(t.get().runtime), leakyFeed);
+    const feed = report.findings.filter((f) => f.surface === "/news.atom" && f.subject === `${post.slug}#2`);
+    assert.ok(
+      feed.some((f) => f.viewer === "anonymous" && /hidden block/.test(f.problem)),
+      JSON.stringify(report.findings),
+    );
+    assert.ok(!feed.some((f) => f.viewer.includes("role full_admin")), "not for a viewer the rule admits");
   });
 
   test("[G08] the scheduled job runs the same audit and says what it found", async () => {
