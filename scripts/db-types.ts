@@ -51,6 +51,8 @@ const PLAIN: Record<string, string> = {
   _text: "string[]",
   // pg gives a Buffer, PGlite a Uint8Array: both are Uint8Array.
   bytea: "Uint8Array",
+  // Read as its text form; only ever written by PostgreSQL (generated columns).
+  tsvector: "string",
 };
 
 function columnType(c: Column): string {
@@ -77,7 +79,7 @@ const pascal = (table: string) =>
 export async function renderSchemaTypes(database: Database): Promise<string> {
   const { rows } = await sql<Column>`
     SELECT c.table_name, c.column_name, c.udt_name, c.is_nullable,
-           (c.column_default IS NOT NULL OR c.is_identity = 'YES') AS has_default
+           (c.column_default IS NOT NULL OR c.is_identity = 'YES' OR c.is_generated = 'ALWAYS') AS has_default
     FROM information_schema.columns c
     JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
     WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'

@@ -132,6 +132,11 @@ export const VERBS: readonly Verb[] = [
     description: "Run the ClubOS web server (PORT, DATABASE_URL and the other settings in README.md)",
     load: async () => (await import("./verbs/serve.verbs.ts")).registerServeVerb,
   },
+  {
+    name: "pages",
+    description: "The published site: audit every page, feed, sitemap and search for leaks (leak-audit)",
+    load: async () => (await import("./verbs/pages.verbs.ts")).registerPagesVerbs,
+  },
 ];
 
 /** Builds the commander program writing to env.io. Given the call's argv, only the verb it names is

@@ -8,10 +8,12 @@ import { backupJob } from "../domains/ops/backup.job.ts";
 import { backupDrillJob } from "../domains/ops/backup-drill.job.ts";
 import { incidentWatchJob } from "../domains/ops/incident-watch.job.ts";
 import { invariantScanJob } from "../domains/ops/invariant-scan.job.ts";
+import { leakAuditJob } from "../domains/pages/leak-audit.job.ts";
 import { scheduledPublishJob } from "../domains/pages/scheduled-publish.job.ts";
 import { backupTargets, drillOf, takeBackup } from "./backup-env.ts";
 import { backupDrillHours, backupIntervalMinutes, type Config, invariantScanMinutes } from "./config.ts";
 import { allInvariantChecks } from "./invariants.ts";
+import { appContextOf, auditAndRecord } from "./leak-audit.ts";
 
 /** Every scheduled job: run on their intervals by `clubos serve`, by hand with `clubos jobs run`. */
 export const JOBS: readonly Job<Config>[] = [
@@ -34,6 +36,10 @@ export const JOBS: readonly Job<Config>[] = [
   }),
   renewalReminderJob,
   scheduledPublishJob,
+  leakAuditJob<Config>({
+    intervalMs: 6 * 60 * 60_000,
+    audit: (ctx, env) => auditAndRecord(appContextOf(ctx), env),
+  }),
 ];
 
 /** The job with this name, or undefined. */

@@ -26,6 +26,7 @@ import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { pageFileRoutes } from "../domains/pages/page-files.routes.tsx";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
+import { pageFeedRoutes } from "../domains/pages/pages.feeds.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { previewAdminRoutes } from "../domains/pages/preview.admin.routes.tsx";
 import { previewRoutes } from "../domains/pages/preview.routes.tsx";
@@ -71,6 +72,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   previewRoutes,
   previewAdminRoutes,
   pageFileRoutes,
+  pageFeedRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

@@ -110,3 +110,11 @@ export const mailAttempts = new Counter({
   labelNames: ["outcome"] as const,
   registers: [registry],
 });
+
+/** What the newest leak audit of the published site found (G08): 0 clean, more is a leak; -1 before the
+ * first audit or when it cannot be read. Set by the audit and read again at scrape time. */
+export const pagesLeakFindings = new Gauge({
+  name: "clubos_pages_leak_findings",
+  help: "Findings of the newest publishing leak audit; 0 clean, -1 no audit yet or unreadable",
+  registers: [registry],
+});

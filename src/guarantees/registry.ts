@@ -320,12 +320,75 @@ export const guarantees: readonly Guarantee[] = [
     detection: [invariantScan, scheduledScan],
     recovery: [invariantRepair, incidentReview],
   }),
-  planned(
-    "G08",
-    "Audience enforcement is server-side only",
-    ["R-1", "R-2", "R-4", "R-6"],
-    "Pages issue: audience filter on the server before render, leak tests per audience.",
-  ),
+  enforced("G08", "Audience enforcement is server-side only", ["R-1", "R-2", "R-4", "R-6"], {
+    mechanisms: [
+      mech(
+        "src/domains/pages/audience.ts",
+        "audienceAllows",
+        "the one audience decision, over viewer facts read once per request; an unreadable rule denies (R-1)",
+      ),
+      mech(
+        "src/domains/pages/audience.ts",
+        "blockAllows",
+        "a block's own audience on top of its page's: a hidden block leaves no trace, in no summary",
+      ),
+      mech(
+        "src/domains/pages/pages.routes.tsx",
+        "renderFor",
+        "pages, home, news and navigation decide before rendering; a hidden page answers as a missing one (R-2)",
+      ),
+      mech(
+        "src/domains/pages/pages.feeds.routes.tsx",
+        "pageFeedRoutes",
+        "the Atom feed, sitemap.xml (public pages only) and site search decide with the same evaluator",
+      ),
+      mech(
+        "src/domains/pages/pages.routes.tsx",
+        "sendCacheable",
+        "only what every viewer gets carries Cache-Control public; anything restricted is private, no-store (R-6)",
+      ),
+      mech(
+        "src/app/leak-audit.ts",
+        "runLeakAudit",
+        "renders every page, feed, sitemap, search and listing through the real routes as each audience class",
+      ),
+      mech(
+        "src/domains/pages/leak-audit.actions.ts",
+        "recordLeakAudit",
+        "a finding raises the operator alert and opens a SEV-1 publishing incident in the run's transaction",
+      ),
+    ],
+    detection: [
+      signal(
+        "cli",
+        "pages leak-audit",
+        "the leak audit: exits 1 and lists what was shown to whom on any finding",
+      ),
+      signal(
+        "scan",
+        "jobs run",
+        "the pages-leak-audit job (every 6 hours) runs the same audit and records it",
+      ),
+      signal(
+        "metric",
+        "clubos_pages_leak_findings",
+        "findings of the newest leak audit; 0 clean, -1 none yet",
+      ),
+      signal(
+        "admin-warning",
+        "/admin/system",
+        "the newest leak audit's result, and the alert banner on a leak",
+      ),
+    ],
+    recovery: [
+      fix(
+        "freeze publishing, find what leaked from the audit, roll the revision back or unpublish",
+        "pages leak-audit",
+        "publishing-freeze",
+      ),
+      incidentReview,
+    ],
+  }),
   enforced("G09", "Preview never leaks to public", ["R-5", "D-3"], {
     mechanisms: [
       mech(

@@ -7,8 +7,8 @@ import { forEachEngine } from "../helpers/engines.ts";
 import { makePage, type SampleViewer, sampleViewers, uniqueSlug } from "../helpers/pages.ts";
 
 /* Property (G08): for random pages, block audiences and the sample viewers of every audience class, a
- * unique marker from each page and block appears in what a viewer is served (the page itself and the
- * site navigation) if and only if the rules admit that viewer. The oracle below is written from the rules'
+ * unique marker from each page and block appears in what a viewer is served (the page itself, the site
+ * navigation, the Atom feed, sitemap.xml and site search) if and only if the rules admit that viewer. The oracle below is written from the rules'
  * definition, not from the application's evaluator. */
 
 type Leaf =
@@ -100,9 +100,10 @@ forEachEngine(
       ({ viewers, committeeId } = await sampleViewers(t.get().runtime, t.get().baseUrl));
     });
 
-    test("random pages, blocks and audiences against every sample viewer, on the page and in the navigation", async () => {
+    test("random pages, blocks and audiences against every sample viewer: page, navigation, feed, sitemap, search", async () => {
       const pageArb = fc.record({
         audience: ruleArb(committeeId),
+        kind: fc.constantFrom("page" as const, "news" as const),
         inNav: fc.boolean(),
         blocks: fc.array(
           fc.record({
@@ -127,6 +128,7 @@ forEachEngine(
             const page = await makePage(t.get().runtime.database, {
               slug: uniqueSlug("prop"),
               title: `Title ${titleMarker}`,
+              kind: spec.kind,
               audience: spec.audience,
               nav: spec.inNav ? 5 : undefined,
               blocks: blocks.map((b) => ({
@@ -140,6 +142,12 @@ forEachEngine(
           for (const [who, viewer] of Object.entries(viewers)) {
             const missing = await viewer.client.get(`/p/${uniqueSlug("absent")}`);
             const home = await viewer.client.get("/");
+            const feed = (await viewer.client.get("/news.atom")).text;
+            const sitemap = (await viewer.client.get("/sitemap.xml")).text;
+            const search = async (marker: string) =>
+              /<ol class="search-results">([\s\S]*?)<\/ol>/.exec(
+                (await viewer.client.get(`/search?q=${marker}`)).text,
+              )?.[1] ?? "";
             for (const m of made) {
               const visible = admits(m.spec.audience, viewer);
               const res = await viewer.client.get(`/p/${m.page.slug}`);
@@ -158,7 +166,35 @@ forEachEngine(
                   `${where}: block ${JSON.stringify(b)}`,
                 );
                 assert.ok(!home.text.includes(b.marker), "blocks never reach the navigation");
+                // A post without a summary is summarised from the blocks this reader may see (all fit).
+                assert.equal(
+                  feed.includes(b.marker),
+                  blockVisible && m.spec.kind === "news",
+                  `${where}: feed, block ${JSON.stringify(b)}`,
+                );
+                assert.ok(!sitemap.includes(b.marker), "blocks never reach the sitemap");
+                const found = await search(b.marker);
+                assert.equal(
+                  found.includes(`/p/${m.page.slug}"`),
+                  blockVisible,
+                  `${where}: search hit by block ${b.marker}`,
+                );
+                assert.equal(
+                  found.includes(b.marker),
+                  blockVisible,
+                  `${where}: search summary, block ${b.marker}`,
+                );
               }
+              assert.equal(feed.includes(m.titleMarker), visible && m.spec.kind === "news", `${where}: feed`);
+              // The sitemap is the same for everyone: public pages only.
+              assert.equal(
+                sitemap.includes(`/p/${m.page.slug}<`),
+                admits(m.spec.audience, viewers.anonymous!),
+                `${where}: sitemap`,
+              );
+              const byTitle = await search(m.titleMarker);
+              assert.equal(byTitle.includes(`/p/${m.page.slug}"`), visible, `${where}: search by title`);
+              assert.equal(byTitle.includes(m.titleMarker), visible, `${where}: search result title`);
               assert.equal(
                 home.text.includes(m.titleMarker),
                 visible && m.spec.inNav,

@@ -366,6 +366,7 @@ export interface PageBlocksTable {
   type: string;
   audience: NullableJson;
   data: GenJson;
+  search_vector: Generated<string | null>;
 }
 
 export interface PageFileContentsTable {
@@ -382,6 +383,16 @@ export interface PageFilesTable {
   file_name: string;
   created_by: string;
   created_at: GenTimestamp;
+}
+
+export interface PageLeakAuditsTable {
+  id: Generated<string>;
+  ran_at: GenTimestamp;
+  ran_by: string;
+  viewers: number;
+  responses: number;
+  findings: number;
+  report: GenJson;
 }
 
 export interface PagePreviewLinksTable {
@@ -410,6 +421,7 @@ export interface PageRevisionsTable {
   content_hash: string | null;
   published_at: NullableTimestamp;
   published_by: string | null;
+  search_vector: Generated<string | null>;
 }
 
 export interface PageScheduledPublishesTable {
@@ -583,6 +595,7 @@ export interface DB {
   page_blocks: PageBlocksTable;
   page_file_contents: PageFileContentsTable;
   page_files: PageFilesTable;
+  page_leak_audits: PageLeakAuditsTable;
   page_preview_links: PagePreviewLinksTable;
   page_revisions: PageRevisionsTable;
   page_scheduled_publishes: PageScheduledPublishesTable;

@@ -7,6 +7,7 @@ import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { IDEMPOTENCY_KEY } from "../../http/schema.ts";
 import { mailQueueStats } from "../mail/outbox.repository.ts";
+import { latestLeakAudit } from "../pages/pages.repository.ts";
 import { type AuditFilter, listAuditEntries } from "./audit.repository.ts";
 import { openIncidents } from "./incidents.repository.ts";
 import { setMode, setSwitch } from "./mode.actions.ts";
@@ -22,6 +23,16 @@ async function mailLine(request: FastifyRequest) {
   const mail = request.server.ctx.mail;
   const stats = await mailQueueStats(request.server.ctx.database.db).catch(() => undefined);
   return stats && { configured: mail?.configured ?? false, breaker: mail?.breaker() ?? "unknown", ...stats };
+}
+
+/** The newest publishing leak audit (G08) for the system page; null before the first, undefined when it
+ * cannot be read (the page still answers). */
+async function leakAuditLine(db: Parameters<typeof latestLeakAudit>[0]) {
+  const run = await latestLeakAudit(db).then(
+    (r) => r ?? null,
+    () => undefined,
+  );
+  return run && { ranAt: new Date(run.ran_at), findings: run.findings, responses: run.responses };
 }
 
 /** The audit filter form as the repository's filter: blank fields filter nothing. */
@@ -85,6 +96,7 @@ export function opsRoutes(app: FastifyInstance): void {
           state={await request.server.ctx.modes.refresh()}
           walArchive={await refreshWalArchiveGauge(request.server.ctx.database)}
           openIncidents={await openIncidents(request.server.ctx.database.db)}
+          leakAudit={await leakAuditLine(request.server.ctx.database.db)}
         />,
       ),
   });

@@ -146,11 +146,14 @@ export function SystemView({
   state,
   walArchive,
   openIncidents = [],
+  leakAudit,
 }: {
   page: PageContext;
   state: SystemState | null;
   walArchive: WalArchiveStatus;
   openIncidents?: IncidentRef[];
+  /** The newest publishing leak audit; null before the first, undefined when it could not be read. */
+  leakAudit?: { ranAt: Date; findings: number; responses: number } | null;
 }) {
   const switches = state
     ? [
@@ -167,6 +170,16 @@ export function SystemView({
         {state?.reason ? ` (reason: ${state.reason}, by ${state.changedBy})` : ""}
       </p>
       <DecisionLog open={openIncidents} degraded={Boolean(state?.degradedSince)} />
+      <p id="leak-audit">
+        Publishing leak audit:{" "}
+        {leakAudit === undefined
+          ? "its last result cannot be read now."
+          : leakAudit === null
+            ? "not run yet. Run clubos pages leak-audit."
+            : leakAudit.findings === 0
+              ? `no leak (${leakAudit.responses} responses checked, ${leakAudit.ranAt.toISOString()}).`
+              : `LEAK: ${leakAudit.findings} finding(s) at ${leakAudit.ranAt.toISOString()}. Run clubos pages leak-audit for the list and follow the publishing-freeze runbook.`}
+      </p>
       <p>
         <a href="/admin/incidents">Incidents and area owners</a> · <a href="/admin/system/backups">Backups</a>
       </p>

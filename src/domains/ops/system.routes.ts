@@ -2,11 +2,18 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { migrationStatus } from "../../core/db/migrate.ts";
 import { refreshWalArchiveGauge } from "../../core/db/wal-archive.ts";
 import { notFound } from "../../core/errors.ts";
-import { mailDeadLetters, mailOldestWaiting, mailQueueDepth, registry } from "../../core/metrics.ts";
+import {
+  mailDeadLetters,
+  mailOldestWaiting,
+  mailQueueDepth,
+  pagesLeakFindings,
+  registry,
+} from "../../core/metrics.ts";
 import { NO_DB } from "../../http/declarations.ts";
 import { declareRoute } from "../../http/routes.ts";
 import { presentMailState } from "../mail/mail.presenters.ts";
 import { type MailQueueStats, mailQueueStats } from "../mail/outbox.repository.ts";
+import { latestLeakAudit } from "../pages/pages.repository.ts";
 import { presentVersion } from "./ops.presenters.ts";
 import { AliveOut, ReadyOut, VersionOut } from "./ops.schemas.ts";
 
@@ -25,6 +32,19 @@ async function mailFigures(request: FastifyRequest): Promise<MailQueueStats | nu
     mailDeadLetters.set(stats.dead);
   }
   return stats;
+}
+
+/** The newest leak audit's findings (G08), -1 before the first or when it cannot be read in time. */
+async function leakAuditFigure(request: FastifyRequest): Promise<void> {
+  const read = latestLeakAudit(request.server.ctx.database.db).then(
+    (r) => (r ? r.findings : -1),
+    () => -1,
+  );
+  const late = new Promise<number>((r) => {
+    const timer: NodeJS.Timeout = setTimeout(() => r(-1), 1000);
+    timer.unref();
+  });
+  pagesLeakFindings.set(await Promise.race([read, late]));
 }
 
 function isLoopback(ip: string): boolean {
@@ -99,6 +119,7 @@ export function systemRoutes(app: FastifyInstance): void {
       // Gauges read from the database at scrape time; each gives up quickly so an outage still answers.
       await refreshWalArchiveGauge(request.server.ctx.database);
       await mailFigures(request);
+      await leakAuditFigure(request);
       return reply.type(registry.contentType).send(await registry.metrics());
     },
   });

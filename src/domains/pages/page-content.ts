@@ -84,3 +84,21 @@ export const BLOCK_NAMES: { [K in BlockType]: string } = {
   image: "Image",
   file: "File to download",
 };
+
+/** The words a block shows, as plain text (markdown left as written): what a feed summary, a search
+ * snippet and the leak audit read. The same fields the search column indexes (migration 0027). */
+export function blockText(block: { data: unknown }): string {
+  const d = (block.data ?? {}) as Record<string, unknown>;
+  return ["text", "markdown", "label", "heading"]
+    .map((k) => (typeof d[k] === "string" ? (d[k] as string) : ""))
+    .filter(Boolean)
+    .join(" ");
+}
+
+/** Text cut to at most `max` characters at a word boundary, with an ellipsis when cut. */
+export function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max);
+  return `${cut.slice(0, cut.lastIndexOf(" ") > 0 ? cut.lastIndexOf(" ") : max)}…`;
+}

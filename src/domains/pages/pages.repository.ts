@@ -461,3 +461,137 @@ export async function audienceChoices(db: Kysely<DB>) {
   const committees = await db.selectFrom("committees").select(["id", "name"]).orderBy("name").execute();
   return { tiers, committees };
 }
+
+/** Published news posts with their blocks, newest first: what the Atom feed decides and shows. */
+export async function publishedNewsWithBlocks(db: Kysely<DB>, limit = 50) {
+  const rows = await db
+    .selectFrom("pages as p")
+    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+    .select(["p.id", "p.slug", "p.published_on", "r.title", "r.summary", "r.audience", "r.published_at"])
+    .select(blocksOf(sql.ref("r.id")).as("blocks"))
+    .where("p.status", "=", "published")
+    .where("p.kind", "=", "news")
+    .orderBy("p.published_on", "desc")
+    .orderBy("r.published_at", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    ...row,
+    audience: row.audience as unknown,
+    blocks: parsedList<BlockRow>(row.blocks),
+  }));
+}
+
+/** Every published page with its current revision's audience and when it was published: what the
+ * sitemap decides on. */
+export function publishedPageList(db: Kysely<DB>) {
+  return db
+    .selectFrom("pages as p")
+    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+    .select(["p.id", "p.slug", "p.kind", "r.title", "r.audience", "r.published_at"])
+    .where("p.status", "=", "published")
+    .orderBy("p.slug")
+    .execute();
+}
+
+/** Every published page with its current revision and blocks: what the leak audit renders. */
+export async function allPublishedPages(db: Kysely<DB>) {
+  const rows = await db
+    .selectFrom("pages as p")
+    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+    .select(["p.id", "p.slug", "p.kind", "r.title", "r.summary", "r.audience"])
+    .select(blocksOf(sql.ref("r.id")).as("blocks"))
+    .where("p.status", "=", "published")
+    .orderBy("p.slug")
+    .execute();
+  return rows.map((row) => ({
+    ...row,
+    audience: row.audience as unknown,
+    blocks: parsedList<BlockRow>(row.blocks),
+  }));
+}
+
+/** A search hit: a published page whose title or summary matched (title_match), or some of whose blocks
+ * did (matched_blocks, with each block's type and audience for the decision), and every block for a
+ * snippet. Nothing is decided here: the caller drops what the viewer may not see. */
+export async function searchPublished(db: Kysely<DB>, words: string, limit = 200) {
+  const q = sql`plainto_tsquery('simple'::regconfig, ${words})`;
+  const rows = await db
+    .selectFrom("pages as p")
+    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+    .select(["p.id", "p.slug", "p.kind", "r.title", "r.summary", "r.audience"])
+    .select(sql<boolean>`r.search_vector @@ ${q}`.as("title_match"))
+    .select(
+      sql<string[]>`coalesce((SELECT array_agg(b.id::text) FROM page_blocks b
+        WHERE b.revision_id = r.id AND b.search_vector @@ ${q}), '{}')`.as("matched_blocks"),
+    )
+    .select(blocksOf(sql.ref("r.id")).as("blocks"))
+    .where("p.status", "=", "published")
+    .where((eb) =>
+      eb.or([
+        sql<boolean>`r.search_vector @@ ${q}`,
+        sql<boolean>`EXISTS (SELECT 1 FROM page_blocks b WHERE b.revision_id = r.id AND b.search_vector @@ ${q})`,
+      ]),
+    )
+    .orderBy(sql`ts_rank(r.search_vector, ${q})`, "desc")
+    .orderBy("p.slug")
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    ...row,
+    audience: row.audience as unknown,
+    matched_blocks: new Set(row.matched_blocks),
+    blocks: parsedList<BlockRow>(row.blocks),
+  }));
+}
+
+/** Member ids standing for each audience class the club has: one per status, tier, current committee
+ * and held role (the leak audit signs in as each). Only members who are not deleted. */
+export async function sampleMemberIds(db: Kysely<DB>): Promise<{ label: string; memberId: string }[]> {
+  const { rows } = await sql<{ label: string; member_id: string }>`
+    SELECT label, member_id::text FROM (
+      (SELECT DISTINCT ON (status) 'status ' || status AS label, id AS member_id FROM members
+        WHERE deleted_at IS NULL ORDER BY status, created_at)
+      UNION ALL
+      (SELECT DISTINCT ON (tier_key) 'tier ' || tier_key, id FROM members
+        WHERE deleted_at IS NULL AND tier_key IS NOT NULL ORDER BY tier_key, created_at)
+      UNION ALL
+      (SELECT DISTINCT ON (cm.committee_id) 'committee ' || cm.committee_id::text, cm.member_id
+        FROM committee_memberships cm JOIN members m ON m.id = cm.member_id
+        WHERE m.deleted_at IS NULL AND ${termIsCurrent("cm")} ORDER BY cm.committee_id, cm.member_id)
+      UNION ALL
+      (SELECT DISTINCT ON (ra.role_key) 'role ' || ra.role_key, ra.member_id
+        FROM role_assignments ra JOIN members m ON m.id = ra.member_id
+        WHERE m.deleted_at IS NULL AND ra.starts_at <= now() AND (ra.ends_at IS NULL OR ra.ends_at > now())
+        ORDER BY ra.role_key, ra.member_id)
+    ) s ORDER BY label`.execute(db);
+  return rows.map((r) => ({ label: r.label, memberId: r.member_id }));
+}
+
+/** Records one leak audit run. */
+export function insertLeakAudit(
+  trx: Transaction<DB>,
+  values: { ranBy: string; viewers: number; responses: number; findings: number; report: unknown },
+) {
+  return trx
+    .insertInto("page_leak_audits")
+    .values({
+      ran_by: values.ranBy,
+      viewers: values.viewers,
+      responses: values.responses,
+      findings: values.findings,
+      report: JSON.stringify(values.report),
+    })
+    .returning(["id", "ran_at"])
+    .executeTakeFirstOrThrow();
+}
+
+/** The newest leak audit run, or undefined before the first. */
+export function latestLeakAudit(db: Kysely<DB>) {
+  return db
+    .selectFrom("page_leak_audits")
+    .select(["id", "ran_at", "ran_by", "viewers", "responses", "findings"])
+    .orderBy("ran_at", "desc")
+    .limit(1)
+    .executeTakeFirst();
+}

@@ -31,12 +31,12 @@ import {
 export const HOME_SLUG = "home";
 
 /** How long a shared cache may keep a public page (R-6): short, as unpublishing must take effect. */
-const PUBLIC_CACHE = "public, max-age=60";
-const PRIVATE = "private, no-store";
+export const PUBLIC_CACHE = "public, max-age=60";
+export const PRIVATE = "private, no-store";
 
 /** The header links of the site's pages this viewer may see: top-level pages in menu order, each
  * followed by its children; a child whose parent is hidden stands on its own. */
-async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Promise<SiteLink[]> {
+export async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Promise<SiteLink[]> {
   const pages = (await navigationPages(request.server.ctx.database.db)).filter(
     (p) => p.slug !== HOME_SLUG && audienceAllows(p.audience, viewer),
   );
@@ -53,17 +53,24 @@ async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Promise<Si
     for (const c of pages) if (c.nav_parent_id === p.id) out.push(link(c, true));
   }
   out.push({ href: "/news", label: "News" });
+  out.push({ href: "/search", label: "Search" });
   return out;
 }
 
 /** Sends public HTML: kept by shared caches with an ETag when every viewer would get these very bytes
  * (R-6), else private. A matching If-None-Match gets 304. */
-function sendCacheable(request: FastifyRequest, reply: FastifyReply, html: string, shared: boolean) {
-  if (!shared) return reply.header("cache-control", PRIVATE).type("text/html; charset=utf-8").send(html);
+export function sendCacheable(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  html: string,
+  shared: boolean,
+  type = "text/html; charset=utf-8",
+) {
+  if (!shared) return reply.header("cache-control", PRIVATE).type(type).send(html);
   const etag = `"${createHash("sha256").update(html).digest("base64url").slice(0, 27)}"`;
   reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
   if (request.headers["if-none-match"] === etag) return reply.code(304).send();
-  return reply.type("text/html; charset=utf-8").send(html);
+  return reply.type(type).send(html);
 }
 
 /** Renders a published page for this viewer, or throws 404 when it is hidden from them, absent, or
@@ -94,7 +101,7 @@ function sameForEveryone(page: PublishedPage, viewer: Viewer): boolean {
 
 /** Until a response is known to be the same for everyone it is private, its 404s included: a hidden
  * page's 404 and a missing page's carry the same headers too. */
-function privateUntilShown(reply: FastifyReply): void {
+export function privateUntilShown(reply: FastifyReply): void {
   reply.header("vary", "Cookie, Authorization").header("cache-control", PRIVATE);
 }
 

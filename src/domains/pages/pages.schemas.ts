@@ -241,3 +241,4 @@ export const PreviewLinkForm = FormBody({
 });
 /** Schedule the draft's publish at a club-time date and time. */
 export const ScheduleForm = FormBody({ version: FormText(12), publishAt: FormText(20) });
+export const SearchQuery = Query({ q: Type.Optional(Text(200)) });

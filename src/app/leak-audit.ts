@@ -1,0 +1,214 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { type ActionEnv, runAction } from "../core/action.ts";
+import { type Actor, anonymousActor } from "../core/actor.ts";
+import { capabilitiesOf } from "../core/capabilities.ts";
+import type { JobContext } from "../core/scheduler.ts";
+import { activeRoleKeys } from "../domains/identity/identity.repository.ts";
+import { ANONYMOUS, audienceAllows, blockAllows, type Viewer } from "../domains/pages/audience.ts";
+import { type LeakFinding, type LeakReport, recordLeakAudit } from "../domains/pages/leak-audit.actions.ts";
+import { blockText } from "../domains/pages/page-content.ts";
+import { allPublishedPages, sampleMemberIds, viewerOf } from "../domains/pages/pages.repository.ts";
+import { HOME_SLUG } from "../domains/pages/pages.routes.tsx";
+import type { Config } from "./config.ts";
+import type { AppContext } from "./context.ts";
+import { buildServer } from "./server.ts";
+
+/* The leak audit (G08): the published site rendered through the app's real routes (Fastify inject on an
+ * app built for the audit, never listening) as an anonymous visitor and as a sample member of every
+ * audience class the club has, and each response compared with what the one audience evaluator says that
+ * viewer may see. Anything the rules exclude that shows up anyway is a finding: a hidden page answered
+ * otherwise than a missing one, its title or link listed, a hidden block's words on any surface, a
+ * restricted response marked for shared caches. */
+
+/** The header the audit's own app reads to know which sample member asks. Only the app built here reads
+ * it: the served app authenticates by session and token alone. */
+const AUDIT_VIEWER = "x-clubos-leak-audit-viewer";
+
+/** The shortest text worth looking for: shorter words appear everywhere by chance. */
+const MIN_MARK = 8;
+
+/** The most distinctive plain run of a text (letters, digits and spaces), as every surface writes it
+ * whatever its escaping or markup; null when too short to look for. */
+export function markOf(text: string): string | null {
+  const runs = text.match(/[A-Za-z0-9]+(?:[ \t]+[A-Za-z0-9]+)*/g) ?? [];
+  const best = runs.map((r) => r.replace(/\s+/g, " ")).sort((a, b) => b.length - a.length)[0];
+  return best && best.length >= MIN_MARK ? best : null;
+}
+
+const flat = (text: string) => text.replace(/\s+/g, " ");
+const pathOf = (slug: string) => (slug === HOME_SLUG ? "/" : `/p/${slug}`);
+const linksTo = (body: string, slug: string) =>
+  slug !== HOME_SLUG && new RegExp(`/p/${slug}(?=["'<#?\\s])`).test(body);
+
+interface SampleViewer {
+  label: string;
+  memberId: string | null;
+  viewer: Viewer;
+}
+
+interface Served {
+  surface: string;
+  status: number;
+  body: string;
+  cacheControl: string;
+}
+
+/** Builds the app the audit renders with: the real routes; who asks comes from the audit's header. */
+function auditApp(
+  ctx: AppContext,
+  actors: Map<string, Actor>,
+  build = buildServer,
+): Promise<FastifyInstance> {
+  return build({
+    ...ctx,
+    authenticate: async (request) => {
+      const id = request.headers[AUDIT_VIEWER];
+      const actor = typeof id === "string" ? actors.get(id) : undefined;
+      return actor ? { actor, via: "session" } : { actor: anonymousActor, via: null };
+    },
+  });
+}
+
+/** Renders, compares, and returns the findings; records nothing. `build` is the app builder (tests give
+ * one that plants a leak). */
+export async function runLeakAudit(
+  ctx: AppContext,
+  options: { build?: (ctx: AppContext) => Promise<FastifyInstance> } = {},
+): Promise<LeakReport> {
+  const db = ctx.database.db;
+  const samples: SampleViewer[] = [{ label: "anonymous", memberId: null, viewer: ANONYMOUS }];
+  const actors = new Map<string, Actor>();
+  // One sign-in per member, named after every class it stands for ("role member, status active").
+  const classes = new Map<string, string[]>();
+  for (const s of await sampleMemberIds(db))
+    classes.set(s.memberId, [...(classes.get(s.memberId) ?? []), s.label]);
+  for (const [memberId, labels] of classes) {
+    const label = labels.join(", ");
+    const actor: Actor = {
+      type: "member",
+      memberId,
+      name: `Leak audit (${label})`,
+      capabilities: new Set(capabilitiesOf(await activeRoleKeys(db, memberId))),
+    };
+    actors.set(memberId, actor);
+    samples.push({ label, memberId, viewer: await viewerOf(db, actor) });
+  }
+  const pages = await allPublishedPages(db);
+  const app = await auditApp(ctx, actors, options.build);
+  const findings: LeakFinding[] = [];
+  let responses = 0;
+  const anonymousBodies = new Map<string, string>();
+  try {
+    for (const sample of samples) {
+      const get = async (surface: string): Promise<Served> => {
+        const res = await app.inject({
+          method: "GET",
+          url: surface,
+          headers: sample.memberId ? { [AUDIT_VIEWER]: sample.memberId } : {},
+        });
+        responses++;
+        return {
+          surface,
+          status: res.statusCode,
+          body: res.body,
+          cacheControl: String(res.headers["cache-control"] ?? ""),
+        };
+      };
+      const found = (served: Served, subject: string, problem: string) =>
+        findings.push({ viewer: sample.label, surface: served.surface, subject, problem });
+
+      // What this viewer may see, by the one evaluator; and the marks of what they may not.
+      const visibleText: string[] = [ctx.config.clubName];
+      const hidden: { subject: string; mark: string; slug: string; page: boolean }[] = [];
+      const hiddenPages: string[] = [];
+      for (const page of pages) {
+        const pageShown = audienceAllows(page.audience, sample.viewer);
+        if (pageShown) visibleText.push(page.title, page.summary);
+        else hiddenPages.push(page.slug);
+        const titleMark = markOf(page.title);
+        if (!pageShown && titleMark)
+          hidden.push({ subject: page.slug, mark: titleMark, slug: page.slug, page: true });
+        for (const block of page.blocks) {
+          const shown = pageShown && blockAllows(block, sample.viewer);
+          if (shown) {
+            visibleText.push(blockText(block));
+            continue;
+          }
+          const mark = markOf(blockText(block));
+          if (mark)
+            hidden.push({ subject: `${page.slug}#${block.position}`, mark, slug: page.slug, page: false });
+        }
+      }
+      const allowed = flat(visibleText.join("\n"));
+      // A mark the viewer may also read elsewhere (the same words on a page they may see) proves nothing.
+      const marks = hidden.filter((h) => !allowed.includes(h.mark));
+
+      const check = (served: Served, part = served.body) => {
+        const text = flat(part);
+        for (const h of marks)
+          if (text.includes(h.mark))
+            found(
+              served,
+              h.subject,
+              h.page ? "the title of a hidden page is shown" : "the words of a hidden block are shown",
+            );
+        for (const slug of hiddenPages)
+          if (linksTo(part, slug)) found(served, slug, "a link to a hidden page is listed");
+        // R-6: what a signed-in viewer gets may be kept by a shared cache only if it is what everyone gets.
+        if (sample.memberId && /\bpublic\b/.test(served.cacheControl)) {
+          const everyone = anonymousBodies.get(served.surface);
+          if (everyone !== served.body)
+            found(served, served.surface, "a personal response is marked for shared caches");
+        }
+        if (!sample.memberId) anonymousBodies.set(served.surface, served.body);
+      };
+
+      const missing = await get(`/p/leak-audit-${randomBytes(6).toString("hex")}`);
+      for (const page of pages) {
+        const served = await get(pathOf(page.slug));
+        const shown = audienceAllows(page.audience, sample.viewer);
+        if (!shown && page.slug !== HOME_SLUG && (served.status !== 404 || served.body !== missing.body))
+          found(served, page.slug, `a hidden page answers ${served.status}, not exactly as a missing page`);
+        check(served);
+      }
+      for (const surface of ["/news", "/news.atom", "/sitemap.xml", "/search"]) check(await get(surface));
+      // The sitemap is for everyone: only what an anonymous visitor may see belongs in it.
+      const sitemap = await get("/sitemap.xml");
+      for (const page of pages)
+        if (!audienceAllows(page.audience, ANONYMOUS) && linksTo(sitemap.body, page.slug))
+          found(sitemap, page.slug, "a page that is not public is in the sitemap");
+      // Search for each hidden thing's own words: the results (not the echoed question) must not show it.
+      for (const h of marks) {
+        const served = await get(`/search?q=${encodeURIComponent(h.mark.slice(0, 200))}`);
+        const results = /<ol class="search-results">([\s\S]*?)<\/ol>/.exec(served.body)?.[1] ?? "";
+        check(served, results);
+        if (h.page && linksTo(results, h.slug)) found(served, h.slug, "search finds a hidden page");
+      }
+    }
+  } finally {
+    await app.close();
+  }
+  const unique = new Map(findings.map((f) => [`${f.viewer}|${f.surface}|${f.subject}|${f.problem}`, f]));
+  const list = [...unique.values()];
+  return { ok: list.length === 0, viewers: samples.map((s) => s.label), responses, findings: list };
+}
+
+/** Runs the audit and records the run (alert, incident and gauge on a finding): the one way the CLI and
+ * the scheduled job audit. */
+export async function auditAndRecord(
+  ctx: AppContext,
+  env: ActionEnv,
+  options: { build?: (ctx: AppContext) => Promise<FastifyInstance> } = {},
+): Promise<{ report: LeakReport; incidentNumber: number | null }> {
+  const report = await runLeakAudit(ctx, options);
+  const { incidentNumber } = await runAction(env, recordLeakAudit, { report });
+  return { report, incidentNumber };
+}
+
+/** The AppContext a job is given by `clubos serve` and `clubos jobs run` (both pass the runtime). */
+export function appContextOf(ctx: JobContext<Config>): AppContext {
+  if (!("authenticate" in ctx) || !("modes" in ctx))
+    throw new Error("the leak audit needs the app's runtime");
+  return ctx as AppContext;
+}
