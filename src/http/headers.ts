@@ -36,10 +36,11 @@ export async function installSecurityHeaders(app: FastifyInstance): Promise<void
 const PRIVATE = "private, no-store";
 
 /** Everything under /preview/ (R-5), errors and refusals included: never indexed, never kept by any
- * cache, and its address never sent on to another site. */
+ * cache (no-store, with private like every other restricted answer), and its address never sent on to
+ * another site. */
 const PREVIEW_HEADERS = [
   ["x-robots-tag", "noindex, nofollow"],
-  ["cache-control", "no-store"],
+  ["cache-control", PRIVATE],
   ["referrer-policy", "no-referrer"],
 ] as const;
 

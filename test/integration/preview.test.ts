@@ -24,7 +24,7 @@ type Res = { status: number; headers: Headers; text: string };
 /** Every preview response, errors included, carries these (R-5). */
 function assertPreviewHeaders(res: Res, where: string) {
   assert.equal(res.headers.get("x-robots-tag"), "noindex, nofollow", `${where}: X-Robots-Tag`);
-  assert.equal(res.headers.get("cache-control"), "no-store", `${where}: Cache-Control`);
+  assert.equal(res.headers.get("cache-control"), "private, no-store", `${where}: Cache-Control`);
   assert.equal(res.headers.get("referrer-policy"), "no-referrer", `${where}: Referrer-Policy`);
 }
 
