@@ -7,7 +7,8 @@ import { declareRoute, type LoadClass, type RouteRequest, type RouteSchema } fro
  * action's capability; Ajv checks the form against its schema; the route reads the form into the action's
  * input; the action runs once per rendered form; the browser is sent on with a 303 to a page that says
  * what happened (?done=...). A refusal (a schema complaint, a domain error) is thrown and becomes the
- * HTML error page with its status and code (error-handler.tsx). declareFormRoute is that round trip, so a
+ * HTML error page with its status and message (error-handler.tsx), and the form token stays unused, so
+ * the same form, corrected, still goes through. declareFormRoute is that round trip, so a
  * route file states only what differs: its address, action, form and where it leads. */
 
 /** One post of a form: the action's input read from it, and where the browser goes afterwards. */
