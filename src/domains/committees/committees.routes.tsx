@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
+import { declareFormRoute } from "../../http/form-route.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS } from "../../http/schema.ts";
@@ -47,20 +48,16 @@ export function committeeRoutes(app: FastifyInstance): void {
       ),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/committees",
     action: createCommittee,
     loadClass: "admin",
-    response: "html",
     summary: "Create a committee (once per form)",
     schema: { body: CommitteeForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        { name: request.body.name ?? "" },
-        (c) => `/admin/committees/${c.id}?done=created`,
-      ),
+    submit: (request) => ({
+      input: { name: request.body.name ?? "" },
+      redirect: (c) => `/admin/committees/${c.id}?done=created`,
+    }),
   });
 
   declareRoute(app, {
@@ -92,48 +89,35 @@ export function committeeRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/committees/:id/appoint",
     action: appointToCommittee,
     loadClass: "admin",
-    response: "html",
     summary: "Appoint a member (by email) as chair or member for a term; a chair needs roles:grant",
     schema: { params: ID_PARAMS, body: AppointForm },
-    handler: async (request, reply, action) => {
-      const { id } = request.params;
-      const { body } = request;
-      return action.oncePerForm(
-        reply,
-        {
-          committeeId: id,
-          memberEmail: body.email,
-          role: body.role ?? "",
-          startsAt: body.starts_on,
-          endsAt: body.ends_on,
-          timeZone: request.server.ctx.config.timeZone,
-          reason: body.reason,
-        },
-        () => `/admin/committees/${id}?done=appointed`,
-      );
-    },
+    submit: ({ params: { id }, body, server }) => ({
+      input: {
+        committeeId: id,
+        memberEmail: body.email,
+        role: body.role ?? "",
+        startsAt: body.starts_on,
+        endsAt: body.ends_on,
+        timeZone: server.ctx.config.timeZone,
+        reason: body.reason,
+      },
+      redirect: () => `/admin/committees/${id}?done=appointed`,
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/committees/:id/terms/:termId/end",
     action: endCommitteeTerm,
     loadClass: "admin",
-    response: "html",
     summary: "End a term now (an upcoming term is cancelled); ending a chair's term needs roles:grant",
     schema: { params: TERM_PARAMS, body: EndTermForm },
-    handler: async (request, reply, action) => {
-      const { id, termId } = request.params;
-      return action.oncePerForm(
-        reply,
-        { committeeId: id, termId, reason: request.body.reason ?? "" },
-        () => `/admin/committees/${id}?done=ended`,
-      );
-    },
+    submit: ({ params: { id, termId }, body }) => ({
+      input: { committeeId: id, termId, reason: body.reason ?? "" },
+      redirect: () => `/admin/committees/${id}?done=ended`,
+    }),
   });
 }

@@ -3,6 +3,7 @@ import { Type } from "typebox";
 import type { Actor } from "../../core/actor.ts";
 import { notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
+import { declareFormRoute } from "../../http/form-route.ts";
 import { fromLocalInput } from "../../http/local-time.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute, routePolicy } from "../../http/routes.ts";
@@ -133,18 +134,18 @@ export function eventAdminRoutes(app: FastifyInstance): void {
       ),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/events",
     action: createEvent,
     loadClass: "admin",
-    response: "html",
     summary: "Create a draft event for a committee or none (once per form)",
     schema: { body: EventFormBody },
-    handler: async (request, reply, action) => {
+    submit: (request) => {
       const committeeId = (request.body.committeeId ?? "").trim() || null;
-      const input = { ...formEvent(request.body, tz(request)), committeeId, status: "draft" as const };
-      return action.oncePerForm(reply, input, (event) => `/admin/events/${event.id}?done=created`);
+      return {
+        input: { ...formEvent(request.body, tz(request)), committeeId, status: "draft" as const },
+        redirect: (event) => `/admin/events/${event.id}?done=created`,
+      };
     },
   });
 
@@ -179,25 +180,21 @@ export function eventAdminRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/events/:id",
     action: updateEvent,
     loadClass: "admin",
-    response: "html",
     summary: "Save an event (409 if it changed since the form was opened)",
     schema: { params: ID_PARAMS, body: EventFormBody },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          eventId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          changes: formEvent(request.body, tz(request)),
-          timeZone: tz(request),
-        },
-        () => `/admin/events/${request.params.id}?done=saved`,
-      ),
+    submit: (request) => ({
+      input: {
+        eventId: request.params.id,
+        version: versionFrom(request.body.version, true),
+        changes: formEvent(request.body, tz(request)),
+        timeZone: tz(request),
+      },
+      redirect: () => `/admin/events/${request.params.id}?done=saved`,
+    }),
   });
 
   for (const [verb, spec, done, summary] of [
@@ -205,25 +202,17 @@ export function eventAdminRoutes(app: FastifyInstance): void {
     ["complete", completeEvent, "completed", "Mark a started event completed"],
     ["cancel", cancelEvent, "cancelled", "Cancel an event and all its registrations"],
   ] as const) {
-    declareRoute(app, {
-      method: "POST",
+    declareFormRoute(app, {
       url: `/admin/events/:id/${verb}`,
       action: spec,
       loadClass: "admin",
-      response: "html",
       summary,
       // One form shape for the three buttons: only cancel's has a reason.
       schema: { params: ID_PARAMS, body: CancelEventForm },
-      handler: async (request, reply, action) =>
-        action.oncePerForm(
-          reply,
-          {
-            eventId: request.params.id,
-            reason: request.body.reason ?? "",
-            timeZone: tz(request),
-          },
-          () => `/admin/events/${request.params.id}?done=${done}`,
-        ),
+      submit: (request) => ({
+        input: { eventId: request.params.id, reason: request.body.reason ?? "", timeZone: tz(request) },
+        redirect: () => `/admin/events/${request.params.id}?done=${done}`,
+      }),
     });
   }
 
@@ -231,18 +220,18 @@ export function eventAdminRoutes(app: FastifyInstance): void {
     ["check-in", checkInRegistration],
     ["no-show", markNoShow],
   ] as const) {
-    declareRoute(app, {
-      method: "POST",
+    declareFormRoute(app, {
       url: `/admin/registrations/:id/${verb}`,
       action: spec,
       loadClass: "admin",
-      response: "html",
       summary: `Record a ${verb} (idempotent)`,
       schema: { params: ID_PARAMS, body: EMPTY_FORM },
-      handler: async (request, reply, action) => {
-        const result = await action.run({ registrationId: request.params.id });
-        return reply.redirect(`/admin/events/${result.event_id}?done=attendance`, 303);
-      },
+      // A second tap finds it already recorded (the action's `unchanged`), so every post may run it.
+      repeat: "each-post",
+      submit: (request) => ({
+        input: { registrationId: request.params.id },
+        redirect: (result) => `/admin/events/${result.event_id}?done=attendance`,
+      }),
     });
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
+import { declareFormRoute } from "../../http/form-route.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { EMPTY_BODY, EMPTY_FORM, ID_PARAMS, IDEMPOTENCY_KEY, Query } from "../../http/schema.ts";
@@ -86,42 +87,38 @@ export function eventRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/events/:id/register",
     action: registerForEvent,
     loadClass: "member",
-    response: "html",
     summary: "Register for an event from its page (once per form)",
     schema: { params: ID_PARAMS, body: RegisterForm },
-    handler: async (request, reply, action) => {
+    submit: (request) => {
       const { id } = request.params;
       const guestNames = (request.body.guests ?? "")
         .split(/\r?\n/)
         .map((g) => g.trim())
         .filter(Boolean);
-      return action.oncePerForm(
-        reply,
-        { eventId: id, guestNames, timeZone: timeZone(request) },
-        () => `/events/${id}?done=registered`,
-      );
+      return {
+        input: { eventId: id, guestNames, timeZone: timeZone(request) },
+        redirect: () => `/events/${id}?done=registered`,
+      };
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/registrations/:id/cancel",
     action: cancelRegistration,
     loadClass: "member",
-    response: "html",
     summary: "Cancel a registration from the event page",
     schema: { params: ID_PARAMS, body: EMPTY_FORM },
-    handler: async (request, reply, action) => {
+    submit: async (request) => {
       const { id } = request.params;
       const eventId = await eventOfRegistration(request.server.ctx.database.db, id);
-      return action.oncePerForm(reply, { registrationId: id, timeZone: timeZone(request) }, () =>
-        eventId ? `/events/${eventId}?done=cancelled` : "/events",
-      );
+      return {
+        input: { registrationId: id, timeZone: timeZone(request) },
+        redirect: () => (eventId ? `/events/${eventId}?done=cancelled` : "/events"),
+      };
     },
   });
 

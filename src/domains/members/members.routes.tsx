@@ -3,6 +3,7 @@ import type { ComponentChildren } from "preact";
 import { Type } from "typebox";
 import { notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
+import { declareFormRoute } from "../../http/form-route.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS, Query } from "../../http/schema.ts";
@@ -120,36 +121,28 @@ export function memberRoutes(
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/members/me",
     action: updateOwnProfile,
     loadClass: "member",
-    response: "html",
     summary: "Save my details (refused with 409 if they changed since the form was opened)",
     schema: { body: ProfileForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        { version: versionFrom(request.body.version, true), changes: profileChanges(request.body) },
-        () => "/members/me?done=saved",
-      ),
+    submit: ({ body }) => ({
+      input: { version: versionFrom(body.version, true), changes: profileChanges(body) },
+      redirect: () => "/members/me?done=saved",
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/members/me/email-preferences",
     action: setOwnEmailPreferences,
     loadClass: "member",
-    response: "html",
     summary: "Save my email preferences (announcements on or off)",
     schema: { body: EmailPreferencesForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        { announcements: request.body.announcements === "1" || request.body.announcements === "on" },
-        () => "/members/me?done=email",
-      ),
+    submit: ({ body }) => ({
+      input: { announcements: body.announcements === "1" || body.announcements === "on" },
+      redirect: () => "/members/me?done=email",
+    }),
   });
 
   declareRoute(app, {
@@ -255,78 +248,66 @@ export function memberRoutes(
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/members/:id",
     action: updateMember,
     loadClass: "admin",
-    response: "html",
     summary: "Save a member's details (409 if changed meanwhile)",
     schema: { params: ID_PARAMS, body: MemberForm },
-    handler: async (request, reply, action) => {
+    submit: async (request) => {
       const { id } = request.params;
       const current = await findMember(request.server.ctx.database.db, id);
       const changes = withoutSameEmail(memberFormChanges(request.body), current?.email);
-      return action.oncePerForm(
-        reply,
-        { memberId: id, version: versionFrom(request.body.version, true), changes },
-        () => `/admin/members/${id}?done=saved`,
-      );
+      return {
+        input: { memberId: id, version: versionFrom(request.body.version, true), changes },
+        redirect: () => `/admin/members/${id}?done=saved`,
+      };
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/members/:id/status",
     action: changeMemberStatus,
     loadClass: "admin",
-    response: "html",
     summary: "Change a member's status along the state machine (not one's own)",
     schema: { params: ID_PARAMS, body: StatusForm },
-    handler: async (request, reply, action) => {
-      const { id } = request.params;
-      const input = {
+    submit: ({ params: { id }, body }) => ({
+      input: {
         memberId: id,
-        version: versionFrom(request.body.version, true),
-        status: request.body.status ?? "",
-        reason: request.body.reason ?? "",
-      };
-      return action.oncePerForm(reply, input, () => `/admin/members/${id}?done=saved`);
-    },
+        version: versionFrom(body.version, true),
+        status: body.status ?? "",
+        reason: body.reason ?? "",
+      },
+      redirect: () => `/admin/members/${id}?done=saved`,
+    }),
   });
 
   const timeZone = (request: FastifyRequest) => request.server.ctx.config.timeZone;
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/members/:id/delete",
     action: deleteMember,
     loadClass: "admin",
-    response: "html",
     summary:
       "Soft-delete a member (kept, restorable; not oneself); their registrations for open events are cancelled",
     schema: { params: ID_PARAMS, body: ReasonForm },
-    handler: async (request, reply, action) => {
+    submit: (request) => {
       const { id } = request.params;
-      const input = { memberId: id, reason: request.body.reason ?? "", timeZone: timeZone(request) };
-      return action.oncePerForm(reply, input, () => `/admin/members/${id}?done=deleted`);
+      return {
+        input: { memberId: id, reason: request.body.reason ?? "", timeZone: timeZone(request) },
+        redirect: () => `/admin/members/${id}?done=deleted`,
+      };
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/members/:id/restore",
     action: restoreMember,
     loadClass: "admin",
-    response: "html",
     summary: "Restore a deleted member",
     schema: { params: ID_PARAMS, body: ReasonForm },
-    handler: async (request, reply, action) => {
-      const { id } = request.params;
-      return action.oncePerForm(
-        reply,
-        { memberId: id, reason: request.body.reason ?? "" },
-        () => `/admin/members/${id}?done=restored`,
-      );
-    },
+    submit: ({ params: { id }, body }) => ({
+      input: { memberId: id, reason: body.reason ?? "" },
+      redirect: () => `/admin/members/${id}?done=restored`,
+    }),
   });
 }

@@ -1,6 +1,7 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
+import { declareFormRoute } from "../../http/form-route.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS } from "../../http/schema.ts";
@@ -37,6 +38,10 @@ const NOTICES: Record<IncidentDone, string> = {
   owner: "Owner named.",
 };
 
+/** Declaring an incident may stop writes, and closing one or naming an owner changes the operator
+ * alerts: the mode watcher re-reads both once the action has ended, so the next page shows them. */
+const refreshModes = (request: FastifyRequest) => request.server.ctx.modes.refresh();
+
 /** The incident log's pages (H-1..H-4): the list with the owners and the latest scan, one incident with
  * its timeline, and the forms (plain HTML forms, once per form, CSRF-checked by the guards). */
 export function incidentRoutes(app: FastifyInstance): void {
@@ -72,42 +77,30 @@ export function incidentRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/incidents",
     action: openIncident,
     loadClass: "admin",
-    response: "html",
     summary: "Declare an incident (once per form)",
     schema: { body: OpenIncidentForm },
-    handler: async (request, reply, action) => {
-      const { severity, title, area, note, stopWrites } = request.body;
-      return action
-        .oncePerForm(
-          reply,
-          { severity: severity ?? "", title: title ?? "", area, note, readOnly: stopWrites === "true" },
-          (incident) => `/admin/incidents/${incident.id}?done=opened`,
-        )
-        .finally(() => request.server.ctx.modes.refresh());
-    },
+    submit: ({ body: { severity, title, area, note, stopWrites } }) => ({
+      input: { severity: severity ?? "", title: title ?? "", area, note, readOnly: stopWrites === "true" },
+      redirect: (incident) => `/admin/incidents/${incident.id}?done=opened`,
+    }),
+    afterwards: refreshModes,
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/incidents/owners",
     action: setAreaOwner,
     loadClass: "admin",
-    response: "html",
     summary: "Name the owner of a critical area (once per form)",
     schema: { body: AreaOwnerForm },
-    handler: async (request, reply, action) =>
-      action
-        .oncePerForm(
-          reply,
-          { area: request.body.area ?? "", email: request.body.email ?? "" },
-          () => "/admin/incidents?done=owner",
-        )
-        .finally(() => request.server.ctx.modes.refresh()),
+    submit: ({ body }) => ({
+      input: { area: body.area ?? "", email: body.email ?? "" },
+      redirect: () => "/admin/incidents?done=owner",
+    }),
+    afterwards: refreshModes,
   });
 
   declareRoute(app, {
@@ -138,57 +131,40 @@ export function incidentRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/incidents/:id/notes",
     action: addIncidentNote,
     loadClass: "admin",
-    response: "html",
     summary: "Add a note to an open incident (once per form)",
     schema: { params: ID_PARAMS, body: IncidentNoteForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        { incidentId: request.params.id, text: request.body.text ?? "" },
-        () => `/admin/incidents/${request.params.id}?done=noted`,
-      ),
+    submit: ({ params: { id }, body }) => ({
+      input: { incidentId: id, text: body.text ?? "" },
+      redirect: () => `/admin/incidents/${id}?done=noted`,
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/incidents/:id/decisions",
     action: recordDecision,
     loadClass: "admin",
-    response: "html",
     summary: "Record a decision taken outside ClubOS on an open incident (once per form)",
     schema: { params: ID_PARAMS, body: IncidentDecisionForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          incidentId: request.params.id,
-          action: request.body.action ?? "",
-          rationale: request.body.rationale ?? "",
-        },
-        () => `/admin/incidents/${request.params.id}?done=decided`,
-      ),
+    submit: ({ params: { id }, body }) => ({
+      input: { incidentId: id, action: body.action ?? "", rationale: body.rationale ?? "" },
+      redirect: () => `/admin/incidents/${id}?done=decided`,
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/incidents/:id/close",
     action: closeIncident,
     loadClass: "admin",
-    response: "html",
     summary: "Close an incident; a SEV-1 only with its review (once per form)",
     schema: { params: ID_PARAMS, body: CloseIncidentForm },
-    handler: async (request, reply, action) =>
-      action
-        .oncePerForm(
-          reply,
-          { incidentId: request.params.id, review: request.body.review },
-          () => `/admin/incidents/${request.params.id}?done=closed`,
-        )
-        .finally(() => request.server.ctx.modes.refresh()),
+    submit: ({ params: { id }, body }) => ({
+      input: { incidentId: id, review: body.review },
+      redirect: () => `/admin/incidents/${id}?done=closed`,
+    }),
+    afterwards: refreshModes,
   });
 }

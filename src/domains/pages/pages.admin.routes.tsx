@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { invalidInput, notFound } from "../../core/errors.ts";
 import { READ } from "../../http/declarations.ts";
+import { declareFormRoute } from "../../http/form-route.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS } from "../../http/schema.ts";
@@ -71,6 +72,18 @@ const NOTICES: Record<NoticeKey, string> = {
 
 const tz = (request: FastifyRequest) => request.server.ctx.config.timeZone;
 const editorUrl = (id: string, done: NoticeKey) => `/admin/pages/${id}?done=${done}`;
+
+/** The page a form changes and the version the editor read (W-4): every editor form carries both. */
+const pageVersion = (request: { params: { id: string }; body: { version?: string } }) => ({
+  pageId: request.params.id,
+  version: versionFrom(request.body.version, true),
+});
+
+/** The same, with the block of the draft a block form is about. */
+const blockOf = (request: { params: { id: string; blockId: string }; body: { version?: string } }) => ({
+  ...pageVersion(request),
+  blockId: request.params.blockId,
+});
 
 /** Values of a field a checkbox list sends once, several times or not at all. */
 const many = (value: string | string[] | undefined) =>
@@ -151,24 +164,20 @@ export function pageAdminRoutes(app: FastifyInstance): void {
       ),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages",
     action: createPage,
     loadClass: "admin",
-    response: "html",
     summary: "Create a page or news post as a draft (once per form)",
     schema: { body: CreatePageForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          slug: request.body.slug ?? "",
-          title: request.body.title ?? "",
-          kind: request.body.kind === "news" ? "news" : "page",
-        },
-        (r) => editorUrl(r.page.id, "created"),
-      ),
+    submit: ({ body }) => ({
+      input: {
+        slug: body.slug ?? "",
+        title: body.title ?? "",
+        kind: body.kind === "news" ? ("news" as const) : ("page" as const),
+      },
+      redirect: (r) => editorUrl(r.page.id, "created"),
+    }),
   });
 
   declareRoute(app, {
@@ -259,36 +268,29 @@ export function pageAdminRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/draft",
     action: saveDraft,
     loadClass: "admin",
-    response: "html",
     summary: "Save the draft's title and summary (409 if the page changed since the form was opened)",
     schema: { params: ID_PARAMS, body: DraftForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          title: request.body.title ?? "",
-          summary: request.body.summary ?? "",
-        },
-        () => editorUrl(request.params.id, "saved"),
-      ),
+    submit: (request) => ({
+      input: {
+        ...pageVersion(request),
+        title: request.body.title ?? "",
+        summary: request.body.summary ?? "",
+      },
+      redirect: () => editorUrl(request.params.id, "saved"),
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/settings",
     action: updatePageSettings,
     loadClass: "admin",
-    response: "html",
     summary: "Change a page's address, its place in the navigation and a news post's date",
     schema: { params: ID_PARAMS, body: SettingsForm },
-    handler: async (request, reply, action) => {
+    submit: (request) => {
       const b = request.body;
       const nav = (b.navOrder ?? "").trim();
       if (nav && !/^\d{1,5}$/.test(nav))
@@ -296,18 +298,16 @@ export function pageAdminRoutes(app: FastifyInstance): void {
       const date = (b.publishedOn ?? "").trim();
       if (date && !/^\d{4}-\d{2}-\d{2}$/.test(date))
         throw invalidInput("The news date is a date like 2026-05-01.");
-      return action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(b.version, true),
+      return {
+        input: {
+          ...pageVersion(request),
           slug: b.slug ?? "",
           navOrder: nav ? Number(nav) : null,
           navParentId: (b.navParent ?? "").trim() || null,
           publishedOn: date || null,
         },
-        () => editorUrl(request.params.id, "saved"),
-      );
+        redirect: () => editorUrl(request.params.id, "saved"),
+      };
     },
   });
 
@@ -322,172 +322,108 @@ export function pageAdminRoutes(app: FastifyInstance): void {
     ["unpublish", unpublishPage, "unpublished", "Take a published page off the site"],
     ["archive", archivePage, "archived", "Archive a page: off the site and never changed again"],
   ] as const) {
-    declareRoute(app, {
-      method: "POST",
+    declareFormRoute(app, {
       url: `/admin/pages/:id/${verb}`,
       action: spec as typeof publishPage,
       loadClass: "admin",
-      response: "html",
       summary,
       schema: { params: ID_PARAMS, body: VersionForm },
-      handler: async (request, reply, action) =>
-        action.oncePerForm(
-          reply,
-          {
-            pageId: request.params.id,
-            version: versionFrom(request.body.version, true),
-            timeZone: tz(request),
-          },
-          () => editorUrl(request.params.id, done),
-        ),
+      submit: (request) => ({
+        input: { ...pageVersion(request), timeZone: tz(request) },
+        redirect: () => editorUrl(request.params.id, done),
+      }),
     });
   }
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/rollback",
     action: rollbackPage,
     loadClass: "admin",
-    response: "html",
     summary: "Publish an earlier revision again, as a new revision",
     schema: { params: ID_PARAMS, body: RollbackForm },
-    handler: async (request, reply, action) => {
+    submit: (request) => {
       const revision = Number((request.body.revision ?? "").trim());
       if (!Number.isInteger(revision) || revision < 1)
         throw invalidInput("Choose a revision from the history.");
-      return action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          revision,
-          timeZone: tz(request),
-        },
-        () => editorUrl(request.params.id, "rolled_back"),
-      );
+      return {
+        input: { ...pageVersion(request), revision, timeZone: tz(request) },
+        redirect: () => editorUrl(request.params.id, "rolled_back"),
+      };
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/audience",
     action: setAudience,
     loadClass: "admin",
-    response: "html",
     summary: "Set who may see the draft once it is published",
     schema: { params: ID_PARAMS, body: AudienceForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          audience: audienceFromForm(request.body) ?? { type: "public" },
-        },
-        () => editorUrl(request.params.id, "audience"),
-      ),
+    submit: (request) => ({
+      input: { ...pageVersion(request), audience: audienceFromForm(request.body) ?? { type: "public" } },
+      redirect: () => editorUrl(request.params.id, "audience"),
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/blocks",
     action: addBlock,
     loadClass: "admin",
-    response: "html",
     summary: "Add a block at the end of the draft",
     schema: { params: ID_PARAMS, body: BlockForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          type: request.body.type ?? "",
-        },
-        () => editorUrl(request.params.id, "block"),
-      ),
+    submit: (request) => ({
+      input: { ...pageVersion(request), type: request.body.type ?? "" },
+      redirect: () => editorUrl(request.params.id, "block"),
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/blocks/:blockId",
     action: updateBlock,
     loadClass: "admin",
-    response: "html",
     summary: "Save one block of the draft",
     schema: { params: BLOCK_PARAMS, body: BlockForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          blockId: request.params.blockId,
-          data: blockDataFromForm(request.body),
-        },
-        () => editorUrl(request.params.id, "block"),
-      ),
+    submit: (request) => ({
+      input: { ...blockOf(request), data: blockDataFromForm(request.body) },
+      redirect: () => editorUrl(request.params.id, "block"),
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/blocks/:blockId/move",
     action: moveBlock,
     loadClass: "admin",
-    response: "html",
     summary: "Move a block of the draft up or down",
     schema: { params: BLOCK_PARAMS, body: MoveForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          blockId: request.params.blockId,
-          direction: request.body.direction === "up" ? "up" : "down",
-        },
-        () => editorUrl(request.params.id, "block"),
-      ),
+    submit: (request) => ({
+      input: {
+        ...blockOf(request),
+        direction: request.body.direction === "up" ? ("up" as const) : ("down" as const),
+      },
+      redirect: () => editorUrl(request.params.id, "block"),
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/blocks/:blockId/remove",
     action: removeBlock,
     loadClass: "admin",
-    response: "html",
     summary: "Remove a block from the draft",
     schema: { params: BLOCK_PARAMS, body: VersionForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          blockId: request.params.blockId,
-        },
-        () => editorUrl(request.params.id, "block"),
-      ),
+    submit: (request) => ({
+      input: blockOf(request),
+      redirect: () => editorUrl(request.params.id, "block"),
+    }),
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareFormRoute(app, {
     url: "/admin/pages/:id/blocks/:blockId/audience",
     action: setAudience,
     loadClass: "admin",
-    response: "html",
     summary: "Set who may see one block of the draft (or: as the page)",
     schema: { params: BLOCK_PARAMS, body: AudienceForm },
-    handler: async (request, reply, action) =>
-      action.oncePerForm(
-        reply,
-        {
-          pageId: request.params.id,
-          version: versionFrom(request.body.version, true),
-          blockId: request.params.blockId,
-          audience: audienceFromForm(request.body),
-        },
-        () => editorUrl(request.params.id, "audience"),
-      ),
+    submit: (request) => ({
+      input: { ...blockOf(request), audience: audienceFromForm(request.body) },
+      redirect: () => editorUrl(request.params.id, "audience"),
+    }),
   });
 }
