@@ -54,9 +54,16 @@ function authenticate(route: ResolvedRoute): Guard {
   };
 }
 
-function sameOrigin(request: FastifyRequest): boolean {
+/** Whether a browser's write comes from our own origin, by its Origin header. A page sent with
+ * Referrer-Policy: no-referrer (every preview, src/http/headers.ts) makes the browser send `Origin: null`
+ * on its forms; so does a sandboxed frame or a data: page of any site. `null` is therefore accepted only
+ * with `Sec-Fetch-Site: same-origin`, which the browser sets itself (no page, ours or another site's, can
+ * set or change a Sec- header). No Origin at all is a client that is not a browser form (curl, the tests);
+ * the CSRF token still holds a session's writes. */
+export function sameOrigin(request: Pick<FastifyRequest, "headers">): boolean {
   const origin = request.headers.origin;
-  if (!origin || origin === "null") return origin !== "null";
+  if (!origin) return true;
+  if (origin === "null") return request.headers["sec-fetch-site"] === "same-origin";
   try {
     return new URL(origin).host === request.headers.host;
   } catch {

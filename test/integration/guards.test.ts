@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
+import { sameOrigin } from "../../src/http/guards.ts";
 import { routeTable } from "../../src/http/routes.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
@@ -21,6 +22,18 @@ const auditCount = async (t: ReturnType<typeof suiteApp>) =>
 
 /** Fills every path parameter so the URL reaches its route. */
 const concrete = (url: string) => url.replace(/:[a-zA-Z]+/g, "00000000-0000-4000-8000-000000000000");
+
+test("[G03] Origin: null is our own only with Sec-Fetch-Site: same-origin (a no-referrer page's form)", () => {
+  const from = (headers: Record<string, string>) =>
+    sameOrigin({ headers: { host: "club.example", ...headers } });
+  assert.equal(from({ origin: "null", "sec-fetch-site": "same-origin" }), true);
+  for (const site of ["cross-site", "same-site", "none", "SAME-ORIGIN", ""])
+    assert.equal(from({ origin: "null", "sec-fetch-site": site }), false, `Sec-Fetch-Site: ${site}`);
+  assert.equal(from({ origin: "null" }), false, "null alone (a sandboxed frame, a data: page)");
+  assert.equal(from({ origin: "https://club.example" }), true);
+  assert.equal(from({ origin: "https://evil.example", "sec-fetch-site": "same-origin" }), false);
+  assert.equal(from({}), true, "no Origin: not a browser form (the CSRF token still holds)");
+});
 
 forEachEngine("authorization gates", (engine) => {
   const t = suiteApp(engine);
@@ -50,6 +63,34 @@ forEachEngine("authorization gates", (engine) => {
     assert.equal(await auditCount(t), before);
     const state = await t.get().runtime.modes.refresh();
     assert.equal(state?.mode, "normal");
+  });
+
+  test("[G03] a signed-in form post with Origin: null goes through only when the browser says same-origin", async () => {
+    const operator = await createMember(t.get().runtime, ["member", "operator"]);
+    const client = new Client(t.get().baseUrl);
+    assert.equal((await client.login(operator.email, operator.password)).status, 303);
+    const csrf = await client.csrf();
+    const post = (headers: Record<string, string>) =>
+      client.request("POST", "/admin/system/mode", {
+        form: { _csrf: csrf, mode: "normal", reason: "origin null" },
+        headers: { origin: "null", ...headers },
+      });
+    const before = await auditCount(t);
+    const refused: Record<string, string>[] = [
+      {},
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+    ];
+    for (const headers of refused) {
+      const res = await post(headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(res.text, /came from another site/);
+    }
+    assert.equal(await auditCount(t), before, "nothing written by a refused post");
+    // What a browser sends from a preview page (Referrer-Policy: no-referrer) on our own site.
+    const res = await post({ "sec-fetch-site": "same-origin" });
+    assert.equal(res.status, 303, res.text);
+    assert.equal(await auditCount(t), before + 1);
   });
 
   test("[G10] read-only mode refuses every write route with 503, while login and the mode switch still work", async () => {

@@ -1,15 +1,22 @@
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 import { afterEach, test } from "node:test";
 import { sql } from "kysely";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor } from "../../src/core/actor.ts";
 import { setSwitch } from "../../src/domains/ops/mode.actions.ts";
-import { startDraft, updateBlock } from "../../src/domains/pages/pages.actions.ts";
+import {
+  publishPage,
+  startDraft,
+  updateBlock,
+  uploadPageFile,
+} from "../../src/domains/pages/pages.actions.ts";
 import { blocksOfRevision, draftOf } from "../../src/domains/pages/pages.repository.ts";
 import {
   createPreviewLink,
   PREVIEW_LINK_ACTOR,
+  revokePreviewLinkAction,
   viewPreviewThroughLink,
 } from "../../src/domains/pages/preview.actions.ts";
 import { suiteApp } from "../helpers/app.ts";
@@ -19,6 +26,16 @@ import { loggedIn } from "../helpers/identity.ts";
 import { act, editor, makePage, publisher, uniqueSlug, versionOf } from "../helpers/pages.ts";
 
 const TEXT = (markdown: string) => ({ type: "text", data: { markdown } });
+/** A 1x1 PNG made unique by bytes after its end (its hash differs, a viewer ignores them). */
+const png = () =>
+  Buffer.concat([
+    Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+      "base64",
+    ),
+    randomBytes(16),
+  ]);
+const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 type Res = { status: number; headers: Headers; text: string };
 
 /** Every preview response, errors included, carries these (R-5). */
@@ -273,6 +290,149 @@ forEachEngine("previews", (engine) => {
     const shared = await anonymous().get(`/preview/link/${link.token}`);
     assert.equal(shared.status, 404);
     assert.ok(!shared.text.includes("BROKENNEIGHBOUR"), "never half a page for a reviewer");
+  });
+
+  /** Fetches bytes with this client's cookies (or none). */
+  async function getBytes(client: Client | undefined, path: string) {
+    const res = await fetch(`${t.get().baseUrl}${path}`, {
+      headers: client ? { cookie: client.cookieHeader() } : {},
+      redirect: "manual",
+    });
+    const body = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, headers: res.headers, body, text: body.toString("utf8") };
+  }
+
+  /** A page published with image one (revision 1) whose draft (revision 2) adds image two. */
+  async function pageWithImages() {
+    const [one, two] = [png(), png()];
+    const page = await makePage(database(), { publish: false });
+    const upload = async (bytes: Buffer, alt: string) =>
+      act(database(), editor(), uploadPageFile, {
+        pageId: page.id,
+        version: await versionOf(database(), page.id),
+        kind: "image",
+        fileName: `${alt}.png`,
+        bytes,
+        maxBytes: 1 << 20,
+        text: alt,
+      });
+    await upload(one, "first image");
+    await act(database(), publisher(), publishPage, {
+      pageId: page.id,
+      version: await versionOf(database(), page.id),
+      timeZone: "Europe/London",
+    });
+    await act(database(), publisher(), startDraft, {
+      pageId: page.id,
+      version: await versionOf(database(), page.id),
+    });
+    await upload(two, "second image");
+    return { page, one, two, draftNumber: (await draftOf(database().db, page.id))!.number };
+  }
+
+  /** A preview's file: its bytes with the file headers and the preview headers. */
+  function assertPreviewFile(res: Awaited<ReturnType<typeof getBytes>>, bytes: Buffer, where: string) {
+    assert.equal(res.status, 200, `${where}: ${res.status} ${res.text.slice(0, 300)}`);
+    assert.ok(res.body.equals(bytes), `${where}: the file's own bytes`);
+    assert.equal(res.headers.get("content-type"), "image/png", where);
+    assert.match(res.headers.get("content-disposition") ?? "", /^inline; filename=/, where);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff", where);
+    assert.equal(res.headers.get("etag"), null, `${where}: nothing for a cache to keep`);
+    assertPreviewHeaders(res, where);
+  }
+
+  test("[G09] an editor's preview shows the revision's images through /preview/ with the preview headers, to pages:preview only", async () => {
+    const { page, one, two, draftNumber } = await pageWithImages();
+    const { client } = await loggedIn(t, ["member", "web_editor"]);
+    const preview = await client.get(`/preview/pages/${page.id}`);
+    assert.equal(preview.status, 200, preview.text);
+    const base = `/preview/pages/${page.id}/revisions/${draftNumber}/files/`;
+    for (const bytes of [one, two]) {
+      assert.ok(
+        preview.text.includes(`src="${base}${sha(bytes)}"`),
+        "the preview's images are under /preview/",
+      );
+      assertPreviewFile(await getBytes(client, `${base}${sha(bytes)}`), bytes, "editor's image");
+    }
+    assert.ok(!preview.text.includes('src="/admin/'), "no image points into the admin area");
+    const r1 = await client.get(`/preview/pages/${page.id}/revisions/1`);
+    assert.ok(r1.text.includes(`/preview/pages/${page.id}/revisions/1/files/${sha(one)}`));
+    assertPreviewFile(
+      await getBytes(client, `/preview/pages/${page.id}/revisions/1/files/${sha(one)}`),
+      one,
+      "revision 1's image",
+    );
+    // Revision 1 does not carry the draft's image, and a hash nobody uploaded names nothing.
+    for (const path of [
+      `/preview/pages/${page.id}/revisions/1/files/${sha(two)}`,
+      `${base}${"0".repeat(64)}`,
+      `/preview/pages/${page.id}/revisions/99/files/${sha(one)}`,
+    ]) {
+      const res = await getBytes(client, path);
+      assert.equal(res.status, 404, path);
+      assert.ok(!res.body.includes(two) && !res.body.includes(one), `${path}: no bytes`);
+      assertPreviewHeaders(res, path);
+    }
+    const nobody = await getBytes(undefined, `${base}${sha(two)}`);
+    assert.equal(nobody.status, 401);
+    assert.ok(!nobody.body.includes(two));
+    assertPreviewHeaders(nobody, "anonymous");
+    const { client: member } = await loggedIn(t, ["member"]);
+    assert.equal((await getBytes(member, `${base}${sha(two)}`)).status, 403);
+    // The draft's image stays off the public site.
+    assert.equal((await getBytes(undefined, `/p/${page.slug}/files/${sha(two)}`)).status, 404);
+    await switchPreviews(true);
+    const off = await getBytes(client, `${base}${sha(two)}`);
+    assert.equal(off.status, 404, "previews off: no image either");
+    assert.ok(!off.body.includes(two));
+    assertPreviewHeaders(off, "previews off");
+  });
+
+  test("[G09] a share link's images come through the link: its revision only, audited, and gone with the link", async () => {
+    const { page, one, two, draftNumber } = await pageWithImages();
+    const link = await linkTo(page.id, draftNumber);
+    const reviewer = anonymous();
+    const shown = await reviewer.get(`/preview/link/${link.token}`);
+    assert.equal(shown.status, 200, shown.text);
+    const base = `/preview/link/${link.token}/files/`;
+    for (const bytes of [one, two]) {
+      assert.ok(shown.text.includes(`src="${base}${sha(bytes)}"`), "the images are under the link");
+      assertPreviewFile(await getBytes(undefined, `${base}${sha(bytes)}`), bytes, "reviewer's image");
+    }
+    assert.ok(!shown.text.includes('src="/admin/'), "a reviewer has no account: nothing under /admin/");
+    const viewed = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_log
+      WHERE action = 'page.preview_file_viewed' AND after->>'link' = ${link.linkId}`.execute(database().db);
+    assert.equal(Number(viewed.rows[0]!.n), 2, "each image fetched through the link is an audited read");
+    // A link to revision 1 opens revision 1's files only.
+    const first = await linkTo(page.id, 1);
+    assertPreviewFile(await getBytes(undefined, `/preview/link/${first.token}/files/${sha(one)}`), one, "r1");
+    const other = await getBytes(undefined, `/preview/link/${first.token}/files/${sha(two)}`);
+    assert.equal(other.status, 404);
+    assert.ok(!other.body.includes(two));
+
+    // Expired, revoked, unknown, previews off: the error page, never the file nor the published one.
+    const expired = await linkTo(page.id, draftNumber);
+    await sql`UPDATE page_preview_links SET created_at = now() - interval '2 days',
+      expires_at = now() - interval '1 day' WHERE id = ${expired.linkId}`.execute(database().db);
+    const revoked = await linkTo(page.id, draftNumber);
+    await act(database(), editor(), revokePreviewLinkAction, { pageId: page.id, linkId: revoked.linkId });
+    const refusals = async (when: string, tokens: string[]) => {
+      for (const token of tokens)
+        for (const bytes of [one, two]) {
+          const res = await getBytes(undefined, `/preview/link/${token}/files/${sha(bytes)}`);
+          assert.equal(res.status, 404, `${when}: ${res.status}`);
+          assert.ok(!res.body.includes(bytes), `${when}: no bytes`);
+          assert.match(res.headers.get("content-type") ?? "", /^text\/html/, `${when}: the error page`);
+          // The preview's error page, or with previews off the guard's own refusal: an error either way.
+          assert.match(res.text, /This preview cannot be shown|previews are off/, when);
+          assertPreviewHeaders(res, when);
+        }
+    };
+    await refusals("expired or revoked", [expired.token, revoked.token, `pv_${"A".repeat(43)}`]);
+    await switchPreviews(true);
+    await refusals("previews off", [link.token]);
+    await switchPreviews(false);
+    assertPreviewFile(await getBytes(undefined, `${base}${sha(two)}`), two, "previews back on");
   });
 
   test("[G09] robots.txt disallows /preview/", async () => {

@@ -26,8 +26,9 @@ const PUBLIC_CACHE = "public, max-age=300";
 /** The most a multipart body may hold besides its one file: the form's short fields. */
 const FORM_FIELDS = { fields: 10, fieldSize: 2_000, parts: 12, files: 1, headerPairs: 100 } as const;
 
-/** Sends a file's bytes with its detected type, as an image shown in place or a download. */
-function sendFile(
+/** Sends a file's bytes with its detected type, as an image shown in place or a download: the one way
+ * a page's file leaves ClubOS (published pages, editors, previews). */
+export function sendPageFile(
   request: FastifyRequest,
   reply: FastifyReply,
   file: { sha256: string; file_name: string; content_type: string; bytes: Uint8Array },
@@ -79,7 +80,7 @@ export function pageFileRoutes(app: FastifyInstance): void {
       // it restricted.
       const shared =
         viewer.kind === "anonymous" && isPublicRule(page.audience) && !blocks.some(blockIsRestricted);
-      return sendFile(request, reply, file, shared);
+      return sendPageFile(request, reply, file, shared);
     },
   });
 
@@ -99,7 +100,7 @@ export function pageFileRoutes(app: FastifyInstance): void {
       const revisionId = await pageHasFile(db, page.id, request.params.hash);
       const file = revisionId ? await fileOfRevision(db, revisionId, request.params.hash) : undefined;
       if (!file) throw notFound();
-      return sendFile(request, reply, file, false);
+      return sendPageFile(request, reply, file, false);
     },
   });
 

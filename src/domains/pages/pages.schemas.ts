@@ -231,6 +231,17 @@ export const REVISION_PARAMS = Type.Object({
 export const PREVIEW_TOKEN_PARAMS = Type.Object({
   token: Type.String({ pattern: "^pv_[A-Za-z0-9_-]{43}$", maxLength: 46 }),
 });
+/** Path parameters: a file of one revision, in an editor's preview. */
+export const PREVIEW_FILE_PARAMS = Type.Object({
+  id: Uuid(),
+  number: REVISION_PARAMS.properties.number,
+  hash: Sha256,
+});
+/** Path parameters: a file of the revision a share link shows. */
+export const PREVIEW_LINK_FILE_PARAMS = Type.Object({
+  token: PREVIEW_TOKEN_PARAMS.properties.token,
+  hash: Sha256,
+});
 /** Path parameters: a page and one of its share links. */
 export const LINK_PARAMS = Type.Object({ id: Uuid(), linkId: Uuid() });
 /** Make a share link: which revision, for how many hours. */

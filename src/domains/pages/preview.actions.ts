@@ -3,6 +3,8 @@ import { type Actor, actorRef } from "../../core/actor.ts";
 import { invalidInput, notFound } from "../../core/errors.ts";
 import { readSystemState } from "../../core/modes.ts";
 import { hashSecret, newSecret } from "../../core/secrets.ts";
+import { fileOfBlock } from "./page-content.ts";
+import { fileOfRevision } from "./page-files.repository.ts";
 import { HOLDS_OPEN_PREVIEW_LINK, previewUnavailable, type ThroughPreviewLink } from "./pages.policies.ts";
 import { blocksOfRevision, findPage, findRevision, lockPage, revisionNumbered } from "./pages.repository.ts";
 import {
@@ -131,6 +133,34 @@ export const viewPreviewThroughLink = defineAction({
         subjectType: "page",
         subjectId: page.id,
         after: { link: link.id, revision: revision.number },
+      },
+    };
+  },
+});
+
+/** A file or image the share link's revision shows (a block of that revision names it), with its bytes:
+ * an audited read like the page itself ('page.preview_file_viewed'). Only the link's own revision is
+ * read, so a link never opens another revision's files nor the published page's; anything else is the
+ * one "preview not available" answer. */
+export const viewPreviewFileThroughLink = defineAction({
+  name: "viewPreviewFileThroughLink",
+  access: { policy: HOLDS_OPEN_PREVIEW_LINK },
+  effect: "read",
+  async run(scope, input: ThroughPreviewLink & { sha256: string }) {
+    await assertPreviewsOn(scope);
+    const link = await findOpenPreviewLink(scope.trx, hashSecret(input.token));
+    if (!link) throw previewUnavailable();
+    const blocks = await blocksOfRevision(scope.trx, link.revision_id);
+    if (!blocks.some((b) => fileOfBlock(b) === input.sha256)) throw previewUnavailable();
+    const file = await fileOfRevision(scope.trx, link.revision_id, input.sha256);
+    if (!file) throw previewUnavailable();
+    return {
+      result: file,
+      audit: {
+        action: "page.preview_file_viewed",
+        subjectType: "page",
+        subjectId: link.page_id,
+        after: { link: link.id, file: input.sha256 },
       },
     };
   },

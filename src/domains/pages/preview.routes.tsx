@@ -6,6 +6,9 @@ import { sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { ID_PARAMS } from "../../http/schema.ts";
 import { listVisibleEventSummaries } from "../events/events.repository.ts";
+import { fileOfBlock } from "./page-content.ts";
+import { fileOfRevision } from "./page-files.repository.ts";
+import { sendPageFile } from "./page-files.routes.tsx";
 import { PAGE_ERRORS } from "./pages.errors.ts";
 import { previewUnavailable } from "./pages.policies.ts";
 import {
@@ -17,15 +20,24 @@ import {
   type RevisionRow,
   revisionNumbered,
 } from "./pages.repository.ts";
-import { PREVIEW_TOKEN_PARAMS, REVISION_PARAMS } from "./pages.schemas.ts";
-import { PREVIEW_LINK_ACTOR, viewPreviewThroughLink } from "./preview.actions.ts";
+import {
+  PREVIEW_FILE_PARAMS,
+  PREVIEW_LINK_FILE_PARAMS,
+  PREVIEW_TOKEN_PARAMS,
+  REVISION_PARAMS,
+} from "./pages.schemas.ts";
+import { PREVIEW_LINK_ACTOR, viewPreviewFileThroughLink, viewPreviewThroughLink } from "./preview.actions.ts";
 import { PreviewErrorView, PreviewView, renderPreviewBlocks } from "./preview.views.tsx";
 
 /* Previews live under /preview/ only, never as a flag on a public route, and the public routes read only
  * the current published revision (pages.routes.tsx), so no way of asking the site shows a draft (R-5).
  * Every /preview/ response, errors included, carries noindex, no-store and no-referrer (installed for the
  * whole path in src/http/headers.ts). The preview kill switch (preview_off) is declared on each route;
- * a preview that cannot be shown is an error page, never the published page instead. */
+ * a preview that cannot be shown is an error page, never the published page instead. A preview's images
+ * and files are served under the same path as the preview itself, through the same check (the editor's
+ * capability, or the share link), and only from the revision previewed: never the published page's
+ * files, never /admin/ (a reviewer has no account; an editor with pages:preview only may lack
+ * pages:edit). */
 
 /** Previews serve in read-only mode and stop when previews are switched off. */
 const PREVIEW = { ...READ, frozenBy: "preview_off" } as const;
@@ -64,7 +76,7 @@ async function editorPreview(
     blocks,
     events,
     request.server.ctx.config.timeZone,
-    `/admin/pages/${pageId}/files/`,
+    `/preview/pages/${pageId}/revisions/${revision.number}/files/`,
   );
   return sendPage(
     request,
@@ -162,12 +174,12 @@ export function previewRoutes(app: FastifyInstance): void {
       }
       const { revision, blocks } = shown;
       const events = blocks.some((b) => b.type === "event_list") ? await upcoming(request, false) : [];
-      // Files are served to editors only (/admin/pages/:id/files); a reviewer's preview shows the text.
+      // The images and files come through the same link (viewPreviewFileThroughLink).
       const { html, failures } = renderPreviewBlocks(
         blocks,
         events,
         ctx.config.timeZone,
-        `/admin/pages/${revision.page_id}/files/`,
+        `/preview/link/${request.params.token}/files/`,
       );
       // A reviewer sees the page whole or not at all; what failed is for the editor's own preview.
       if (failures.length)
@@ -191,6 +203,55 @@ export function previewRoutes(app: FastifyInstance): void {
           failures={[]}
         />,
       );
+    },
+  });
+  declareRoute(app, {
+    method: "GET",
+    url: "/preview/pages/:id/revisions/:number/files/:hash",
+    capability: "pages:preview",
+    loadClass: "admin",
+    response: "html",
+    degraded: PREVIEW,
+    summary: "A file or image of one revision, as that revision's preview shows it",
+    schema: { params: PREVIEW_FILE_PARAMS },
+    handler: async (request, reply) => {
+      const db = request.server.ctx.database.db;
+      const { id, number, hash } = request.params;
+      const page = await findPage(db, id);
+      const revision = page ? await revisionNumbered(db, page.id, Number(number)) : undefined;
+      // Only a file a block of this revision shows: the preview serves what it would publish.
+      const shown =
+        revision && (await blocksOfRevision(db, revision.id)).some((b) => fileOfBlock(b) === hash);
+      const file = shown ? await fileOfRevision(db, revision.id, hash) : undefined;
+      if (!file) return previewError(request, reply, previewUnavailable());
+      return sendPageFile(request, reply, file, false);
+    },
+  });
+
+  declareRoute(app, {
+    method: "GET",
+    url: "/preview/link/:token/files/:hash",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: PREVIEW,
+    summary:
+      "A file or image of the revision a share link shows, for the reviewer holding the link (audited)",
+    schema: { params: PREVIEW_LINK_FILE_PARAMS },
+    handler: async (request, reply) => {
+      const ctx = request.server.ctx;
+      let file: Awaited<ReturnType<typeof viewPreviewFileThroughLink.run>>["result"];
+      try {
+        file = await runAction(ctx.actionEnv(PREVIEW_LINK_ACTOR, request.id), viewPreviewFileThroughLink, {
+          token: request.params.token,
+          sha256: request.params.hash,
+        });
+      } catch (error) {
+        if (error instanceof ClubError && error.status < 500)
+          return previewError(request, reply, previewUnavailable());
+        throw error;
+      }
+      return sendPageFile(request, reply, file, false);
     },
   });
 }
