@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { before, test } from "node:test";
 import fc from "fast-check";
+import { STATUSES_WITH_MEMBER_RIGHTS } from "../../src/domains/members/member-status.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { makePage, type SampleViewer, sampleViewers, uniqueSlug } from "../helpers/pages.ts";
@@ -24,7 +25,8 @@ function admits(rule: Rule, v: SampleViewer): boolean {
   if (rule.type === "any_of") return rule.rules.some((r) => admits(r, v));
   if (rule.type === "public") return true;
   if (!v.signedIn) return false;
-  if (rule.type === "members") return true;
+  // Signed in is not enough: only a status with the member rights (members' one definition).
+  if (rule.type === "members") return (STATUSES_WITH_MEMBER_RIGHTS as readonly string[]).includes(v.status!);
   if (rule.type === "statuses") return rule.statuses.includes(v.status!);
   if (rule.type === "tiers") return v.tier !== undefined && rule.tiers.includes(v.tier);
   if (rule.type === "committees") return rule.committees.some((c) => v.committees.includes(c));
@@ -159,7 +161,7 @@ forEachEngine(
                 const blockVisible =
                   visible &&
                   (b.audience === undefined || admits(b.audience, viewer)) &&
-                  (b.type !== "members_note" || viewer.signedIn);
+                  (b.type !== "members_note" || admits({ type: "members" }, viewer));
                 assert.equal(
                   res.text.includes(b.marker),
                   blockVisible,

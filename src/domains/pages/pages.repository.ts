@@ -4,6 +4,7 @@ import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
 import { termIsCurrent } from "../committees/committees.repository.ts";
 import { roleKeysOfMembersRow } from "../identity/identity.repository.ts";
+import { hasMemberRights } from "../members/members.repository.ts";
 import type { Viewer } from "./audience.ts";
 import { copyFiles } from "./page-files.repository.ts";
 
@@ -31,6 +32,7 @@ export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
           WHERE cm.member_id = members.id AND ${termIsCurrent("cm")}), '{}')`.as("committees"),
       )
       .select(roleKeysOfMembersRow().as("roles"))
+      .select(hasMemberRights().as("member_rights"))
       .where("members.id", "=", actor.memberId)
       .executeTakeFirst();
     if (!row || row.deleted_at) return { kind: "anonymous" };
@@ -38,6 +40,7 @@ export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
       kind: "member",
       memberId: row.id,
       status: row.status,
+      memberRights: row.member_rights === true,
       tier: row.tier_key,
       committees: new Set(row.committees),
       roles: new Set(row.roles),
