@@ -495,10 +495,11 @@ export function publishedPageList(db: Kysely<DB>) {
     .execute();
 }
 
-/** Every published page with its current revision and blocks: what the leak audit renders. */
+/** Every published page with its current revision and blocks: what the leak audit renders and the JSON
+ * API lists. */
 export async function allPublishedPages(db: Kysely<DB>) {
   const rows = await publishedWithBlocks(db)
-    .select(["p.id", "p.slug", "p.kind", "r.title", "r.summary", "r.audience"])
+    .select(["p.id", "p.slug", "p.kind", "r.title", "r.summary", "r.audience", "r.published_at"])
     .orderBy("p.slug")
     .execute();
   return rows.map(withBlocks);
