@@ -499,7 +499,31 @@ export function publishedPageList(db: Kysely<DB>) {
  * API lists. */
 export async function allPublishedPages(db: Kysely<DB>) {
   const rows = await publishedWithBlocks(db)
-    .select(["p.id", "p.slug", "p.kind", "r.title", "r.summary", "r.audience", "r.published_at"])
+    .select([
+      "p.id",
+      "p.slug",
+      "p.kind",
+      "r.id as revision_id",
+      "r.title",
+      "r.summary",
+      "r.audience",
+      "r.published_at",
+    ])
+    .orderBy("p.slug")
+    .execute();
+  return rows.map(withBlocks);
+}
+
+/** Every page's draft with its blocks, and whether the page has anything published: what the leak audit
+ * makes sure no public surface shows. */
+export async function allDrafts(db: Kysely<DB>) {
+  const rows = await db
+    .selectFrom("pages as p")
+    .innerJoin("page_revisions as r", "r.page_id", "p.id")
+    .select(["p.id", "p.slug", "r.number", "r.title", "r.summary", "r.audience"])
+    .select(sql<boolean>`p.current_published_revision_id IS NOT NULL`.as("published"))
+    .select(blocksOf(sql.ref("r.id")).as("blocks"))
+    .where("r.frozen", "=", false)
     .orderBy("p.slug")
     .execute();
   return rows.map(withBlocks);
