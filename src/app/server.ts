@@ -26,6 +26,7 @@ import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { pageFileRoutes } from "../domains/pages/page-files.routes.tsx";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
+import { pageApiRoutes } from "../domains/pages/pages.api.ts";
 import { pageFeedRoutes } from "../domains/pages/pages.feeds.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { previewAdminRoutes } from "../domains/pages/preview.admin.routes.tsx";
@@ -73,6 +74,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   previewAdminRoutes,
   pageFileRoutes,
   pageFeedRoutes,
+  pageApiRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

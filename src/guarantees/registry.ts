@@ -282,9 +282,9 @@ export const guarantees: readonly Guarantee[] = [
         "trigger: a published revision is never updated or deleted, whoever asks",
       ),
       mech(
-        "src/core/db/functions/clubos_page_block_frozen.sql",
-        "clubos_page_block_frozen",
-        "trigger: no block of a published revision is added, changed, moved or deleted",
+        "src/core/db/functions/clubos_page_part_frozen.sql",
+        "clubos_page_part_frozen",
+        "trigger: no block or file of a published revision is added, changed, moved or deleted",
       ),
       mech(
         "src/core/db/functions/clubos_page_content_hash.sql",

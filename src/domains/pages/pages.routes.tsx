@@ -6,6 +6,7 @@ import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { listVisibleEventSummaries } from "../events/events.repository.ts";
 import { audienceAllows, blockAllows, blockIsRestricted, isPublicRule, type Viewer } from "./audience.ts";
+import { blockIsValid } from "./page-content.ts";
 import {
   findPublishedPage,
   navigationPages,
@@ -57,8 +58,20 @@ export async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Pro
   return out;
 }
 
-/** Sends public HTML: kept by shared caches with an ETag when every viewer would get these very bytes
- * (R-6), else private. A matching If-None-Match gets 304. */
+/** Sets the cache headers of a published-content response (R-6): public with an ETag of its bytes when
+ * every viewer would get these very bytes, else private. True when the asker's If-None-Match already
+ * names these bytes: answer 304. */
+export function cacheHeaders(request: FastifyRequest, reply: FastifyReply, bytes: string, shared: boolean) {
+  if (!shared) {
+    reply.header("cache-control", PRIVATE);
+    return false;
+  }
+  const etag = `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`;
+  reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
+  return request.headers["if-none-match"] === etag;
+}
+
+/** Sends public HTML with its cache headers (cacheHeaders); a matching If-None-Match gets 304. */
 export function sendCacheable(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -66,36 +79,55 @@ export function sendCacheable(
   shared: boolean,
   type = "text/html; charset=utf-8",
 ) {
-  if (!shared) return reply.header("cache-control", PRIVATE).type(type).send(html);
-  const etag = `"${createHash("sha256").update(html).digest("base64url").slice(0, 27)}"`;
-  reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
-  if (request.headers["if-none-match"] === etag) return reply.code(304).send();
+  if (cacheHeaders(request, reply, html, shared)) return reply.code(304).send();
   return reply.type(type).send(html);
 }
 
-/** Renders a published page for this viewer, or throws 404 when it is hidden from them, absent, or
- * cannot be rendered whole (a failing block never gives a 500 or half a page). */
-async function renderFor(request: FastifyRequest, page: PublishedPage, viewer: Viewer) {
+/** What of a published page this viewer is given: the blocks they may see, checked to render, and the
+ * upcoming events an event-list block lists; throws 404 when the page is hidden from them or cannot be
+ * shown whole (a failing block never gives a 500 or half a page). The one step every surface that shows a
+ * page's content takes (this HTML route, the JSON API). */
+export async function visibleContent(request: FastifyRequest, page: PublishedPage, viewer: Viewer) {
   if (!audienceAllows(page.audience, viewer)) throw notFound();
   const blocks = page.blocks.filter((b) => blockAllows(b, viewer));
   try {
+    for (const block of blocks)
+      if (!blockIsValid(block)) throw new Error(`block ${block.position} (${block.type}) cannot be rendered`);
     const events = blocks.some((b) => b.type === "event_list")
       ? (await listVisibleEventSummaries(request.server.ctx.database.db, viewer.kind === "member")).filter(
           (e) => e.status === "published" && new Date(e.starts_at).getTime() >= Date.now(),
         )
       : [];
+    return { blocks, events };
+  } catch (error) {
+    throw unrenderable(request, page, error);
+  }
+}
+
+/** Logs why a published page cannot be shown and gives the 404 it answers with. */
+export function unrenderable(request: FastifyRequest, page: PublishedPage, error: unknown) {
+  request.log.warn(
+    { err: error, pageId: page.id, revision: page.number },
+    "published page could not be rendered",
+  );
+  return notFound();
+}
+
+/** Renders a published page for this viewer as HTML, or throws 404 as visibleContent does. */
+async function renderFor(request: FastifyRequest, page: PublishedPage, viewer: Viewer) {
+  const { blocks, events } = await visibleContent(request, page, viewer);
+  try {
     return renderPageContent(page, blocks, events, request.server.ctx.config.timeZone);
   } catch (error) {
-    request.log.warn(
-      { err: error, pageId: page.id, revision: page.number },
-      "published page could not be rendered",
-    );
-    throw notFound();
+    throw unrenderable(request, page, error);
   }
 }
 
 /** Whether the same bytes go to everyone: a public page with no restricted block, asked anonymously. */
-function sameForEveryone(page: PublishedPage, viewer: Viewer): boolean {
+export function sameForEveryone(
+  page: { audience: unknown; blocks: { type: string; audience: unknown }[] },
+  viewer: Viewer,
+): boolean {
   return viewer.kind === "anonymous" && isPublicRule(page.audience) && !page.blocks.some(blockIsRestricted);
 }
 
