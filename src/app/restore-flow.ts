@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { runAction } from "../core/action.ts";
 import { type Actor, actorRef } from "../core/actor.ts";
 import { forkAnchors } from "../core/audit-anchors.ts";
@@ -13,19 +14,20 @@ import {
   verifyBackup,
   verifyRestoredDatabase,
 } from "../core/backup/index.ts";
+import { readJobProgress, recordJobRun } from "../core/job-progress.ts";
 import { reconcileOutboxAfterRestore } from "../domains/mail/mail.actions.ts";
 import { messagesSentSince } from "../domains/mail/outbox.repository.ts";
+import { recordBackupCreated } from "../domains/ops/backups.actions.ts";
 import type { IncidentRef } from "../domains/ops/incidents.repository.ts";
 import {
   beginRestore,
   failRestore,
-  recordPreRestoreBackup,
   recordRestoreVerified,
   type VerificationStep,
 } from "../domains/ops/restore.actions.ts";
 import { RESTORE_ERRORS } from "../domains/ops/restore.errors.ts";
 import { KEPT_BY_RESTORE } from "../domains/ops/restore.repository.ts";
-import type { RestoreRun, RestoreRunner } from "../domains/ops/restore.runner.ts";
+import { RESTORE_PROGRESS_JOB, type RestoreRunner } from "../domains/ops/restore.runner.ts";
 import { backupKey, sampleRead, takeBackup } from "./backup-env.ts";
 import type { AppContext } from "./context.ts";
 import { allInvariantChecks } from "./invariants.ts";
@@ -53,14 +55,57 @@ export interface RestoreOutcome {
  * loses nothing), the load in one transaction (the mode, incidents and restores kept), the audit
  * anchors forked at the restored head, and the verification suite on the restored data. Writes stay
  * off afterwards until someone signs off (`clubos resume`). Until the load commits nothing is replaced:
- * any failure before it puts the mode back and says so. */
+ * any failure before it puts the mode back and says so. Its progress and outcome are kept in job_progress
+ * (RESTORE_PROGRESS_JOB), so the restore page of every server shows it, whoever started it. */
 export async function restoreInPlace(
   ctx: AppContext,
   actor: Actor,
   input: { id: string; reason: string; from?: string; onProgress?: (event: RestoreFlowProgress) => void },
 ): Promise<RestoreOutcome> {
+  const db = ctx.database.db;
+  const [latest] = await readJobProgress(db, [RESTORE_PROGRESS_JOB]);
+  if (latest?.running) {
+    // Checked before the record is replaced, so the running restore's progress stays on the page.
+    throw RESTORE_ERRORS.restore_in_progress(
+      `A restore started by ${latest.triggeredBy} is still running ("${latest.step}"). Wait for it to finish, then try again.`,
+    );
+  }
+  const record = await recordJobRun(db, {
+    job: RESTORE_PROGRESS_JOB,
+    runId: `restore:${randomUUID()}`,
+    triggeredBy: actorRef(actor),
+  });
+  try {
+    const outcome = await restoreSteps(ctx, actor, {
+      ...input,
+      onProgress: (p) => {
+        const line = describeRestoreProgress(p);
+        if (line) record.note(line);
+        input.onProgress?.(p);
+      },
+    });
+    await record.finish(outcome.verified ? "ok" : "failed", describeRestoreOutcome(outcome));
+    return outcome;
+  } catch (error) {
+    await record.finish("failed", error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}
+
+/** The outcome of a restore in words: the last line of its progress. */
+export function describeRestoreOutcome(outcome: RestoreOutcome): string {
+  return outcome.verified
+    ? `Restored and verified backup ${outcome.backupId}. The data it replaced is in backup ${outcome.preRestoreBackupId}. Writes stay off until someone signs off.`
+    : `Restored backup ${outcome.backupId}, but verification FAILED: writes stay off. Restore another backup (${outcome.preRestoreBackupId} puts back what was there).`;
+}
+
+async function restoreSteps(
+  ctx: AppContext,
+  actor: Actor,
+  input: { id: string; reason: string; from?: string; onProgress: (event: RestoreFlowProgress) => void },
+): Promise<RestoreOutcome> {
   const { config, database } = ctx;
-  const progress = input.onProgress ?? (() => {});
+  const progress = input.onProgress;
   const folder = input.from ?? config.backupDir;
   const found = findBackup(folder, input.id);
   const key = backupKey(config);
@@ -85,7 +130,7 @@ export async function restoreInPlace(
       progress({ step: "pre-backup", event }),
     );
     preRestoreBackupId = pre.id;
-    await runAction(env, recordPreRestoreBackup, { restoreId: begun.restoreId, made: pre });
+    await runAction(env, recordBackupCreated, { made: pre, restoreId: begun.restoreId });
   } catch (error) {
     throw await failed(error, null);
   }
@@ -158,11 +203,12 @@ export function describeRestoreProgress(p: RestoreFlowProgress): string | null {
   return `verification: ${p.name} ${p.detail}`;
 }
 
-/** The restore page's runner: one restore at a time in this process, in the background, its progress
- * kept for the page to show. The database still allows only one restore at a time across processes
+/** The restore page's runner: the restore in the background; restoreInPlace keeps its progress in
+ * job_progress for the page. One restore at a time: one running in this process is refused at once, one
+ * in another process by restoreInPlace's check, and the database allows only one open restore
  * (restores_one_open). */
 export function restoreRunner(ctx: AppContext): RestoreRunner {
-  let run: RestoreRun | null = null;
+  let running = false;
   return {
     backups: () =>
       listBackups(ctx.config.backupDir).map((b) => ({
@@ -172,37 +218,23 @@ export function restoreRunner(ctx: AppContext): RestoreRunner {
         rows: b.rows,
         drill: b.drill.state,
       })),
-    current: () => run,
-    start(actor, input) {
-      if (run?.running) {
-        throw RESTORE_ERRORS.restore_in_progress(
-          `A restore of backup ${run.backupId} is still running. Wait for it to finish, then try again.`,
+    async start(actor, input) {
+      const busy = () =>
+        RESTORE_ERRORS.restore_in_progress(
+          "A restore is still running. Wait for it to finish (this page shows how far it is), then try again.",
         );
+      if (running) throw busy();
+      running = true;
+      const [latest] = await readJobProgress(ctx.database.db, [RESTORE_PROGRESS_JOB]).catch(() => []);
+      if (latest?.running) {
+        running = false;
+        throw busy();
       }
-      const current: RestoreRun = {
-        backupId: input.id,
-        startedBy: actorRef(actor),
-        running: true,
-        lines: [],
-        error: null,
-      };
-      run = current;
-      const note = (line: string | null) => {
-        if (line) current.lines = [...current.lines, line].slice(-40);
-      };
-      restoreInPlace(ctx, actor, { ...input, onProgress: (p) => note(describeRestoreProgress(p)) })
-        .then((outcome) => {
-          note(
-            outcome.verified
-              ? `Restored and verified. The data it replaced is in backup ${outcome.preRestoreBackupId}. Writes stay off until someone signs off below.`
-              : `Restored, but verification FAILED: writes stay off. Restore another backup (${outcome.preRestoreBackupId} puts back what was there).`,
-          );
-        })
-        .catch((error: unknown) => {
-          current.error = `${error instanceof Error ? error.message : String(error)}`;
-        })
+      // The outcome, failures included, is in job_progress and the restore's audit entries.
+      restoreInPlace(ctx, actor, input)
+        .catch(() => {})
         .finally(() => {
-          current.running = false;
+          running = false;
           void ctx.modes.refresh();
         });
     },

@@ -12,6 +12,7 @@ import { anchorFile } from "../../src/core/audit-anchors.ts";
 import { installationId, verifyAuditChain } from "../../src/core/audit-chain.ts";
 import { listBackups } from "../../src/core/backup/index.ts";
 import { ClubError } from "../../src/core/errors.ts";
+import { actionCounter } from "../../src/core/metrics.ts";
 import { readSystemState } from "../../src/core/modes.ts";
 import { claimDueMessages, markSent } from "../../src/domains/mail/outbox.repository.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
@@ -36,6 +37,14 @@ const writeNotice = defineAction({
     };
   },
 });
+
+/** How many backups recordBackupCreated has recorded in this process. */
+async function recordedBackups(): Promise<number> {
+  const { values } = await actionCounter.get();
+  return values
+    .filter((v) => v.labels.action === "recordBackupCreated" && v.labels.outcome === "committed")
+    .reduce((n, v) => n + v.value, 0);
+}
 
 const code = (error: unknown) => (error instanceof ClubError ? error.code : String(error));
 
@@ -118,6 +127,7 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
       ).rows;
     const indexesBefore = await indexes();
     const lines: string[] = [];
+    const backupsRecorded = await recordedBackups();
     const outcome = await restoreInPlace(runtime, operatorActor("alice"), {
       id: good.id,
       reason: "members were deleted by mistake",
@@ -137,6 +147,11 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     const pre = listBackups(config.backupDir).find((b) => b.id === outcome.preRestoreBackupId);
     assert.ok(pre, "the pre-restore backup is in the backup folder");
     assert.equal(pre.manifest.tables.find((x) => x.name === "members")!.rows, membersBefore);
+    assert.equal(
+      (await recordedBackups()) - backupsRecorded,
+      1,
+      "the pre-restore backup is recorded by the one action every backup is recorded with",
+    );
 
     // Writes stay off, and the mode cannot be switched back by hand.
     const state = await readSystemState(runtime.database.db);

@@ -1,7 +1,6 @@
 import { runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
-import type { DrillResult } from "../../core/backup/index.ts";
-import { listBackups } from "../../core/backup/index.ts";
+import { type BackupListing, type DrillResult, listBackups } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
 import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
 import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
@@ -17,9 +16,11 @@ const ACTOR = systemActor("backup-drill");
 export interface DrillJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
   backupDir(ctx: JobContext<C>): string;
+  /** Drills the backup the job chose from its one listing of the folder (the newest). */
   drill(
     ctx: JobContext<C>,
     actor: string,
+    backup: BackupListing,
     onProgress: (step: string, detail: string) => void,
   ): Promise<DrillResult>;
 }
@@ -34,14 +35,15 @@ export function backupDrillJob<C extends JobConfig>(options: DrillJobOptions<C>)
       const state = await readSystemState(run.ctx.database.db);
       if (state.mode === "maintenance") return { changed: 0, failed: 0, detail: "not now: maintenance" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);
-      const backups = listBackups(options.backupDir(run.ctx), run.now);
-      if (backups.length === 0) {
+      // Listed once: the backup drilled is the one this listing found, not a second look's newest.
+      const [newest] = listBackups(options.backupDir(run.ctx), run.now);
+      if (!newest) {
         await runAction(env, warnDrillOverdue, {
           message: "There is no backup to drill: no backup can be trusted. See `clubos backup list`.",
         });
         return { changed: 0, failed: 1, detail: "no backup to drill" };
       }
-      const drilled = await options.drill(run.ctx, actorRef(ACTOR), (step, detail) =>
+      const drilled = await options.drill(run.ctx, actorRef(ACTOR), newest, (step, detail) =>
         run.progress(describeDrillStep(step, detail)),
       );
       await runAction(env, recordBackupDrilled, {

@@ -18,7 +18,7 @@ import {
 } from "../../core/backup/index.ts";
 import { readSystemState } from "../../core/modes.ts";
 import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
-import { backupAttempt, recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
+import { recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
 import { describeBackupProgress } from "./backups.presenters.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
 import { openOrNoteIncidentIn } from "./incidents.repository.ts";
@@ -168,9 +168,11 @@ export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Jo
       } catch (thrown) {
         error = thrown;
       }
-      const attempt = backupAttempt(made, error, { triggeredBy: run.triggeredBy });
-      const failure = attempt.failure;
-      await runAction(env, recordBackupCreated, attempt);
+      const { failure } = await runAction(env, recordBackupCreated, {
+        made,
+        error,
+        triggeredBy: run.triggeredBy,
+      });
       // Read once, when first needed (two failures in a row need no listing, and the folder may be gone).
       let listed: BackupListing[] | undefined;
       const listings = () => {

@@ -31,9 +31,9 @@ const record = (name: string, auditAction: string) =>
     },
   });
 
-/** One attempt to take a backup as recordBackupCreated records it, for the job and `clubos backup
- * create` alike: ok only for a good backup (isGoodBackup), else what went wrong in words. */
-export function backupAttempt(
+/** One attempt to take a backup as recordBackupCreated records it: ok only for a good backup
+ * (isGoodBackup), else what went wrong in words. */
+function backupAttempt(
   made: CreatedBackup | undefined,
   error: unknown,
   extra: Summary = {},
@@ -58,8 +58,33 @@ export function backupAttempt(
   return { id: made.id, ok: failure === null, failure, summary };
 }
 
-/** Records a backup that was taken (ok) or that failed and was not kept (ok false). */
-export const recordBackupCreated = record("recordBackupCreated", "backup.created");
+/** Records a backup that was taken (ok) or that failed and was not kept (ok false): the one record of
+ * every backup, whoever took it (the job, `clubos backup create`, a restore's pre-restore backup), with
+ * one audit shape (backup.created). `restoreId` marks a pre-restore backup and names its restore. Its
+ * capability is the restore's, the least of those who take backups: a restore records its own. */
+export const recordBackupCreated = defineAction({
+  name: "recordBackupCreated",
+  access: { capability: "backups:restore" },
+  effect: "recovery",
+  async run(
+    _scope,
+    input: { made: CreatedBackup | undefined; error?: unknown; triggeredBy?: string; restoreId?: string },
+  ) {
+    const attempt = backupAttempt(input.made, input.error, {
+      ...(input.triggeredBy ? { triggeredBy: input.triggeredBy } : {}),
+      ...(input.restoreId ? { preRestore: true, restoreId: input.restoreId } : {}),
+    });
+    return {
+      result: { id: attempt.id, ok: attempt.ok, failure: attempt.failure },
+      audit: {
+        action: "backup.created",
+        subjectType: "backup",
+        subjectId: attempt.id,
+        after: { ok: attempt.ok, ...attempt.summary },
+      },
+    };
+  },
+});
 /** Records the outcome of `clubos backup verify`. */
 export const recordBackupVerified = record("recordBackupVerified", "backup.verified");
 /** The operator alert a failed or overdue restore drill raises (B-3), cleared by the next passing one. */
