@@ -1,8 +1,14 @@
 import { runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
 import { type BackupListing, type DrillResult, listBackups } from "../../core/backup/index.ts";
-import { readSystemState } from "../../core/modes.ts";
-import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import {
+  JOB_MODES,
+  type Job,
+  type JobConfig,
+  type JobContext,
+  type JobRun,
+  type JobSummary,
+} from "../../core/scheduler.ts";
 import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
 import { describeDrillStep } from "./backups.presenters.ts";
 
@@ -30,10 +36,8 @@ export function backupDrillJob<C extends JobConfig>(options: DrillJobOptions<C>)
     name: "backup-drill",
     description: "Restore the newest backup into a scratch database and verify it; a failure warns operators",
     intervalMs: options.intervalMs,
-    runsInAnyMode: true,
+    modes: JOB_MODES.protective,
     async run(run: JobRun<C>): Promise<JobSummary> {
-      const state = await readSystemState(run.ctx.database.db);
-      if (state.mode === "maintenance") return { changed: 0, failed: 0, detail: "not now: maintenance" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);
       // Listed once: the backup drilled is the one this listing found, not a second look's newest.
       const [newest] = listBackups(options.backupDir(run.ctx), run.now);
