@@ -60,11 +60,11 @@ function backupAttempt(
 
 /** Records a backup that was taken (ok) or that failed and was not kept (ok false): the one record of
  * every backup, whoever took it (the job, `clubos backup create`, a restore's pre-restore backup), with
- * one audit shape (backup.created). `restoreId` marks a pre-restore backup and names its restore. Its
- * capability is the restore's, the least of those who take backups: a restore records its own. */
+ * one audit shape (backup.created). `restoreId` marks a pre-restore backup and names its restore. Whoever
+ * may take a backup may record one (backups:operate, which everyone who may restore also holds). */
 export const recordBackupCreated = defineAction({
   name: "recordBackupCreated",
-  access: { capability: "backups:restore" },
+  access: { capability: "backups:operate" },
   effect: "recovery",
   async run(
     _scope,
@@ -159,11 +159,12 @@ export const recordBackupDeleted = defineAction({
   },
 });
 
-/** Records an operator's request to run the backup or the drill now (the job itself records what it
- * did). Refused while one of that kind runs: one at a time, as the scheduler's lock also ensures. */
+/** Records a full admin's or operator's request to run the backup or the drill now (the job itself
+ * records what it did). Refused while one of that kind runs: one at a time, as the scheduler's lock
+ * also ensures. */
 export const requestBackupRun = defineAction({
   name: "requestBackupRun",
-  access: { capability: "system:operate" },
+  access: { capability: "backups:operate" },
   effect: "recovery",
   async run({ trx }, input: { job: string }) {
     if (!Object.hasOwn(BACKUP_JOBS, input.job))
