@@ -207,8 +207,9 @@ export function describeRestoreProgress(p: RestoreFlowProgress): string | null {
  * job_progress for the page. One restore at a time: one running in this process is refused at once, one
  * in another process by restoreInPlace's check, and the database allows only one open restore
  * (restores_one_open). */
-export function restoreRunner(ctx: AppContext): RestoreRunner {
+export function restoreRunner(ctx: AppContext): RestoreRunner & { settled(): Promise<void> } {
   let running = false;
+  let current: Promise<void> = Promise.resolve();
   return {
     backups: () =>
       listBackups(ctx.config.backupDir).map((b) => ({
@@ -231,12 +232,17 @@ export function restoreRunner(ctx: AppContext): RestoreRunner {
         throw busy();
       }
       // The outcome, failures included, is in job_progress and the restore's audit entries.
-      restoreInPlace(ctx, actor, input)
-        .catch(() => {})
+      current = restoreInPlace(ctx, actor, input)
+        .then(
+          () => {},
+          () => {},
+        )
         .finally(() => {
           running = false;
-          void ctx.modes.refresh();
+          return ctx.modes.refresh().catch(() => {});
         });
     },
+    /** Resolves once the restore started here (if any) has ended: closing the server waits for it. */
+    settled: () => current,
   };
 }
