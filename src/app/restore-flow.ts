@@ -15,6 +15,7 @@ import {
   verifyRestoredDatabase,
 } from "../core/backup/index.ts";
 import { readJobProgress, recordJobRun } from "../core/job-progress.ts";
+import { endRestoredAccess, type RestoredAccessEnded } from "../domains/identity/restore-access.actions.ts";
 import { reconcileOutboxAfterRestore } from "../domains/mail/mail.actions.ts";
 import { messagesSentSince } from "../domains/mail/outbox.repository.ts";
 import { recordBackupCreated } from "../domains/ops/backups.actions.ts";
@@ -48,6 +49,8 @@ export interface RestoreOutcome {
   steps: VerificationStep[];
   tables: number;
   rows: number;
+  /** The sessions ended and the links revoked that came back with the backup. */
+  access: RestoredAccessEnded;
 }
 
 /** Restores a backup over this database (REC-1..REC-4): the bundle is verified and its schema checked
@@ -94,9 +97,19 @@ export async function restoreInPlace(
 
 /** The outcome of a restore in words: the last line of its progress. */
 export function describeRestoreOutcome(outcome: RestoreOutcome): string {
-  return outcome.verified
+  const done = outcome.verified
     ? `Restored and verified backup ${outcome.backupId}. The data it replaced is in backup ${outcome.preRestoreBackupId}. Writes stay off until someone signs off.`
     : `Restored backup ${outcome.backupId}, but verification FAILED: writes stay off. Restore another backup (${outcome.preRestoreBackupId} puts back what was there).`;
+  return `${done} ${describeRestoredAccess(outcome.access)}`;
+}
+
+/** What the restore withdrew, and what the admin does about it, for the CLI and the restore page. */
+export function describeRestoredAccess(access: RestoredAccessEnded): string {
+  const links =
+    access.invitationsRevoked + access.passwordResetsRevoked === 0
+      ? "No unused invitation or password-reset link came back with it."
+      : `${access.invitationsRevoked} invitation(s) and ${access.passwordResetsRevoked} password-reset link(s) that came back with it were revoked: resend the invitations (\`clubos members invite --id ID\`; the members are listed in the audit entry identity.restored_access_ended), and members who asked for a reset ask again.`;
+  return `Every session was ended (${access.sessionsEnded}): everyone, you included, signs in again. ${links}`;
 }
 
 async function restoreSteps(
@@ -145,6 +158,8 @@ async function restoreSteps(
   } catch (error) {
     throw await failed(error, preRestoreBackupId);
   }
+  // At once after the load: the backup's sessions and unused links must not let anyone in (REC-2).
+  const access = await runAction(env, endRestoredAccess, { restoreId: begun.restoreId, backupId: found.id });
   await runAction(env, reconcileOutboxAfterRestore, { backupId: found.id, sent });
   const chainSeq = found.manifest.auditChain.head?.seq ?? 0;
   if (found.manifest.source.installationId) {
@@ -184,6 +199,7 @@ async function restoreSteps(
     steps,
     tables: restored.tables,
     rows: restored.rows,
+    access,
   };
 }
 

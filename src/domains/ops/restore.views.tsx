@@ -110,8 +110,10 @@ export function RestoreView({
       <p>
         A restore replaces the club's data with a backup's. A backup of the current data is taken first, so
         nothing is lost; the site stays in maintenance mode (no changes, no mail) until the restored data is
-        verified and someone signs it off. You may have to sign in again afterwards. The steps are in the
-        runbook docs/runbooks/database-restore.md.
+        verified and someone signs it off. The restore ends every session, so everyone, you included, signs in
+        again afterwards, and it revokes the unused invitation and password-reset links that come back with
+        the backup: resend invitations afterwards. The steps are in the runbook
+        docs/runbooks/database-restore.md.
       </p>
       {run ? <Progress run={run} /> : null}
       {open?.status === "verified" ? <SignOff page={page} open={open} /> : null}
