@@ -54,7 +54,12 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
-  (app, ctx) => restoreRoutes(app, restoreRunner(ctx)),
+  (app, ctx) => {
+    const runner = restoreRunner(ctx);
+    // The same for a restore started from the page: its load and verification are not cut off.
+    app.addHook("onClose", () => runner.settled());
+    restoreRoutes(app, runner);
+  },
   (app) =>
     memberRoutes(app, { profileSections: [calendarFeedSection], adminSections: [loginThrottleSection] }),
   memberApiRoutes,
@@ -68,7 +73,13 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   joinRoutes,
   settingsRoutes,
   tierRoutes,
-  (app, ctx) => backupRoutes(app, backupOperations(ctx)),
+  (app, ctx) => {
+    const ops = backupOperations(ctx);
+    // Closing the server (serve's stop on SIGTERM) waits for a backup or drill started from the page,
+    // before the database closes: it finishes, is recorded and listed, never cut off half written.
+    app.addHook("onClose", () => ops.settled());
+    backupRoutes(app, ops);
+  },
   pageAdminRoutes,
   previewRoutes,
   previewAdminRoutes,

@@ -626,6 +626,11 @@ export const guarantees: readonly Guarantee[] = [
         "forkAnchors",
         "the anchors continue from the restored head; the old timeline's file is kept",
       ),
+      mech(
+        "src/domains/identity/restore-access.actions.ts",
+        "endRestoredAccess",
+        "the backup's sessions and unused invitation and password-reset links let nobody in: every session is ended and every unused link revoked, audited as a step of the restore",
+      ),
     ],
     detection: [
       signal(
