@@ -15,6 +15,9 @@ import {
   verifyRestoredDatabase,
 } from "../core/backup/index.ts";
 import { readJobProgress, recordJobRun } from "../core/job-progress.ts";
+import { currentFeedTokens } from "../domains/events/events.repository.ts";
+import { keepFeedAddressesAfterRestore } from "../domains/events/ical.actions.ts";
+import { liveApiTokenIds } from "../domains/identity/identity.repository.ts";
 import { endRestoredAccess, type RestoredAccessEnded } from "../domains/identity/restore-access.actions.ts";
 import { reconcileOutboxAfterRestore } from "../domains/mail/mail.actions.ts";
 import { messagesSentSince } from "../domains/mail/outbox.repository.ts";
@@ -29,6 +32,7 @@ import {
 import { RESTORE_ERRORS } from "../domains/ops/restore.errors.ts";
 import { KEPT_BY_RESTORE } from "../domains/ops/restore.repository.ts";
 import { RESTORE_PROGRESS_JOB, type RestoreRunner } from "../domains/ops/restore.runner.ts";
+import { revokePreviewLinksAfterRestore } from "../domains/pages/preview.actions.ts";
 import { backupKey, sampleRead, takeBackup } from "./backup-env.ts";
 import type { AppContext } from "./context.ts";
 import { allInvariantChecks } from "./invariants.ts";
@@ -49,8 +53,8 @@ export interface RestoreOutcome {
   steps: VerificationStep[];
   tables: number;
   rows: number;
-  /** The sessions ended and the links revoked that came back with the backup. */
-  access: RestoredAccessEnded;
+  /** The sessions ended and the links and tokens revoked that came back with the backup. */
+  access: RestoredAccessEnded & { previewLinksRevoked: number };
 }
 
 /** Restores a backup over this database (REC-1..REC-4): the bundle is verified and its schema checked
@@ -104,12 +108,20 @@ export function describeRestoreOutcome(outcome: RestoreOutcome): string {
 }
 
 /** What the restore withdrew, and what the admin does about it, for the CLI and the restore page. */
-export function describeRestoredAccess(access: RestoredAccessEnded): string {
+export function describeRestoredAccess(access: RestoreOutcome["access"]): string {
   const links =
     access.invitationsRevoked + access.passwordResetsRevoked === 0
       ? "No unused invitation or password-reset link came back with it."
       : `${access.invitationsRevoked} invitation(s) and ${access.passwordResetsRevoked} password-reset link(s) that came back with it were revoked: resend the invitations (\`clubos members invite --id ID\`; the members are listed in the audit entry identity.restored_access_ended), and members who asked for a reset ask again.`;
-  return `Every session was ended (${access.sessionsEnded}): everyone, you included, signs in again. ${links}`;
+  const tokens =
+    access.apiTokensRevoked === 0
+      ? ""
+      : ` ${access.apiTokensRevoked} API token(s) revoked since the backup stay revoked.`;
+  const previews =
+    access.previewLinksRevoked === 0
+      ? ""
+      : ` ${access.previewLinksRevoked} preview share link(s) were revoked: editors make new ones.`;
+  return `Every session was ended (${access.sessionsEnded}): everyone, you included, signs in again. ${links}${tokens}${previews}`;
 }
 
 async function restoreSteps(
@@ -149,6 +161,9 @@ async function restoreSteps(
   }
   // Read before the load replaces the outbox: what already left must not leave again.
   const sent = await messagesSentSince(database.db, new Date(found.manifest.createdAt));
+  // Likewise the credentials that work now: one revoked or replaced since the backup stays so.
+  const liveApiTokens = await liveApiTokenIds(database.db);
+  const feedTokens = await currentFeedTokens(database.db);
   let restored: { tables: number; rows: number };
   try {
     restored = await restoreInto(database, found.dir, key, {
@@ -159,7 +174,13 @@ async function restoreSteps(
     throw await failed(error, preRestoreBackupId);
   }
   // At once after the load: the backup's sessions and unused links must not let anyone in (REC-2).
-  const access = await runAction(env, endRestoredAccess, { restoreId: begun.restoreId, backupId: found.id });
+  const access = await runAction(env, endRestoredAccess, {
+    restoreId: begun.restoreId,
+    backupId: found.id,
+    liveApiTokens,
+  });
+  const previews = await runAction(env, revokePreviewLinksAfterRestore, { restoreId: begun.restoreId });
+  await runAction(env, keepFeedAddressesAfterRestore, { restoreId: begun.restoreId, before: feedTokens });
   await runAction(env, reconcileOutboxAfterRestore, { backupId: found.id, sent });
   const chainSeq = found.manifest.auditChain.head?.seq ?? 0;
   if (found.manifest.source.installationId) {
@@ -199,7 +220,7 @@ async function restoreSteps(
     steps,
     tables: restored.tables,
     rows: restored.rows,
-    access,
+    access: { ...access, previewLinksRevoked: previews.count },
   };
 }
 

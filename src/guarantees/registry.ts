@@ -631,6 +631,11 @@ export const guarantees: readonly Guarantee[] = [
         "endRestoredAccess",
         "the backup's sessions and unused invitation and password-reset links let nobody in: every session is ended and every unused link revoked, audited as a step of the restore",
       ),
+      mech(
+        "src/domains/identity/identity.repository.ts",
+        "liveApiTokenIds",
+        "credentials revoked or replaced since the backup stay so: API tokens not live before the load are revoked, feed addresses kept as they were (keepFeedAddressesAfterRestore), every preview share link revoked (revokePreviewLinksAfterRestore)",
+      ),
     ],
     detection: [
       signal(

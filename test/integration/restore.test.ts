@@ -15,6 +15,7 @@ import { ClubError } from "../../src/core/errors.ts";
 import { actionCounter } from "../../src/core/metrics.ts";
 import { readSystemState } from "../../src/core/modes.ts";
 import { hashSecret } from "../../src/core/secrets.ts";
+import { replaceFeedToken } from "../../src/domains/events/events.repository.ts";
 import {
   acceptInvitation,
   inviteMember,
@@ -22,10 +23,12 @@ import {
   revokeInvitation,
 } from "../../src/domains/identity/account-links.actions.ts";
 import { findOpenLink } from "../../src/domains/identity/account-links.repository.ts";
+import { createApiToken, revokeApiToken } from "../../src/domains/identity/identity.actions.ts";
 import { claimDueMessages, markSent } from "../../src/domains/mail/outbox.repository.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { beginRestore, failRestore, signOffRestore } from "../../src/domains/ops/restore.actions.ts";
+import { createPreviewLink } from "../../src/domains/pages/preview.actions.ts";
 import { createMember, startTestApp, suiteApp } from "../helpers/app.ts";
 import { runVerb, sealAll } from "../helpers/audit.ts";
 import { flipByte, SECRET_MEMBER, seedClub } from "../helpers/backup.ts";
@@ -33,6 +36,7 @@ import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
 import { meWith, type Suite, sessionCookie } from "../helpers/identity.ts";
 import { tokenOf } from "../helpers/links.ts";
+import { act, makePage, publisher } from "../helpers/pages.ts";
 
 /** An action that writes one message, as every domain writes mail. */
 const writeNotice = defineAction({
@@ -93,6 +97,30 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     const client = new Client(baseUrl);
     assert.equal((await client.login(signedIn.email, signedIn.password)).status, 303);
     const session = client.cookie("clubos_session")!;
+    // Credentials the restore can tell apart: one API token revoked after the backup, one still live;
+    // a feed address replaced after it; a preview share link.
+    const operator = runtime.actionEnv(operatorActor("tokens"));
+    const revokedToken = await runAction(operator, createApiToken, {
+      memberEmail: signedIn.email,
+      name: "old",
+    });
+    const liveToken = await runAction(operator, createApiToken, {
+      memberEmail: signedIn.email,
+      name: "live",
+    });
+    const feedAt = (hash: string) =>
+      runtime.database.db.transaction().execute((trx) => replaceFeedToken(trx, signedIn.memberId, hash));
+    await feedAt(hashSecret("feed address in the backup"));
+    const draft = await makePage(runtime.database, { publish: false });
+    await act(runtime.database, publisher(), createPreviewLink, { pageId: draft.id, revision: 1 });
+    const tokenRevoked = async (id: string) =>
+      (
+        await runtime.database.db
+          .selectFrom("api_tokens")
+          .select("revoked_at")
+          .where("id", "=", id)
+          .executeTakeFirstOrThrow()
+      ).revoked_at !== null;
     return {
       async changeAfterBackup() {
         const asInvitee: Actor = {
@@ -107,6 +135,8 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
           confirm: "a long enough passphrase",
         });
         await runAction(system, revokeInvitation, { memberId: revoked.memberId });
+        await runAction(operator, revokeApiToken, { id: revokedToken.id });
+        await feedAt(hashSecret("feed address made after the backup"));
         assert.equal((await client.postForm("/logout", {}, "/account/password")).status, 303);
       },
       async assertNobodyLetIn(outcome: RestoreOutcome) {
@@ -138,6 +168,34 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
           [accepted.memberId, revoked.memberId, stillOpen.memberId].sort(),
         );
         assert.match(describeRestoredAccess(outcome.access), /resend the invitations/);
+        assert.equal(
+          await tokenRevoked(revokedToken.id),
+          true,
+          "a token revoked after the backup stays revoked",
+        );
+        assert.equal(
+          await tokenRevoked(liveToken.id),
+          false,
+          "a token live before the restore keeps working",
+        );
+        assert.equal(outcome.access.apiTokensRevoked, 1);
+        const feed = await db
+          .selectFrom("member_feed_tokens")
+          .select("token_hash")
+          .where("member_id", "=", signedIn.memberId)
+          .executeTakeFirstOrThrow();
+        assert.equal(
+          feed.token_hash,
+          hashSecret("feed address made after the backup"),
+          "the replaced feed address stays dead",
+        );
+        const openPreviews = await db
+          .selectFrom("page_preview_links")
+          .select("id")
+          .where("revoked_at", "is", null)
+          .execute();
+        assert.deepEqual(openPreviews, [], "no share link restored from the backup opens again");
+        assert.ok(outcome.access.previewLinksRevoked >= 1);
       },
     };
   }

@@ -470,3 +470,38 @@ export function feedTokenOwner(db: Kysely<DB>, tokenHash: string) {
     .where("m.status", "=", "active")
     .executeTakeFirst();
 }
+
+/** Every member's feed token hash as it is now: read before a restore, so that a feed address replaced
+ * (or withdrawn) since the backup was taken does not come back with it. */
+export function currentFeedTokens(db: Kysely<DB>) {
+  return db
+    .selectFrom("member_feed_tokens")
+    .select(["member_id as memberId", "token_hash as tokenHash"])
+    .execute();
+}
+
+/** After a restore: each restored feed token that differs from the one before the restore is put back
+ * to that one, and a token whose member had none before is deleted; how many rows changed. */
+export async function keepFeedTokens(
+  trx: Transaction<DB>,
+  before: { memberId: string; tokenHash: string }[],
+): Promise<number> {
+  const known = new Map(before.map((t) => [t.memberId, t.tokenHash]));
+  const restored = await trx.selectFrom("member_feed_tokens").select(["member_id", "token_hash"]).execute();
+  let changed = 0;
+  for (const row of restored) {
+    const current = known.get(row.member_id);
+    if (current === row.token_hash) continue;
+    changed++;
+    if (current === undefined) {
+      await trx.deleteFrom("member_feed_tokens").where("member_id", "=", row.member_id).execute();
+    } else {
+      await trx
+        .updateTable("member_feed_tokens")
+        .set({ token_hash: current, version: sql`version + 1` })
+        .where("member_id", "=", row.member_id)
+        .execute();
+    }
+  }
+  return changed;
+}

@@ -497,3 +497,18 @@ export function revokeApiTokenRow(db: Kysely<DB>, tokenId: string) {
     .returning(["id", "name"])
     .executeTakeFirst();
 }
+
+/** The API tokens that work now: read before a restore, so that a token revoked (or gone) since the
+ * backup was taken stays revoked after it. */
+export async function liveApiTokenIds(db: Kysely<DB>): Promise<string[]> {
+  const rows = await db.selectFrom("api_tokens").select("id").where("revoked_at", "is", null).execute();
+  return rows.map((r) => r.id);
+}
+
+/** After a restore: revokes every restored token that was not live before it; how many. */
+export async function revokeTokensNotLiveIn(trx: Kysely<DB>, live: string[]): Promise<number> {
+  let query = trx.updateTable("api_tokens").set({ revoked_at: sql`now()` }).where("revoked_at", "is", null);
+  if (live.length > 0) query = query.where("id", "not in", live);
+  const rows = await query.returning("id").execute();
+  return rows.length;
+}

@@ -1,16 +1,20 @@
 import { defineAction } from "../../core/action.ts";
 import { revokeEveryUnusedLink } from "./account-links.repository.ts";
-import { endEverySession } from "./identity.repository.ts";
+import { endEverySession, revokeTokensNotLiveIn } from "./identity.repository.ts";
 
 /* What a restore brings back that must not let anyone in (REC-2): the backup's sessions and its
- * single-use links (invitations, password resets). A session ended or a link used or revoked after the
- * backup was taken would work again, so the restore ends every session and revokes every unused link,
- * whatever its age: it cannot tell which of them were still good, so it denies them all. Members sign
+ * single-use links (invitations, password resets), and API tokens revoked since. A session ended or a link
+ * used or revoked after the backup was taken would work again, so the restore ends every session and
+ * revokes every unused link, whatever its age: it cannot tell which of them were still good, so it denies
+ * them all. API tokens it can tell apart (the live ones are read before the load), so only those not live
+ * before the restore are revoked and the club's integrations keep working. Members sign
  * in again (the password is the backup's); admins resend the invitations that were still open. */
 
 /** What the restore withdrew, for its output and its audit entry. */
 export interface RestoredAccessEnded {
   sessionsEnded: number;
+  /** Restored API tokens that had been revoked (or were gone) before the restore. */
+  apiTokensRevoked: number;
   /** Links that were still open (not expired) when revoked, by purpose. */
   invitationsRevoked: number;
   passwordResetsRevoked: number;
@@ -24,12 +28,14 @@ export const endRestoredAccess = defineAction({
   name: "endRestoredAccess",
   access: { capability: "backups:restore" },
   effect: "recovery",
-  async run({ trx }, input: { restoreId: string; backupId: string }) {
+  async run({ trx }, input: { restoreId: string; backupId: string; liveApiTokens: string[] }) {
     const sessionsEnded = await endEverySession(trx, "restore");
     const links = await revokeEveryUnusedLink(trx);
+    const apiTokensRevoked = await revokeTokensNotLiveIn(trx, input.liveApiTokens);
     const invited = links.filter((l) => l.purpose === "invitation").map((l) => l.memberId);
     const result: RestoredAccessEnded = {
       sessionsEnded,
+      apiTokensRevoked,
       invitationsRevoked: invited.length,
       passwordResetsRevoked: links.filter((l) => l.purpose === "password_reset").length,
       invitedMembers: invited,
@@ -40,7 +46,7 @@ export const endRestoredAccess = defineAction({
         action: "identity.restored_access_ended",
         subjectType: "restore",
         subjectId: input.restoreId,
-        after: { backupId: input.backupId, ...result },
+        after: { backupId: input.backupId, liveApiTokensBefore: input.liveApiTokens.length, ...result },
         reason:
           "The backup's sessions and unused links may have been ended, used or revoked since it was taken.",
       },

@@ -110,6 +110,26 @@ export const revokeAllPreviewLinksAction = defineAction({
   },
 });
 
+/** Part of a restore: every share link the backup brought back is revoked, as a link revoked since the
+ * backup was taken would otherwise work again (R-5); editors make new ones. */
+export const revokePreviewLinksAfterRestore = defineAction({
+  name: "revokePreviewLinksAfterRestore",
+  access: { capability: "backups:restore" },
+  effect: "recovery",
+  async run(scope, input: { restoreId: string }) {
+    const count = await revokeAllPreviewLinks(scope.trx, actorRef(scope.actor));
+    return {
+      result: { count },
+      audit: {
+        action: "page.preview_links_revoked_by_restore",
+        subjectType: "restore",
+        subjectId: input.restoreId,
+        after: { revoked: count },
+      },
+    };
+  },
+});
+
 /** The revision a share link shows, with its page and blocks: an audited read, one entry per use. Only
  * the link's own revision is ever read. */
 export const viewPreviewThroughLink = defineAction({
