@@ -52,9 +52,8 @@ function templateTopics(): Set<string> {
     for (const file of readdirSync(join(domains, domain))) {
       if (!file.endsWith(".messages.ts")) continue;
       const text = readFileSync(join(domains, domain, file), "utf8");
-      for (const m of text.matchAll(/"((?:registration|event|account|join|member|announcement)[a-z._]*)"/g)) {
-        topics.add(m[1]!);
-      }
+      // A topic is a dotted name ("registration.confirmed"), or any value given as `topic:`.
+      for (const m of text.matchAll(/topic: "([a-z_.]+)"|"([a-z]+\.[a-z_]+)"/g)) topics.add((m[1] ?? m[2])!);
     }
   }
   return topics;
