@@ -3,7 +3,6 @@
  * reference; then the admin member list with 100,000 members. Reports registrations/s, p99, the ratio
  * to pgbench's tps (target >= 0.3 at 16 clients) and the list's p50 server time (target < 50 ms). */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +25,7 @@ import {
   restartRegistrationSql,
 } from "./lib/registration-sql.ts";
 import { appendResults, machineDetails } from "./lib/report.ts";
+import { seedTokenMembers } from "./lib/token-members.ts";
 
 const PGBIN = "/usr/lib/postgresql/15/bin";
 const serverUrl = process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
@@ -35,30 +35,6 @@ const warmupMs = Number(process.env.BENCH_WARMUP_MS || 1000);
 const repeats = Number(process.env.BENCH_REPEATS || 3);
 const listMembers = Number(process.env.BENCH_LIST_MEMBERS || 100_000);
 const seedMembers = Number(process.env.BENCH_MEMBERS || 40_000);
-
-/** Members with the member role and a bearer token each, inserted in bulk (benchmark setup only). */
-async function seed(
-  db: ReturnType<typeof connectPostgres>["db"],
-  count: number,
-  prefix: string,
-): Promise<string[]> {
-  const tokens: string[] = [];
-  for (let start = 0; start < count; start += 2000) {
-    const n = Math.min(2000, count - start);
-    const secrets = Array.from({ length: n }, () => `cos_${randomBytes(24).toString("base64url")}`);
-    tokens.push(...secrets);
-    await sql`WITH m AS (
-        INSERT INTO members (name, email) SELECT 'Bench ' || i, ${prefix} || i || '@example.org'
-        FROM generate_series(${start}::int, ${start + n - 1}::int) i RETURNING id, email),
-      numbered AS (SELECT id, row_number() OVER (ORDER BY email) AS rn FROM m),
-      r AS (INSERT INTO role_assignments (member_id, role_key, granted_by) SELECT id, 'member', 'system:bench' FROM m)
-      INSERT INTO api_tokens (member_id, name, token_hash)
-      SELECT numbered.id, 'bench', h.hash FROM numbered JOIN unnest(${secrets.map(hashSecret)}::text[]) WITH ORDINALITY AS h(hash, rn) USING (rn)`.execute(
-      db,
-    );
-  }
-  return tokens;
-}
 
 /** Runs the stampede's clients on a worker thread (bench/lib/http-load-worker.mjs), each member once. */
 function httpStampede(url: string, tokens: string[], clients: number) {
@@ -114,7 +90,7 @@ try {
   const server = await buildServer(runtime);
   const base = await server.listen({ port: 0, host: "127.0.0.1" });
   console.log("# seeding members and the pgbench reference database");
-  const tokens = await seed(database.db, seedMembers, `bench${Date.now()}-`);
+  const tokens = await seedTokenMembers(database.db, seedMembers, `bench${Date.now()}-`);
   execFileSync(`${PGBIN}/pgbench`, ["-i", "-q", "-s", "1", ref.url], { stdio: "ignore" });
   execFileSync(`${PGBIN}/pgbench`, ["-i", "-q", "-s", String(Math.max(...clientCounts)), spread.url], {
     stdio: "ignore",
@@ -168,7 +144,7 @@ try {
   // A club's member table is mostly at rest: measure the list after autovacuum's work, not during it.
   await sql`VACUUM ANALYZE members`.execute(database.db);
   await sql`ANALYZE committee_memberships`.execute(database.db);
-  const [admin] = await seed(database.db, 1, `listadmin${Date.now()}-`);
+  const [admin] = await seedTokenMembers(database.db, 1, `listadmin${Date.now()}-`);
   await sql`INSERT INTO role_assignments (member_id, role_key, granted_by)
     SELECT member_id, 'membership_chair', 'system:bench' FROM api_tokens WHERE token_hash = ${hashSecret(admin!)}`.execute(
     database.db,

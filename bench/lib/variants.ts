@@ -141,7 +141,7 @@ export async function startVariant(
     const sealer = new AuditSealer(database, backupDir);
     sealer.start(); // as serve.ts does: the sweep timer next to the after-commit schedule
     return {
-      env: { database, actor, afterCommit: sealer.schedule },
+      env: { database, actor, afterCommit: sealer.schedule, clubName: "Bench Club" },
       spec: plainRename,
       async finish() {
         const backlog = await unsealed(database);
@@ -158,7 +158,7 @@ export async function startVariant(
   // A and C have no sealer running, so the shared lock (which exists only for the sealer) is off; L keeps
   // it, and is safe because no sealer runs until the next untimed catch-up, after its writers finished.
   return {
-    env: { database, actor },
+    env: { database, actor, clubName: "Bench Club" },
     spec: variant === "C" ? chainedRename : plainRename,
     async finish() {
       return null;

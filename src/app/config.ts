@@ -2,6 +2,8 @@ import { isIP } from "node:net";
 import path from "node:path";
 import proxyAddr from "@fastify/proxy-addr";
 import { parseS3Url, type S3Location } from "../core/backup/s3-location.ts";
+import type { AccessRetention } from "../domains/identity/access-retention.actions.ts";
+import { DEFAULT_ACCESS_RETENTION } from "../domains/identity/access-retention.job.ts";
 
 /** Typed configuration read once from the environment; every variable is listed in README.md. */
 export interface Config {
@@ -31,6 +33,9 @@ export interface Config {
   timeZone: string;
   /** Days a member import keeps its row-by-row personal data before the retention job removes it. */
   importRetentionDays: number;
+  /** Days login throttles, remembered browsers and decided join applications are kept (the access data
+   * retention job). */
+  accessRetention: AccessRetention;
   /** The largest file or image an editor may upload to a page, in bytes (kept in the database). */
   pageFileMaxBytes: number;
   /** Minutes between scheduled invariant scans (INV-10); a violation stops writes and opens a SEV-1. */
@@ -204,6 +209,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modePollMs: intFrom(env, "CLUBOS_MODE_POLL_MS", 1000),
     timeZone,
     importRetentionDays: intFrom(env, "CLUBOS_IMPORT_RETENTION_DAYS", 30),
+    accessRetention: {
+      throttleDays: intFrom(
+        env,
+        "CLUBOS_LOGIN_THROTTLE_RETENTION_DAYS",
+        DEFAULT_ACCESS_RETENTION.throttleDays,
+      ),
+      deviceDays: intFrom(env, "CLUBOS_LOGIN_DEVICE_RETENTION_DAYS", DEFAULT_ACCESS_RETENTION.deviceDays),
+      joinApplicationDays: intFrom(
+        env,
+        "CLUBOS_JOIN_APPLICATION_RETENTION_DAYS",
+        DEFAULT_ACCESS_RETENTION.joinApplicationDays,
+      ),
+    },
     pageFileMaxBytes: intFrom(env, "CLUBOS_PAGE_FILE_MAX_BYTES", 10 * 1024 * 1024),
     invariantScanMinutes: invariantScanMinutes(env),
     mail: mailConfigFrom(env),

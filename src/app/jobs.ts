@@ -1,5 +1,6 @@
 import { idempotencyPurgeJob } from "../core/idempotency.job.ts";
 import type { Job } from "../core/scheduler.ts";
+import { accessRetentionJob } from "../domains/identity/access-retention.job.ts";
 import { joinExpiryJob } from "../domains/identity/join.job.ts";
 import { importRetentionJob } from "../domains/members/import-retention.job.ts";
 import { lapseJob } from "../domains/members/lapse.job.ts";
@@ -23,6 +24,7 @@ export const JOBS: readonly Job<Config>[] = [
   invariantScanJob({ checks: allInvariantChecks, intervalMs: invariantScanMinutes() * 60_000 }),
   incidentWatchJob,
   joinExpiryJob,
+  accessRetentionJob,
   backupJob({
     intervalMs: backupIntervalMinutes() * 60_000,
     backupDir: (ctx) => ctx.config.backupDir,

@@ -74,6 +74,7 @@ export async function openRuntime(
       requestId,
       afterCommit: sealer.schedule,
       outboxMaxDepth: config.mail.outboxMaxDepth,
+      clubName: config.clubName,
     }),
     async close() {
       await mail.stopWorker();

@@ -13,6 +13,7 @@ import { identityRoutes } from "../domains/identity/identity.routes.tsx";
 import { joinRoutes } from "../domains/identity/join.routes.tsx";
 import { loginThrottleRoutes, loginThrottleSection } from "../domains/identity/login-throttle.routes.tsx";
 import { outboxRoutes } from "../domains/mail/outbox.routes.tsx";
+import { announcementApiRoutes } from "../domains/members/announcements.api.ts";
 import { announcementRoutes } from "../domains/members/announcements.routes.tsx";
 import { memberImportRoutes } from "../domains/members/import/import.routes.tsx";
 import { memberApiRoutes } from "../domains/members/members.api.ts";
@@ -63,6 +64,7 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   (app) =>
     memberRoutes(app, { profileSections: [calendarFeedSection], adminSections: [loginThrottleSection] }),
   memberApiRoutes,
+  announcementApiRoutes,
   memberImportRoutes,
   renewalRoutes,
   announcementRoutes,

@@ -40,6 +40,8 @@ export interface ActionScope {
   requestId: string | undefined;
   effect: ActionEffect;
   outboxMaxDepth?: number;
+  /** The club's name (CLUBOS_CLUB_NAME), signed under every message an action writes. */
+  clubName: string;
 }
 
 /** A use case: its access, its effect, one transaction, one audit entry. */
@@ -83,6 +85,8 @@ export interface ActionEnv {
   afterCommit?: () => void;
   /** The outbox bound for optional mail (C-2), from CLUBOS_OUTBOX_MAX_DEPTH. */
   outboxMaxDepth?: number;
+  /** The club's name (CLUBOS_CLUB_NAME): every message names the club it comes from. */
+  clubName: string;
 }
 
 const RETRYABLE = new Set(["40001", "40P01"]); // serialization failure, deadlock
@@ -183,6 +187,7 @@ export async function runActionWith<I, O, R>(
           requestId: env.requestId,
           effect: spec.effect,
           outboxMaxDepth: env.outboxMaxDepth,
+          clubName: env.clubName,
         };
         const unchanged = await spec.unchanged?.(scope, input);
         if (unchanged !== undefined) {

@@ -98,7 +98,7 @@ export async function lastSeq(database: Database): Promise<number> {
 
 /** Writes count entries and seals them (anchoring in backupDir); returns their seqs in order. */
 export async function sealedEntries(database: Database, backupDir: string, count = 3): Promise<number[]> {
-  const env = { database, actor: systemActor("test") };
+  const env = { database, actor: systemActor("test"), clubName: "Test Club" };
   for (let i = 0; i < count; i++) await runAction(env, noteAction, { label: `entry-${i}` });
   await sealAll(database, backupDir);
   const last = await lastSeq(database);

@@ -33,7 +33,7 @@ export const publisher = () => actorWith(["member", "full_admin"]);
 
 /** Runs an action as this actor on this database. */
 export function act<I, O>(database: Database, actor: Actor, spec: ActionSpec<I, O>, input: I): Promise<O> {
-  return runAction({ database, actor }, spec, input);
+  return runAction({ database, actor, clubName: "Test Club" }, spec, input);
 }
 
 let seq = 0;

@@ -85,7 +85,7 @@ forEachEngine("audit anchors", (engine) => {
   });
 
   test("[G04] without an anchor at every seal (the old once-a-minute anchoring) the same truncation passes verify", async () => {
-    const env = { database: db(), actor: systemActor("test") };
+    const env = { database: db(), actor: systemActor("test"), clubName: "Test Club" };
     const outcomes: Record<string, [VerifyReport, VerifyReport]> = {};
     const sealers = {
       onceAMinute: (anchors: string) => new AuditSealer(db(), anchors, undefined, 60_000),
@@ -128,7 +128,9 @@ forEachEngine("audit anchors", (engine) => {
     const anchors = path.join(root, "blocker", "backups");
     const sealer = new AuditSealer(db(), anchors);
     try {
-      await runAction({ database: db(), actor: systemActor("test") }, noteAction, { label: "retried" });
+      await runAction({ database: db(), actor: systemActor("test"), clubName: "Test Club" }, noteAction, {
+        label: "retried",
+      });
       const seq = await lastSeq(db());
       await sealer.runOnce(); // sealed; the anchor write fails (the folder cannot be made)
       assert.equal((await head()).seq, seq, "the seal itself committed");

@@ -43,7 +43,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
       },
     });
     await assert.rejects(
-      runAction({ database: db(), actor: systemActor("test") }, badAudit, { email }),
+      runAction({ database: db(), actor: systemActor("test"), clubName: "Test Club" }, badAudit, { email }),
       (e) => {
         assert.equal(sqlState(e), "23514");
         return true;
@@ -68,7 +68,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
     const email = `refused-${Date.now()}@example.org`;
     try {
       await assert.rejects(
-        runAction({ database: db(), actor: systemActor("test") }, createMemberRecord, {
+        runAction({ database: db(), actor: systemActor("test"), clubName: "Test Club" }, createMemberRecord, {
           name: "Refused Audit",
           email,
         }),
@@ -83,7 +83,7 @@ forEachEngine("audit atomicity and sealing", (engine) => {
   });
 
   test("[G04] a rolled-back action leaves a gap in seq that sealing passes over", async () => {
-    const env = { database: db(), actor: systemActor("test") };
+    const env = { database: db(), actor: systemActor("test"), clubName: "Test Club" };
     const before = (await sealedEntries(db(), dir(), 1))[0]!;
     await assert.rejects(runAction(env, noteAction, { label: "rolled back", failAfterAudit: true }));
     const gap = before + 1;
@@ -164,7 +164,9 @@ forEachEngine("audit atomicity and sealing", (engine) => {
         });
       try {
         await inFlight;
-        await runAction({ database: db(), actor: systemActor("test") }, noteAction, { label: "fast" });
+        await runAction({ database: db(), actor: systemActor("test"), clubName: "Test Club" }, noteAction, {
+          label: "fast",
+        });
         const fastSeq = await lastSeq(db());
         // The sealer waits briefly for the in-flight writer, then gives up for now: it must not
         // seal the committed entry above the one still in flight, nor stall writers meanwhile.
@@ -175,7 +177,9 @@ forEachEngine("audit atomicity and sealing", (engine) => {
           .where("seq", ">=", fastSeq - 1)
           .execute();
         assert.deepEqual(sealed, [], "nothing at or above the in-flight entry is sealed while it is open");
-        await runAction({ database: db(), actor: systemActor("test") }, noteAction, { label: "not stalled" });
+        await runAction({ database: db(), actor: systemActor("test"), clubName: "Test Club" }, noteAction, {
+          label: "not stalled",
+        });
       } finally {
         release(); // never leave the transaction open, even when an assertion failed
         await slow;

@@ -80,7 +80,7 @@ forEachEngine("audit log", (engine) => {
   });
 
   test("[G04] verify detects an entry inserted in the middle of the sealed chain", async () => {
-    const env = { database: db(), actor: systemActor("test") };
+    const env = { database: db(), actor: systemActor("test"), clubName: "Test Club" };
     await assert.rejects(runAction(env, noteAction, { label: "rolled back", failAfterAudit: true }));
     const gap = await lastSeq(db());
     await sealedEntries(db(), dir(), 1);

@@ -238,7 +238,12 @@ forEachEngine("membership lapse job and renewal", (engine) => {
         ? servers.map((database) => ({
             database,
             config: runtime.config,
-            actionEnv: (actor, requestId) => ({ database, actor, requestId }),
+            actionEnv: (actor, requestId) => ({
+              database,
+              actor,
+              requestId,
+              clubName: runtime.config.clubName,
+            }),
           }))
         : [runtime, runtime];
     try {
@@ -266,7 +271,11 @@ forEachEngine("membership lapse job and renewal", (engine) => {
     const { runtime, testDb } = t.get();
     const other = engine === "postgres" ? connectPostgres(testDb.url!) : undefined;
     const ctxB: JobContext = other
-      ? { database: other, config: runtime.config, actionEnv: (actor) => ({ database: other, actor }) }
+      ? {
+          database: other,
+          config: runtime.config,
+          actionEnv: (actor) => ({ database: other, actor, clubName: runtime.config.clubName }),
+        }
       : runtime;
     let release!: () => void;
     let entered!: () => void;

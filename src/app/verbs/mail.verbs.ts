@@ -5,6 +5,7 @@ import { retryOutboxMessage } from "../../domains/mail/mail.actions.ts";
 import { MAIL_ERRORS } from "../../domains/mail/mail.errors.ts";
 import { MailService } from "../../domains/mail/mail.service.ts";
 import { mailMessageId } from "../../domains/mail/mail.transport.ts";
+import { messageText } from "../../domains/mail/message.presenters.ts";
 import { listOutboxMessages, mailQueueStats } from "../../domains/mail/outbox.repository.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
@@ -35,7 +36,14 @@ export function registerMailVerbs(mail: Command, env: CliEnv): void {
       const outcome = await service.delivery.attempt({
         to: o.to,
         subject: `${env.config.clubName}: test message from ClubOS`,
-        text: `This is a test message sent by \`clubos mail test\` at ${new Date().toISOString()}.\nIf you can read it, mail from ClubOS reaches this address.`,
+        text: messageText({
+          clubName: env.config.clubName,
+          name: o.to,
+          lines: [
+            `This is a test message sent by \`clubos mail test\` at ${new Date().toISOString()}.`,
+            "If you can read it, mail from ClubOS reaches this address.",
+          ],
+        }),
         messageId: mailMessageId(`test-${started}`, settings.from),
       });
       const ms = Date.now() - started;

@@ -111,6 +111,7 @@ export async function contextFor(
     startsAt: new Date(event.starts_at),
     location: event.location,
     timeZone,
+    clubName: scope.clubName,
   };
 }
 
@@ -172,6 +173,7 @@ export const registerForEvent = defineAction({
         startsAt: new Date(context.starts_at),
         location: context.location,
         timeZone: input.timeZone,
+        clubName: scope.clubName,
       };
       const payload = { registrationId, eventId: input.eventId };
       let placed: Awaited<ReturnType<typeof register>>;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { OutboxDraft } from "../../core/action.ts";
 import { dateTimeFormat } from "../../core/time-format.ts";
+import { clubMessage } from "../mail/message.presenters.ts";
 
 /** What a registration message needs to say. */
 export interface MessageContext {
@@ -10,6 +11,8 @@ export interface MessageContext {
   startsAt: Date;
   location: string;
   timeZone: string;
+  /** The club's name, signed under the message (the action's scope.clubName). */
+  clubName: string;
 }
 
 function when(ctx: MessageContext): string {
@@ -25,19 +28,15 @@ function email(
   lines: string[],
   payload: Record<string, unknown>,
 ): OutboxDraft {
-  return {
+  return clubMessage({
     topic,
     recipient: ctx.memberEmail,
+    clubName: ctx.clubName,
+    name: ctx.memberName,
     subject,
-    body: [
-      `Hello ${ctx.memberName},`,
-      "",
-      ...lines,
-      "",
-      `${ctx.eventTitle}: ${when(ctx)}${ctx.location ? `, ${ctx.location}` : ""}.`,
-    ].join("\n"),
+    lines: [...lines, "", `${ctx.eventTitle}: ${when(ctx)}${ctx.location ? `, ${ctx.location}` : ""}.`],
     payload,
-  };
+  });
 }
 
 /** "You have a seat." */

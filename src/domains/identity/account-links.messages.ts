@@ -1,4 +1,5 @@
 import type { OutboxDraft } from "../../core/action.ts";
+import { clubMessage } from "../mail/message.presenters.ts";
 import type { LinkPurpose } from "./account-links.repository.ts";
 
 /** What a link's mail needs: who it is for, the club, the link and when it stops working. */
@@ -43,11 +44,13 @@ export function linkEmail(mail: LinkMail): OutboxDraft {
         `The link works once, for ${validFor(mail.expiresAt)}. Choosing a new password signs you out everywhere else.`,
         "If you did not ask for this, ignore this message: your password stays as it is.",
       ];
-  return {
+  return clubMessage({
     topic: invitation ? "account.invitation" : "account.password_reset",
     recipient: mail.email,
+    clubName: mail.clubName,
+    name: mail.name,
     subject: invitation ? `Your invitation to ${mail.clubName}` : `Reset your ${mail.clubName} password`,
-    body: [`Hello ${mail.name},`, "", ...lines, "", mail.clubName].join("\n"),
+    lines,
     payload: { memberId: mail.memberId },
-  };
+  });
 }

@@ -13,8 +13,6 @@ import {
   FORGOT_PASSWORD_FORM,
   inviteMember,
   inviteMembers,
-  type LinkSettings,
-  linkSettingsOf,
   requestPasswordReset,
   revokeInvitation,
   sendPasswordReset,
@@ -24,12 +22,7 @@ import { ForgotPasswordView, LinkDeadView, LinksSentView, SetPasswordView } from
 import { claimFormRequest } from "./form-throttle.ts";
 import { linkNotUsable } from "./identity.policies.ts";
 import { ForgotPasswordForm, InviteListForm, LinkParams, NewPasswordForm } from "./identity.schemas.ts";
-
-/** How this process makes and delivers links (the configuration, and whether a mail server is set). */
-function linkSettings(request: FastifyRequest): LinkSettings {
-  const { config, mail } = request.server.ctx;
-  return linkSettingsOf(config, mail?.configured ?? false);
-}
+import { declareLinkIssuingRoute, linkSettings } from "./link-issuing.routes.tsx";
 
 const PATHS: Record<LinkPurpose, string> = { invitation: "/invitation", password_reset: "/password-reset" };
 const ACTIONS = { invitation: acceptInvitation, password_reset: completePasswordReset } as const;
@@ -190,29 +183,15 @@ export function accountLinkRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareLinkIssuingRoute(app, {
     url: "/admin/members/:id/invite",
     action: inviteMember,
-    loadClass: "admin",
-    response: "html",
+    purpose: "invitation",
     summary:
       "Invite a member, or send a new invitation (the old link stops working); the link is shown once without a mail server",
-    schema: { params: ID_PARAMS, body: EMPTY_FORM },
-    handler: async (request, reply, action) => {
-      const issued = await action.run({ memberId: request.params.id, settings: linkSettings(request) });
-      return sendPage(
-        request,
-        reply,
-        "Invitation",
-        <LinksSentView
-          page={pageContext(request)}
-          purpose="invitation"
-          sent={[issued]}
-          back={`/admin/members/${issued.memberId}`}
-        />,
-      );
-    },
+    title: "Invitation",
+    input: (memberId, settings) => ({ memberId, settings }),
+    back: (issued) => `/admin/members/${issued.memberId}`,
   });
 
   declareRoute(app, {
@@ -233,28 +212,14 @@ export function accountLinkRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareLinkIssuingRoute(app, {
     url: "/admin/members/:id/password-reset",
     action: sendPasswordReset,
-    loadClass: "admin",
-    response: "html",
+    purpose: "password_reset",
     summary: "Send a member a password-reset link; the link is shown once without a mail server",
-    schema: { params: ID_PARAMS, body: EMPTY_FORM },
-    handler: async (request, reply, action) => {
-      const issued = await action.run({ memberId: request.params.id, settings: linkSettings(request) });
-      return sendPage(
-        request,
-        reply,
-        "Password reset",
-        <LinksSentView
-          page={pageContext(request)}
-          purpose="password_reset"
-          sent={[issued]}
-          back={`/admin/members/${issued.memberId}`}
-        />,
-      );
-    },
+    title: "Password reset",
+    input: (memberId, settings) => ({ memberId, settings }),
+    back: (issued) => `/admin/members/${issued.memberId}`,
   });
 
   declareRoute(app, {

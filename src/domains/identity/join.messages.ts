@@ -1,4 +1,5 @@
 import type { OutboxDraft } from "../../core/action.ts";
+import { clubMessage } from "../mail/message.presenters.ts";
 
 /* The mail of the join form: the applicant's confirmation link, the note to an existing member whose
  * address someone applied with, and the answer to a rejected application. (An approved application's
@@ -16,24 +17,22 @@ export function confirmApplicationEmail(mail: {
   link: string;
   hours: number;
 }): OutboxDraft {
-  return {
+  return clubMessage({
     topic: "join.confirm_email",
     recipient: mail.email,
+    clubName: mail.clubName,
+    name: mail.name,
     subject: `Confirm your application to ${mail.clubName}`,
-    body: [
-      `Hello ${mail.name},`,
-      "",
+    lines: [
       `Thank you for applying to join ${mail.clubName}. Open this link to confirm your email address:`,
       "",
       mail.link,
       "",
       `The link works for ${mail.hours} hours. Once you confirm, the club looks at your application and writes to you.`,
       "If you did not apply, ignore this message: nothing happens unless the link is opened.",
-      "",
-      mail.clubName,
-    ].join("\n"),
+    ],
     payload: { applicationId: mail.applicationId },
-  };
+  });
 }
 
 /** Tells a member that someone applied to join with their address (the form's answer never says). */
@@ -44,13 +43,13 @@ export function alreadyMemberEmail(mail: {
   clubName: string;
   publicUrl: string;
 }): OutboxDraft {
-  return {
+  return clubMessage({
     topic: "join.already_member",
     recipient: mail.email,
+    clubName: mail.clubName,
+    name: mail.name,
     subject: `Someone asked to join ${mail.clubName} with your address`,
-    body: [
-      `Hello ${mail.name},`,
-      "",
+    lines: [
       `Someone asked to join ${mail.clubName} with your email address, which already belongs to a member: you.`,
       "If it was you, you need not apply: sign in, or reset your password if you forgot it:",
       "",
@@ -58,11 +57,9 @@ export function alreadyMemberEmail(mail: {
       `${mail.publicUrl}/password-reset`,
       "",
       "If it was not you, ignore this message: nothing was changed.",
-      "",
-      mail.clubName,
-    ].join("\n"),
+    ],
     payload: { memberId: mail.memberId },
-  };
+  });
 }
 
 /** Tells the applicant their application was not accepted, and why. */
@@ -73,21 +70,19 @@ export function applicationRejectedEmail(mail: {
   clubName: string;
   reason: string;
 }): OutboxDraft {
-  return {
+  return clubMessage({
     topic: "join.rejected",
     recipient: mail.email,
+    clubName: mail.clubName,
+    name: mail.name,
     subject: `Your application to ${mail.clubName}`,
-    body: [
-      `Hello ${mail.name},`,
-      "",
+    lines: [
       `Thank you for applying to join ${mail.clubName}. We are sorry: your application was not accepted.`,
       "",
       `The reason given: ${mail.reason}`,
       "",
       "If you have questions, reply to this message or contact the club.",
-      "",
-      mail.clubName,
-    ].join("\n"),
+    ],
     payload: { applicationId: mail.applicationId },
-  };
+  });
 }

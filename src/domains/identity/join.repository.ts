@@ -130,3 +130,26 @@ export async function countExpiredUnconfirmed(db: Kysely<DB>): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** Deletes approved and rejected applications decided before `before` (retention): the decision is in
+ * the audit log and an approved applicant is a member now; what they typed is not kept for ever. */
+export async function deleteDecidedBefore(trx: Transaction<DB>, before: Date): Promise<number> {
+  const rows = await trx
+    .deleteFrom("join_applications")
+    .where("status", "in", ["approved", "rejected"])
+    .where("decided_at", "<", before)
+    .returning("id")
+    .execute();
+  return rows.length;
+}
+
+/** How many decided applications the retention would delete. */
+export async function countDecidedBefore(db: Kysely<DB>, before: Date): Promise<number> {
+  const row = await db
+    .selectFrom("join_applications")
+    .select(sql<number>`count(*)::integer`.as("n"))
+    .where("status", "in", ["approved", "rejected"])
+    .where("decided_at", "<", before)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

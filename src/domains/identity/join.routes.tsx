@@ -9,8 +9,6 @@ import { declareRoute } from "../../http/routes.ts";
 import { EMPTY_FORM, ID_PARAMS, Query } from "../../http/schema.ts";
 import { listTiers } from "../members/members.repository.ts";
 import { readClubSettings } from "../settings/settings.repository.ts";
-import { type LinkSettings, linkSettingsOf } from "./account-links.actions.ts";
-import { LinksSentView } from "./account-links.views.tsx";
 import { claimFormRequest } from "./form-throttle.ts";
 import { LinkParams } from "./identity.schemas.ts";
 import {
@@ -33,14 +31,9 @@ import {
   JoinQueueView,
   JoinThanksView,
 } from "./join.views.tsx";
+import { declareLinkIssuingRoute, linkSettings } from "./link-issuing.routes.tsx";
 
 const QUEUE_PAGE = 200;
-
-/** How this process makes and delivers links (the configuration, and whether a mail server is set). */
-function linkSettings(request: FastifyRequest): LinkSettings {
-  const { config, mail } = request.server.ctx;
-  return linkSettingsOf(config, mail?.configured ?? false);
-}
 
 /** The join form exists only while an admin has it open: closed, it is "not found" like any page. */
 async function requireOpenForm(request: FastifyRequest): Promise<void> {
@@ -212,29 +205,15 @@ export function joinRoutes(app: FastifyInstance): void {
     },
   });
 
-  declareRoute(app, {
-    method: "POST",
+  declareLinkIssuingRoute(app, {
     url: "/admin/join-applications/:id/approve",
     action: approveApplication,
-    loadClass: "admin",
-    response: "html",
+    purpose: "invitation",
     summary:
       "Approve a join application: the member is made (pending or active per their tier) and invited; the link is shown once without a mail server",
-    schema: { params: ID_PARAMS, body: EMPTY_FORM },
-    handler: async (request, reply, action) => {
-      const issued = await action.run({ applicationId: request.params.id, settings: linkSettings(request) });
-      return sendPage(
-        request,
-        reply,
-        "Application approved",
-        <LinksSentView
-          page={pageContext(request)}
-          purpose="invitation"
-          sent={[issued]}
-          back="/admin/join-applications"
-        />,
-      );
-    },
+    title: "Application approved",
+    input: (applicationId, settings) => ({ applicationId, settings }),
+    back: () => "/admin/join-applications",
   });
 
   declareRoute(app, {

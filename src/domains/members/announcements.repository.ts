@@ -183,34 +183,46 @@ export async function markLinkUsed(trx: Transaction<DB>, tokenHash: string): Pro
 /** Announcements newest first, each with what became of its messages: counted from the outbox rows it
  * wrote (queued: waiting; held: kept in the local mailbox; failed: dead letters), and the skipped counts
  * recorded when it was sent. */
-export async function announcementHistory(db: Kysely<DB>, limit: number) {
-  const { rows } = await sql<{
-    id: string;
-    subject: string;
-    audience_label: string;
-    sent_by: string;
-    created_at: Date;
-    skipped_opted_out: number;
-    skipped_undeliverable: number;
-    total: number;
-    queued: number;
-    held: number;
-    sent: number;
-    failed: number;
-  }>`
-    SELECT a.id, a.subject, a.audience_label, a.sent_by, a.created_at, a.skipped_opted_out,
-           a.skipped_undeliverable,
+export async function announcementHistory(db: Kysely<DB>, limit: number, id?: string) {
+  const { rows } = await sql<AnnouncementWithCounts>`
+    SELECT a.id, a.subject, a.body, a.audience, a.audience_label, a.sent_by, a.created_at,
+           a.skipped_opted_out, a.skipped_undeliverable,
            count(o.id)::integer AS total,
            (count(*) FILTER (WHERE o.status = 'pending'))::integer AS queued,
            (count(*) FILTER (WHERE o.status = 'held'))::integer AS held,
            (count(*) FILTER (WHERE o.status = 'sent'))::integer AS sent,
            (count(*) FILTER (WHERE o.status IN ('dead', 'failed', 'cancelled')))::integer AS failed
-    FROM (SELECT * FROM announcements ORDER BY created_at DESC, id DESC LIMIT ${limit}) a
+    FROM (SELECT * FROM announcements ${id === undefined ? sql`` : sql`WHERE id = ${id}::uuid`}
+          ORDER BY created_at DESC, id DESC LIMIT ${limit}) a
     LEFT JOIN outbox o ON o.payload ? 'announcementId' AND o.payload->>'announcementId' = a.id::text
-    GROUP BY a.id, a.subject, a.audience_label, a.sent_by, a.created_at, a.skipped_opted_out,
-             a.skipped_undeliverable
+    GROUP BY a.id, a.subject, a.body, a.audience, a.audience_label, a.sent_by, a.created_at,
+             a.skipped_opted_out, a.skipped_undeliverable
     ORDER BY a.created_at DESC, a.id DESC`.execute(db);
   return rows;
+}
+
+/** One announcement with its counts, or undefined (also for a malformed id: it names nothing). */
+export async function announcementWithCounts(db: Kysely<DB>, id: string) {
+  if (!UUID.test(id)) return undefined;
+  return (await announcementHistory(db, 1, id))[0];
+}
+
+/** An announcement with what became of its messages (announcementHistory). */
+export interface AnnouncementWithCounts {
+  id: string;
+  subject: string;
+  body: string;
+  audience: Audience;
+  audience_label: string;
+  sent_by: string;
+  created_at: Date;
+  skipped_opted_out: number;
+  skipped_undeliverable: number;
+  total: number;
+  queued: number;
+  held: number;
+  sent: number;
+  failed: number;
 }
 
 /** One announcement row. */

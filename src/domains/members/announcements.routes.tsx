@@ -42,7 +42,7 @@ const HISTORY = 100;
 
 /** Links in announcements point at the configured public address (CLUBOS_PUBLIC_URL, as invitation
  * links do), never at a request's Host. */
-function settingsOf(request: FastifyRequest): AnnouncementSettings {
+export function settingsOf(request: FastifyRequest): AnnouncementSettings {
   const { publicUrl, clubName } = request.server.ctx.config;
   return { publicUrl, clubName };
 }

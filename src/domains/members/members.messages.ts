@@ -1,6 +1,7 @@
 import type { OutboxDraft } from "../../core/action.ts";
 import { dateTimeFormat } from "../../core/time-format.ts";
 import { renderMarkdown } from "../../http/markdown.ts";
+import { clubMessage } from "../mail/message.presenters.ts";
 
 /** The mail the members domain sends: renewal reminders and announcements. Plain text, with the club's
  * name; an announcement also has the HTML of its Markdown (raw HTML escaped, the events renderer). */
@@ -31,26 +32,24 @@ export function renewalReminderEmail(mail: ReminderMail): OutboxDraft {
     mail.daysLeft === 0
       ? `Your ${mail.clubName} membership is due for renewal today, ${date}.`
       : `Your ${mail.clubName} membership is due for renewal on ${date}, in ${mail.daysLeft} day${mail.daysLeft === 1 ? "" : "s"}.`;
-  return {
+  return clubMessage({
     topic: "member.renewal_reminder",
     recipient: mail.email,
+    clubName: mail.clubName,
+    name: mail.name,
     subject:
       mail.daysLeft === 0
         ? `Your ${mail.clubName} membership is due for renewal today`
         : `Your ${mail.clubName} membership is due for renewal on ${date}`,
-    body: [
-      `Hello ${mail.name},`,
-      "",
+    lines: [
       when,
       "To renew, contact the club's membership secretary or pay your membership fee as usual; once it is recorded your membership runs on for another period.",
       "If your membership is not renewed by then, it lapses the day after: you keep your record, but you can no longer register for members' events until you renew.",
       "",
       `Your details: ${mail.publicUrl}/members/me`,
-      "",
-      mail.clubName,
-    ].join("\n"),
+    ],
     payload: { memberId: mail.memberId, dueOn: mail.dueOn, step: mail.step },
-  };
+  });
 }
 
 /** What one announcement message needs. */
@@ -68,28 +67,22 @@ export interface AnnouncementMail {
 /** One recipient's announcement: optional mail (refused past the outbox bound), with its one-click
  * unsubscribe link in the text and in the List-Unsubscribe headers (RFC 8058). */
 export function announcementEmail(mail: AnnouncementMail): OutboxDraft {
-  const footer = `You receive announcements from ${mail.clubName} as a member. To stop them, open: ${mail.unsubscribeUrl}`;
-  return {
+  return clubMessage({
     topic: "announcement",
     recipient: mail.email,
+    clubName: mail.clubName,
+    name: mail.name,
     subject: mail.subject,
-    body: [`Hello ${mail.name},`, "", mail.markdown.trim(), "", "--", footer].join("\n"),
-    optional: true,
-    payload: {
-      announcementId: mail.announcementId,
-      memberId: mail.memberId,
-      html: `<p>Hello ${escapeHtml(mail.name)},</p>${renderMarkdown(mail.markdown)}<hr><p>${escapeHtml(footer)}</p>`,
-      headers: {
-        "List-Unsubscribe": `<${mail.unsubscribeUrl}>`,
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-      },
+    lines: [mail.markdown.trim()],
+    footer: [
+      `You receive announcements from ${mail.clubName} as a member. To stop them, open: ${mail.unsubscribeUrl}`,
+    ],
+    html: renderMarkdown(mail.markdown),
+    headers: {
+      "List-Unsubscribe": `<${mail.unsubscribeUrl}>`,
+      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     },
-  };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
+    optional: true,
+    payload: { announcementId: mail.announcementId, memberId: mail.memberId },
+  });
 }
