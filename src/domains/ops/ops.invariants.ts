@@ -28,7 +28,9 @@ function chainSql(from: number) {
       SELECT 'audit_log' AS subject_type, a.seq::text AS subject_id,
              'entry no longer matches its seal: it was edited after it was written' AS detail
       FROM audit_chain c JOIN audit_log a ON a.seq = c.seq
-      WHERE c.seq > ${from}::bigint AND clubos_audit_entry_hash(a) <> c.entry_hash
+      -- The bound on both sides: PostgreSQL does not carry a range across the join, and without it reads
+      -- the whole log to join the few entries after the checkpoint.
+      WHERE c.seq > ${from}::bigint AND a.seq > ${from}::bigint AND clubos_audit_entry_hash(a) <> c.entry_hash
       UNION ALL
       SELECT CASE WHEN a.seq IS NULL THEN 'audit_chain' ELSE 'audit_log' END, coalesce(a.seq, c.seq)::text,
              CASE WHEN a.seq IS NULL THEN 'entry was sealed but is gone from the audit log: it was deleted'
