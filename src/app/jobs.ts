@@ -21,7 +21,10 @@ export const JOBS: readonly Job<Config>[] = [
   lapseJob,
   importRetentionJob,
   idempotencyPurgeJob,
-  invariantScanJob({ checks: allInvariantChecks, intervalMs: invariantScanMinutes() * 60_000 }),
+  invariantScanJob({
+    checks: () => allInvariantChecks({ chain: "scheduled" }),
+    intervalMs: invariantScanMinutes() * 60_000,
+  }),
   incidentWatchJob,
   joinExpiryJob,
   accessRetentionJob,

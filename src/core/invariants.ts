@@ -23,6 +23,18 @@ export interface InvariantCheck {
   description: string;
   /** Selects subject_type, subject_id and detail (all text) of every violating row. */
   sql: RawBuilder<Violation>;
+  /** For a check whose scope depends on what earlier runs verified (the audit chain's checkpoints):
+   * called just before the check runs, it returns the query to run instead of sql, a note saying what
+   * that query covered (kept with the result, so a partial check never passes for a full one), and a
+   * statement to run when the query found nothing (recording how far it verified). */
+  plan?: (database: Database) => Promise<CheckPlan>;
+}
+
+/** What InvariantCheck.plan decided for one run. */
+export interface CheckPlan {
+  sql: RawBuilder<Violation>;
+  note?: string;
+  onClean?: RawBuilder<unknown>;
 }
 
 /** The outcome of one check in a run. */
@@ -34,6 +46,8 @@ export interface CheckResult {
   sample: Violation[];
   /** Set when the check itself could not run: the invariant is then not known to hold. */
   error?: string;
+  /** What the check covered when it did not cover everything (e.g. "incremental: ..."). */
+  note?: string;
 }
 
 /** The outcome of a run, as printed by `clubos invariants check` and kept in invariant_runs. */
@@ -50,17 +64,25 @@ export interface InvariantReport {
 export const SAMPLE_LIMIT = 100;
 
 async function runCheck(database: Database, check: InvariantCheck): Promise<CheckResult> {
-  const base = { id: check.id, rule: check.rule, description: check.description };
+  const base: Pick<CheckResult, "id" | "rule" | "description" | "note"> = {
+    id: check.id,
+    rule: check.rule,
+    description: check.description,
+  };
   try {
+    const plan: CheckPlan = check.plan ? await check.plan(database) : { sql: check.sql };
+    if (plan.note) base.note = plan.note;
     // count(*) OVER () is computed before LIMIT, so one statement gives the exact count and a sample.
     const { rows } = await sql<Violation & { total: number }>`
       SELECT count(*) OVER () AS total, v.subject_type::text AS subject_type,
              v.subject_id::text AS subject_id, v.detail::text AS detail
-      FROM (${check.sql}) AS v
+      FROM (${plan.sql}) AS v
       ORDER BY 2, 3, 4
       LIMIT ${SAMPLE_LIMIT}`.execute(database.db);
     const sample = rows.map(({ subject_type, subject_id, detail }) => ({ subject_type, subject_id, detail }));
-    return { ...base, violations: Number(rows[0]?.total ?? 0), sample };
+    const violations = Number(rows[0]?.total ?? 0);
+    if (violations === 0 && plan.onClean) await plan.onClean.execute(database.db);
+    return { ...base, violations, sample };
   } catch (error) {
     // A check that cannot run proves nothing: it fails the run rather than passing silently.
     return {

@@ -105,7 +105,8 @@ export async function drillBackup(bundleDir: string, options: DrillOptions): Pro
     await step("restore", async () => {
       scratch = await openScratch(options.scratch);
       await migrate(scratch.database);
-      const restored = await restoreInto(scratch.database, bundleDir, options.key);
+      // readBack: a drill proves the restored rows also export byte for byte as the manifest says.
+      const restored = await restoreInto(scratch.database, bundleDir, options.key, { readBack: true });
       return {
         ok: true,
         detail: `${restored.tables} tables, ${restored.rows} rows reconciled with the manifest`,

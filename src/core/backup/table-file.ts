@@ -120,6 +120,20 @@ export function readTableFile(
   return input.pipe(decrypt).pipe(gunzip);
 }
 
+/** Passes a COPY text stream through while hashing and counting it: a restore checks the bytes it
+ * loads against the manifest without a second read. */
+export function tapCopyText(source: Readable): {
+  stream: Readable;
+  measured: () => { rows: number; sha256: string; bytes: number };
+} {
+  const tap = new Tap(true);
+  source.on("error", (e) => tap.destroy(e));
+  return {
+    stream: source.pipe(tap),
+    measured: () => ({ rows: tap.rows, sha256: tap.hash.digest("hex"), bytes: tap.bytes }),
+  };
+}
+
 /** Hashes and counts a COPY text stream (restore's re-export, verify's decrypted read). */
 export async function measureCopyText(
   source: Readable,

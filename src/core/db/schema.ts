@@ -79,6 +79,16 @@ export interface AuditChainTable {
   sealed_at: GenTimestamp;
 }
 
+export interface AuditChainCheckpointsTable {
+  id: Generated<number>;
+  seq: number;
+  chain_hash: string;
+  entries: number;
+  full_scan: boolean;
+  verified_at: GenTimestamp;
+  verified_by: string;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   id: Generated<string>;
@@ -568,6 +578,7 @@ export interface DB {
   api_tokens: ApiTokensTable;
   area_owners: AreaOwnersTable;
   audit_chain: AuditChainTable;
+  audit_chain_checkpoints: AuditChainCheckpointsTable;
   audit_log: AuditLogTable;
   club_settings: ClubSettingsTable;
   committee_memberships: CommitteeMembershipsTable;

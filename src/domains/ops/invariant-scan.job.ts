@@ -61,6 +61,12 @@ export function invariantScanJob(options: { checks: () => InvariantCheck[]; inte
         onProgress: (done, total, check) => run.progress(`checked ${done}/${total}: ${check.id}`),
       });
       const violated = report.checks.filter((c) => c.violations > 0);
+      // A check that covered less than everything says so in every summary (e.g. the audit chain's
+      // incremental re-hash), so a partial pass is never read as a full one.
+      const notes = report.checks
+        .filter((c) => c.note)
+        .map((c) => `; ${c.id} ${c.note}`)
+        .join("");
       const broken = report.checks.filter((c) => c.error !== undefined);
       if (violated.length === 0) {
         // A check that could not run proves nothing: the run fails (and is retried), writes go on.
@@ -68,12 +74,12 @@ export function invariantScanJob(options: { checks: () => InvariantCheck[]; inte
           return {
             changed: 0,
             failed: broken.length,
-            detail: `${broken.map((c) => c.id).join(", ")} could not run (run ${report.runId})`,
+            detail: `${broken.map((c) => c.id).join(", ")} could not run (run ${report.runId})${notes}`,
           };
         return {
           changed: 0,
           failed: 0,
-          detail: `all ${report.checks.length} checks passed (run ${report.runId})`,
+          detail: `all ${report.checks.length} checks passed (run ${report.runId})${notes}`,
         };
       }
       const env = run.ctx.actionEnv(ACTOR, run.runId);
@@ -86,7 +92,7 @@ export function invariantScanJob(options: { checks: () => InvariantCheck[]; inte
         failed: 0,
         detail:
           `VIOLATION in ${violated.map((c) => c.id).join(", ")} (run ${report.runId}): the site is now read-only ` +
-          `and SEV-1 incident INC-${incident.number} is open. Follow ${RUNBOOK}.`,
+          `and SEV-1 incident INC-${incident.number} is open. Follow ${RUNBOOK}.${notes}`,
       };
     },
   };
