@@ -166,8 +166,11 @@ async function restoreSteps(
   const feedTokens = await currentFeedTokens(database.db);
   let restored: { tables: number; rows: number };
   try {
+    // readBack: replacing the club's live data is rare and final, so it gets the drill's proof that
+    // the rows read back byte for byte (a sixth more time) before the load commits.
     restored = await restoreInto(database, found.dir, key, {
       keep: KEPT_BY_RESTORE,
+      readBack: true,
       onProgress: (event) => progress({ step: "load", event }),
     });
   } catch (error) {

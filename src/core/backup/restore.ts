@@ -39,7 +39,7 @@ export interface RestoreOptions {
   keep?: readonly string[];
   /** Also export every loaded table again and reconcile that with the manifest, before committing: proof
    * that the target stores the rows so that they read back byte for byte (what a later backup of it
-   * will hash). A drill asks for it; a restore checks the bytes it loads and the rows the target holds,
+   * will hash). A drill and a restore in place ask for it; otherwise a restore checks the bytes it loads and the rows the target holds,
    * which costs no second pass over the data (bench:backup: the read-back was about a sixth of a
    * restore of 1,000,000 audit entries). */
   readBack?: boolean;
