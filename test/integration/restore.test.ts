@@ -24,7 +24,7 @@ import {
 } from "../../src/domains/identity/account-links.actions.ts";
 import { findOpenLink } from "../../src/domains/identity/account-links.repository.ts";
 import { createApiToken, revokeApiToken } from "../../src/domains/identity/identity.actions.ts";
-import { claimDueMessages, markSent } from "../../src/domains/mail/outbox.repository.ts";
+import { claimDueMessages, markSentMany } from "../../src/domains/mail/outbox.repository.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { beginRestore, failRestore, signOffRestore } from "../../src/domains/ops/restore.actions.ts";
@@ -381,7 +381,7 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
       domain: "example.org",
     });
     const left = claimed.find((m) => m.recipient === "left@example.org")!;
-    assert.ok(await markSent(runtime.database.db, { id: left.id, worker: "w1", response: "250 ok" }));
+    assert.equal(await markSentMany(runtime.database.db, "w1", [{ id: left.id, response: "250 ok" }]), 1);
     const outcome = await restoreInPlace(runtime, operatorActor("gina"), { id: made.id, reason: "test" });
     assert.equal(outcome.verified, true, JSON.stringify(outcome.steps));
     const rows = await runtime.database.db

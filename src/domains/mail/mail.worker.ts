@@ -7,11 +7,10 @@ import { messageHeaders } from "./mail.transport.ts";
 import {
   type ClaimedMessage,
   claimDueMessages,
-  findUndeliverable,
   markAttemptFailed,
   markDead,
   markHeld,
-  markSent,
+  markSentMany,
   markUndeliverable,
   releaseUnattempted,
 } from "./outbox.repository.ts";
@@ -86,14 +85,20 @@ export class MailWorker {
     await this.running;
   }
 
-  /** Passes until nothing is due (or the breaker opens, or delivery is paused). */
+  /** Passes until nothing is due (or the breaker opens, or delivery is paused). Two passes run at once,
+   * each with its own claim, so the connections keep sending while one pass waits for its slowest
+   * message and records its batch. */
   async drain(): Promise<PassResult> {
     const total: PassResult = { claimed: 0, sent: 0, retried: 0, dead: 0, held: 0, deferred: 0 };
-    for (;;) {
-      const pass = await this.runOnce();
-      for (const key of Object.keys(total) as (keyof PassResult)[]) total[key] += pass[key];
-      if (pass.claimed === 0 || pass.deferred > 0 || this.stopping) return total;
-    }
+    const loop = async () => {
+      for (;;) {
+        const pass = await this.runOnce();
+        for (const key of Object.keys(total) as (keyof PassResult)[]) total[key] += pass[key];
+        if (pass.claimed === 0 || pass.deferred > 0 || this.stopping) return;
+      }
+    };
+    await Promise.all([loop(), loop()]);
+    return total;
   }
 
   /** One pass: claim a batch and deliver it. */
@@ -109,16 +114,27 @@ export class MailWorker {
     });
     result.claimed = claimed.length;
     const queue = [...claimed];
+    const accepted: { id: string; response: string }[] = [];
     const lanes = Array.from({ length: Math.min(this.options.concurrency ?? 4, queue.length) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        result[await this.deliver(next)]++;
+        result[await this.deliver(next, accepted)]++;
       }
     });
-    await Promise.all(lanes);
+    try {
+      await Promise.all(lanes);
+    } finally {
+      // Marked together, and also when a lane failed: what the server accepted must not go out twice.
+      await markSentMany(this.options.db, this.id, accepted);
+    }
     return result;
   }
 
-  private async deliver(m: ClaimedMessage): Promise<Exclude<keyof PassResult, "claimed">> {
+  /** Sends one message and records the outcome, except an acceptance, which goes into `accepted` for the
+   * pass to mark in one statement. */
+  private async deliver(
+    m: ClaimedMessage,
+    accepted: { id: string; response: string }[],
+  ): Promise<Exclude<keyof PassResult, "claimed">> {
     const { db, delivery } = this.options;
     const claim = { id: m.id, worker: this.id };
     if (!delivery.transport) {
@@ -130,9 +146,8 @@ export class MailWorker {
       await markDead(db, { ...claim, error: "The message has no recipient.", attempted: false });
       return "dead";
     }
-    const mark = await findUndeliverable(db, m.recipient);
-    if (mark) {
-      const error = `not sent: ${m.recipient} is marked undeliverable (${mark.reason})`;
+    if (m.undeliverable !== null) {
+      const error = `not sent: ${m.recipient} is marked undeliverable (${m.undeliverable})`;
       await markDead(db, { ...claim, error, attempted: false });
       return "dead";
     }
@@ -147,7 +162,7 @@ export class MailWorker {
     mailAttempts.inc({ outcome: outcome.kind.replace(" ", "_") });
     switch (outcome.kind) {
       case "accepted":
-        await markSent(db, { ...claim, response: outcome.response });
+        accepted.push({ id: m.id, response: outcome.response });
         return "sent";
       case "rejected":
         await markUndeliverable(db, { address: m.recipient, reason: outcome.error, outboxId: m.id });

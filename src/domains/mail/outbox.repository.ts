@@ -63,6 +63,8 @@ export interface ClaimedMessage {
   /** The message's own headers and HTML part, if its payload has them (announcements). */
   headers: Record<string, unknown> | null;
   html: string | null;
+  /** Why the recipient is marked undeliverable, if they are (read with the claim: one query a batch). */
+  undeliverable: string | null;
 }
 
 /** Claims up to `limit` due messages for `worker` until the lease ends (I-3): FOR UPDATE SKIP LOCKED, so
@@ -86,7 +88,10 @@ export async function claimDueMessages(
     ) due
     WHERE o.id = due.id
     RETURNING o.id, o.recipient, o.subject, o.body, o.attempts, o.message_id,
-      o.payload->'headers' AS headers, o.payload->>'html' AS html`.execute(db);
+      o.payload->'headers' AS headers, o.payload->>'html' AS html,
+      (SELECT u.reason FROM mail_undeliverable u WHERE u.address = lower(o.recipient)) AS undeliverable`.execute(
+    db,
+  );
   return rows;
 }
 
@@ -96,22 +101,25 @@ type Outcome = { id: string; worker: string };
 
 const released = { claimed_by: null, lease_until: null } as const;
 
-/** The server accepted the message: sent, and never claimed again. */
-export async function markSent(db: Kysely<DB>, o: Outcome & { response: string }): Promise<boolean> {
-  const r = await db
-    .updateTable("outbox")
-    .set((eb) => ({
-      ...released,
-      status: "sent",
-      sent_at: sql<Date>`now()`,
-      smtp_response: o.response.slice(0, 1000),
-      attempts: eb("attempts", "+", 1),
-    }))
-    .where("id", "=", o.id)
-    .where("claimed_by", "=", o.worker)
-    .where("status", "=", "pending")
-    .executeTakeFirst();
-  return r.numUpdatedRows > 0n;
+/** Many accepted messages marked sent in one statement (the worker's pass): each only while this
+ * worker still holds its claim; how many were marked. A crash before it runs leaves them claimed, and
+ * they are sent again with the same Message-ID once the lease ends, as after any crash between acceptance and the mark. A message
+ * marked sent is never claimed again. */
+export async function markSentMany(
+  db: Kysely<DB>,
+  worker: string,
+  accepted: readonly { id: string; response: string }[],
+): Promise<number> {
+  if (accepted.length === 0) return 0;
+  const { rows } = await sql<{ id: string }>`
+    UPDATE outbox o
+    SET claimed_by = NULL, lease_until = NULL, status = 'sent', sent_at = now(),
+        smtp_response = a.response, attempts = o.attempts + 1
+    FROM unnest(${accepted.map((a) => a.id)}::uuid[], ${accepted.map((a) => a.response.slice(0, 1000))}::text[])
+      AS a(id, response)
+    WHERE o.id = a.id AND o.claimed_by = ${worker} AND o.status = 'pending'
+    RETURNING o.id`.execute(db);
+  return rows.length;
 }
 
 /** An attempt failed for now: try again after delayMs, or dead-letter it when this was the last. */
