@@ -27,10 +27,12 @@ function admits(rule: Rule, v: SampleViewer): boolean {
   if (rule.type === "public") return true;
   if (!v.signedIn) return false;
   // Signed in is not enough: only a status with the member rights (members' one definition).
-  if (rule.type === "members") return (STATUSES_WITH_MEMBER_RIGHTS as readonly string[]).includes(v.status!);
+  const rights = (STATUSES_WITH_MEMBER_RIGHTS as readonly string[]).includes(v.status!);
+  if (rule.type === "members") return rights;
   if (rule.type === "statuses") return rule.statuses.includes(v.status!);
-  if (rule.type === "tiers") return v.tier !== undefined && rule.tiers.includes(v.tier);
-  if (rule.type === "committees") return rule.committees.some((c) => v.committees.includes(c));
+  // A tier or a committee opens content only to members in good standing.
+  if (rule.type === "tiers") return rights && v.tier !== undefined && rule.tiers.includes(v.tier);
+  if (rule.type === "committees") return rights && rule.committees.some((c) => v.committees.includes(c));
   return rule.roles.some((r) => v.roles.includes(r));
 }
 

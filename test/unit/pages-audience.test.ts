@@ -67,7 +67,7 @@ test("each rule admits what it names, and any-of admits when one part does", () 
   assert.equal(audienceAllows(anyOf, ANONYMOUS), false);
 });
 
-test("the signed-in members rule and a members' note admit only members who hold the member rights", () => {
+test("the signed-in members, tier and committee rules and a members' note admit only members who hold the member rights", () => {
   const suspended: Viewer = {
     ...(member as Extract<Viewer, { kind: "member" }>),
     status: "suspended",
@@ -79,6 +79,21 @@ test("the signed-in members rule and a members' note admit only members who hold
     audienceAllows({ type: "statuses", statuses: ["suspended"] }, suspended),
     true,
     "a rule naming the status still admits",
+  );
+  const inTierAndCommittee: Viewer = { ...suspended, tier: "family", committees: new Set(["c1"]) };
+  assert.equal(
+    audienceAllows({ type: "tiers", tiers: ["family"] }, inTierAndCommittee),
+    false,
+    "a tier needs good standing",
+  );
+  assert.equal(
+    audienceAllows({ type: "committees", committees: ["c1"] }, inTierAndCommittee),
+    false,
+    "a committee seat needs good standing",
+  );
+  assert.equal(
+    audienceAllows({ type: "tiers", tiers: ["family"] }, { ...inTierAndCommittee, memberRights: true }),
+    true,
   );
   assert.equal(audienceAllows({ type: "members" }, member), true);
 });

@@ -41,10 +41,12 @@ function leafAllows(rule: LeafRule, viewer: Viewer): boolean {
       return viewer.memberRights;
     case "statuses":
       return rule.statuses.includes(viewer.status);
+    // A tier or a committee is a kind of membership: a suspended or lapsed member keeps both on record
+    // but not what they open.
     case "tiers":
-      return viewer.tier !== null && rule.tiers.includes(viewer.tier);
+      return viewer.memberRights && viewer.tier !== null && rule.tiers.includes(viewer.tier);
     case "committees":
-      return rule.committees.some((c) => viewer.committees.has(c));
+      return viewer.memberRights && rule.committees.some((c) => viewer.committees.has(c));
     case "roles":
       return rule.roles.some((r) => viewer.roles.has(r));
   }
@@ -91,9 +93,9 @@ export function describeAudience(rule: unknown, names: { committees?: Map<string
       case "statuses":
         return `members who are ${l.statuses.join(" or ")}`;
       case "tiers":
-        return `members of the ${l.tiers.join(" or ")} tier`;
+        return `members in good standing of the ${l.tiers.join(" or ")} tier`;
       case "committees":
-        return `members of ${l.committees.map((c) => names.committees?.get(c) ?? "a committee").join(" or ")}`;
+        return `members in good standing of ${l.committees.map((c) => names.committees?.get(c) ?? "a committee").join(" or ")}`;
       case "roles":
         return `holders of the ${l.roles.join(" or ")} role`;
     }
