@@ -6,7 +6,13 @@ import { capabilitiesOf } from "../core/capabilities.ts";
 import type { JobContext } from "../core/scheduler.ts";
 import { allEventTitles, listVisibleEventSummaries } from "../domains/events/events.repository.ts";
 import { activeRoleKeys } from "../domains/identity/identity.repository.ts";
-import { ANONYMOUS, audienceAllows, blockAllows, type Viewer } from "../domains/pages/audience.ts";
+import {
+  ANONYMOUS,
+  audienceAllows,
+  blockAllows,
+  seesMembersOnlyEvents,
+  type Viewer,
+} from "../domains/pages/audience.ts";
 import { type LeakFinding, type LeakReport, recordLeakAudit } from "../domains/pages/leak-audit.actions.ts";
 import { blockText, fileOfBlock } from "../domains/pages/page-content.ts";
 import { filesOfRevision } from "../domains/pages/page-files.repository.ts";
@@ -193,7 +199,7 @@ export async function runLeakAudit(
       }
       // Events as the events domain shows them to this viewer (what an event-list block may list).
       const shownEvents = new Set(
-        (await listVisibleEventSummaries(db, sample.viewer.kind === "member")).map((e) => e.id),
+        (await listVisibleEventSummaries(db, seesMembersOnlyEvents(sample.viewer))).map((e) => e.id),
       );
       for (const event of events) {
         if (shownEvents.has(event.id)) visibleText.push(event.title);

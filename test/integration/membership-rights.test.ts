@@ -47,6 +47,29 @@ forEachEngine("membership rights", (engine) => {
     assert.equal(own.status, 200, "My details are reachable");
   });
 
+  test("members-only events are for members with the rights: a suspended member sees them as missing", async () => {
+    const { runtime, baseUrl } = t.get();
+    const member = await tokenMember(runtime, []);
+    const event = await publishedEvent(runtime, { title: "Members-only quiz night" });
+    const listed = async () =>
+      (
+        (await bearerJson(baseUrl, member.token, "GET", "/api/v1/events")).body.events as { id: string }[]
+      ).map((e) => e.id);
+    assert.ok((await listed()).includes(event.id), "an active member sees the members-only event");
+    assert.equal((await bearerJson(baseUrl, member.token, "GET", `/api/v1/events/${event.id}`)).status, 200);
+    await setStatus(member.memberId, "suspended");
+    assert.ok(!(await listed()).includes(event.id), "not listed to a suspended member");
+    const hidden = await bearerJson(baseUrl, member.token, "GET", `/api/v1/events/${event.id}`);
+    const missing = await bearerJson(
+      baseUrl,
+      member.token,
+      "GET",
+      "/api/v1/events/00000000-0000-4000-8000-000000000000",
+    );
+    assert.equal(hidden.status, 404, "the event is missing to them");
+    assert.deepEqual(hidden.body, missing.body, "exactly like an event that does not exist");
+  });
+
   test("lapsing takes the rights away on the next request; reactivating gives them back", async () => {
     const { runtime } = t.get();
     const member = await tokenMember(runtime, []);

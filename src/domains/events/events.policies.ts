@@ -12,6 +12,13 @@ import { chairsCommitteeOfEvent, eventOfRegistration, memberOfRegistration } fro
  * has started and not ended, and who is active and not deleted (committees.repository currentChairTerms).
  * Every policy denies what it cannot tell: an unknown or malformed id, an event with no committee. */
 
+/** Members-only events are for members who hold the member rights: every role, the membership role and
+ * its events:register included, counts only in a status that carries them (identity roleKeysOfMember), so
+ * a suspended or lapsed member, signed in or not, sees only public events. */
+export function seesMembersOnlyEvents(actor: Actor): boolean {
+  return actor.type === "member" && actor.capabilities.has("events:register");
+}
+
 /**
  * May this actor manage (edit, publish, cancel, run) this event? True with events:manage (events chair,
  * full admin, operator), or for a current chair of the event's committee.

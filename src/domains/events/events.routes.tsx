@@ -7,6 +7,7 @@ import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { EMPTY_BODY, EMPTY_FORM, ID_PARAMS, IDEMPOTENCY_KEY, Query } from "../../http/schema.ts";
 import { cancelRegistration, createEvent, registerForEvent } from "./events.actions.ts";
+import { seesMembersOnlyEvents } from "./events.policies.ts";
 import { presentEvent, presentRegistration } from "./events.presenters.ts";
 import {
   eventOfRegistration,
@@ -26,7 +27,7 @@ import {
 } from "./events.schemas.ts";
 import { EventList, EventPage } from "./events.views.tsx";
 
-const isMember = (request: FastifyRequest) => request.auth.actor.type === "member";
+const isMember = (request: FastifyRequest) => seesMembersOnlyEvents(request.auth.actor);
 const canManage = (request: FastifyRequest) => request.auth.actor.capabilities.has("events:manage");
 const timeZone = (request: FastifyRequest) => request.server.ctx.config.timeZone;
 

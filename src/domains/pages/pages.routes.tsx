@@ -5,7 +5,14 @@ import { READ } from "../../http/declarations.ts";
 import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { listVisibleEventSummaries } from "../events/events.repository.ts";
-import { audienceAllows, blockAllows, blockIsRestricted, isPublicRule, type Viewer } from "./audience.ts";
+import {
+  audienceAllows,
+  blockAllows,
+  blockIsRestricted,
+  isPublicRule,
+  seesMembersOnlyEvents,
+  type Viewer,
+} from "./audience.ts";
 import { blockIsValid } from "./page-content.ts";
 import {
   findPublishedPage,
@@ -94,9 +101,9 @@ export async function visibleContent(request: FastifyRequest, page: PublishedPag
     for (const block of blocks)
       if (!blockIsValid(block)) throw new Error(`block ${block.position} (${block.type}) cannot be rendered`);
     const events = blocks.some((b) => b.type === "event_list")
-      ? (await listVisibleEventSummaries(request.server.ctx.database.db, viewer.kind === "member")).filter(
-          (e) => e.status === "published" && new Date(e.starts_at).getTime() >= Date.now(),
-        )
+      ? (
+          await listVisibleEventSummaries(request.server.ctx.database.db, seesMembersOnlyEvents(viewer))
+        ).filter((e) => e.status === "published" && new Date(e.starts_at).getTime() >= Date.now())
       : [];
     return { blocks, events };
   } catch (error) {
