@@ -6,8 +6,16 @@ import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { listVisibleEventSummaries } from "../events/events.repository.ts";
 import { audienceAllows, blockAllows, blockIsRestricted, isPublicRule, type Viewer } from "./audience.ts";
+import { contentIsKeepable, contentKey, PageRenderCache } from "./page-render-cache.ts";
 import {
-  findPublishedPage,
+  type NavigationRow,
+  navigationWithKey,
+  type PublishedPageState,
+  publishedPageState,
+} from "./page-serving.repository.ts";
+import {
+  type BlockRow,
+  blocksOfRevision,
   navigationPages,
   type PublishedPage,
   publishedNews,
@@ -37,9 +45,12 @@ export const PRIVATE = "private, no-store";
 /** The header links of the site's pages this viewer may see: top-level pages in menu order, each
  * followed by its children; a child whose parent is hidden stands on its own. */
 export async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Promise<SiteLink[]> {
-  const pages = (await navigationPages(request.server.ctx.database.db)).filter(
-    (p) => p.slug !== HOME_SLUG && audienceAllows(p.audience, viewer),
-  );
+  return siteLinksFrom(await navigationPages(request.server.ctx.database.db), viewer);
+}
+
+/** The header links from the navigation's rows, for this viewer (their audiences decided here). */
+function siteLinksFrom(rows: readonly NavigationRow[], viewer: Viewer): SiteLink[] {
+  const pages = rows.filter((p) => p.slug !== HOME_SLUG && audienceAllows(p.audience, viewer));
   const shown = new Set(pages.map((p) => p.id));
   const link = (p: (typeof pages)[number], child: boolean): SiteLink => ({
     href: `/p/${p.slug}`,
@@ -57,6 +68,24 @@ export async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Pro
   return out;
 }
 
+/** The ETag of a body every viewer gets alike. */
+function etagOf(body: string): string {
+  return `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+}
+
+/** Sends a body every viewer gets alike with its ETag (R-6); a matching If-None-Match gets 304. */
+function sendShared(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: string,
+  etag: string,
+  type = "text/html; charset=utf-8",
+) {
+  reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
+  if (request.headers["if-none-match"] === etag) return reply.code(304).send();
+  return reply.type(type).send(body);
+}
+
 /** Sends public HTML: kept by shared caches with an ETag when every viewer would get these very bytes
  * (R-6), else private. A matching If-None-Match gets 304. */
 export function sendCacheable(
@@ -67,24 +96,32 @@ export function sendCacheable(
   type = "text/html; charset=utf-8",
 ) {
   if (!shared) return reply.header("cache-control", PRIVATE).type(type).send(html);
-  const etag = `"${createHash("sha256").update(html).digest("base64url").slice(0, 27)}"`;
-  reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
-  if (request.headers["if-none-match"] === etag) return reply.code(304).send();
-  return reply.type(type).send(html);
+  return sendShared(request, reply, html, etagOf(html), type);
 }
 
-/** Renders a published page for this viewer, or throws 404 when it is hidden from them, absent, or
- * cannot be rendered whole (a failing block never gives a 500 or half a page). */
-async function renderFor(request: FastifyRequest, page: PublishedPage, viewer: Viewer) {
-  if (!audienceAllows(page.audience, viewer)) throw notFound();
-  const blocks = page.blocks.filter((b) => blockAllows(b, viewer));
+/** Renders the blocks this viewer's audience decisions admitted (the caller made them), or throws 404
+ * when it cannot be rendered whole (a failing block never gives a 500 or half a page). Content without
+ * live data comes from the render cache: it depends on the revision and these blocks only. */
+async function renderShown(
+  request: FastifyRequest,
+  cache: PageRenderCache,
+  page: PublishedPageState,
+  shown: BlockRow[],
+  viewer: Viewer,
+) {
+  const keepable = contentIsKeepable(shown);
+  const key = contentKey(page, shown);
+  const kept = keepable ? cache.content.get(key) : undefined;
+  if (kept !== undefined) return kept;
   try {
-    const events = blocks.some((b) => b.type === "event_list")
+    const events = shown.some((b) => b.type === "event_list")
       ? (await listVisibleEventSummaries(request.server.ctx.database.db, viewer.kind === "member")).filter(
           (e) => e.status === "published" && new Date(e.starts_at).getTime() >= Date.now(),
         )
       : [];
-    return renderPageContent(page, blocks, events, request.server.ctx.config.timeZone);
+    const content = renderPageContent(page, shown, events, request.server.ctx.config.timeZone);
+    if (keepable) cache.content.set(key, content);
+    return content;
   } catch (error) {
     request.log.warn(
       { err: error, pageId: page.id, revision: page.number },
@@ -95,7 +132,7 @@ async function renderFor(request: FastifyRequest, page: PublishedPage, viewer: V
 }
 
 /** Whether the same bytes go to everyone: a public page with no restricted block, asked anonymously. */
-function sameForEveryone(page: PublishedPage, viewer: Viewer): boolean {
+function sameForEveryone(page: Pick<PublishedPage, "audience" | "blocks">, viewer: Viewer): boolean {
   return viewer.kind === "anonymous" && isPublicRule(page.audience) && !page.blocks.some(blockIsRestricted);
 }
 
@@ -105,21 +142,61 @@ export function privateUntilShown(reply: FastifyReply): void {
   reply.header("vary", "Cookie, Authorization").header("cache-control", PRIVATE);
 }
 
-async function servePage(request: FastifyRequest, reply: FastifyReply, slug: string, notice?: string) {
-  privateUntilShown(reply);
+/** What a page request reads first: the page's current state and the viewer, once per request. */
+interface PageRead {
+  state: PublishedPageState | undefined;
+  viewer: Viewer;
+}
+
+async function readPage(request: FastifyRequest, slug: string): Promise<PageRead> {
   const db = request.server.ctx.database.db;
-  const [page, viewer] = await Promise.all([findPublishedPage(db, slug), viewerOf(db, request.auth.actor)]);
-  if (!page) return undefined;
-  const content = await renderFor(request, page, viewer);
-  const html = pageHtml(request, page.title, <RenderedContent html={content} notice={notice} />, {
-    siteLinks: await siteLinksFor(request, viewer),
-    description: page.summary || undefined,
+  const [state, viewer] = await Promise.all([publishedPageState(db, slug), viewerOf(db, request.auth.actor)]);
+  return { state, viewer };
+}
+
+/** Serves the page read, or undefined when there is none; 404 when its audience does not admit the
+ * viewer. The audience is decided before any cache is asked (R-1): a cache only ever gives this
+ * viewer what their own decision admitted. */
+async function servePage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  cache: PageRenderCache,
+  { state, viewer }: PageRead,
+  notice?: string,
+) {
+  privateUntilShown(reply);
+  if (!state) return undefined;
+  if (!audienceAllows(state.audience, viewer)) throw notFound();
+  const db = request.server.ctx.database.db;
+  const blocks = await cache.blocksOf(state, () => blocksOfRevision(db, state.revision_id));
+  const shown = blocks.filter((b) => blockAllows(b, viewer));
+  const shared = sameForEveryone({ audience: state.audience, blocks }, viewer) && !notice;
+  // A whole response is kept only for a request with no credentials at all: the layout then shows
+  // nobody's name and no form token, so every such request gets these bytes.
+  const wholeKey =
+    shared &&
+    request.auth.actor.type === "anonymous" &&
+    !request.auth.sessionToken &&
+    contentIsKeepable(shown)
+      ? `${contentKey(state, shown)}#${state.nav_key}#${JSON.stringify(request.server.ctx.modes.current())}`
+      : undefined;
+  const whole = wholeKey ? cache.publicResponses.get(wholeKey) : undefined;
+  if (whole) return sendShared(request, reply, whole.html, whole.etag);
+  const content = await renderShown(request, cache, state, shown, viewer);
+  const navigation = await cache.navigationFor(state.nav_key, () => navigationWithKey(db));
+  const html = pageHtml(request, state.title, <RenderedContent html={content} notice={notice} />, {
+    siteLinks: siteLinksFrom(navigation, viewer),
+    description: state.summary || undefined,
   });
-  return sendCacheable(request, reply, html, sameForEveryone(page, viewer) && !notice);
+  if (!shared) return sendCacheable(request, reply, html, false);
+  const etag = etagOf(html);
+  if (wholeKey) cache.publicResponses.set(wholeKey, { html, etag });
+  return sendShared(request, reply, html, etag);
 }
 
 /** The public site's routes. */
 export function pageRoutes(app: FastifyInstance): void {
+  const cache = new PageRenderCache();
   declareRoute(app, {
     method: "GET",
     url: "/",
@@ -131,10 +208,10 @@ export function pageRoutes(app: FastifyInstance): void {
     schema: { querystring: HomeQuery },
     handler: async (request, reply) => {
       const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
-      const db = request.server.ctx.database.db;
-      const home = await findPublishedPage(db, HOME_SLUG);
-      const viewer = await viewerOf(db, request.auth.actor);
-      if (home && audienceAllows(home.audience, viewer)) return servePage(request, reply, HOME_SLUG, notice);
+      const read = await readPage(request, HOME_SLUG);
+      const { state: home, viewer } = read;
+      if (home && audienceAllows(home.audience, viewer))
+        return servePage(request, reply, cache, read, notice);
       const html = pageHtml(
         request,
         "Home",
@@ -158,7 +235,7 @@ export function pageRoutes(app: FastifyInstance): void {
     summary: "A published page, for those its audience admits (404 for anyone else, as for no page)",
     schema: { params: SLUG_PARAMS },
     handler: async (request, reply) => {
-      const sent = await servePage(request, reply, request.params.slug);
+      const sent = await servePage(request, reply, cache, await readPage(request, request.params.slug));
       if (!sent) throw notFound();
       return sent;
     },
