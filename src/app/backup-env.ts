@@ -118,13 +118,19 @@ export function takeBackup(
 
 /** Drills a backup (the newest by default) as this configuration says: scratch database, key, every
  * invariant check, the sample read, and the anchors the server writes. The one way the CLI and the
- * scheduled drill do it; `from` reads the backup from another folder than the configured one. */
+ * scheduled drill do it; `from` reads the backup from another folder than the configured one, and a
+ * caller that listed the folder already passes the `backup` it chose instead. */
 export function drillOf(
   config: Config,
   actor: string,
-  options: { id?: string; from?: string; onProgress?: (step: string, detail: string) => void } = {},
+  options: {
+    id?: string;
+    from?: string;
+    backup?: BackupListing;
+    onProgress?: (step: string, detail: string) => void;
+  } = {},
 ): Promise<DrillResult> {
-  const found = findBackup(options.from ?? config.backupDir, options.id);
+  const found = options.backup ?? findBackup(options.from ?? config.backupDir, options.id);
   return drillBackup(found.dir, {
     scratch: drillScratch(config),
     key: backupKey(config),

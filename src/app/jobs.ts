@@ -32,7 +32,7 @@ export const JOBS: readonly Job<Config>[] = [
   backupDrillJob({
     intervalMs: backupDrillHours() * 60 * 60_000,
     backupDir: (ctx) => ctx.config.backupDir,
-    drill: (ctx, actor, onProgress) => drillOf(ctx.config, actor, { onProgress }),
+    drill: (ctx, actor, backup, onProgress) => drillOf(ctx.config, actor, { backup, onProgress }),
   }),
   renewalReminderJob,
   scheduledPublishJob,

@@ -4,11 +4,18 @@ import { type ActionEnv, runAction } from "../core/action.ts";
 import { type Actor, anonymousActor } from "../core/actor.ts";
 import { capabilitiesOf } from "../core/capabilities.ts";
 import type { JobContext } from "../core/scheduler.ts";
+import { allEventTitles, listVisibleEventSummaries } from "../domains/events/events.repository.ts";
 import { activeRoleKeys } from "../domains/identity/identity.repository.ts";
 import { ANONYMOUS, audienceAllows, blockAllows, type Viewer } from "../domains/pages/audience.ts";
 import { type LeakFinding, type LeakReport, recordLeakAudit } from "../domains/pages/leak-audit.actions.ts";
-import { blockText } from "../domains/pages/page-content.ts";
-import { allPublishedPages, sampleMemberIds, viewerOf } from "../domains/pages/pages.repository.ts";
+import { blockText, fileOfBlock } from "../domains/pages/page-content.ts";
+import { filesOfRevision } from "../domains/pages/page-files.repository.ts";
+import {
+  allDrafts,
+  allPublishedPages,
+  sampleMemberIds,
+  viewerOf,
+} from "../domains/pages/pages.repository.ts";
 import { HOME_SLUG } from "../domains/pages/pages.routes.tsx";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
@@ -18,8 +25,10 @@ import { buildServer } from "./server.ts";
  * app built for the audit, never listening) as an anonymous visitor and as a sample member of every
  * audience class the club has, and each response compared with what the one audience evaluator says that
  * viewer may see. Anything the rules exclude that shows up anyway is a finding: a hidden page answered
- * otherwise than a missing one, its title or link listed, a hidden block's words on any surface, a
- * restricted response marked for shared caches. */
+ * otherwise than a missing one (in HTML and in the JSON API), its title or link listed, a hidden block's
+ * words on any surface, a page file served to a viewer its page or block excludes, an event hidden from
+ * the viewer listed (event-list blocks), the words of an unpublished draft anywhere, a restricted
+ * response marked for shared caches. */
 
 /** The header the audit's own app reads to know which sample member asks. Only the app built here reads
  * it: the served app authenticates by session and token alone. */
@@ -38,6 +47,9 @@ export function markOf(text: string): string | null {
 
 const flat = (text: string) => text.replace(/\s+/g, " ");
 const pathOf = (slug: string) => (slug === HOME_SLUG ? "/" : `/p/${slug}`);
+const apiPathOf = (slug: string) => `/api/v1/pages/${slug}`;
+/** The surfaces that list published content, whatever the pages: HTML, feeds and the JSON API. */
+const LISTINGS = ["/news", "/news.atom", "/sitemap.xml", "/search", "/api/v1/pages", "/api/v1/news"];
 const linksTo = (body: string, slug: string) =>
   slug !== HOME_SLUG && new RegExp(`/p/${slug}(?=["'<#?\\s])`).test(body);
 
@@ -95,6 +107,34 @@ export async function runLeakAudit(
     samples.push({ label, memberId, viewer: await viewerOf(db, actor) });
   }
   const pages = await allPublishedPages(db);
+  const files = new Map<string, string[]>();
+  for (const page of pages)
+    files.set(
+      page.id,
+      (await filesOfRevision(db, page.revision_id)).map((f) => f.sha256),
+    );
+  const events = await allEventTitles(db);
+  // A draft's words are a leak wherever they show, unless published content says the same (a new draft
+  // starts as a copy of what is published); a page with nothing published is answered as missing.
+  const published = flat(
+    [
+      ctx.config.clubName,
+      ...pages.flatMap((p) => [p.title, p.summary, ...p.blocks.map(blockText)]),
+      ...events.map((e) => e.title),
+    ].join("\n"),
+  );
+  const drafts = await allDrafts(db);
+  const draftMarks = drafts.flatMap((d) =>
+    [d.title, d.summary, ...d.blocks.map(blockText)]
+      .map(markOf)
+      .filter((mark): mark is string => mark !== null && !published.includes(mark))
+      .map((mark) => ({
+        subject: `draft ${d.number} of ${d.slug}`,
+        mark,
+        problem: "the words of a draft are shown",
+      })),
+  );
+  const unpublished = drafts.filter((d) => !d.published).map((d) => d.slug);
   const app = await auditApp(ctx, actors, options.build);
   const findings: LeakFinding[] = [];
   let responses = 0;
@@ -120,15 +160,22 @@ export async function runLeakAudit(
 
       // What this viewer may see, by the one evaluator; and the marks of what they may not.
       const visibleText: string[] = [ctx.config.clubName];
-      const hidden: { subject: string; mark: string; slug: string; page: boolean }[] = [];
-      const hiddenPages: string[] = [];
+      const hidden: { subject: string; mark: string; problem: string }[] = [...draftMarks];
+      const hiddenPages: string[] = [...unpublished];
+      const hiddenTitles = new Map<string, string>();
       for (const page of pages) {
         const pageShown = audienceAllows(page.audience, sample.viewer);
         if (pageShown) visibleText.push(page.title, page.summary);
         else hiddenPages.push(page.slug);
         const titleMark = markOf(page.title);
-        if (!pageShown && titleMark)
-          hidden.push({ subject: page.slug, mark: titleMark, slug: page.slug, page: true });
+        if (!pageShown && titleMark) {
+          hidden.push({
+            subject: page.slug,
+            mark: titleMark,
+            problem: "the title of a hidden page is shown",
+          });
+          hiddenTitles.set(titleMark, page.slug);
+        }
         for (const block of page.blocks) {
           const shown = pageShown && blockAllows(block, sample.viewer);
           if (shown) {
@@ -137,7 +184,22 @@ export async function runLeakAudit(
           }
           const mark = markOf(blockText(block));
           if (mark)
-            hidden.push({ subject: `${page.slug}#${block.position}`, mark, slug: page.slug, page: false });
+            hidden.push({
+              subject: `${page.slug}#${block.position}`,
+              mark,
+              problem: "the words of a hidden block are shown",
+            });
+        }
+      }
+      // Events as the events domain shows them to this viewer (what an event-list block may list).
+      const shownEvents = new Set(
+        (await listVisibleEventSummaries(db, sample.viewer.kind === "member")).map((e) => e.id),
+      );
+      for (const event of events) {
+        if (shownEvents.has(event.id)) visibleText.push(event.title);
+        else {
+          const mark = markOf(event.title);
+          if (mark) hidden.push({ subject: `event ${event.id}`, mark, problem: "a hidden event is listed" });
         }
       }
       const allowed = flat(visibleText.join("\n"));
@@ -146,15 +208,11 @@ export async function runLeakAudit(
 
       const check = (served: Served, part = served.body) => {
         const text = flat(part);
-        for (const h of marks)
-          if (text.includes(h.mark))
-            found(
-              served,
-              h.subject,
-              h.page ? "the title of a hidden page is shown" : "the words of a hidden block are shown",
-            );
+        for (const h of marks) if (text.includes(h.mark)) found(served, h.subject, h.problem);
+        const api = served.surface.startsWith("/api/");
         for (const slug of hiddenPages)
-          if (linksTo(part, slug)) found(served, slug, "a link to a hidden page is listed");
+          if (linksTo(part, slug) || (api && part.includes(`"${slug}"`)))
+            found(served, slug, "a link to a hidden page is listed");
         // R-6: what a signed-in viewer gets may be kept by a shared cache only if it is what everyone gets.
         if (sample.memberId && /\bpublic\b/.test(served.cacheControl)) {
           const everyone = anonymousBodies.get(served.surface);
@@ -164,15 +222,37 @@ export async function runLeakAudit(
         if (!sample.memberId) anonymousBodies.set(served.surface, served.body);
       };
 
-      const missing = await get(`/p/leak-audit-${randomBytes(6).toString("hex")}`);
+      const absent = `leak-audit-${randomBytes(6).toString("hex")}`;
+      const missing = await get(pathOf(absent));
+      const missingApi = await get(apiPathOf(absent));
+      const missingFile = await get(`${pathOf(absent)}/files/${"0".repeat(64)}`);
+      const asMissing = (served: Served, like: Served, subject: string, what: string) => {
+        if (served.status !== 404 || served.body !== like.body)
+          found(served, subject, `${what} answers ${served.status}, not exactly as a missing one`);
+      };
       for (const page of pages) {
-        const served = await get(pathOf(page.slug));
         const shown = audienceAllows(page.audience, sample.viewer);
-        if (!shown && page.slug !== HOME_SLUG && (served.status !== 404 || served.body !== missing.body))
-          found(served, page.slug, `a hidden page answers ${served.status}, not exactly as a missing page`);
+        const served = await get(pathOf(page.slug));
+        if (!shown && page.slug !== HOME_SLUG) asMissing(served, missing, page.slug, "a hidden page");
         check(served);
+        const json = await get(apiPathOf(page.slug));
+        if (!shown) asMissing(json, missingApi, page.slug, "a hidden page (JSON API)");
+        check(json);
+        // Each file of the page, by its direct address: only through a block this viewer may see.
+        for (const sha256 of files.get(page.id) ?? []) {
+          const file = await get(`${pathOf(page.slug)}/files/${sha256}`);
+          const fileShown =
+            shown && page.blocks.some((b) => fileOfBlock(b) === sha256 && blockAllows(b, sample.viewer));
+          if (!fileShown) asMissing(file, missingFile, `${page.slug}/files/${sha256}`, "a hidden file");
+          check(file, "");
+        }
       }
-      for (const surface of ["/news", "/news.atom", "/sitemap.xml", "/search"]) check(await get(surface));
+      // A page with nothing published is missing on every surface, whatever its draft holds.
+      for (const slug of unpublished) {
+        asMissing(await get(pathOf(slug)), missing, slug, "an unpublished page");
+        asMissing(await get(apiPathOf(slug)), missingApi, slug, "an unpublished page (JSON API)");
+      }
+      for (const surface of LISTINGS) check(await get(surface));
       // The sitemap is for everyone: only what an anonymous visitor may see belongs in it.
       const sitemap = await get("/sitemap.xml");
       for (const page of pages)
@@ -183,7 +263,8 @@ export async function runLeakAudit(
         const served = await get(`/search?q=${encodeURIComponent(h.mark.slice(0, 200))}`);
         const results = /<ol class="search-results">([\s\S]*?)<\/ol>/.exec(served.body)?.[1] ?? "";
         check(served, results);
-        if (h.page && linksTo(results, h.slug)) found(served, h.slug, "search finds a hidden page");
+        const slug = hiddenTitles.get(h.mark);
+        if (slug && linksTo(results, slug)) found(served, slug, "search finds a hidden page");
       }
     }
   } finally {

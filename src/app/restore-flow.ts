@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { runAction } from "../core/action.ts";
 import { type Actor, actorRef } from "../core/actor.ts";
 import { forkAnchors } from "../core/audit-anchors.ts";
@@ -13,19 +14,21 @@ import {
   verifyBackup,
   verifyRestoredDatabase,
 } from "../core/backup/index.ts";
+import { readJobProgress, recordJobRun } from "../core/job-progress.ts";
+import { endRestoredAccess, type RestoredAccessEnded } from "../domains/identity/restore-access.actions.ts";
 import { reconcileOutboxAfterRestore } from "../domains/mail/mail.actions.ts";
 import { messagesSentSince } from "../domains/mail/outbox.repository.ts";
+import { recordBackupCreated } from "../domains/ops/backups.actions.ts";
 import type { IncidentRef } from "../domains/ops/incidents.repository.ts";
 import {
   beginRestore,
   failRestore,
-  recordPreRestoreBackup,
   recordRestoreVerified,
   type VerificationStep,
 } from "../domains/ops/restore.actions.ts";
 import { RESTORE_ERRORS } from "../domains/ops/restore.errors.ts";
 import { KEPT_BY_RESTORE } from "../domains/ops/restore.repository.ts";
-import type { RestoreRun, RestoreRunner } from "../domains/ops/restore.runner.ts";
+import { RESTORE_PROGRESS_JOB, type RestoreRunner } from "../domains/ops/restore.runner.ts";
 import { backupKey, sampleRead, takeBackup } from "./backup-env.ts";
 import type { AppContext } from "./context.ts";
 import { allInvariantChecks } from "./invariants.ts";
@@ -46,6 +49,8 @@ export interface RestoreOutcome {
   steps: VerificationStep[];
   tables: number;
   rows: number;
+  /** The sessions ended and the links revoked that came back with the backup. */
+  access: RestoredAccessEnded;
 }
 
 /** Restores a backup over this database (REC-1..REC-4): the bundle is verified and its schema checked
@@ -53,14 +58,67 @@ export interface RestoreOutcome {
  * loses nothing), the load in one transaction (the mode, incidents and restores kept), the audit
  * anchors forked at the restored head, and the verification suite on the restored data. Writes stay
  * off afterwards until someone signs off (`clubos resume`). Until the load commits nothing is replaced:
- * any failure before it puts the mode back and says so. */
+ * any failure before it puts the mode back and says so. Its progress and outcome are kept in job_progress
+ * (RESTORE_PROGRESS_JOB), so the restore page of every server shows it, whoever started it. */
 export async function restoreInPlace(
   ctx: AppContext,
   actor: Actor,
   input: { id: string; reason: string; from?: string; onProgress?: (event: RestoreFlowProgress) => void },
 ): Promise<RestoreOutcome> {
+  const db = ctx.database.db;
+  const [latest] = await readJobProgress(db, [RESTORE_PROGRESS_JOB]);
+  if (latest?.running) {
+    // Checked before the record is replaced, so the running restore's progress stays on the page.
+    throw RESTORE_ERRORS.restore_in_progress(
+      `A restore started by ${latest.triggeredBy} is still running ("${latest.step}"). Wait for it to finish, then try again.`,
+    );
+  }
+  const record = await recordJobRun(db, {
+    job: RESTORE_PROGRESS_JOB,
+    runId: `restore:${randomUUID()}`,
+    triggeredBy: actorRef(actor),
+  });
+  try {
+    const outcome = await restoreSteps(ctx, actor, {
+      ...input,
+      onProgress: (p) => {
+        const line = describeRestoreProgress(p);
+        if (line) record.note(line);
+        input.onProgress?.(p);
+      },
+    });
+    await record.finish(outcome.verified ? "ok" : "failed", describeRestoreOutcome(outcome));
+    return outcome;
+  } catch (error) {
+    await record.finish("failed", error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}
+
+/** The outcome of a restore in words: the last line of its progress. */
+export function describeRestoreOutcome(outcome: RestoreOutcome): string {
+  const done = outcome.verified
+    ? `Restored and verified backup ${outcome.backupId}. The data it replaced is in backup ${outcome.preRestoreBackupId}. Writes stay off until someone signs off.`
+    : `Restored backup ${outcome.backupId}, but verification FAILED: writes stay off. Restore another backup (${outcome.preRestoreBackupId} puts back what was there).`;
+  return `${done} ${describeRestoredAccess(outcome.access)}`;
+}
+
+/** What the restore withdrew, and what the admin does about it, for the CLI and the restore page. */
+export function describeRestoredAccess(access: RestoredAccessEnded): string {
+  const links =
+    access.invitationsRevoked + access.passwordResetsRevoked === 0
+      ? "No unused invitation or password-reset link came back with it."
+      : `${access.invitationsRevoked} invitation(s) and ${access.passwordResetsRevoked} password-reset link(s) that came back with it were revoked: resend the invitations (\`clubos members invite --id ID\`; the members are listed in the audit entry identity.restored_access_ended), and members who asked for a reset ask again.`;
+  return `Every session was ended (${access.sessionsEnded}): everyone, you included, signs in again. ${links}`;
+}
+
+async function restoreSteps(
+  ctx: AppContext,
+  actor: Actor,
+  input: { id: string; reason: string; from?: string; onProgress: (event: RestoreFlowProgress) => void },
+): Promise<RestoreOutcome> {
   const { config, database } = ctx;
-  const progress = input.onProgress ?? (() => {});
+  const progress = input.onProgress;
   const folder = input.from ?? config.backupDir;
   const found = findBackup(folder, input.id);
   const key = backupKey(config);
@@ -85,7 +143,7 @@ export async function restoreInPlace(
       progress({ step: "pre-backup", event }),
     );
     preRestoreBackupId = pre.id;
-    await runAction(env, recordPreRestoreBackup, { restoreId: begun.restoreId, made: pre });
+    await runAction(env, recordBackupCreated, { made: pre, restoreId: begun.restoreId });
   } catch (error) {
     throw await failed(error, null);
   }
@@ -100,6 +158,8 @@ export async function restoreInPlace(
   } catch (error) {
     throw await failed(error, preRestoreBackupId);
   }
+  // At once after the load: the backup's sessions and unused links must not let anyone in (REC-2).
+  const access = await runAction(env, endRestoredAccess, { restoreId: begun.restoreId, backupId: found.id });
   await runAction(env, reconcileOutboxAfterRestore, { backupId: found.id, sent });
   const chainSeq = found.manifest.auditChain.head?.seq ?? 0;
   if (found.manifest.source.installationId) {
@@ -139,6 +199,7 @@ export async function restoreInPlace(
     steps,
     tables: restored.tables,
     rows: restored.rows,
+    access,
   };
 }
 
@@ -158,11 +219,13 @@ export function describeRestoreProgress(p: RestoreFlowProgress): string | null {
   return `verification: ${p.name} ${p.detail}`;
 }
 
-/** The restore page's runner: one restore at a time in this process, in the background, its progress
- * kept for the page to show. The database still allows only one restore at a time across processes
+/** The restore page's runner: the restore in the background; restoreInPlace keeps its progress in
+ * job_progress for the page. One restore at a time: one running in this process is refused at once, one
+ * in another process by restoreInPlace's check, and the database allows only one open restore
  * (restores_one_open). */
-export function restoreRunner(ctx: AppContext): RestoreRunner {
-  let run: RestoreRun | null = null;
+export function restoreRunner(ctx: AppContext): RestoreRunner & { settled(): Promise<void> } {
+  let running = false;
+  let current: Promise<void> = Promise.resolve();
   return {
     backups: () =>
       listBackups(ctx.config.backupDir).map((b) => ({
@@ -172,39 +235,30 @@ export function restoreRunner(ctx: AppContext): RestoreRunner {
         rows: b.rows,
         drill: b.drill.state,
       })),
-    current: () => run,
-    start(actor, input) {
-      if (run?.running) {
-        throw RESTORE_ERRORS.restore_in_progress(
-          `A restore of backup ${run.backupId} is still running. Wait for it to finish, then try again.`,
+    async start(actor, input) {
+      const busy = () =>
+        RESTORE_ERRORS.restore_in_progress(
+          "A restore is still running. Wait for it to finish (this page shows how far it is), then try again.",
         );
+      if (running) throw busy();
+      running = true;
+      const [latest] = await readJobProgress(ctx.database.db, [RESTORE_PROGRESS_JOB]).catch(() => []);
+      if (latest?.running) {
+        running = false;
+        throw busy();
       }
-      const current: RestoreRun = {
-        backupId: input.id,
-        startedBy: actorRef(actor),
-        running: true,
-        lines: [],
-        error: null,
-      };
-      run = current;
-      const note = (line: string | null) => {
-        if (line) current.lines = [...current.lines, line].slice(-40);
-      };
-      restoreInPlace(ctx, actor, { ...input, onProgress: (p) => note(describeRestoreProgress(p)) })
-        .then((outcome) => {
-          note(
-            outcome.verified
-              ? `Restored and verified. The data it replaced is in backup ${outcome.preRestoreBackupId}. Writes stay off until someone signs off below.`
-              : `Restored, but verification FAILED: writes stay off. Restore another backup (${outcome.preRestoreBackupId} puts back what was there).`,
-          );
-        })
-        .catch((error: unknown) => {
-          current.error = `${error instanceof Error ? error.message : String(error)}`;
-        })
+      // The outcome, failures included, is in job_progress and the restore's audit entries.
+      current = restoreInPlace(ctx, actor, input)
+        .then(
+          () => {},
+          () => {},
+        )
         .finally(() => {
-          current.running = false;
-          void ctx.modes.refresh();
+          running = false;
+          return ctx.modes.refresh().catch(() => {});
         });
     },
+    /** Resolves once the restore started here (if any) has ended: closing the server waits for it. */
+    settled: () => current,
   };
 }

@@ -26,6 +26,7 @@ import { restoreRoutes } from "../domains/ops/restore.routes.tsx";
 import { systemRoutes } from "../domains/ops/system.routes.ts";
 import { pageFileRoutes } from "../domains/pages/page-files.routes.tsx";
 import { pageAdminRoutes } from "../domains/pages/pages.admin.routes.tsx";
+import { pageApiRoutes } from "../domains/pages/pages.api.ts";
 import { pageFeedRoutes } from "../domains/pages/pages.feeds.routes.tsx";
 import { pageRoutes } from "../domains/pages/pages.routes.tsx";
 import { previewAdminRoutes } from "../domains/pages/preview.admin.routes.tsx";
@@ -53,7 +54,12 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   icalRoutes,
   outboxRoutes,
   incidentRoutes,
-  (app, ctx) => restoreRoutes(app, restoreRunner(ctx)),
+  (app, ctx) => {
+    const runner = restoreRunner(ctx);
+    // The same for a restore started from the page: its load and verification are not cut off.
+    app.addHook("onClose", () => runner.settled());
+    restoreRoutes(app, runner);
+  },
   (app) =>
     memberRoutes(app, { profileSections: [calendarFeedSection], adminSections: [loginThrottleSection] }),
   memberApiRoutes,
@@ -67,12 +73,19 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
   joinRoutes,
   settingsRoutes,
   tierRoutes,
-  (app, ctx) => backupRoutes(app, backupOperations(ctx)),
+  (app, ctx) => {
+    const ops = backupOperations(ctx);
+    // Closing the server (serve's stop on SIGTERM) waits for a backup or drill started from the page,
+    // before the database closes: it finishes, is recorded and listed, never cut off half written.
+    app.addHook("onClose", () => ops.settled());
+    backupRoutes(app, ops);
+  },
   pageAdminRoutes,
   previewRoutes,
   previewAdminRoutes,
   pageFileRoutes,
   pageFeedRoutes,
+  pageApiRoutes,
 ];
 
 /** Form and JSON bodies: the largest legitimate one, an event with its 20,000-character description,

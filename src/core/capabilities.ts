@@ -26,6 +26,10 @@ export const CAPABILITIES = {
     class: "admin",
     description: "Restore a backup over the club's data, and sign off another person's restore",
   },
+  "backups:operate": {
+    class: "admin",
+    description: "See the backups page, and take a backup or run a restore drill now",
+  },
   "system:operate": { class: "operator", description: "Change modes and kill switches, run operator tools" },
 } as const satisfies Record<string, { class: CapabilityClass; description: string }>;
 
@@ -72,13 +76,21 @@ export const ROLES = {
       "pages:preview",
       "audit:read",
       "incidents:manage",
+      "backups:operate",
       "backups:restore",
     ],
   },
   operator: {
     name: "Operator",
     class: "operator",
-    capabilities: ["admin:access", "audit:read", "incidents:manage", "backups:restore", "system:operate"],
+    capabilities: [
+      "admin:access",
+      "audit:read",
+      "incidents:manage",
+      "backups:operate",
+      "backups:restore",
+      "system:operate",
+    ],
   },
 } as const satisfies Record<string, { name: string; class: CapabilityClass; capabilities: Capability[] }>;
 

@@ -1,5 +1,5 @@
 import { purgeExpiredIdempotencyKeys } from "./idempotency.ts";
-import type { Job, JobRun, JobSummary } from "./scheduler.ts";
+import { JOB_MODES, type Job, type JobRun, type JobSummary } from "./scheduler.ts";
 
 /** Removes expired Idempotency-Key records: ephemeral data, kept 24 hours for replays (W-3) and of no
  * use after, so no audit entry. Idempotent: an expired key is gone after one run. */
@@ -14,5 +14,6 @@ export const idempotencyPurgeJob: Job = {
   name: "purge-idempotency-keys",
   description: "Remove Idempotency-Key records past their 24 hours, when a replay is no longer served",
   intervalMs: 60 * 60_000,
+  modes: JOB_MODES.normal,
   run: purgeExpiredKeys,
 };

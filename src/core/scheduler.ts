@@ -7,7 +7,7 @@ import type { Database } from "./db/connect.ts";
 import { ClubError, CORE_ERRORS } from "./errors.ts";
 import { recordJobRun } from "./job-progress.ts";
 import { registry } from "./metrics.ts";
-import { readSystemState } from "./modes.ts";
+import { MODES, type Mode, readSystemState } from "./modes.ts";
 
 /* Scheduled jobs (I-3): idempotent, pausable without loss, never on a request path, never fatal.
  * Scale-out: each run holds a PostgreSQL advisory lock named after the job, so when several servers
@@ -55,15 +55,33 @@ export interface JobSummary {
   detail?: string;
 }
 
+/** The sets of modes a job may declare it runs in, named for what the job does. */
+export const JOB_MODES = {
+  /** It changes club data or sends mail (lapses, reminders, scheduled publishing, purges): normal only,
+   * so read-only and maintenance (a restore) stop it. */
+  normal: ["normal"],
+  /** It reads or protects the data and changes none of it (backups, drills, invariant scans): also in
+   * read-only mode, when that matters most; never in maintenance, while a restore replaces the data. */
+  protective: ["normal", "read-only"],
+  /** It watches the degraded state itself and writes only what recovery allows (alerts): every mode. */
+  always: MODES,
+} as const satisfies Record<string, readonly Mode[]>;
+
 /** A named job run on an interval. run() must be idempotent: running it twice changes nothing more. */
 export interface Job<C extends JobConfig = JobConfig> {
   name: string;
   description: string;
   intervalMs: number;
-  /** Runs in every mode instead of waiting for normal: for a job that watches the degraded state
-   * itself and writes nothing the mode stops (recovery actions only, alerts). */
-  runsInAnyMode?: boolean;
+  /** The modes it runs in (one of JOB_MODES), read only by runJob: in any other mode a run is
+   * deferred (counted, not started, tried again at the next tick). */
+  modes: readonly Mode[];
   run(run: JobRun<C>): Promise<JobSummary>;
+}
+
+/** Why a job does not run in this mode, or null when it does: the one reading of Job.modes. */
+export function jobModeRefusal(job: Pick<Job, "name" | "modes">, mode: Mode): string | null {
+  if (job.modes.includes(mode)) return null;
+  return `the system is in ${mode} mode, and ${job.name} runs only in ${job.modes.join(" or ")} mode`;
 }
 
 /** How a run ended: done, failed, deferred (mode not normal), or busy (running elsewhere). */
@@ -133,8 +151,8 @@ export async function runJob<C extends JobConfig>(
       // Read inside the lock: a mode switched while we waited for it still counts.
       const state = await readSystemState(ctx.database.db).catch(() => null);
       if (!state) throw CORE_ERRORS.state_unavailable("the system mode cannot be read");
-      if (state.mode !== "normal" && !job.runsInAnyMode)
-        throw CORE_ERRORS.read_only(`the system is in ${state.mode} mode`);
+      const refusal = jobModeRefusal(job, state.mode);
+      if (refusal) throw CORE_ERRORS.read_only(refusal);
       const triggeredBy = options.triggeredBy ?? "scheduler";
       const record = await recordJobRun(ctx.database.db, { job: job.name, runId, triggeredBy });
       try {
@@ -162,7 +180,7 @@ export async function runJob<C extends JobConfig>(
     return finish("ok", { summary });
   } catch (error) {
     if (error instanceof ClubError && DEFERRING.has(error.code)) {
-      return finish("deferred", { reason: `${error.message}; it runs again once the mode is normal` });
+      return finish("deferred", { reason: `${error.message}; it runs again once the mode allows it` });
     }
     return finish("failed", { reason: error instanceof Error ? error.message : String(error) });
   } finally {

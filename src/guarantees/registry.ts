@@ -282,9 +282,9 @@ export const guarantees: readonly Guarantee[] = [
         "trigger: a published revision is never updated or deleted, whoever asks",
       ),
       mech(
-        "src/core/db/functions/clubos_page_block_frozen.sql",
-        "clubos_page_block_frozen",
-        "trigger: no block of a published revision is added, changed, moved or deleted",
+        "src/core/db/functions/clubos_page_part_frozen.sql",
+        "clubos_page_part_frozen",
+        "trigger: no block or file of a published revision is added, changed, moved or deleted",
       ),
       mech(
         "src/core/db/functions/clubos_page_content_hash.sql",
@@ -625,6 +625,11 @@ export const guarantees: readonly Guarantee[] = [
         "src/core/audit-anchors.ts",
         "forkAnchors",
         "the anchors continue from the restored head; the old timeline's file is kept",
+      ),
+      mech(
+        "src/domains/identity/restore-access.actions.ts",
+        "endRestoredAccess",
+        "the backup's sessions and unused invitation and password-reset links let nobody in: every session is ended and every unused link revoked, audited as a step of the restore",
       ),
     ],
     detection: [

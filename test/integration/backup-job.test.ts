@@ -177,10 +177,15 @@ forEachEngine("scheduled backups and their alarm", (engine) => {
   test("[G01] the scheduled drill trusts a good backup; a damaged one fails it and warns the operators until a drill passes", async () => {
     const { runtime, config } = t.get();
     const dir = path.join(path.dirname(config.backupDir), "drilled");
+    const drilled: string[] = [];
+    // Given the backup the job listed: drillOf would look in config.backupDir, not dir, on its own.
     const drills = backupDrillJob({
       intervalMs: 24 * HOUR,
       backupDir: () => dir,
-      drill: (_ctx, actor) => drillOf(config, actor, { from: dir }),
+      drill: (_ctx, actor, backup) => {
+        drilled.push(backup.id);
+        return drillOf(config, actor, { backup });
+      },
     });
     const drillAlert = async () => {
       const alerts = await listAlerts(runtime.database.db);
@@ -200,6 +205,7 @@ forEachEngine("scheduled backups and their alarm", (engine) => {
     const passed = await runJob(runtime, drills);
     assert.equal(passed.outcome, "ok", passed.reason);
     assert.equal(listBackups(dir)[0]!.drill.state, "passed");
+    assert.deepEqual(drilled, [listBackups(dir)[0]!.id], "the drill is of the backup the job listed");
     assert.equal(await drillAlert(), undefined, "a passing drill clears the warning");
 
     const [newest] = listBackups(dir);

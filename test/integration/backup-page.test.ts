@@ -14,18 +14,18 @@ forEachEngine("the backups section of the operator pages", (engine) => {
   const operator = () => loggedIn(t, ["member", "operator"]);
   const db = () => t.get().runtime.database.db;
 
-  /** Waits until the job's latest run has finished, and returns it. */
-  async function finished(job: string) {
+  /** Waits until the job's latest run (by `by`, when given) has finished, and returns it. */
+  async function finished(job: string, by?: string) {
     for (let i = 0; i < 600; i++) {
       const [run] = await readJobProgress(db(), [job]);
-      if (run?.finishedAt) return run;
+      if (run?.finishedAt && (!by || run.triggeredBy === by)) return run;
       await sleep(100);
     }
     throw new Error(`${job} did not finish`);
   }
 
-  test("[G01] closed to everyone without system:operate, exactly like /admin/system: the page and its button refuse and write nothing", async () => {
-    for (const roles of [["member"], ["member", "full_admin"]] as const) {
+  test("[G01] closed to everyone without backups:operate, like /admin/system: the page and its button refuse and write nothing", async () => {
+    for (const roles of [["member"], ["member", "web_editor"], ["member", "membership_chair"]] as const) {
       const { client } = await loggedIn(t, [...roles]);
       // The capability guard refuses a signed-in person without the capability (403), as for /admin/system.
       assert.equal((await client.get("/admin/system")).status, 403, roles.join("+"));
@@ -87,6 +87,19 @@ forEachEngine("the backups section of the operator pages", (engine) => {
     const after = await client.get(PAGE);
     assert.match(after.text, new RegExp(`data-backup="${created.subject_id}" data-drill="passed"`));
     assert.match(after.text, new RegExp(`id="last-drill">passed for ${created.subject_id}`));
+  });
+
+  test("[G01] a full admin (not an operator) sees the page and takes a backup from it", async () => {
+    const { client, member } = await loggedIn(t, ["member", "full_admin"]);
+    assert.equal((await client.get("/admin/system")).status, 403, "the mode page stays the operators'");
+    assert.match((await client.get("/admin")).text, /href="\/admin\/system\/backups"/);
+    const page = await client.get(PAGE);
+    assert.equal(page.status, 200);
+    assert.doesNotMatch(page.text, /href="\/admin\/system"/, "no link to a page they cannot open");
+    const start = await client.postForm(`${PAGE}/run`, { job: "backup" }, PAGE);
+    assert.equal(start.status, 303);
+    const run = await finished("backup", `member:${member.memberId}`);
+    assert.equal(run.outcome, "ok", run.detail ?? "");
   });
 
   test("[G01] while a backup runs the page shows its step and reloads itself, and a second one is refused", async () => {

@@ -167,17 +167,25 @@ forEachEngine("backups", (engine) => {
   test("[G01] a backup that fails midway is removed and never listed", async () => {
     const { runtime, dirs } = suite.get();
     const before = listBackups(dirs.backup).length;
+    let gaveUp = false;
+    const late: string[] = [];
     await assert.rejects(
       createBackup(runtime.database, {
         ...opts(dirs.backup, key),
         onProgress: (event) => {
+          if (gaveUp) late.push(event.step === "table" ? event.table : event.step);
           if (event.step === "table" && event.table === "members" && !event.finished) {
             throw new Error("disk unplugged while writing members");
           }
         },
+      }).finally(() => {
+        gaveUp = true;
       }),
       (e: ClubError) => e.code === "backup_failed" && /disk unplugged/.test(e.message),
     );
+    await new Promise((r) => setTimeout(r, 300));
+    // Every lane had stopped before it gave up: none wrote into the folder while it was removed.
+    assert.deepEqual(late, [], "no table was still being written after the backup failed");
     assert.equal(listBackups(dirs.backup).length, before);
     assert.deepEqual(incompleteBackups(dirs.backup), []);
   });

@@ -6,7 +6,14 @@ import type { Runtime } from "../../src/app/runtime.ts";
 import { runAction } from "../../src/core/action.ts";
 import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import { connectPostgres } from "../../src/core/db/connect.ts";
-import { type Job, type JobContext, jobRunCounter, runJob, Scheduler } from "../../src/core/scheduler.ts";
+import {
+  JOB_MODES,
+  type Job,
+  type JobContext,
+  jobRunCounter,
+  runJob,
+  Scheduler,
+} from "../../src/core/scheduler.ts";
 import { clubToday, lapseJob } from "../../src/domains/members/lapse.job.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { changeMemberStatus, deleteMember } from "../../src/domains/members/members.actions.ts";
@@ -162,6 +169,7 @@ forEachEngine("membership lapse job and renewal", (engine) => {
       name: "test-probe",
       description: "counts starts",
       intervalMs: 1000,
+      modes: JOB_MODES.normal,
       run: async () => ({ changed: ++started, failed: 0 }),
     };
     assert.equal((await runJob(runtime, probe)).outcome, "deferred");
@@ -192,6 +200,7 @@ forEachEngine("membership lapse job and renewal", (engine) => {
       name: "test-broken",
       description: "always throws",
       intervalMs: 10,
+      modes: JOB_MODES.normal,
       run: async () => {
         throw new Error("boom");
       },
@@ -200,6 +209,7 @@ forEachEngine("membership lapse job and renewal", (engine) => {
       name: "test-fine",
       description: "counts",
       intervalMs: 10,
+      modes: JOB_MODES.normal,
       run: async () => ({ changed: ++okRuns, failed: 0 }),
     };
     const failedBefore = await counted("test-broken", "failed");
@@ -270,6 +280,7 @@ forEachEngine("membership lapse job and renewal", (engine) => {
       name: "test-gated",
       description: "waits for the test",
       intervalMs: 1000,
+      modes: JOB_MODES.normal,
       run: async () => {
         entered();
         await gate;

@@ -2,20 +2,33 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
+import { Type } from "typebox";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { findJob } from "../../src/app/jobs.ts";
 import { auditAndRecord, runLeakAudit } from "../../src/app/leak-audit.ts";
 import { ROUTE_MODULES } from "../../src/app/server.ts";
 import { systemActor } from "../../src/core/actor.ts";
+import { listVisibleEventSummaries } from "../../src/domains/events/events.repository.ts";
 import { blockText } from "../../src/domains/pages/page-content.ts";
+import { pageFileRoutes } from "../../src/domains/pages/page-files.routes.tsx";
+import { publishPage, saveDraft, startDraft, uploadPageFile } from "../../src/domains/pages/pages.actions.ts";
+import { pageApiRoutes } from "../../src/domains/pages/pages.api.ts";
 import { pageFeedRoutes } from "../../src/domains/pages/pages.feeds.routes.tsx";
-import { publishedNewsWithBlocks, publishedPageList } from "../../src/domains/pages/pages.repository.ts";
+import {
+  findPublishedPage,
+  listPagesForEditor,
+  publishedNewsWithBlocks,
+  publishedPageList,
+} from "../../src/domains/pages/pages.repository.ts";
+import { pageRoutes } from "../../src/domains/pages/pages.routes.tsx";
+import { SLUG_PARAMS } from "../../src/domains/pages/pages.schemas.ts";
 import { READ } from "../../src/http/declarations.ts";
 import { declareRoute } from "../../src/http/routes.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
+import { publishedEvent } from "../helpers/events.ts";
 import { Client } from "../helpers/http.ts";
-import { makePage, uniqueSlug } from "../helpers/pages.ts";
+import { act, makePage, publisher, uniqueSlug } from "../helpers/pages.ts";
 
 type Suite = ReturnType<typeof suiteApp>;
 
@@ -70,17 +83,93 @@ function leakyFeed(app: FastifyInstance): void {
   });
 }
 
-/** Runs fn with the site's feed routes replaced by a leaky one (the other feed surfaces then 404). */
-async function withPlantedLeak<T>(fn: () => Promise<T>, leaky = leakySitemap): Promise<T> {
-  const at = ROUTE_MODULES.indexOf(pageFeedRoutes);
+/** Page files as a route that forgot both audience decisions: any address under a page answers 200. */
+function leakyFiles(app: FastifyInstance): void {
+  declareRoute(app, {
+    method: "GET",
+    url: "/p/:slug/files/:hash",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: READ,
+    summary: "planted leak: page files served without the page's or the block's audience decision",
+    schema: { params: Type.Object({ slug: Type.String(), hash: Type.String() }) },
+    handler: async (_request, reply) => reply.type("image/png").send(Buffer.from("leaked bytes")),
+  });
+}
+
+/** The JSON API as routes that skip the audience evaluator and read drafts: every page by its latest
+ * title (a draft's included), every block of a published page. */
+function leakyApi(app: FastifyInstance): void {
+  const json = (summary: string, url: string, handler: Parameters<typeof declareRoute>[1]["handler"]) =>
+    declareRoute(app, {
+      method: "GET",
+      url,
+      capability: "public",
+      loadClass: "public",
+      response: "html",
+      degraded: READ,
+      summary: `planted leak: ${summary}`,
+      ...(url.includes(":slug") ? { schema: { params: SLUG_PARAMS } } : {}),
+      handler,
+    });
+  json("a page list with drafts", "/api/v1/pages", async (request, reply) => {
+    const pages = await listPagesForEditor(request.server.ctx.database.db);
+    return reply
+      .type("application/json")
+      .send(JSON.stringify({ pages: pages.map((p) => ({ slug: p.slug, title: p.title })) }));
+  });
+  json("a page with every block", "/api/v1/pages/:slug", async (request, reply) => {
+    const slug = (request.params as { slug: string }).slug;
+    const page = await findPublishedPage(request.server.ctx.database.db, slug);
+    if (!page) return reply.code(404).send("{}");
+    return reply
+      .type("application/json")
+      .send(JSON.stringify({ title: page.title, blocks: page.blocks.map(blockText) }));
+  });
+}
+
+/** The published page as a route whose event list forgets who may see an event. */
+function leakyEventList(app: FastifyInstance): void {
+  declareRoute(app, {
+    method: "GET",
+    url: "/p/:slug",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: READ,
+    summary: "planted leak: an event list with members-only events for everyone",
+    schema: { params: SLUG_PARAMS },
+    handler: async (request, reply) => {
+      const db = request.server.ctx.database.db;
+      const page = await findPublishedPage(db, (request.params as { slug: string }).slug);
+      if (!page) return reply.code(404).send("none");
+      const events = await listVisibleEventSummaries(db, true);
+      return reply.type("text/html").send(`<ul>${events.map((e) => `<li>${e.title}</li>`).join("")}</ul>`);
+    },
+  });
+}
+
+/** Runs fn with one of the site's route modules (by default the feeds) replaced by a leaky one (that
+ * module's other surfaces then 404). */
+async function withPlantedLeak<T>(
+  fn: () => Promise<T>,
+  leaky = leakySitemap,
+  replaced: (typeof ROUTE_MODULES)[number] = pageFeedRoutes,
+): Promise<T> {
+  const at = ROUTE_MODULES.indexOf(replaced);
   assert.ok(at >= 0);
   ROUTE_MODULES[at] = leaky;
   try {
     return await fn();
   } finally {
-    ROUTE_MODULES[at] = pageFeedRoutes;
+    ROUTE_MODULES[at] = replaced;
   }
 }
+
+type Finding = { viewer: string; surface: string; subject: string; problem: string };
+const has = (findings: Finding[], want: (f: Finding) => boolean) =>
+  assert.ok(findings.some(want), JSON.stringify(findings, null, 1));
 
 async function metric(t: Suite): Promise<string | undefined> {
   const text = await (await fetch(`${t.get().baseUrl}/metrics`)).text();
@@ -206,5 +295,129 @@ forEachEngine("[G08] the publishing leak audit", (engine) => {
     );
     assert.equal(summary.changed, 1);
     assert.match(summary.detail ?? "", /LEAK: \d+ finding\(s\); SEV-1 incident INC-\d+/);
+  });
+
+  test("[G08] a page file served past its audience is found, by its direct address, for each viewer it excludes", async () => {
+    const rt = t.get().runtime;
+    const png = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+      "base64",
+    );
+    const page = await makePage(rt.database, {
+      slug: uniqueSlug("members-photo"),
+      audience: { type: "members" },
+      publish: false,
+    });
+    const by = publisher();
+    const up = await act(rt.database, by, uploadPageFile, {
+      pageId: page.id,
+      version: page.version,
+      kind: "image",
+      fileName: "photo.png",
+      bytes: png,
+      maxBytes: 1_000_000,
+      text: "Members at the picnic",
+    });
+    await act(rt.database, by, publishPage, {
+      pageId: page.id,
+      version: up.page.version,
+      timeZone: "Europe/London",
+    });
+    assert.equal((await runLeakAudit(rt)).ok, true, "the real file route is clean");
+    const report = await withPlantedLeak(() => runLeakAudit(rt), leakyFiles, pageFileRoutes);
+    has(
+      report.findings,
+      (f) =>
+        f.viewer === "anonymous" &&
+        f.surface.startsWith(`/p/${page.slug}/files/`) &&
+        /a hidden file answers 200/.test(f.problem),
+    );
+    assert.ok(
+      !report.findings.some(
+        (f) => f.viewer.includes("status active") && f.surface.startsWith(`/p/${page.slug}/`),
+      ),
+      "not for a member the page admits",
+    );
+  });
+
+  test("[G08] the JSON API is audited: a draft's words, a hidden page and a hidden block it serves are found", async () => {
+    const rt = t.get().runtime;
+    const draftWords = `Draft budget cuts ${uniqueSlug("draft").replace(/-/g, " ")}`;
+    const draftOnly = await makePage(rt.database, {
+      slug: uniqueSlug("draft-only"),
+      title: draftWords,
+      publish: false,
+    });
+    const hiddenWords = `Members ballot result ${uniqueSlug("ballot").replace(/-/g, " ")}`;
+    const open = await makePage(rt.database, {
+      slug: uniqueSlug("open"),
+      blocks: [
+        { type: "text", data: { markdown: "Open words for everyone" } },
+        { type: "text", data: { markdown: hiddenWords }, audience: { type: "members" } },
+      ],
+    });
+    const members = await makePage(rt.database, {
+      slug: uniqueSlug("members"),
+      title: `Members list ${uniqueSlug("ml").replace(/-/g, " ")}`,
+      audience: { type: "members" },
+    });
+    // A new draft of a published page, with words that were never published.
+    const newTitle = `Unpublished new title ${uniqueSlug("nt").replace(/-/g, " ")}`;
+    const by = publisher();
+    const started = await act(rt.database, by, startDraft, { pageId: open.id, version: open.version });
+    await act(rt.database, by, saveDraft, {
+      pageId: open.id,
+      version: started.version,
+      title: newTitle,
+      summary: "",
+    });
+    assert.equal((await runLeakAudit(rt)).ok, true, "the real API, pages and listings are clean");
+    const report = await withPlantedLeak(() => runLeakAudit(rt), leakyApi, pageApiRoutes);
+    const anon = report.findings.filter((f) => f.viewer === "anonymous");
+    has(anon, (f) => f.surface === "/api/v1/pages" && f.subject === `draft 1 of ${draftOnly.slug}`);
+    has(
+      anon,
+      (f) =>
+        f.surface === "/api/v1/pages" && /draft \d+ of /.test(f.subject) && f.subject.endsWith(open.slug),
+    );
+    has(
+      anon,
+      (f) =>
+        f.surface === "/api/v1/pages" &&
+        f.subject === draftOnly.slug &&
+        /link to a hidden page/.test(f.problem),
+    );
+    has(
+      anon,
+      (f) =>
+        f.surface === `/api/v1/pages/${members.slug}` &&
+        /hidden page \(JSON API\) answers 200/.test(f.problem),
+    );
+    has(anon, (f) => f.surface === `/api/v1/pages/${open.slug}` && f.subject === `${open.slug}#2`);
+  });
+
+  test("[G08] an event-list block that lists an event hidden from the viewer is found", async () => {
+    const rt = t.get().runtime;
+    const title = `Members barbecue ${uniqueSlug("bbq").replace(/-/g, " ")}`;
+    await publishedEvent(rt, { title, audience: "members" });
+    const page = await makePage(rt.database, {
+      slug: uniqueSlug("events"),
+      blocks: [{ type: "event_list", data: { limit: 20 } }],
+    });
+    assert.equal((await runLeakAudit(rt)).ok, true, "the real event list is clean");
+    const report = await withPlantedLeak(() => runLeakAudit(rt), leakyEventList, pageRoutes);
+    has(
+      report.findings,
+      (f) =>
+        f.viewer === "anonymous" &&
+        f.surface === `/p/${page.slug}` &&
+        /a hidden event is listed/.test(f.problem),
+    );
+    assert.ok(
+      !report.findings.some(
+        (f) => f.viewer !== "anonymous" && /hidden event/.test(f.problem) && f.subject.includes(title),
+      ),
+      "members may see it",
+    );
   });
 });

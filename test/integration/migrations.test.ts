@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { sql } from "kysely";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { openRuntime } from "../../src/app/runtime.ts";
 import type { Database } from "../../src/core/db/connect.ts";
-import { migrate, readFunctionFiles, readMigrationFiles } from "../../src/core/db/migrate.ts";
+import {
+  migrate,
+  migrationStatus,
+  RETIRED_FUNCTIONS,
+  readFunctionFiles,
+  readMigrationFiles,
+} from "../../src/core/db/migrate.ts";
 import { testConfig } from "../helpers/app.ts";
 import { type Engine, forEachEngine, openTestDatabase } from "../helpers/engines.ts";
 
@@ -147,6 +154,66 @@ forEachEngine("migrations", (engine) => {
       const drift = await cli(database, ["migrate", "--status"]);
       assert.notEqual(drift.code, 0, "drift makes the status check fail");
       assert.match(`${drift.out}\n${drift.err}`, /9999_future\.sql/, "and names the file");
+    });
+  });
+
+  test("a database from before 0031 trades the two retired frozen functions for the one with an argument", async () => {
+    await withFreshDatabase(engine, async (database) => {
+      await migrate(database);
+      const db = database.db;
+      const retiredBy = "0031_one_page_part_frozen_trigger.sql";
+      // Put the database back as a build before 0031 left it: the two functions, their triggers and records.
+      await sql`DROP TRIGGER page_blocks_frozen ON page_blocks`.execute(db);
+      await sql`DROP TRIGGER page_files_frozen ON page_files`.execute(db);
+      await sql`DROP FUNCTION clubos_page_part_frozen()`.execute(db);
+      for (const [file, table] of [
+        ["clubos_page_block_frozen", "page_blocks"],
+        ["clubos_page_file_frozen", "page_files"],
+      ] as const) {
+        await sql
+          .raw(`CREATE FUNCTION ${file}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+            CREATE TRIGGER ${table}_frozen BEFORE INSERT OR UPDATE OR DELETE ON ${table}
+            FOR EACH ROW EXECUTE FUNCTION ${file}()`)
+          .execute(db);
+        assert.equal(RETIRED_FUNCTIONS[`${file}.sql`], retiredBy);
+        await db
+          .insertInto("schema_functions")
+          .values({ name: `${file}.sql`, checksum: "old" })
+          .execute();
+      }
+      await db.deleteFrom("schema_migrations").where("name", "=", retiredBy).execute();
+      await db.deleteFrom("schema_functions").where("name", "=", "clubos_page_part_frozen.sql").execute();
+
+      const before = await migrationStatus(database);
+      assert.deepEqual(
+        before.filter((s) => s.state !== "applied").map((s) => `${s.state} ${s.name}`),
+        [`pending ${retiredBy}`, "pending clubos_page_part_frozen.sql"],
+        "the retired functions' records are not unknown while their migration is pending",
+      );
+      assert.deepEqual(await migrate(database), [retiredBy, "functions/clubos_page_part_frozen.sql"]);
+      const after = await migrationStatus(database);
+      assert.deepEqual(
+        after.filter((s) => s.state !== "applied"),
+        [],
+      );
+      const { rows } = await sql<{ proname: string }>`SELECT proname FROM pg_proc
+        WHERE proname IN ('clubos_page_block_frozen', 'clubos_page_file_frozen', 'clubos_page_part_frozen')`.execute(
+        db,
+      );
+      assert.deepEqual(
+        rows.map((r) => r.proname),
+        ["clubos_page_part_frozen"],
+      );
+      const triggers = await sql<{ tgname: string; args: string }>`SELECT tgname,
+          encode(tgargs, 'escape') AS args FROM pg_trigger
+        WHERE tgname IN ('page_blocks_frozen', 'page_files_frozen') ORDER BY tgname`.execute(db);
+      assert.deepEqual(
+        triggers.rows.map((t) => [t.tgname, t.args.replace(/\\000$/, "")]),
+        [
+          ["page_blocks_frozen", "block"],
+          ["page_files_frozen", "file"],
+        ],
+      );
     });
   });
 });

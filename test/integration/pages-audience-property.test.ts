@@ -2,13 +2,15 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { before, test } from "node:test";
 import fc from "fast-check";
+import { STATUSES_WITH_MEMBER_RIGHTS } from "../../src/domains/members/member-status.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { makePage, type SampleViewer, sampleViewers, uniqueSlug } from "../helpers/pages.ts";
 
 /* Property (G08): for random pages, block audiences and the sample viewers of every audience class, a
  * unique marker from each page and block appears in what a viewer is served (the page itself, the site
- * navigation, the Atom feed, sitemap.xml and site search) if and only if the rules admit that viewer. The oracle below is written from the rules'
+ * navigation, the Atom feed, sitemap.xml, site search and the JSON API's page, page list and news) if and
+ * only if the rules admit that viewer. The oracle below is written from the rules'
  * definition, not from the application's evaluator. */
 
 type Leaf =
@@ -24,7 +26,8 @@ function admits(rule: Rule, v: SampleViewer): boolean {
   if (rule.type === "any_of") return rule.rules.some((r) => admits(r, v));
   if (rule.type === "public") return true;
   if (!v.signedIn) return false;
-  if (rule.type === "members") return true;
+  // Signed in is not enough: only a status with the member rights (members' one definition).
+  if (rule.type === "members") return (STATUSES_WITH_MEMBER_RIGHTS as readonly string[]).includes(v.status!);
   if (rule.type === "statuses") return rule.statuses.includes(v.status!);
   if (rule.type === "tiers") return v.tier !== undefined && rule.tiers.includes(v.tier);
   if (rule.type === "committees") return rule.committees.some((c) => v.committees.includes(c));
@@ -100,7 +103,7 @@ forEachEngine(
       ({ viewers, committeeId } = await sampleViewers(t.get().runtime, t.get().baseUrl));
     });
 
-    test("random pages, blocks and audiences against every sample viewer: page, navigation, feed, sitemap, search", async () => {
+    test("random pages, blocks and audiences against every sample viewer: page, navigation, feed, sitemap, search, JSON API", async () => {
       const pageArb = fc.record({
         audience: ruleArb(committeeId),
         kind: fc.constantFrom("page" as const, "news" as const),
@@ -144,6 +147,9 @@ forEachEngine(
             const home = await viewer.client.get("/");
             const feed = (await viewer.client.get("/news.atom")).text;
             const sitemap = (await viewer.client.get("/sitemap.xml")).text;
+            const apiMissing = await viewer.client.get(`/api/v1/pages/${uniqueSlug("absent")}`);
+            const apiList = (await viewer.client.get("/api/v1/pages")).text;
+            const apiNews = (await viewer.client.get("/api/v1/news")).text;
             const search = async (marker: string) =>
               /<ol class="search-results">([\s\S]*?)<\/ol>/.exec(
                 (await viewer.client.get(`/search?q=${marker}`)).text,
@@ -155,16 +161,38 @@ forEachEngine(
               assert.equal(res.status, visible ? 200 : 404, where);
               if (!visible) assert.equal(res.text, missing.text, `${where}: as a missing page`);
               assert.equal(res.text.includes(m.titleMarker), visible, `${where}: title`);
+              const api = await viewer.client.get(`/api/v1/pages/${m.page.slug}`);
+              assert.equal(api.status, visible ? 200 : 404, `${where}: JSON API`);
+              if (!visible) assert.equal(api.text, apiMissing.text, `${where}: JSON API, as a missing page`);
+              assert.equal(api.text.includes(m.titleMarker), visible, `${where}: JSON API title`);
+              assert.equal(apiList.includes(m.titleMarker), visible, `${where}: JSON API page list`);
+              assert.equal(
+                apiList.includes(`"${m.page.slug}"`),
+                visible,
+                `${where}: JSON API page list slug`,
+              );
+              assert.equal(
+                apiNews.includes(m.titleMarker),
+                visible && m.spec.kind === "news",
+                `${where}: JSON API news`,
+              );
               for (const b of m.blocks) {
                 const blockVisible =
                   visible &&
                   (b.audience === undefined || admits(b.audience, viewer)) &&
-                  (b.type !== "members_note" || viewer.signedIn);
+                  (b.type !== "members_note" || admits({ type: "members" }, viewer));
                 assert.equal(
                   res.text.includes(b.marker),
                   blockVisible,
                   `${where}: block ${JSON.stringify(b)}`,
                 );
+                assert.equal(
+                  api.text.includes(b.marker),
+                  blockVisible,
+                  `${where}: JSON API block ${b.marker}`,
+                );
+                // Listings summarise from the blocks this viewer may see (no summary is written here).
+                assert.equal(apiList.includes(b.marker), blockVisible, `${where}: JSON API list summary`);
                 assert.ok(!home.text.includes(b.marker), "blocks never reach the navigation");
                 // A post without a summary is summarised from the blocks this reader may see (all fit).
                 assert.equal(

@@ -3,9 +3,9 @@ import { randomBytes } from "node:crypto";
 import { before, test } from "node:test";
 import { sql } from "kysely";
 import type { Database } from "../../src/core/db/connect.ts";
-import { suiteApp } from "../helpers/app.ts";
+import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
-import type { Client } from "../helpers/http.ts";
+import { Client } from "../helpers/http.ts";
 import { makePage, sampleViewers, uniqueSlug } from "../helpers/pages.ts";
 
 const marker = (name: string) => `marker-${name}-${randomBytes(4).toString("hex")}`;
@@ -62,9 +62,10 @@ forEachEngine("page audiences, decided on the server (R-1, R-2, R-4)", (engine) 
       admits: ["anonymous", "member", "family", "gardener", "editor", "suspended"],
     },
     {
+      // Signed in is not enough: a suspended member lacks the member rights, so "members" leaves them out.
       name: "members",
       rule: () => ({ type: "members" }),
-      admits: ["member", "family", "gardener", "editor", "suspended"],
+      admits: ["member", "family", "gardener", "editor"],
     },
     {
       name: "active",
@@ -222,5 +223,48 @@ forEachEngine("page audiences, decided on the server (R-1, R-2, R-4)", (engine) 
     assert.ok(!anon.text.includes(secret));
     assert.equal(anon.headers.get("cache-control"), "private, no-store", "the list differs by audience");
     assert.ok((await viewers.member!.get("/news")).text.includes(secret));
+  });
+
+  test("the signed-in members rule and members' notes need the member rights: not lapsed, expired or suspended, not an administrator whose membership lapsed; editors still preview", async () => {
+    const { runtime, baseUrl } = t.get();
+    const db = runtime.database.db;
+    const secret = marker("members-only");
+    const note = marker("members-note");
+    const page = await makePage(runtime.database, {
+      slug: uniqueSlug("rights"),
+      audience: { type: "members" },
+      blocks: [text(`Body ${secret}`)],
+    });
+    const open = await makePage(runtime.database, {
+      slug: uniqueSlug("rights-open"),
+      blocks: [text("Open to all"), { type: "members_note", data: { markdown: `Note ${note}` } }],
+    });
+    const signIn = async (roles: ("member" | "full_admin")[], status: string) => {
+      const m = await createMember(runtime, roles, `Without rights (${status})`);
+      await sql`UPDATE members SET status = ${status} WHERE id = ${m.memberId}`.execute(db);
+      const client = new Client(baseUrl);
+      assert.equal((await client.login(m.email, m.password)).status, 303);
+      return client;
+    };
+    for (const [who, client] of [
+      ["lapsed", await signIn(["member"], "lapsed")],
+      ["expired", await signIn(["member"], "expired")],
+      ["suspended", viewers.suspended!],
+      ["lapsed administrator", await signIn(["member", "full_admin"], "lapsed")],
+    ] as const) {
+      const res = await client.get(`/p/${page.slug}`);
+      const missing = await client.get(`/p/${uniqueSlug("no-such-page")}`);
+      assert.equal(res.status, 404, `${who}: the members-only page is hidden`);
+      assert.equal(res.text, missing.text, `${who}: exactly as a missing page`);
+      const openRes = await client.get(`/p/${open.slug}`);
+      assert.equal(openRes.status, 200);
+      assert.ok(!openRes.text.includes(note), `${who}: the members' note is left out`);
+    }
+    const member = await viewers.member!.get(`/p/${page.slug}`);
+    assert.ok(member.text.includes(secret), "an active member sees the page");
+    assert.ok((await viewers.member!.get(`/p/${open.slug}`)).text.includes(note), "and the note");
+    const preview = await viewers.editor!.get(`/preview/pages/${page.id}`);
+    assert.equal(preview.status, 200, "an editor previews whatever the audience");
+    assert.ok(preview.text.includes(secret));
   });
 });

@@ -79,7 +79,10 @@ forEachEngine("[G08] the Atom feed and the sitemap", (engine) => {
     assert.ok(res.text.includes(publicNews.hiddenBlock));
     assert.equal(res.headers.get("cache-control"), "private, no-store");
     const suspended = await viewers.suspended!.client.get("/news.atom");
-    assert.ok(suspended.text.includes(membersNews.title), "members rule: any signed-in member");
+    assert.ok(
+      !suspended.text.includes(membersNews.title),
+      "members rule: only members with the member rights, not a suspended one",
+    );
   });
 
   test("[G08] the sitemap lists public published pages only, for everyone alike, and may be shared-cached", async () => {

@@ -5,14 +5,23 @@ import { test } from "node:test";
 import { sql } from "kysely";
 import { recordedHeadsOfBackups, takeBackup } from "../../src/app/backup-env.ts";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
-import { restoreInPlace } from "../../src/app/restore-flow.ts";
+import { describeRestoredAccess, type RestoreOutcome, restoreInPlace } from "../../src/app/restore-flow.ts";
 import { defineAction, runAction } from "../../src/core/action.ts";
-import { operatorActor, systemActor } from "../../src/core/actor.ts";
+import { type Actor, operatorActor, systemActor } from "../../src/core/actor.ts";
 import { anchorFile } from "../../src/core/audit-anchors.ts";
 import { installationId, verifyAuditChain } from "../../src/core/audit-chain.ts";
 import { listBackups } from "../../src/core/backup/index.ts";
 import { ClubError } from "../../src/core/errors.ts";
+import { actionCounter } from "../../src/core/metrics.ts";
 import { readSystemState } from "../../src/core/modes.ts";
+import { hashSecret } from "../../src/core/secrets.ts";
+import {
+  acceptInvitation,
+  inviteMember,
+  linkSettingsOf,
+  revokeInvitation,
+} from "../../src/domains/identity/account-links.actions.ts";
+import { findOpenLink } from "../../src/domains/identity/account-links.repository.ts";
 import { claimDueMessages, markSent } from "../../src/domains/mail/outbox.repository.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
@@ -21,7 +30,9 @@ import { createMember, startTestApp, suiteApp } from "../helpers/app.ts";
 import { runVerb, sealAll } from "../helpers/audit.ts";
 import { flipByte, SECRET_MEMBER, seedClub } from "../helpers/backup.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
-import type { Suite } from "../helpers/identity.ts";
+import { Client } from "../helpers/http.ts";
+import { meWith, type Suite, sessionCookie } from "../helpers/identity.ts";
+import { tokenOf } from "../helpers/links.ts";
 
 /** An action that writes one message, as every domain writes mail. */
 const writeNotice = defineAction({
@@ -36,6 +47,14 @@ const writeNotice = defineAction({
     };
   },
 });
+
+/** How many backups recordBackupCreated has recorded in this process. */
+async function recordedBackups(): Promise<number> {
+  const { values } = await actionCounter.get();
+  return values
+    .filter((v) => v.labels.action === "recordBackupCreated" && v.labels.outcome === "committed")
+    .reduce((n, v) => n + v.value, 0);
+}
 
 const code = (error: unknown) => (error instanceof ClubError ? error.code : String(error));
 
@@ -52,6 +71,76 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
       .executeTakeFirst();
   const env = (name: string) => t.get().runtime.actionEnv(operatorActor(name));
   const later = "Lena Latecomer-Restorewise";
+
+  /** Three open invitations and a signed-in session, for a backup to hold; afterwards one link is used,
+   * one revoked and the session ended. No link and no session restored from the backup may work. */
+  async function accessInTheBackup() {
+    const { runtime, config, baseUrl } = t.get();
+    const system = runtime.actionEnv(systemActor("test"));
+    const settings = linkSettingsOf(config, false);
+    const invitee = async (name: string) => {
+      const m = await runAction(system, createMemberRecord, {
+        name,
+        email: `${name.toLowerCase().replace(/\W/g, ".")}@example.org`,
+      });
+      const issued = await runAction(system, inviteMember, { memberId: m.id, settings });
+      return { memberId: m.id, name, token: tokenOf(new URL(issued.link!).pathname) };
+    };
+    const accepted = await invitee("Ada Acceptedlater");
+    const revoked = await invitee("Rex Revokedlater");
+    const stillOpen = await invitee("Otto Openlink");
+    const signedIn = await createMember(runtime, ["member"], "Session Holder");
+    const client = new Client(baseUrl);
+    assert.equal((await client.login(signedIn.email, signedIn.password)).status, 303);
+    const session = client.cookie("clubos_session")!;
+    return {
+      async changeAfterBackup() {
+        const asInvitee: Actor = {
+          type: "member",
+          memberId: accepted.memberId,
+          name: accepted.name,
+          capabilities: new Set(),
+        };
+        await runAction(runtime.actionEnv(asInvitee), acceptInvitation, {
+          token: accepted.token,
+          password: "a long enough passphrase",
+          confirm: "a long enough passphrase",
+        });
+        await runAction(system, revokeInvitation, { memberId: revoked.memberId });
+        assert.equal((await client.postForm("/logout", {}, "/account/password")).status, 303);
+      },
+      async assertNobodyLetIn(outcome: RestoreOutcome) {
+        const db = runtime.database.db;
+        for (const link of [accepted, revoked, stillOpen]) {
+          assert.equal(
+            await findOpenLink(db, hashSecret(link.token), "invitation"),
+            undefined,
+            `no link restored from the backup opens again, used, revoked or not (${link.name})`,
+          );
+        }
+        assert.equal(outcome.access.invitationsRevoked, 3);
+        const live = await db.selectFrom("sessions").select("id").where("ended_at", "is", null).execute();
+        assert.deepEqual(live, [], "every session is ended");
+        assert.equal(
+          (await meWith(baseUrl, sessionCookie(session))).status,
+          401,
+          "the restored session is dead",
+        );
+        const entry = await db
+          .selectFrom("audit_log")
+          .select(["subject_id", "after"])
+          .where("action", "=", "identity.restored_access_ended")
+          .orderBy("seq", "desc")
+          .executeTakeFirstOrThrow();
+        assert.equal(entry.subject_id, outcome.restoreId, "audited as a step of the restore");
+        assert.deepEqual(
+          [...(entry.after as { invitedMembers: string[] }).invitedMembers].sort(),
+          [accepted.memberId, revoked.memberId, stillOpen.memberId].sort(),
+        );
+        assert.match(describeRestoredAccess(outcome.access), /resend the invitations/);
+      },
+    };
+  }
 
   test("[G15] the CLI asks for the backup id typed again, and changes nothing without it", async () => {
     const { runtime, config } = t.get();
@@ -95,7 +184,10 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     const { runtime, config } = t.get();
     await createMember(runtime, ["full_admin"], "Admin One");
     await createMember(runtime, ["full_admin"], "Admin Two");
+    // Links and a session the backup holds, used, revoked and ended after it (checked after the restore).
+    const access = await accessInTheBackup();
     const good = await takeBackup(config, runtime.database, "operator:test");
+    await access.changeAfterBackup();
     await runAction(runtime.actionEnv(systemActor("test")), createMemberRecord, {
       name: later,
       email: "lena.latecomer@example.org",
@@ -118,6 +210,7 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
       ).rows;
     const indexesBefore = await indexes();
     const lines: string[] = [];
+    const backupsRecorded = await recordedBackups();
     const outcome = await restoreInPlace(runtime, operatorActor("alice"), {
       id: good.id,
       reason: "members were deleted by mistake",
@@ -132,11 +225,17 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     assert.equal(await memberNamed(later), undefined, "the member added after the backup is gone");
     assert.deepEqual(await indexes(), indexesBefore, "every index dropped for the load is built again");
     assert.ok(await memberNamed(SECRET_MEMBER.name), "the backup's members are back");
+    await access.assertNobodyLetIn(outcome);
 
     // Restoring loses nothing: the data it replaced is a backup of its own.
     const pre = listBackups(config.backupDir).find((b) => b.id === outcome.preRestoreBackupId);
     assert.ok(pre, "the pre-restore backup is in the backup folder");
     assert.equal(pre.manifest.tables.find((x) => x.name === "members")!.rows, membersBefore);
+    assert.equal(
+      (await recordedBackups()) - backupsRecorded,
+      1,
+      "the pre-restore backup is recorded by the one action every backup is recorded with",
+    );
 
     // Writes stay off, and the mode cannot be switched back by hand.
     const state = await readSystemState(runtime.database.db);

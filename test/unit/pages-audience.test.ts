@@ -12,6 +12,7 @@ const member: Viewer = {
   kind: "member",
   memberId: "m1",
   status: "active",
+  memberRights: true,
   tier: "family",
   committees: new Set(["c1"]),
   roles: new Set(["member", "web_editor"]),
@@ -64,6 +65,22 @@ test("each rule admits what it names, and any-of admits when one part does", () 
   };
   assert.equal(audienceAllows(anyOf, member), true);
   assert.equal(audienceAllows(anyOf, ANONYMOUS), false);
+});
+
+test("the signed-in members rule and a members' note admit only members who hold the member rights", () => {
+  const suspended: Viewer = {
+    ...(member as Extract<Viewer, { kind: "member" }>),
+    status: "suspended",
+    memberRights: false,
+  };
+  assert.equal(audienceAllows({ type: "members" }, suspended), false);
+  assert.equal(blockAllows({ type: "members_note", audience: null }, suspended), false);
+  assert.equal(
+    audienceAllows({ type: "statuses", statuses: ["suspended"] }, suspended),
+    true,
+    "a rule naming the status still admits",
+  );
+  assert.equal(audienceAllows({ type: "members" }, member), true);
 });
 
 test("a members' note is for signed-in members whatever its own rule; a block without a rule follows its page", () => {

@@ -16,7 +16,6 @@ import {
   verifyBackup,
 } from "../../core/backup/index.ts";
 import {
-  backupAttempt,
   recordBackupCreated,
   recordBackupDeleted,
   recordBackupDrilled,
@@ -65,7 +64,7 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
         } catch (thrown) {
           error = thrown;
         }
-        const recorded = runAction(ctx.actionEnv(actor), recordBackupCreated, backupAttempt(made, error));
+        const recorded = runAction(ctx.actionEnv(actor), recordBackupCreated, { made, error });
         if (!made) {
           await recorded.catch(() => {});
           throw error;

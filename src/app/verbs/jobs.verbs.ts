@@ -13,11 +13,15 @@ export function registerJobsVerbs(jobs: Command, env: CliEnv): void {
     .description("List the scheduled jobs")
     .action(() => {
       for (const job of JOBS)
-        env.io.out(`${job.name}: ${job.description} (every ${Math.round(job.intervalMs / 60_000)} min)`);
+        env.io.out(
+          `${job.name}: ${job.description} (every ${Math.round(job.intervalMs / 60_000)} min; runs in ${job.modes.join(", ")} mode)`,
+        );
     });
   jobs
     .command("run")
-    .description("Run a job now; it is skipped while the mode is not normal or another server runs it")
+    .description(
+      "Run a job now; it is skipped in a mode it does not run in (`jobs list`) or while another server runs it",
+    )
     .argument("<name>", `the job: ${JOBS.map((j) => j.name).join(", ")}`)
     .requiredOption("--actor <name>", "who runs this (named in the job's history reasons)")
     .action(async (name: string, o: { actor: string }) => {

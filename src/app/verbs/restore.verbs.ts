@@ -9,7 +9,7 @@ import { RESTORE_ERRORS } from "../../domains/ops/restore.errors.ts";
 import { recentRestores } from "../../domains/ops/restore.repository.ts";
 import type { CliEnv } from "../cli.ts";
 import { CliExit } from "../cli-io.ts";
-import { describeRestoreProgress, restoreInPlace } from "../restore-flow.ts";
+import { describeRestoredAccess, describeRestoreProgress, restoreInPlace } from "../restore-flow.ts";
 
 const RUNBOOK = "docs/runbooks/database-restore.md";
 const utc = (d: Date | string | null) => (d ? new Date(d).toISOString().replace("T", " ").slice(0, 16) : "");
@@ -67,6 +67,7 @@ export function registerRestoreVerb(command: Command, env: CliEnv): void {
         );
         for (const s of outcome.steps) env.io.out(`  ${s.ok ? "ok    " : "FAILED"} ${s.name}: ${s.detail}`);
         env.io.out(`The confirmation is on INC-${outcome.incident.number}.`);
+        env.io.out(describeRestoredAccess(outcome.access));
         if (!outcome.verified) {
           env.io.out(
             `VERIFICATION FAILED: writes stay off. Restore another backup (\`clubos restore ${outcome.preRestoreBackupId} ...\` puts back what was there); see ${RUNBOOK}.`,

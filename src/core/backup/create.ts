@@ -106,13 +106,22 @@ export async function createBackup(database: Database, options: CreateBackupOpti
       const queue = [...info.tables];
       const lane = async (n: number) => {
         for (let table = queue.shift(); table; table = queue.shift()) {
-          entries.set(
-            table.name,
-            await exportTable(snapshot.copyOut(table, n), table, tmp, options, progress),
-          );
+          try {
+            entries.set(
+              table.name,
+              await exportTable(snapshot.copyOut(table, n), table, tmp, options, progress),
+            );
+          } catch (error) {
+            queue.length = 0; // the other lanes take no new table
+            throw error;
+          }
         }
       };
-      await Promise.all(Array.from({ length: snapshot.lanes }, (_, n) => lane(n)));
+      // Every lane is settled before a failure is thrown: a lane still writing into the partial folder
+      // while it is removed below made the removal fail (ENOTEMPTY) and could leave files behind.
+      const lanes = await Promise.allSettled(Array.from({ length: snapshot.lanes }, (_, n) => lane(n)));
+      const failed = lanes.find((l): l is PromiseRejectedResult => l.status === "rejected");
+      if (failed) throw failed.reason;
       const anchors = readAnchors(options.anchorsDir ?? options.backupDir).filter(
         (a) => a.installationId === info.installationId,
       ).length;
@@ -146,7 +155,7 @@ export async function createBackup(database: Database, options: CreateBackupOpti
     fs.renameSync(tmp, path.join(options.backupDir, id));
     fsyncDir(options.backupDir);
   } catch (error) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
     if (error instanceof ClubError) throw error;
     throw BACKUP_ERRORS.backup_failed(
       `The backup failed and was not kept: ${(error as Error).message}. Nothing was changed; fix the cause and run it again.`,

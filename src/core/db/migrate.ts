@@ -43,6 +43,15 @@ export const EARLIER_CHECKSUMS: Readonly<Record<string, readonly string[]>> = {
   "0014_register_locks_member.sql": ["3b507ec6af7d69deba49419cbf3d39c9ec93b2557b0162a9afc225896c3161cc"],
 };
 
+/**
+ * Function files that were removed, each with the migration that drops its function and its record. Until
+ * that migration has run, the database's record of such a file is expected, not "unknown".
+ */
+export const RETIRED_FUNCTIONS: Readonly<Record<string, string>> = {
+  "clubos_page_block_frozen.sql": "0031_one_page_part_frozen_trigger.sql",
+  "clubos_page_file_frozen.sql": "0031_one_page_part_frozen_trigger.sql",
+};
+
 const matches = (file: MigrationFile, recorded: string) =>
   recorded === file.checksum || (EARLIER_CHECKSUMS[file.name]?.includes(recorded) ?? false);
 
@@ -64,6 +73,7 @@ function statusesOf(
   files: MigrationFile[],
   recorded: Recorded[],
   differs: MigrationStatus["state"],
+  retired: (name: string) => boolean = () => false,
 ): MigrationStatus[] {
   const byName = new Map(recorded.map((row) => [row.name, row]));
   const statuses: MigrationStatus[] = files.map((file) => {
@@ -73,7 +83,7 @@ function statusesOf(
     return { kind, name: file.name, state, appliedAt: row.applied_at };
   });
   for (const row of recorded) {
-    if (!files.some((f) => f.name === row.name)) {
+    if (!files.some((f) => f.name === row.name) && !retired(row.name)) {
       statuses.push({ kind, name: row.name, state: "unknown", appliedAt: row.applied_at });
     }
   }
@@ -88,9 +98,14 @@ export async function migrationStatus(
   await ensureTables(database);
   const migrations = await database.db.selectFrom("schema_migrations").selectAll().execute();
   const functions = await database.db.selectFrom("schema_functions").selectAll().execute();
+  const applied = new Set(migrations.map((m) => m.name));
+  const retiredLater = (name: string) => {
+    const by = RETIRED_FUNCTIONS[name];
+    return by !== undefined && !applied.has(by);
+  };
   return [
     ...statusesOf("migration", readMigrationFiles(dirs.migrations), migrations, "changed"),
-    ...statusesOf("function", readFunctionFiles(dirs), functions, "outdated"),
+    ...statusesOf("function", readFunctionFiles(dirs), functions, "outdated", retiredLater),
   ];
 }
 

@@ -119,3 +119,18 @@ export function openInvitationOf(db: Kysely<DB>, memberId: string) {
     .where("expires_at", ">", sql<Date>`now()`)
     .executeTakeFirst();
 }
+
+/** Revokes every link not used or revoked yet (a restore's links are the backup's: one used or revoked
+ * since must not work again); returns the members and purposes of those still open (not expired). */
+export async function revokeEveryUnusedLink(trx: Transaction<DB>) {
+  const rows = await trx
+    .updateTable("account_links")
+    .set({ revoked_at: sql`now()` })
+    .where("used_at", "is", null)
+    .where("revoked_at", "is", null)
+    .returning(["member_id as memberId", "purpose", sql<boolean>`expires_at > now()`.as("wasOpen")])
+    .execute();
+  return rows
+    .filter((r) => r.wasOpen)
+    .map((r) => ({ memberId: r.memberId, purpose: r.purpose as LinkPurpose }));
+}

@@ -281,6 +281,17 @@ export async function activeFullAdmins(db: Kysely<DB>): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/** Ends every live session, with a reason (restore); returns how many ended. */
+export async function endEverySession(db: Kysely<DB>, reason: string): Promise<number> {
+  const rows = await db
+    .updateTable("sessions")
+    .set({ ended_at: sql`now()`, ended_reason: reason })
+    .where("ended_at", "is", null)
+    .returning("id")
+    .execute();
+  return rows.length;
+}
+
 /** Ends every live session of a member's account, with a reason (member_deleted, password_reset). */
 export async function endSessionsOfMember(db: Kysely<DB>, memberId: string, reason: string): Promise<void> {
   await db

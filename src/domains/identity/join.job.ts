@@ -1,6 +1,6 @@
 import { runActionWith } from "../../core/action.ts";
 import { systemActor } from "../../core/actor.ts";
-import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { JOB_MODES, type Job, type JobRun, type JobSummary } from "../../core/scheduler.ts";
 import { purgeUnconfirmedApplications } from "./join.actions.ts";
 import { countExpiredUnconfirmed } from "./join.repository.ts";
 
@@ -27,5 +27,6 @@ export const joinExpiryJob: Job = {
   name: "expire-join-applications",
   description: "Delete join applications whose email was not confirmed before the link expired",
   intervalMs: 60 * 60_000,
+  modes: JOB_MODES.normal,
   run: purgeUnconfirmed,
 };

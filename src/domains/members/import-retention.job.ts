@@ -1,6 +1,6 @@
 import { runActionWith } from "../../core/action.ts";
 import { systemActor } from "../../core/actor.ts";
-import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { JOB_MODES, type Job, type JobRun, type JobSummary } from "../../core/scheduler.ts";
 import { purgeImportDetails } from "./import/import.actions.ts";
 import { countImportsToPurge } from "./import/import.repository.ts";
 
@@ -39,5 +39,6 @@ export const importRetentionJob: Job = {
   description:
     "Remove the row-by-row personal data of member imports older than CLUBOS_IMPORT_RETENTION_DAYS",
   intervalMs: 60 * 60_000,
+  modes: JOB_MODES.normal,
   run: purgeOldImports,
 };

@@ -1,7 +1,7 @@
 import { defineAction, runActionWith } from "../../core/action.ts";
 import { systemActor } from "../../core/actor.ts";
 import { ClubError } from "../../core/errors.ts";
-import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { JOB_MODES, type Job, type JobRun, type JobSummary } from "../../core/scheduler.ts";
 import { dateTimeFormat } from "../../core/time-format.ts";
 import { KEEPS_ADMIN_ACTIVE } from "../identity/identity.policies.ts";
 import { changeMemberStatus } from "./members.actions.ts";
@@ -94,5 +94,6 @@ export const lapseJob: Job = {
   name: "lapse-members",
   description: "Mark active members whose renewal date has passed (club time zone) as lapsed",
   intervalMs: 60 * 60_000,
+  modes: JOB_MODES.normal,
   run: lapseMembers,
 };

@@ -1,7 +1,7 @@
 import { defineAction, runActionWith } from "../../core/action.ts";
 import { systemActor } from "../../core/actor.ts";
 import { ClubError } from "../../core/errors.ts";
-import type { Job, JobConfig, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { JOB_MODES, type Job, type JobConfig, type JobRun, type JobSummary } from "../../core/scheduler.ts";
 import { clubToday } from "./lapse.job.ts";
 import { MEMBER_ERRORS } from "./members.errors.ts";
 import { renewalReminderEmail } from "./members.messages.ts";
@@ -139,5 +139,6 @@ export const renewalReminderJob: Job<ReminderConfig> = {
   name: "renewal-reminders",
   description: "Mail members whose renewal date is near (CLUBOS_RENEWAL_REMINDER_DAYS), once per step",
   intervalMs: 6 * 60 * 60_000,
+  modes: JOB_MODES.normal,
   run: sendReminders,
 };

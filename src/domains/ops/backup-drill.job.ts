@@ -1,9 +1,14 @@
 import { runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
-import type { DrillResult } from "../../core/backup/index.ts";
-import { listBackups } from "../../core/backup/index.ts";
-import { readSystemState } from "../../core/modes.ts";
-import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { type BackupListing, type DrillResult, listBackups } from "../../core/backup/index.ts";
+import {
+  JOB_MODES,
+  type Job,
+  type JobConfig,
+  type JobContext,
+  type JobRun,
+  type JobSummary,
+} from "../../core/scheduler.ts";
 import { recordBackupDrilled, warnDrillOverdue } from "./backups.actions.ts";
 import { describeDrillStep } from "./backups.presenters.ts";
 
@@ -17,9 +22,11 @@ const ACTOR = systemActor("backup-drill");
 export interface DrillJobOptions<C extends JobConfig = JobConfig> {
   intervalMs: number;
   backupDir(ctx: JobContext<C>): string;
+  /** Drills the backup the job chose from its one listing of the folder (the newest). */
   drill(
     ctx: JobContext<C>,
     actor: string,
+    backup: BackupListing,
     onProgress: (step: string, detail: string) => void,
   ): Promise<DrillResult>;
 }
@@ -29,19 +36,18 @@ export function backupDrillJob<C extends JobConfig>(options: DrillJobOptions<C>)
     name: "backup-drill",
     description: "Restore the newest backup into a scratch database and verify it; a failure warns operators",
     intervalMs: options.intervalMs,
-    runsInAnyMode: true,
+    modes: JOB_MODES.protective,
     async run(run: JobRun<C>): Promise<JobSummary> {
-      const state = await readSystemState(run.ctx.database.db);
-      if (state.mode === "maintenance") return { changed: 0, failed: 0, detail: "not now: maintenance" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);
-      const backups = listBackups(options.backupDir(run.ctx), run.now);
-      if (backups.length === 0) {
+      // Listed once: the backup drilled is the one this listing found, not a second look's newest.
+      const [newest] = listBackups(options.backupDir(run.ctx), run.now);
+      if (!newest) {
         await runAction(env, warnDrillOverdue, {
           message: "There is no backup to drill: no backup can be trusted. See `clubos backup list`.",
         });
         return { changed: 0, failed: 1, detail: "no backup to drill" };
       }
-      const drilled = await options.drill(run.ctx, actorRef(ACTOR), (step, detail) =>
+      const drilled = await options.drill(run.ctx, actorRef(ACTOR), newest, (step, detail) =>
         run.progress(describeDrillStep(step, detail)),
       );
       await runAction(env, recordBackupDrilled, {

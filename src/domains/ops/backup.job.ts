@@ -16,9 +16,15 @@ import {
   type RetentionPolicy,
   retentionPlan,
 } from "../../core/backup/index.ts";
-import { readSystemState } from "../../core/modes.ts";
-import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
-import { backupAttempt, recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
+import {
+  JOB_MODES,
+  type Job,
+  type JobConfig,
+  type JobContext,
+  type JobRun,
+  type JobSummary,
+} from "../../core/scheduler.ts";
+import { recordBackupCreated, recordBackupDeleted } from "./backups.actions.ts";
 import { describeBackupProgress } from "./backups.presenters.ts";
 import { recentBackupOutcomes } from "./backups.repository.ts";
 import { openOrNoteIncidentIn } from "./incidents.repository.ts";
@@ -146,17 +152,14 @@ async function prune<C extends JobConfig>(
 
 /** The scheduled backup job: hourly by default, one at a time across servers (the scheduler's advisory
  * lock). It also runs in read-only mode, when a backup matters most; during maintenance (a restore
- * takes its own) it waits. */
+ * takes its own) it waits (JOB_MODES.protective). */
 export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Job<C> {
   return {
     name: "backup",
     description: "Take a backup (copied off-site and verified); failing twice opens a SEV-1 incident",
     intervalMs: options.intervalMs,
-    runsInAnyMode: true,
+    modes: JOB_MODES.protective,
     async run(run: JobRun<C>): Promise<JobSummary> {
-      const state = await readSystemState(run.ctx.database.db);
-      if (state.mode === "maintenance")
-        return { changed: 0, failed: 0, detail: "not now: maintenance (a restore takes its own backup)" };
       const env = run.ctx.actionEnv(ACTOR, run.runId);
       let made: CreatedBackup | undefined;
       let error: unknown;
@@ -168,9 +171,11 @@ export function backupJob<C extends JobConfig>(options: BackupJobOptions<C>): Jo
       } catch (thrown) {
         error = thrown;
       }
-      const attempt = backupAttempt(made, error, { triggeredBy: run.triggeredBy });
-      const failure = attempt.failure;
-      await runAction(env, recordBackupCreated, attempt);
+      const { failure } = await runAction(env, recordBackupCreated, {
+        made,
+        error,
+        triggeredBy: run.triggeredBy,
+      });
       // Read once, when first needed (two failures in a row need no listing, and the folder may be gone).
       let listed: BackupListing[] | undefined;
       const listings = () => {

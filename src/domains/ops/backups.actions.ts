@@ -31,9 +31,9 @@ const record = (name: string, auditAction: string) =>
     },
   });
 
-/** One attempt to take a backup as recordBackupCreated records it, for the job and `clubos backup
- * create` alike: ok only for a good backup (isGoodBackup), else what went wrong in words. */
-export function backupAttempt(
+/** One attempt to take a backup as recordBackupCreated records it: ok only for a good backup
+ * (isGoodBackup), else what went wrong in words. */
+function backupAttempt(
   made: CreatedBackup | undefined,
   error: unknown,
   extra: Summary = {},
@@ -58,8 +58,33 @@ export function backupAttempt(
   return { id: made.id, ok: failure === null, failure, summary };
 }
 
-/** Records a backup that was taken (ok) or that failed and was not kept (ok false). */
-export const recordBackupCreated = record("recordBackupCreated", "backup.created");
+/** Records a backup that was taken (ok) or that failed and was not kept (ok false): the one record of
+ * every backup, whoever took it (the job, `clubos backup create`, a restore's pre-restore backup), with
+ * one audit shape (backup.created). `restoreId` marks a pre-restore backup and names its restore. Whoever
+ * may take a backup may record one (backups:operate, which everyone who may restore also holds). */
+export const recordBackupCreated = defineAction({
+  name: "recordBackupCreated",
+  access: { capability: "backups:operate" },
+  effect: "recovery",
+  async run(
+    _scope,
+    input: { made: CreatedBackup | undefined; error?: unknown; triggeredBy?: string; restoreId?: string },
+  ) {
+    const attempt = backupAttempt(input.made, input.error, {
+      ...(input.triggeredBy ? { triggeredBy: input.triggeredBy } : {}),
+      ...(input.restoreId ? { preRestore: true, restoreId: input.restoreId } : {}),
+    });
+    return {
+      result: { id: attempt.id, ok: attempt.ok, failure: attempt.failure },
+      audit: {
+        action: "backup.created",
+        subjectType: "backup",
+        subjectId: attempt.id,
+        after: { ok: attempt.ok, ...attempt.summary },
+      },
+    };
+  },
+});
 /** Records the outcome of `clubos backup verify`. */
 export const recordBackupVerified = record("recordBackupVerified", "backup.verified");
 /** The operator alert a failed or overdue restore drill raises (B-3), cleared by the next passing one. */
@@ -134,11 +159,12 @@ export const recordBackupDeleted = defineAction({
   },
 });
 
-/** Records an operator's request to run the backup or the drill now (the job itself records what it
- * did). Refused while one of that kind runs: one at a time, as the scheduler's lock also ensures. */
+/** Records a full admin's or operator's request to run the backup or the drill now (the job itself
+ * records what it did). Refused while one of that kind runs: one at a time, as the scheduler's lock
+ * also ensures. */
 export const requestBackupRun = defineAction({
   name: "requestBackupRun",
-  access: { capability: "system:operate" },
+  access: { capability: "backups:operate" },
   effect: "recovery",
   async run({ trx }, input: { job: string }) {
     if (!Object.hasOwn(BACKUP_JOBS, input.job))

@@ -22,12 +22,13 @@ export interface BackupOperations {
 /** While a backup or drill runs the page reloads itself this often, so its progress shows. */
 const REFRESH_SECONDS = 5;
 
-/** The backups section of the operator pages (G01, B-3): for operators only, like /admin/system. */
+/** The backups section of the operator pages (G01, B-3): for those with backups:operate (full admins
+ * and operators); everyone else is refused by the capability guard, as for /admin/system. */
 export function backupRoutes(app: FastifyInstance, ops: BackupOperations): void {
   declareRoute(app, {
     method: "GET",
     url: "/admin/system/backups",
-    capability: "system:operate",
+    capability: "backups:operate",
     loadClass: "admin",
     response: "html",
     degraded: READ,

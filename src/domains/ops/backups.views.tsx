@@ -69,9 +69,11 @@ export function BackupsView({
   return (
     <section>
       <h1>Backups</h1>
-      <p>
-        <a href="/admin/system">Mode and kill switches</a>
-      </p>
+      {page.actor.capabilities.has("system:operate") ? (
+        <p>
+          <a href="/admin/system">Mode and kill switches</a>
+        </p>
+      ) : null}
       {keyWarning ? (
         <p class="error" role="alert" id="backup-key-warning">
           {keyWarning}

@@ -1,4 +1,4 @@
-import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { JOB_MODES, type Job, type JobRun, type JobSummary } from "../../core/scheduler.ts";
 import { refreshOpsAlerts } from "./incidents.repository.ts";
 
 /** Recomputes the incident log's banners (D-2): a degraded state that has lasted over an hour with no
@@ -14,6 +14,6 @@ export const incidentWatchJob: Job = {
   name: "incident-watch",
   description: "Raise the banner for a degraded state lasting over an hour without an incident (D-2)",
   intervalMs: 5 * 60_000,
-  runsInAnyMode: true,
+  modes: JOB_MODES.always,
   run: watch,
 };

@@ -1,7 +1,7 @@
 import { defineAction, runAction } from "../../core/action.ts";
 import { actorRef, systemActor } from "../../core/actor.ts";
 import { type CheckResult, type InvariantCheck, runChecks } from "../../core/invariants.ts";
-import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { JOB_MODES, type Job, type JobRun, type JobSummary } from "../../core/scheduler.ts";
 import { describeFailedCheck, openOrNoteIncidentIn } from "./incidents.repository.ts";
 import { stopWritesIn } from "./stop-writes.ts";
 
@@ -55,6 +55,7 @@ export function invariantScanJob(options: { checks: () => InvariantCheck[]; inte
     description:
       "Check every data invariant; a violation stops writes (read-only) and opens a SEV-1 incident",
     intervalMs: options.intervalMs,
+    modes: JOB_MODES.protective,
     async run(run: JobRun): Promise<JobSummary> {
       const report = await runChecks(run.ctx.database, actorRef(ACTOR), options.checks(), {
         onProgress: (done, total, check) => run.progress(`checked ${done}/${total}: ${check.id}`),

@@ -93,6 +93,11 @@ export function AdminHome({
             <a href="/admin/incidents">Incidents and area owners</a>
           </li>
         ) : null}
+        {actor.capabilities.has("backups:operate") ? (
+          <li>
+            <a href="/admin/system/backups">Backups</a>
+          </li>
+        ) : null}
         {actor.capabilities.has("backups:restore") ? (
           <li>
             <a href="/admin/restore">Restore from a backup</a>

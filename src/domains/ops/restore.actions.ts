@@ -1,9 +1,7 @@
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
-import type { CreatedBackup } from "../../core/backup/index.ts";
 import { invalidInput, sqlState } from "../../core/errors.ts";
 import { activeFullAdmins } from "../identity/identity.repository.ts";
-import { backupAttempt } from "./backups.actions.ts";
 import {
   addConfirmationIn,
   insertEntry,
@@ -131,26 +129,6 @@ export const failRestore = defineAction({
         subjectType: "restore",
         subjectId: open.id,
         after: { mode, failure: input.failure },
-      },
-    };
-  },
-});
-
-/** Records the pre-restore backup (backup.created, by the one rule every backup is recorded with:
- * backupAttempt), by whoever may restore. */
-export const recordPreRestoreBackup = defineAction({
-  name: "recordPreRestoreBackup",
-  access: RESTORE,
-  effect: "recovery",
-  async run(_scope, input: { restoreId: string; made: CreatedBackup }) {
-    const attempt = backupAttempt(input.made, null, { preRestore: true, restoreId: input.restoreId });
-    return {
-      result: { id: attempt.id, ok: attempt.ok },
-      audit: {
-        action: "backup.created",
-        subjectType: "backup",
-        subjectId: attempt.id,
-        after: { ok: attempt.ok, ...attempt.summary },
       },
     };
   },

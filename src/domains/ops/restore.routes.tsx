@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
+import { readJobProgress } from "../../core/job-progress.ts";
 import { READ } from "../../http/declarations.ts";
 import { pageContext, sendPage } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
@@ -7,7 +8,7 @@ import { Query } from "../../http/schema.ts";
 import { beginRestore, signOffRestore } from "./restore.actions.ts";
 import { RESTORE_ERRORS } from "./restore.errors.ts";
 import { recentRestores } from "./restore.repository.ts";
-import type { RestoreRunner } from "./restore.runner.ts";
+import { RESTORE_PROGRESS_JOB, type RestoreRunner } from "./restore.runner.ts";
 import { RestoreForm, SignOffForm } from "./restore.schemas.ts";
 import { RestoreView } from "./restore.views.tsx";
 
@@ -21,7 +22,7 @@ const DoneQuery = Query({
 
 /** The restore page for full admins and operators (REC-1..REC-4): start a restore with its typed
  * confirmation, follow its progress, and sign it off. The restore runs in the app (runner), which owns
- * the backup folder and key. */
+ * the backup folder and key; its progress is read from job_progress, so any server's page shows it. */
 export function restoreRoutes(app: FastifyInstance, runner: RestoreRunner): void {
   declareRoute(app, {
     method: "GET",
@@ -33,7 +34,8 @@ export function restoreRoutes(app: FastifyInstance, runner: RestoreRunner): void
     summary: "Restore from a backup: progress, restores so far, sign-off, the backups to choose from",
     schema: { querystring: DoneQuery },
     handler: async (request, reply) => {
-      const run = runner.current();
+      const db = request.server.ctx.database.db;
+      const [run] = await readJobProgress(db, [RESTORE_PROGRESS_JOB]);
       const done = request.query.done;
       return sendPage(
         request,
@@ -41,8 +43,8 @@ export function restoreRoutes(app: FastifyInstance, runner: RestoreRunner): void
         "Restore from a backup",
         <RestoreView
           page={pageContext(request)}
-          run={run}
-          restores={await recentRestores(request.server.ctx.database.db)}
+          run={run ?? null}
+          restores={await recentRestores(db)}
           backups={runner.backups()}
           notice={done ? NOTICES[done] : undefined}
         />,
@@ -67,7 +69,7 @@ export function restoreRoutes(app: FastifyInstance, runner: RestoreRunner): void
           "To restore a backup, type its id exactly in the confirmation field. Nothing was changed.",
         );
       }
-      runner.start(request.auth.actor, { id, reason: request.body.reason ?? "" });
+      await runner.start(request.auth.actor, { id, reason: request.body.reason ?? "" });
       return reply.redirect("/admin/restore?done=started", 303);
     },
   });

@@ -9,20 +9,15 @@ export interface RestorableBackup {
   drill: "untrusted" | "passed" | "failed";
 }
 
-/** The restore this process runs or ran last, as the page shows it while it runs. */
-export interface RestoreRun {
-  backupId: string;
-  startedBy: string;
-  running: boolean;
-  lines: string[];
-  error: string | null;
-}
+/** The job_progress row every restore keeps current (the CLI's and the page's alike), so the restore
+ * page of any server shows a restore another process runs. job_progress is kept by the restore. */
+export const RESTORE_PROGRESS_JOB = "restore";
 
 /** What the restore page needs from the app, which owns the configuration (backup folder, key): the
- * backups to choose from, and the restore itself, run in the background so the page can follow it. */
+ * backups to choose from, and the restore itself, run in the background so the page can follow it
+ * (its progress is in job_progress under RESTORE_PROGRESS_JOB). */
 export interface RestoreRunner {
   backups(): RestorableBackup[];
-  /** Starts the restore, or throws (restore_in_progress) when this process runs one already. */
-  start(actor: Actor, input: { id: string; reason: string }): void;
-  current(): RestoreRun | null;
+  /** Starts the restore, or throws (restore_in_progress) when one is running already. */
+  start(actor: Actor, input: { id: string; reason: string }): Promise<void>;
 }

@@ -1,8 +1,9 @@
+import type { JobProgress } from "../../core/job-progress.ts";
 import { CsrfField, Notice, type PageContext } from "../../http/page.tsx";
 import { DataTable } from "../../http/table.tsx";
 import { humanAge } from "./backups.presenters.ts";
 import { OPEN_RESTORE } from "./restore.repository.ts";
-import type { RestorableBackup, RestoreRun } from "./restore.runner.ts";
+import type { RestorableBackup } from "./restore.runner.ts";
 
 type RestoreRow = {
   id: string;
@@ -29,23 +30,36 @@ const STATUS_WORDS: Record<string, string> = {
   superseded: "replaced by a later restore",
 };
 
-function Progress({ run }: { run: RestoreRun }) {
-  return (
-    <section aria-live="polite">
-      <h2>
-        Restore of backup {run.backupId} {run.running ? "running" : run.error ? "stopped" : "finished"}
-      </h2>
-      {run.error ? (
-        <p class="error" role="alert">
-          {run.error}
+/** The latest restore's progress (job_progress): its current step while it runs, how it ended after. */
+function Progress({ run }: { run: JobProgress }) {
+  const started = `started ${utc(run.startedAt)} UTC by ${run.triggeredBy}`;
+  if (run.running)
+    return (
+      <section aria-live="polite">
+        <h2>A restore is running ({started})</h2>
+        <p class="notice" role="status" data-running="restore">
+          {run.step}
         </p>
-      ) : null}
-      <ol>
-        {run.lines.map((line, i) => (
-          <li key={i}>{line}</li>
-        ))}
-      </ol>
-      {run.running ? <p>This page reloads every few seconds until the restore is done.</p> : null}
+        <p>This page reloads every few seconds until the restore is done.</p>
+      </section>
+    );
+  if (run.interrupted)
+    return (
+      <section>
+        <h2>The last restore did not finish ({started})</h2>
+        <p class="error" role="alert">
+          Its process stopped at "{run.step}". See the restores below and docs/runbooks/database-restore.md.
+        </p>
+      </section>
+    );
+  return (
+    <section>
+      <h2>
+        The last restore {run.outcome === "ok" ? "finished" : "stopped"} ({started})
+      </h2>
+      <p class={run.outcome === "ok" ? "notice" : "error"} role="alert">
+        {run.detail ?? ""}
+      </p>
     </section>
   );
 }
@@ -83,7 +97,7 @@ export function RestoreView({
   notice,
 }: {
   page: PageContext;
-  run: RestoreRun | null;
+  run: JobProgress | null;
   restores: RestoreRow[];
   backups: RestorableBackup[];
   notice?: string;
@@ -96,8 +110,10 @@ export function RestoreView({
       <p>
         A restore replaces the club's data with a backup's. A backup of the current data is taken first, so
         nothing is lost; the site stays in maintenance mode (no changes, no mail) until the restored data is
-        verified and someone signs it off. You may have to sign in again afterwards. The steps are in the
-        runbook docs/runbooks/database-restore.md.
+        verified and someone signs it off. The restore ends every session, so everyone, you included, signs in
+        again afterwards, and it revokes the unused invitation and password-reset links that come back with
+        the backup: resend invitations afterwards. The steps are in the runbook
+        docs/runbooks/database-restore.md.
       </p>
       {run ? <Progress run={run} /> : null}
       {open?.status === "verified" ? <SignOff page={page} open={open} /> : null}

@@ -15,6 +15,9 @@ export type Viewer =
       kind: "member";
       memberId: string;
       status: string;
+      /** Whether their status carries the member rights (members' STATUSES_WITH_MEMBER_RIGHTS, read by
+       * viewerOf in the same SQL as identity's roles): what the "signed-in members" rule admits. */
+      memberRights: boolean;
       tier: string | null;
       /** Committees they sit on now, in any role. */
       committees: ReadonlySet<string>;
@@ -26,7 +29,8 @@ export const ANONYMOUS: Viewer = { kind: "anonymous" };
 
 /** The rule every page starts with. */
 export const PUBLIC_RULE: AudienceRule = { type: "public" };
-/** Any signed-in member. */
+/** Any signed-in member who holds the member rights (a suspended, lapsed or expired member does not, nor
+ * an administrator whose own membership lacks them: editors still see every revision through previews). */
 export const MEMBERS_RULE: AudienceRule = { type: "members" };
 
 function leafAllows(rule: LeafRule, viewer: Viewer): boolean {
@@ -34,7 +38,7 @@ function leafAllows(rule: LeafRule, viewer: Viewer): boolean {
   if (viewer.kind !== "member") return false;
   switch (rule.type) {
     case "members":
-      return true;
+      return viewer.memberRights;
     case "statuses":
       return rule.statuses.includes(viewer.status);
     case "tiers":
@@ -60,7 +64,7 @@ export function isPublicRule(rule: unknown): boolean {
 }
 
 /** A block's own audience on top of its revision's: none means "as the page"; a members-only note is
- * for signed-in members whatever its rule says. */
+ * for signed-in members with the member rights whatever its rule says. */
 export function blockAllows(block: { type: string; audience: unknown }, viewer: Viewer): boolean {
   if (block.audience !== null && block.audience !== undefined && !audienceAllows(block.audience, viewer))
     return false;
@@ -83,7 +87,7 @@ export function describeAudience(rule: unknown, names: { committees?: Map<string
       case "public":
         return "everyone";
       case "members":
-        return "signed-in members";
+        return "signed-in members in good standing";
       case "statuses":
         return `members who are ${l.statuses.join(" or ")}`;
       case "tiers":

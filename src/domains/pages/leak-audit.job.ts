@@ -1,6 +1,13 @@
 import type { ActionEnv } from "../../core/action.ts";
 import { type Actor, systemActor } from "../../core/actor.ts";
-import type { Job, JobConfig, JobContext, JobRun, JobSummary } from "../../core/scheduler.ts";
+import {
+  JOB_MODES,
+  type Job,
+  type JobConfig,
+  type JobContext,
+  type JobRun,
+  type JobSummary,
+} from "../../core/scheduler.ts";
 import { LEAK_RUNBOOK, type LeakReport } from "./leak-audit.actions.ts";
 
 /* The leak audit on a schedule (G08). The audit itself renders the site through the app's real routes,
@@ -21,6 +28,7 @@ export function leakAuditJob<C extends JobConfig>(options: {
     description:
       "Render every published page, feed, sitemap and search as each audience class; a leak opens a SEV-1 incident",
     intervalMs: options.intervalMs,
+    modes: JOB_MODES.normal,
     async run(run: JobRun<C>): Promise<JobSummary> {
       const { report, incidentNumber } = await options.audit(run.ctx, run.ctx.actionEnv(ACTOR, run.runId));
       if (report.ok)

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import { publishedRevisions } from "./pages.repository.ts";
 
 /* The one read a published-page request makes before it can be answered from the render cache
  * (page-render-cache.ts): the page's current published revision (id, content hash, audience and what the
@@ -17,9 +18,7 @@ const navigationKey = () =>
 /** The published page at this slug without its blocks, with the navigation key; undefined when no
  * published page has this slug. */
 export async function publishedPageState(db: Kysely<DB>, slug: string) {
-  const row = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  const row = await publishedRevisions(db)
     .select([
       "p.id",
       "p.slug",
@@ -35,8 +34,6 @@ export async function publishedPageState(db: Kysely<DB>, slug: string) {
     ])
     .select(navigationKey().as("nav_key"))
     .where("p.slug", "=", slug)
-    .where("p.status", "=", "published")
-    .where("r.frozen", "=", true)
     .executeTakeFirst();
   if (!row) return undefined;
   return { ...row, audience: row.audience as unknown };
@@ -46,12 +43,9 @@ export type PublishedPageState = NonNullable<Awaited<ReturnType<typeof published
 /** The navigation's rows (as pages.repository navigationPages) with the key of the state they were read
  * in, from the same statement: rows are only ever kept under the key of their own snapshot. */
 export async function navigationWithKey(db: Kysely<DB>) {
-  const rows = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  const rows = await publishedRevisions(db)
     .select(["p.id", "p.slug", "p.nav_parent_id", "p.nav_order", "r.title", "r.audience"])
     .select(navigationKey().as("nav_key"))
-    .where("p.status", "=", "published")
     .where("p.nav_order", "is not", null)
     .orderBy("p.nav_order")
     .orderBy("p.slug")

@@ -49,7 +49,7 @@ import {
  * publishers (pages:publish) make a revision visible, take it away, roll back and set audiences. Every
  * action locks the page and checks the version its form read (W-4), so two editors never overwrite each
  * other. A published revision is frozen: the actions refuse to change it (revision_frozen), and the
- * database triggers refuse it too (clubos_page_revision_frozen, clubos_page_block_frozen). */
+ * database triggers refuse it too (clubos_page_revision_frozen, clubos_page_part_frozen). */
 
 const EDIT = { capability: "pages:edit" } as const;
 const PUBLISH = { capability: "pages:publish" } as const;
@@ -116,6 +116,52 @@ async function writableBlock(scope: ActionScope, page: PageRow, blockId: string)
   if (!block || block.page_id !== page.id) throw notFound();
   assertNotFrozen(block);
   return block;
+}
+
+/** What one change of a draft's blocks did: what the action returns (given the page as the change left
+ * it), the audit entry's changes and, where something was replaced, what was there before. */
+interface BlockChange<R> {
+  result: (after: PageRow) => R;
+  changes: Record<string, unknown>;
+  before?: Record<string, unknown>;
+}
+
+type PageInput = { pageId: string; version: number };
+
+/** The one shape of every block edit (W-4, INV-4): lock the page at the version its form read, take the
+ * draft's block the input names (404 when it is not this page's, 409 when published) or, with no block
+ * named, the draft itself (to add one), make the change, move the page's version on, and audit the change
+ * under the new version. */
+async function changeBlock<R>(
+  scope: ActionScope,
+  input: PageInput & { blockId: string },
+  auditAction: string,
+  change: (block: Awaited<ReturnType<typeof writableBlock>>) => Promise<BlockChange<R>>,
+): Promise<{ result: R; audit: AuditDraft }>;
+async function changeBlock<R>(
+  scope: ActionScope,
+  input: PageInput,
+  auditAction: string,
+  change: (draft: RevisionRow) => Promise<BlockChange<R>>,
+): Promise<{ result: R; audit: AuditDraft }>;
+async function changeBlock<R>(
+  scope: ActionScope,
+  input: PageInput & { blockId?: string },
+  auditAction: string,
+  // biome-ignore lint/suspicious/noExplicitAny: the overloads above type the callback.
+  change: (target: any) => Promise<BlockChange<R>>,
+): Promise<{ result: R; audit: AuditDraft }> {
+  const page = await lockCurrent(scope, input.pageId, input.version);
+  const target =
+    input.blockId === undefined
+      ? await writableDraft(scope, page)
+      : await writableBlock(scope, page, input.blockId);
+  const done = await change(target);
+  const after = await touchPage(scope.trx, page.id);
+  return {
+    result: done.result(after),
+    audit: pageAudit(auditAction, after, done.changes, done.before ? { before: done.before } : {}),
+  };
 }
 
 /** The audit entry of a page change: the version it made and what it changed (read by a stale form's 409). */
@@ -239,14 +285,11 @@ export const addBlock = defineAction({
       throw PAGE_ERRORS.invalid_block(
         `A ${BLOCK_NAMES[input.type].toLowerCase()} block is added with its file: use the upload form below.`,
       );
-    const page = await lockCurrent(scope, input.pageId, input.version);
-    const draft = await writableDraft(scope, page);
-    const block = await appendBlock(scope.trx, draft.id, { type: input.type, data: NEW_BLOCK[input.type] });
-    const after = await touchPage(scope.trx, page.id);
-    return {
-      result: { page: after, block },
-      audit: pageAudit("page.block_added", after, { blocks: `${BLOCK_NAMES[input.type]} added` }),
-    };
+    const type = input.type;
+    return changeBlock(scope, input, "page.block_added", async (draft) => {
+      const block = await appendBlock(scope.trx, draft.id, { type, data: NEW_BLOCK[type] });
+      return { result: (page) => ({ page, block }), changes: { blocks: `${BLOCK_NAMES[type]} added` } };
+    });
   },
 });
 
@@ -256,28 +299,23 @@ export const updateBlock = defineAction({
   access: EDIT,
   effect: "admin",
   async run(scope, input: { pageId: string; version: number; blockId: string; data: unknown }) {
-    const page = await lockCurrent(scope, input.pageId, input.version);
-    const block = await writableBlock(scope, page, input.blockId);
-    // A file block keeps the file it was uploaded with: a form cannot point it at another file.
-    const data = isFileBlockType(block.type)
-      ? { ...(input.data as object), file: fileOfBlock(block) }
-      : input.data;
-    if (!blockIsValid({ type: block.type, data }))
-      throw PAGE_ERRORS.invalid_block(
-        "Some of this block's fields are missing or not valid (a heading needs its text, a link must start " +
-          "with /, http://, https:// or mailto:). Nothing was saved; correct them and save again.",
-      );
-    await updateBlockData(scope.trx, block.id, data);
-    const after = await touchPage(scope.trx, page.id);
-    return {
-      result: after,
-      audit: pageAudit(
-        "page.block_changed",
-        after,
-        { blocks: `block ${block.position} changed` },
-        { before: { position: block.position, data: block.data } },
-      ),
-    };
+    return changeBlock(scope, input, "page.block_changed", async (block) => {
+      // A file block keeps the file it was uploaded with: a form cannot point it at another file.
+      const data = isFileBlockType(block.type)
+        ? { ...(input.data as object), file: fileOfBlock(block) }
+        : input.data;
+      if (!blockIsValid({ type: block.type, data }))
+        throw PAGE_ERRORS.invalid_block(
+          "Some of this block's fields are missing or not valid (a heading needs its text, a link must start " +
+            "with /, http://, https:// or mailto:). Nothing was saved; correct them and save again.",
+        );
+      await updateBlockData(scope.trx, block.id, data);
+      return {
+        result: (page) => page,
+        changes: { blocks: `block ${block.position} changed` },
+        before: { position: block.position, data: block.data },
+      };
+    });
   },
 });
 
@@ -320,30 +358,34 @@ export const uploadPageFile = defineAction({
         `This file's content is not ${ACCEPTED_WORDS[kind]}, whatever its name says, so it was not uploaded. ` +
           "Save it in one of those formats and upload it again.",
       );
-    const page = await lockCurrent(scope, input.pageId, input.version);
-    const draft = await writableDraft(scope, page);
-    const sha256 = createHash("sha256").update(input.bytes).digest("hex");
-    const fileName = cleanFileName(input.fileName, kind === "image" ? "image" : "file");
-    const caption = input.caption?.trim();
-    const data =
-      kind === "image"
-        ? { file: sha256, alt: text, ...(caption ? { caption } : {}) }
-        : { file: sha256, label: text };
-    if (!blockIsValid({ type: kind, data }))
-      throw PAGE_ERRORS.invalid_block(
-        "The description or link text is too long (at most 300 characters for images, 100 for files). Shorten it.",
-      );
-    await keepContent(scope.trx, { sha256, contentType, bytes: input.bytes });
-    await attachFile(scope.trx, { revisionId: draft.id, sha256, fileName, createdBy: actorRef(scope.actor) });
-    const block = await appendBlock(scope.trx, draft.id, { type: kind, data });
-    const after = await touchPage(scope.trx, page.id);
-    return {
-      result: { page: after, block, sha256 },
-      audit: pageAudit("page.file_uploaded", after, {
-        blocks: `${BLOCK_NAMES[kind]} added`,
-        file: { sha256, fileName, contentType, size: input.bytes.length },
-      }),
-    };
+    return changeBlock(scope, input, "page.file_uploaded", async (draft) => {
+      const sha256 = createHash("sha256").update(input.bytes).digest("hex");
+      const fileName = cleanFileName(input.fileName, kind === "image" ? "image" : "file");
+      const caption = input.caption?.trim();
+      const data =
+        kind === "image"
+          ? { file: sha256, alt: text, ...(caption ? { caption } : {}) }
+          : { file: sha256, label: text };
+      if (!blockIsValid({ type: kind, data }))
+        throw PAGE_ERRORS.invalid_block(
+          "The description or link text is too long (at most 300 characters for images, 100 for files). Shorten it.",
+        );
+      await keepContent(scope.trx, { sha256, contentType, bytes: input.bytes });
+      await attachFile(scope.trx, {
+        revisionId: draft.id,
+        sha256,
+        fileName,
+        createdBy: actorRef(scope.actor),
+      });
+      const block = await appendBlock(scope.trx, draft.id, { type: kind, data });
+      return {
+        result: (page) => ({ page, block, sha256 }),
+        changes: {
+          blocks: `${BLOCK_NAMES[kind]} added`,
+          file: { sha256, fileName, contentType, size: input.bytes.length },
+        },
+      };
+    });
   },
 });
 
@@ -362,18 +404,14 @@ export const moveBlock = defineAction({
   access: EDIT,
   effect: "admin",
   async run(scope, input: { pageId: string; version: number; blockId: string; direction: "up" | "down" }) {
-    const page = await lockCurrent(scope, input.pageId, input.version);
-    const block = await writableBlock(scope, page, input.blockId);
-    const count = (await blocksOfRevision(scope.trx, block.revision_id)).length;
-    const to = input.direction === "up" ? block.position - 1 : block.position + 1;
-    if (to < 1 || to > count)
-      throw conflict(`This block is already the ${input.direction === "up" ? "first" : "last"} one.`);
-    await swapPositions(scope.trx, block.revision_id, block.position, to);
-    const after = await touchPage(scope.trx, page.id);
-    return {
-      result: after,
-      audit: pageAudit("page.block_moved", after, { blocks: `block ${block.position} moved to ${to}` }),
-    };
+    return changeBlock(scope, input, "page.block_moved", async (block) => {
+      const count = (await blocksOfRevision(scope.trx, block.revision_id)).length;
+      const to = input.direction === "up" ? block.position - 1 : block.position + 1;
+      if (to < 1 || to > count)
+        throw conflict(`This block is already the ${input.direction === "up" ? "first" : "last"} one.`);
+      await swapPositions(scope.trx, block.revision_id, block.position, to);
+      return { result: (page) => page, changes: { blocks: `block ${block.position} moved to ${to}` } };
+    });
   },
 });
 
@@ -383,21 +421,16 @@ export const removeBlock = defineAction({
   access: EDIT,
   effect: "admin",
   async run(scope, input: { pageId: string; version: number; blockId: string }) {
-    const page = await lockCurrent(scope, input.pageId, input.version);
-    const block = await writableBlock(scope, page, input.blockId);
-    await deleteBlock(scope.trx, block);
-    const file = fileOfBlock(block);
-    if (file) await detachIfUnused(scope.trx, block.revision_id, file);
-    const after = await touchPage(scope.trx, page.id);
-    return {
-      result: after,
-      audit: pageAudit(
-        "page.block_removed",
-        after,
-        { blocks: `block ${block.position} removed` },
-        { before: { position: block.position, type: block.type, data: block.data } },
-      ),
-    };
+    return changeBlock(scope, input, "page.block_removed", async (block) => {
+      await deleteBlock(scope.trx, block);
+      const file = fileOfBlock(block);
+      if (file) await detachIfUnused(scope.trx, block.revision_id, file);
+      return {
+        result: (page) => page,
+        changes: { blocks: `block ${block.position} removed` },
+        before: { position: block.position, type: block.type, data: block.data },
+      };
+    });
   },
 });
 
@@ -413,27 +446,21 @@ export const setAudience = defineAction({
       throw PAGE_ERRORS.invalid_audience(
         "That audience cannot be used: choose who may see it, and tick at least one status, tier, committee or role where asked.",
       );
-    const page = await lockCurrent(scope, input.pageId, input.version);
-    let before: unknown;
-    if (forBlock) {
-      const block = await writableBlock(scope, page, input.blockId!);
-      before = block.audience;
-      await updateBlockAudience(scope.trx, block.id, input.audience);
-    } else {
-      const draft = await writableDraft(scope, page);
-      before = draft.audience;
-      await updateRevisionAudience(scope.trx, draft.id, input.audience);
-    }
-    const after = await touchPage(scope.trx, page.id);
-    return {
-      result: after,
-      audit: pageAudit(
+    const changes = { audience: input.audience, ...(forBlock ? { block: input.blockId } : {}) };
+    if (input.blockId !== undefined)
+      return changeBlock(
+        scope,
+        { ...input, blockId: input.blockId },
         "page.audience_changed",
-        after,
-        { audience: input.audience, ...(forBlock ? { block: input.blockId } : {}) },
-        { before: { audience: before } },
-      ),
-    };
+        async (block) => {
+          await updateBlockAudience(scope.trx, block.id, input.audience);
+          return { result: (page) => page, changes, before: { audience: block.audience } };
+        },
+      );
+    return changeBlock(scope, input, "page.audience_changed", async (draft) => {
+      await updateRevisionAudience(scope.trx, draft.id, input.audience);
+      return { result: (page) => page, changes, before: { audience: draft.audience } };
+    });
   },
 });
 

@@ -183,7 +183,7 @@ function AudienceFields({
           Everyone
         </option>
         <option value="members" selected={who === "members"}>
-          Signed-in members
+          Signed-in members in good standing
         </option>
         <option value="custom" selected={who === "custom"}>
           Members with any of the ticked statuses, tiers, committees or roles

@@ -4,6 +4,7 @@ import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
 import { termIsCurrent } from "../committees/committees.repository.ts";
 import { roleKeysOfMembersRow } from "../identity/identity.repository.ts";
+import { hasMemberRights } from "../members/members.repository.ts";
 import type { Viewer } from "./audience.ts";
 import { copyFiles } from "./page-files.repository.ts";
 
@@ -31,6 +32,7 @@ export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
           WHERE cm.member_id = members.id AND ${termIsCurrent("cm")}), '{}')`.as("committees"),
       )
       .select(roleKeysOfMembersRow().as("roles"))
+      .select(hasMemberRights().as("member_rights"))
       .where("members.id", "=", actor.memberId)
       .executeTakeFirst();
     if (!row || row.deleted_at) return { kind: "anonymous" };
@@ -38,6 +40,7 @@ export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
       kind: "member",
       memberId: row.id,
       status: row.status,
+      memberRights: row.member_rights === true,
       tier: row.tier_key,
       committees: new Set(row.committees),
       roles: new Set(row.roles),
@@ -62,12 +65,31 @@ const blocksOf = (revisionRef: ReturnType<typeof sql.ref>) =>
     'position', b.position, 'type', b.type, 'audience', b.audience, 'data', b.data) ORDER BY b.position)
     FROM page_blocks b WHERE b.revision_id = ${revisionRef}), '[]'::json)`;
 
+/** Published pages (p) joined to their current published revision (r): where every public reader
+ * starts, so none can reach a draft or an older revision. */
+export function publishedRevisions(db: Kysely<DB>) {
+  return db
+    .selectFrom("pages as p")
+    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+    .where("p.status", "=", "published")
+    .where("r.frozen", "=", true);
+}
+
+/** Published revisions with their blocks in order, in one round trip: the one query of every reader that
+ * renders or decides on blocks (page, feed, search, leak audit, JSON API). Read rows through withBlocks. */
+function publishedWithBlocks(db: Kysely<DB>) {
+  return publishedRevisions(db).select(blocksOf(sql.ref("r.id")).as("blocks"));
+}
+
+/** A row of publishedWithBlocks with its blocks parsed and its audience left for the audience rules. */
+function withBlocks<T extends { audience: unknown; blocks: unknown }>(row: T) {
+  return { ...row, audience: row.audience as unknown, blocks: parsedList<BlockRow>(row.blocks) };
+}
+
 /** A published page with its current revision and that revision's blocks, in one round trip; undefined
  * when no published page has this slug. Nothing else than the current published revision is ever read. */
 export async function findPublishedPage(db: Kysely<DB>, slug: string) {
-  const row = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  const row = await publishedWithBlocks(db)
     .select([
       "p.id",
       "p.slug",
@@ -80,23 +102,16 @@ export async function findPublishedPage(db: Kysely<DB>, slug: string) {
       "r.audience",
       "r.published_at",
     ])
-    .select(blocksOf(sql.ref("r.id")).as("blocks"))
     .where("p.slug", "=", slug)
-    .where("p.status", "=", "published")
-    .where("r.frozen", "=", true)
     .executeTakeFirst();
-  if (!row) return undefined;
-  return { ...row, audience: row.audience as unknown, blocks: parsedList<BlockRow>(row.blocks) };
+  return row && withBlocks(row);
 }
 export type PublishedPage = NonNullable<Awaited<ReturnType<typeof findPublishedPage>>>;
 
 /** The published pages placed in the navigation, with their revision's audience, in menu order. */
 export async function navigationPages(db: Kysely<DB>) {
-  const rows = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  const rows = await publishedRevisions(db)
     .select(["p.id", "p.slug", "p.nav_parent_id", "p.nav_order", "r.title", "r.audience"])
-    .where("p.status", "=", "published")
     .where("p.nav_order", "is not", null)
     .orderBy("p.nav_order")
     .orderBy("p.slug")
@@ -106,11 +121,8 @@ export async function navigationPages(db: Kysely<DB>) {
 
 /** Published news posts, newest first, with what a listing shows and the audience it is shown under. */
 export async function publishedNews(db: Kysely<DB>, limit = 200) {
-  const rows = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  const rows = await publishedRevisions(db)
     .select(["p.id", "p.slug", "p.published_on", "r.title", "r.summary", "r.audience", "r.published_at"])
-    .where("p.status", "=", "published")
     .where("p.kind", "=", "news")
     .orderBy("p.published_on", "desc")
     .orderBy("r.published_at", "desc")
@@ -464,51 +476,57 @@ export async function audienceChoices(db: Kysely<DB>) {
 
 /** Published news posts with their blocks, newest first: what the Atom feed decides and shows. */
 export async function publishedNewsWithBlocks(db: Kysely<DB>, limit = 50) {
-  const rows = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  const rows = await publishedWithBlocks(db)
     .select(["p.id", "p.slug", "p.published_on", "r.title", "r.summary", "r.audience", "r.published_at"])
-    .select(blocksOf(sql.ref("r.id")).as("blocks"))
-    .where("p.status", "=", "published")
     .where("p.kind", "=", "news")
     .orderBy("p.published_on", "desc")
     .orderBy("r.published_at", "desc")
     .limit(limit)
     .execute();
-  return rows.map((row) => ({
-    ...row,
-    audience: row.audience as unknown,
-    blocks: parsedList<BlockRow>(row.blocks),
-  }));
+  return rows.map(withBlocks);
 }
 
 /** Every published page with its current revision's audience and when it was published: what the
  * sitemap decides on. */
 export function publishedPageList(db: Kysely<DB>) {
-  return db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  return publishedRevisions(db)
     .select(["p.id", "p.slug", "p.kind", "r.title", "r.audience", "r.published_at"])
-    .where("p.status", "=", "published")
     .orderBy("p.slug")
     .execute();
 }
 
-/** Every published page with its current revision and blocks: what the leak audit renders. */
+/** Every published page with its current revision and blocks: what the leak audit renders and the JSON
+ * API lists. */
 export async function allPublishedPages(db: Kysely<DB>) {
-  const rows = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
-    .select(["p.id", "p.slug", "p.kind", "r.title", "r.summary", "r.audience"])
-    .select(blocksOf(sql.ref("r.id")).as("blocks"))
-    .where("p.status", "=", "published")
+  const rows = await publishedWithBlocks(db)
+    .select([
+      "p.id",
+      "p.slug",
+      "p.kind",
+      "r.id as revision_id",
+      "r.title",
+      "r.summary",
+      "r.audience",
+      "r.published_at",
+    ])
     .orderBy("p.slug")
     .execute();
-  return rows.map((row) => ({
-    ...row,
-    audience: row.audience as unknown,
-    blocks: parsedList<BlockRow>(row.blocks),
-  }));
+  return rows.map(withBlocks);
+}
+
+/** Every page's draft with its blocks, and whether the page has anything published: what the leak audit
+ * makes sure no public surface shows. */
+export async function allDrafts(db: Kysely<DB>) {
+  const rows = await db
+    .selectFrom("pages as p")
+    .innerJoin("page_revisions as r", "r.page_id", "p.id")
+    .select(["p.id", "p.slug", "r.number", "r.title", "r.summary", "r.audience"])
+    .select(sql<boolean>`p.current_published_revision_id IS NOT NULL`.as("published"))
+    .select(blocksOf(sql.ref("r.id")).as("blocks"))
+    .where("r.frozen", "=", false)
+    .orderBy("p.slug")
+    .execute();
+  return rows.map(withBlocks);
 }
 
 /** A search hit: a published page whose title or summary matched (title_match), or some of whose blocks
@@ -516,17 +534,13 @@ export async function allPublishedPages(db: Kysely<DB>) {
  * snippet. Nothing is decided here: the caller drops what the viewer may not see. */
 export async function searchPublished(db: Kysely<DB>, words: string, limit = 200) {
   const q = sql`plainto_tsquery('simple'::regconfig, ${words})`;
-  const rows = await db
-    .selectFrom("pages as p")
-    .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")
+  const rows = await publishedWithBlocks(db)
     .select(["p.id", "p.slug", "p.kind", "r.title", "r.summary", "r.audience"])
     .select(sql<boolean>`r.search_vector @@ ${q}`.as("title_match"))
     .select(
       sql<string[]>`coalesce((SELECT array_agg(b.id::text) FROM page_blocks b
         WHERE b.revision_id = r.id AND b.search_vector @@ ${q}), '{}')`.as("matched_blocks"),
     )
-    .select(blocksOf(sql.ref("r.id")).as("blocks"))
-    .where("p.status", "=", "published")
     .where((eb) =>
       eb.or([
         sql<boolean>`r.search_vector @@ ${q}`,
@@ -537,12 +551,7 @@ export async function searchPublished(db: Kysely<DB>, words: string, limit = 200
     .orderBy("p.slug")
     .limit(limit)
     .execute();
-  return rows.map((row) => ({
-    ...row,
-    audience: row.audience as unknown,
-    matched_blocks: new Set(row.matched_blocks),
-    blocks: parsedList<BlockRow>(row.blocks),
-  }));
+  return rows.map((row) => ({ ...withBlocks(row), matched_blocks: new Set(row.matched_blocks) }));
 }
 
 /** Member ids standing for each audience class the club has: one per status, tier, current committee

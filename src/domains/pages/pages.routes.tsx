@@ -6,6 +6,7 @@ import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { listVisibleEventSummaries } from "../events/events.repository.ts";
 import { audienceAllows, blockAllows, blockIsRestricted, isPublicRule, type Viewer } from "./audience.ts";
+import { blockIsValid } from "./page-content.ts";
 import { contentIsKeepable, contentKey, PageRenderCache } from "./page-render-cache.ts";
 import {
   type NavigationRow,
@@ -14,7 +15,6 @@ import {
   publishedPageState,
 } from "./page-serving.repository.ts";
 import {
-  type BlockRow,
   blocksOfRevision,
   navigationPages,
   type PublishedPage,
@@ -68,26 +68,30 @@ function siteLinksFrom(rows: readonly NavigationRow[], viewer: Viewer): SiteLink
   return out;
 }
 
-/** The ETag of a body every viewer gets alike. */
-function etagOf(body: string): string {
-  return `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+/** Sets the cache headers of a published-content response (R-6): public with an ETag of its bytes when
+ * every viewer would get these very bytes, else private. True when the asker's If-None-Match already
+ * names these bytes: answer 304. */
+export function cacheHeaders(request: FastifyRequest, reply: FastifyReply, bytes: string, shared: boolean) {
+  if (!shared) {
+    reply.header("cache-control", PRIVATE);
+    return false;
+  }
+  return sharedHeaders(request, reply, etagOf(bytes));
 }
 
-/** Sends a body every viewer gets alike with its ETag (R-6); a matching If-None-Match gets 304. */
-function sendShared(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: string,
-  etag: string,
-  type = "text/html; charset=utf-8",
-) {
+/** The ETag of bytes every viewer gets alike. */
+function etagOf(bytes: string): string {
+  return `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`;
+}
+
+/** Sets the headers of bytes every viewer gets alike with their (known) ETag; true when the asker's
+ * If-None-Match already names them. */
+function sharedHeaders(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
   reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
-  if (request.headers["if-none-match"] === etag) return reply.code(304).send();
-  return reply.type(type).send(body);
+  return request.headers["if-none-match"] === etag;
 }
 
-/** Sends public HTML: kept by shared caches with an ETag when every viewer would get these very bytes
- * (R-6), else private. A matching If-None-Match gets 304. */
+/** Sends public HTML with its cache headers (cacheHeaders); a matching If-None-Match gets 304. */
 export function sendCacheable(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -95,44 +99,68 @@ export function sendCacheable(
   shared: boolean,
   type = "text/html; charset=utf-8",
 ) {
-  if (!shared) return reply.header("cache-control", PRIVATE).type(type).send(html);
-  return sendShared(request, reply, html, etagOf(html), type);
+  if (cacheHeaders(request, reply, html, shared)) return reply.code(304).send();
+  return reply.type(type).send(html);
 }
 
-/** Renders the blocks this viewer's audience decisions admitted (the caller made them), or throws 404
- * when it cannot be rendered whole (a failing block never gives a 500 or half a page). Content without
- * live data comes from the render cache: it depends on the revision and these blocks only. */
-async function renderShown(
-  request: FastifyRequest,
-  cache: PageRenderCache,
-  page: PublishedPageState,
-  shown: BlockRow[],
-  viewer: Viewer,
-) {
-  const keepable = contentIsKeepable(shown);
-  const key = contentKey(page, shown);
-  const kept = keepable ? cache.content.get(key) : undefined;
-  if (kept !== undefined) return kept;
+/** What of a published page this viewer is given: the blocks they may see, checked to render, and the
+ * upcoming events an event-list block lists; throws 404 when the page is hidden from them or cannot be
+ * shown whole (a failing block never gives a 500 or half a page). The one step every surface that shows a
+ * page's content takes (this HTML route, the JSON API). */
+export async function visibleContent(request: FastifyRequest, page: PublishedPage, viewer: Viewer) {
+  if (!audienceAllows(page.audience, viewer)) throw notFound();
+  const blocks = page.blocks.filter((b) => blockAllows(b, viewer));
   try {
-    const events = shown.some((b) => b.type === "event_list")
+    for (const block of blocks)
+      if (!blockIsValid(block)) throw new Error(`block ${block.position} (${block.type}) cannot be rendered`);
+    const events = blocks.some((b) => b.type === "event_list")
       ? (await listVisibleEventSummaries(request.server.ctx.database.db, viewer.kind === "member")).filter(
           (e) => e.status === "published" && new Date(e.starts_at).getTime() >= Date.now(),
         )
       : [];
-    const content = renderPageContent(page, shown, events, request.server.ctx.config.timeZone);
-    if (keepable) cache.content.set(key, content);
-    return content;
+    return { blocks, events };
   } catch (error) {
-    request.log.warn(
-      { err: error, pageId: page.id, revision: page.number },
-      "published page could not be rendered",
-    );
-    throw notFound();
+    throw unrenderable(request, page, error);
+  }
+}
+
+/** Logs why a published page cannot be shown and gives the 404 it answers with. */
+export function unrenderable(request: FastifyRequest, page: PublishedPage, error: unknown) {
+  request.log.warn(
+    { err: error, pageId: page.id, revision: page.number },
+    "published page could not be rendered",
+  );
+  return notFound();
+}
+
+/** Renders a published page for this viewer as HTML, or throws 404 as visibleContent does. Content
+ * without live data (no event list) is kept in the render cache by revision and exactly the blocks
+ * rendered: renderPageContent is given no viewer, so those decide its bytes. */
+async function renderFor(
+  request: FastifyRequest,
+  cache: PageRenderCache,
+  page: PublishedPageState & PublishedPage,
+  viewer: Viewer,
+) {
+  const { blocks, events } = await visibleContent(request, page, viewer);
+  const keepable = contentIsKeepable(blocks);
+  const key = contentKey(page, blocks);
+  const kept = keepable ? cache.content.get(key) : undefined;
+  if (kept !== undefined) return { content: kept, blocks };
+  try {
+    const content = renderPageContent(page, blocks, events, request.server.ctx.config.timeZone);
+    if (keepable) cache.content.set(key, content);
+    return { content, blocks };
+  } catch (error) {
+    throw unrenderable(request, page, error);
   }
 }
 
 /** Whether the same bytes go to everyone: a public page with no restricted block, asked anonymously. */
-function sameForEveryone(page: Pick<PublishedPage, "audience" | "blocks">, viewer: Viewer): boolean {
+export function sameForEveryone(
+  page: { audience: unknown; blocks: { type: string; audience: unknown }[] },
+  viewer: Viewer,
+): boolean {
   return viewer.kind === "anonymous" && isPublicRule(page.audience) && !page.blocks.some(blockIsRestricted);
 }
 
@@ -155,8 +183,8 @@ async function readPage(request: FastifyRequest, slug: string): Promise<PageRead
 }
 
 /** Serves the page read, or undefined when there is none; 404 when its audience does not admit the
- * viewer. The audience is decided before any cache is asked (R-1): a cache only ever gives this
- * viewer what their own decision admitted. */
+ * viewer. The audience is decided (visibleContent) before any rendered bytes are looked up (R-1): a
+ * cache only ever gives this viewer what their own decisions admitted. */
 async function servePage(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -168,21 +196,26 @@ async function servePage(
   if (!state) return undefined;
   if (!audienceAllows(state.audience, viewer)) throw notFound();
   const db = request.server.ctx.database.db;
-  const blocks = await cache.blocksOf(state, () => blocksOfRevision(db, state.revision_id));
-  const shown = blocks.filter((b) => blockAllows(b, viewer));
-  const shared = sameForEveryone({ audience: state.audience, blocks }, viewer) && !notice;
+  const page = {
+    ...state,
+    blocks: await cache.blocksOf(state, () => blocksOfRevision(db, state.revision_id)),
+  };
+  const shared = sameForEveryone(page, viewer) && !notice;
   // A whole response is kept only for a request with no credentials at all: the layout then shows
   // nobody's name and no form token, so every such request gets these bytes.
   const wholeKey =
     shared &&
     request.auth.actor.type === "anonymous" &&
     !request.auth.sessionToken &&
-    contentIsKeepable(shown)
-      ? `${contentKey(state, shown)}#${state.nav_key}#${JSON.stringify(request.server.ctx.modes.current())}`
+    contentIsKeepable(page.blocks)
+      ? `${contentKey(page, page.blocks)}#${state.nav_key}#${JSON.stringify(request.server.ctx.modes.current())}`
       : undefined;
   const whole = wholeKey ? cache.publicResponses.get(wholeKey) : undefined;
-  if (whole) return sendShared(request, reply, whole.html, whole.etag);
-  const content = await renderShown(request, cache, state, shown, viewer);
+  if (whole) {
+    if (sharedHeaders(request, reply, whole.etag)) return reply.code(304).send();
+    return reply.type("text/html; charset=utf-8").send(whole.html);
+  }
+  const { content } = await renderFor(request, cache, page, viewer);
   const navigation = await cache.navigationFor(state.nav_key, () => navigationWithKey(db));
   const html = pageHtml(request, state.title, <RenderedContent html={content} notice={notice} />, {
     siteLinks: siteLinksFrom(navigation, viewer),
@@ -191,7 +224,8 @@ async function servePage(
   if (!shared) return sendCacheable(request, reply, html, false);
   const etag = etagOf(html);
   if (wholeKey) cache.publicResponses.set(wholeKey, { html, etag });
-  return sendShared(request, reply, html, etag);
+  if (sharedHeaders(request, reply, etag)) return reply.code(304).send();
+  return reply.type("text/html; charset=utf-8").send(html);
 }
 
 /** The public site's routes. */

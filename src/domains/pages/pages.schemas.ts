@@ -1,6 +1,6 @@
-import { type Static, Type } from "typebox";
+import { type Static, type TProperties, Type } from "typebox";
 import { ROLES } from "../../core/capabilities.ts";
-import { FormBody, FormText, Query, Text, Uuid } from "../../http/schema.ts";
+import { CalendarDate, FormBody, FormText, Instant, Query, Text, Uuid } from "../../http/schema.ts";
 import { MemberStatusValue } from "../members/members.schemas.ts";
 
 /* The publishing contract: audience rules, block data per block type, and the editor's forms. Stored
@@ -253,3 +253,73 @@ export const PreviewLinkForm = FormBody({
 /** Schedule the draft's publish at a club-time date and time. */
 export const ScheduleForm = FormBody({ version: FormText(12), publishAt: FormText(20) });
 export const SearchQuery = Query({ q: Type.Optional(Text(200)) });
+
+/* The pages JSON API: what a viewer may see of the published site, nothing else. Blocks the viewer may
+ * not see are left out before anything is presented; text comes as the same escaped HTML the site shows. */
+
+/** A published page as a listing shows it. */
+export const PageSummaryOut = Type.Object(
+  {
+    slug: Type.String(),
+    kind: Type.Union([Type.Literal("page"), Type.Literal("news")]),
+    title: Type.String(),
+    summary: Type.String({
+      description: "The page's summary, or the start of the blocks this viewer may see",
+    }),
+    updated: Instant({ description: "When the revision shown was published" }),
+  },
+  closed,
+);
+export const PageListOut = Type.Object({ pages: Type.Array(PageSummaryOut) }, closed);
+
+/** A news post as the news listing shows it. */
+export const NewsPostOut = Type.Object(
+  {
+    slug: Type.String(),
+    title: Type.String(),
+    summary: Type.String(),
+    publishedOn: Type.Union([CalendarDate(), Type.Null()]),
+    updated: Instant(),
+  },
+  closed,
+);
+export const NewsListOut = Type.Object({ posts: Type.Array(NewsPostOut) }, closed);
+
+const BlockOut = <P extends TProperties>(type: string, properties: P) =>
+  Type.Object({ type: Type.Literal(type), ...properties }, closed);
+
+/** One block as the API gives it (only blocks the viewer may see). */
+export const PageBlockOut = Type.Union([
+  BlockOut("heading", { text: Type.String(), level: Type.Union([Type.Literal(2), Type.Literal(3)]) }),
+  BlockOut("text", { html: Type.String({ description: "The markdown rendered to HTML, raw HTML off" }) }),
+  BlockOut("members_note", { html: Type.String() }),
+  BlockOut("call_to_action", {
+    label: Type.String(),
+    href: Type.String(),
+    text: Type.Optional(Type.String()),
+  }),
+  BlockOut("event_list", {
+    heading: Type.String(),
+    events: Type.Array(
+      Type.Object({ id: Uuid(), title: Type.String(), startsAt: Instant(), url: Type.String() }, closed),
+    ),
+  }),
+  BlockOut("image", { url: Type.String(), alt: Type.String(), caption: Type.Optional(Type.String()) }),
+  BlockOut("file", { url: Type.String(), label: Type.String() }),
+]);
+export type PageBlockOut = Static<typeof PageBlockOut>;
+
+/** A published page with the blocks this viewer may see. */
+export const PageOut = Type.Object(
+  {
+    slug: Type.String(),
+    kind: Type.Union([Type.Literal("page"), Type.Literal("news")]),
+    title: Type.String(),
+    summary: Type.String(),
+    publishedOn: Type.Union([CalendarDate(), Type.Null()]),
+    updated: Instant(),
+    blocks: Type.Array(PageBlockOut),
+  },
+  closed,
+);
+export type PageOut = Static<typeof PageOut>;

@@ -1,7 +1,7 @@
 import { runAction } from "../../core/action.ts";
 import { systemActor } from "../../core/actor.ts";
 import { ClubError } from "../../core/errors.ts";
-import type { Job, JobRun, JobSummary } from "../../core/scheduler.ts";
+import { JOB_MODES, type Job, type JobRun, type JobSummary } from "../../core/scheduler.ts";
 import { dueSchedules } from "./preview.repository.ts";
 import { failScheduledPublish, runScheduledPublish } from "./scheduled-publish.actions.ts";
 
@@ -42,5 +42,6 @@ export const scheduledPublishJob: Job = {
   name: "scheduled-publish",
   description: "Publish page drafts whose scheduled time has come (refused under the publish freeze)",
   intervalMs: 60_000,
+  modes: JOB_MODES.normal,
   run: publishDue,
 };
