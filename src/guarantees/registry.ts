@@ -348,6 +348,11 @@ export const guarantees: readonly Guarantee[] = [
         "only what every viewer gets carries Cache-Control public; anything restricted is private, no-store (R-6)",
       ),
       mech(
+        "src/domains/pages/page-render-cache.ts",
+        "PageRenderCache",
+        "the server's page cache is asked only after each request's own audience decision: content is kept by revision and the exact blocks admitted, whole responses only for credential-less requests of pages every viewer gets alike",
+      ),
+      mech(
         "src/app/leak-audit.ts",
         "runLeakAudit",
         "renders every page, feed, sitemap, search and listing through the real routes as each audience class",
@@ -395,6 +400,11 @@ export const guarantees: readonly Guarantee[] = [
         "src/domains/pages/pages.repository.ts",
         "findPublishedPage",
         "the public routes read only a page's current published revision: no flag or address shows a draft",
+      ),
+      mech(
+        "src/domains/pages/page-serving.repository.ts",
+        "publishedPageState",
+        "the page route reads the current published revision on every request (publishedRevisions), so a cached render is never of another revision",
       ),
       mech(
         "src/domains/pages/preview.routes.tsx",

@@ -67,7 +67,7 @@ const blocksOf = (revisionRef: ReturnType<typeof sql.ref>) =>
 
 /** Published pages (p) joined to their current published revision (r): where every public reader
  * starts, so none can reach a draft or an older revision. */
-function publishedRevisions(db: Kysely<DB>) {
+export function publishedRevisions(db: Kysely<DB>) {
   return db
     .selectFrom("pages as p")
     .innerJoin("page_revisions as r", "r.id", "p.current_published_revision_id")

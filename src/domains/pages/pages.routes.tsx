@@ -14,8 +14,15 @@ import {
   type Viewer,
 } from "./audience.ts";
 import { blockIsValid } from "./page-content.ts";
+import { contentIsKeepable, contentKey, PageRenderCache } from "./page-render-cache.ts";
 import {
-  findPublishedPage,
+  type NavigationRow,
+  navigationWithKey,
+  type PublishedPageState,
+  publishedPageState,
+} from "./page-serving.repository.ts";
+import {
+  blocksOfRevision,
   navigationPages,
   type PublishedPage,
   publishedNews,
@@ -45,9 +52,12 @@ export const PRIVATE = "private, no-store";
 /** The header links of the site's pages this viewer may see: top-level pages in menu order, each
  * followed by its children; a child whose parent is hidden stands on its own. */
 export async function siteLinksFor(request: FastifyRequest, viewer: Viewer): Promise<SiteLink[]> {
-  const pages = (await navigationPages(request.server.ctx.database.db)).filter(
-    (p) => p.slug !== HOME_SLUG && audienceAllows(p.audience, viewer),
-  );
+  return siteLinksFrom(await navigationPages(request.server.ctx.database.db), viewer);
+}
+
+/** The header links from the navigation's rows, for this viewer (their audiences decided here). */
+function siteLinksFrom(rows: readonly NavigationRow[], viewer: Viewer): SiteLink[] {
+  const pages = rows.filter((p) => p.slug !== HOME_SLUG && audienceAllows(p.audience, viewer));
   const shown = new Set(pages.map((p) => p.id));
   const link = (p: (typeof pages)[number], child: boolean): SiteLink => ({
     href: `/p/${p.slug}`,
@@ -73,7 +83,17 @@ export function cacheHeaders(request: FastifyRequest, reply: FastifyReply, bytes
     reply.header("cache-control", PRIVATE);
     return false;
   }
-  const etag = `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`;
+  return sharedHeaders(request, reply, etagOf(bytes));
+}
+
+/** The ETag of bytes every viewer gets alike. */
+function etagOf(bytes: string): string {
+  return `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`;
+}
+
+/** Sets the headers of bytes every viewer gets alike with their (known) ETag; true when the asker's
+ * If-None-Match already names them. */
+function sharedHeaders(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
   reply.header("cache-control", PUBLIC_CACHE).header("etag", etag);
   return request.headers["if-none-match"] === etag;
 }
@@ -120,11 +140,24 @@ export function unrenderable(request: FastifyRequest, page: PublishedPage, error
   return notFound();
 }
 
-/** Renders a published page for this viewer as HTML, or throws 404 as visibleContent does. */
-async function renderFor(request: FastifyRequest, page: PublishedPage, viewer: Viewer) {
+/** Renders a published page for this viewer as HTML, or throws 404 as visibleContent does. Content
+ * without live data (no event list) is kept in the render cache by revision and exactly the blocks
+ * rendered: renderPageContent is given no viewer, so those decide its bytes. */
+async function renderFor(
+  request: FastifyRequest,
+  cache: PageRenderCache,
+  page: PublishedPageState & PublishedPage,
+  viewer: Viewer,
+) {
   const { blocks, events } = await visibleContent(request, page, viewer);
+  const keepable = contentIsKeepable(blocks);
+  const key = contentKey(page, blocks);
+  const kept = keepable ? cache.content.get(key) : undefined;
+  if (kept !== undefined) return { content: kept, blocks };
   try {
-    return renderPageContent(page, blocks, events, request.server.ctx.config.timeZone);
+    const content = renderPageContent(page, blocks, events, request.server.ctx.config.timeZone);
+    if (keepable) cache.content.set(key, content);
+    return { content, blocks };
   } catch (error) {
     throw unrenderable(request, page, error);
   }
@@ -144,21 +177,67 @@ export function privateUntilShown(reply: FastifyReply): void {
   reply.header("vary", "Cookie, Authorization").header("cache-control", PRIVATE);
 }
 
-async function servePage(request: FastifyRequest, reply: FastifyReply, slug: string, notice?: string) {
-  privateUntilShown(reply);
+/** What a page request reads first: the page's current state and the viewer, once per request. */
+interface PageRead {
+  state: PublishedPageState | undefined;
+  viewer: Viewer;
+}
+
+async function readPage(request: FastifyRequest, slug: string): Promise<PageRead> {
   const db = request.server.ctx.database.db;
-  const [page, viewer] = await Promise.all([findPublishedPage(db, slug), viewerOf(db, request.auth.actor)]);
-  if (!page) return undefined;
-  const content = await renderFor(request, page, viewer);
-  const html = pageHtml(request, page.title, <RenderedContent html={content} notice={notice} />, {
-    siteLinks: await siteLinksFor(request, viewer),
-    description: page.summary || undefined,
+  const [state, viewer] = await Promise.all([publishedPageState(db, slug), viewerOf(db, request.auth.actor)]);
+  return { state, viewer };
+}
+
+/** Serves the page read, or undefined when there is none; 404 when its audience does not admit the
+ * viewer. The audience is decided (visibleContent) before any rendered bytes are looked up (R-1): a
+ * cache only ever gives this viewer what their own decisions admitted. */
+async function servePage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  cache: PageRenderCache,
+  { state, viewer }: PageRead,
+  notice?: string,
+) {
+  privateUntilShown(reply);
+  if (!state) return undefined;
+  if (!audienceAllows(state.audience, viewer)) throw notFound();
+  const db = request.server.ctx.database.db;
+  const page = {
+    ...state,
+    blocks: await cache.blocksOf(state, () => blocksOfRevision(db, state.revision_id)),
+  };
+  const shared = sameForEveryone(page, viewer) && !notice;
+  // A whole response is kept only for a request with no credentials at all: the layout then shows
+  // nobody's name and no form token, so every such request gets these bytes.
+  const wholeKey =
+    shared &&
+    request.auth.actor.type === "anonymous" &&
+    !request.auth.sessionToken &&
+    contentIsKeepable(page.blocks)
+      ? `${contentKey(page, page.blocks)}#${state.nav_key}#${JSON.stringify(request.server.ctx.modes.current())}`
+      : undefined;
+  const whole = wholeKey ? cache.publicResponses.get(wholeKey) : undefined;
+  if (whole) {
+    if (sharedHeaders(request, reply, whole.etag)) return reply.code(304).send();
+    return reply.type("text/html; charset=utf-8").send(whole.html);
+  }
+  const { content } = await renderFor(request, cache, page, viewer);
+  const navigation = await cache.navigationFor(state.nav_key, () => navigationWithKey(db));
+  const html = pageHtml(request, state.title, <RenderedContent html={content} notice={notice} />, {
+    siteLinks: siteLinksFrom(navigation, viewer),
+    description: state.summary || undefined,
   });
-  return sendCacheable(request, reply, html, sameForEveryone(page, viewer) && !notice);
+  if (!shared) return sendCacheable(request, reply, html, false);
+  const etag = etagOf(html);
+  if (wholeKey) cache.publicResponses.set(wholeKey, { html, etag });
+  if (sharedHeaders(request, reply, etag)) return reply.code(304).send();
+  return reply.type("text/html; charset=utf-8").send(html);
 }
 
 /** The public site's routes. */
 export function pageRoutes(app: FastifyInstance): void {
+  const cache = new PageRenderCache();
   declareRoute(app, {
     method: "GET",
     url: "/",
@@ -170,10 +249,10 @@ export function pageRoutes(app: FastifyInstance): void {
     schema: { querystring: HomeQuery },
     handler: async (request, reply) => {
       const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
-      const db = request.server.ctx.database.db;
-      const home = await findPublishedPage(db, HOME_SLUG);
-      const viewer = await viewerOf(db, request.auth.actor);
-      if (home && audienceAllows(home.audience, viewer)) return servePage(request, reply, HOME_SLUG, notice);
+      const read = await readPage(request, HOME_SLUG);
+      const { state: home, viewer } = read;
+      if (home && audienceAllows(home.audience, viewer))
+        return servePage(request, reply, cache, read, notice);
       const html = pageHtml(
         request,
         "Home",
@@ -197,7 +276,7 @@ export function pageRoutes(app: FastifyInstance): void {
     summary: "A published page, for those its audience admits (404 for anyone else, as for no page)",
     schema: { params: SLUG_PARAMS },
     handler: async (request, reply) => {
-      const sent = await servePage(request, reply, request.params.slug);
+      const sent = await servePage(request, reply, cache, await readPage(request, request.params.slug));
       if (!sent) throw notFound();
       return sent;
     },

@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Database } from "../../src/core/db/connect.ts";
+import {
+  addBlock,
+  publishPage,
+  setAudience,
+  startDraft,
+  unpublishPage,
+  updateBlock,
+} from "../../src/domains/pages/pages.actions.ts";
+import { startTestApp, suiteApp, type TestApp } from "../helpers/app.ts";
+import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
+import { Client } from "../helpers/http.ts";
+import { loggedIn } from "../helpers/identity.ts";
+import { act, makePage, publisher, uniqueSlug, versionOf } from "../helpers/pages.ts";
+
+/* The published-page render cache (page-render-cache.ts) never serves what the database no longer says:
+ * every request reads the page's current revision and audience first, and decides the audience for its
+ * own viewer before any cache is asked. Changes here are made through the actions on the database, as
+ * another process would make them: the serving app's caches are not told. */
+
+const text = (markdown: string) => ({ type: "text", data: { markdown } });
+
+/** Adds a text block to the page's draft and publishes it: a new frozen revision. */
+async function republishWith(database: Database, pageId: string, markdown: string) {
+  const by = publisher();
+  await act(database, by, startDraft, { pageId, version: await versionOf(database, pageId) });
+  const { block } = await act(database, by, addBlock, {
+    pageId,
+    version: await versionOf(database, pageId),
+    type: "text",
+  });
+  await act(database, by, updateBlock, {
+    pageId,
+    version: await versionOf(database, pageId),
+    blockId: block.id,
+    data: { markdown },
+  });
+  await act(database, by, publishPage, {
+    pageId,
+    version: await versionOf(database, pageId),
+    timeZone: "Europe/London",
+  });
+}
+
+/** Fetches a page twice (the second from the caches) and returns the second body. */
+async function warm(client: Client, path: string): Promise<string> {
+  assert.equal((await client.get(path)).status, 200);
+  const res = await client.get(path);
+  assert.equal(res.status, 200);
+  return res.text;
+}
+
+forEachEngine("published pages served through the render cache", (engine) => {
+  const t = suiteApp(engine);
+  const database = () => t.get().runtime.database;
+
+  test("a newly published revision is served on the next request", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const page = await makePage(database(), { blocks: [text("FIRSTREVISION")] });
+    assert.match(await warm(anonymous, `/p/${page.slug}`), /FIRSTREVISION/);
+    await republishWith(database(), page.id, "SECONDREVISION");
+    const res = await anonymous.get(`/p/${page.slug}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /SECONDREVISION/, "the new revision, not the cached one");
+  });
+
+  test("an unpublished page is 404 on the next request, as a page that never existed", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const page = await makePage(database(), { blocks: [text("TAKENDOWN")] });
+    await warm(anonymous, `/p/${page.slug}`);
+    await act(database(), publisher(), unpublishPage, {
+      pageId: page.id,
+      version: await versionOf(database(), page.id),
+    });
+    const gone = await anonymous.get(`/p/${page.slug}`);
+    const missing = await anonymous.get(`/p/${uniqueSlug("never")}`);
+    assert.equal(gone.status, 404);
+    assert.doesNotMatch(gone.text, /TAKENDOWN/);
+    assert.equal(gone.text, missing.text);
+    assert.equal(gone.headers.get("cache-control"), missing.headers.get("cache-control"));
+  });
+
+  test("a page whose audience changes from public to members is 404 to anonymous at once", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const { client: member } = await loggedIn(t);
+    const page = await makePage(database(), { blocks: [text("NOWMEMBERSONLY")] });
+    await warm(anonymous, `/p/${page.slug}`);
+    const by = publisher();
+    await act(database(), by, startDraft, { pageId: page.id, version: await versionOf(database(), page.id) });
+    await act(database(), by, setAudience, {
+      pageId: page.id,
+      version: await versionOf(database(), page.id),
+      audience: { type: "members" },
+    });
+    await act(database(), by, publishPage, {
+      pageId: page.id,
+      version: await versionOf(database(), page.id),
+      timeZone: "Europe/London",
+    });
+    const res = await anonymous.get(`/p/${page.slug}`);
+    assert.equal(res.status, 404);
+    assert.doesNotMatch(res.text, /NOWMEMBERSONLY/);
+    assert.match(await warm(member, `/p/${page.slug}`), /NOWMEMBERSONLY/);
+  });
+
+  test("a members-only page read by members is never served to anonymous visitors", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const { client: member } = await loggedIn(t);
+    const page = await makePage(database(), { audience: { type: "members" }, blocks: [text("INNERCIRCLE")] });
+    assert.match(await warm(member, `/p/${page.slug}`), /INNERCIRCLE/);
+    const res = await anonymous.get(`/p/${page.slug}`);
+    assert.equal(res.status, 404);
+    assert.doesNotMatch(res.text, /INNERCIRCLE/);
+    assert.equal(res.headers.get("cache-control"), "private, no-store");
+  });
+
+  test("cached content holds only the blocks each viewer's own decision admits", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const { client: member } = await loggedIn(t);
+    const page = await makePage(database(), {
+      blocks: [text("EVERYONESEES"), { type: "members_note", data: { markdown: "MEMBERSNOTE" } }],
+    });
+    // Member first, then anonymous, then member again: each from the caches after the first.
+    assert.match(await warm(member, `/p/${page.slug}`), /MEMBERSNOTE/);
+    const seen = await warm(anonymous, `/p/${page.slug}`);
+    assert.match(seen, /EVERYONESEES/);
+    assert.doesNotMatch(seen, /MEMBERSNOTE/);
+    assert.match(await warm(member, `/p/${page.slug}`), /MEMBERSNOTE/);
+    assert.equal((await anonymous.get(`/p/${page.slug}`)).headers.get("cache-control"), "private, no-store");
+  });
+
+  test("the navigation follows a page joining it on the next request", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const shown = await makePage(database(), { blocks: [text("SHOWN")] });
+    await warm(anonymous, `/p/${shown.slug}`);
+    const joined = await makePage(database(), { title: `Joined ${uniqueSlug()}`, nav: 5 });
+    const res = await anonymous.get(`/p/${shown.slug}`);
+    assert.ok(res.text.includes(`href="/p/${joined.slug}"`), "the new navigation entry is there");
+    await act(database(), publisher(), unpublishPage, {
+      pageId: joined.id,
+      version: await versionOf(database(), joined.id),
+    });
+    const after = await anonymous.get(`/p/${shown.slug}`);
+    assert.ok(!after.text.includes(`href="/p/${joined.slug}"`), "an unpublished page leaves it at once");
+  });
+});
+
+postgresOnly("two app instances on one database", () => {
+  let a: TestApp;
+  let b: TestApp;
+  before(async () => {
+    a = await startTestApp("postgres");
+    b = await startTestApp("postgres", {}, { databaseUrl: a.testDb.url });
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  test("a publish or unpublish in one instance is seen by the other on its next request", async () => {
+    const page = await makePage(a.runtime.database, { blocks: [text("INSTANCEONE")] });
+    const visitor = new Client(b.baseUrl);
+    assert.match(await warm(visitor, `/p/${page.slug}`), /INSTANCEONE/);
+    await republishWith(a.runtime.database, page.id, "INSTANCETWO");
+    assert.match((await visitor.get(`/p/${page.slug}`)).text, /INSTANCETWO/);
+    await act(a.runtime.database, publisher(), unpublishPage, {
+      pageId: page.id,
+      version: await versionOf(a.runtime.database, page.id),
+    });
+    assert.equal((await visitor.get(`/p/${page.slug}`)).status, 404);
+  });
+});
