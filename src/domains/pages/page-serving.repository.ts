@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
-import { publishedRevisions } from "./pages.repository.ts";
+import { PUBLISHED_PAGE_COLUMNS, publishedRevisions } from "./pages.repository.ts";
 
 /* The one read a published-page request makes before it can be answered from the render cache
  * (page-render-cache.ts): the page's current published revision (id, content hash, audience and what the
@@ -19,19 +19,7 @@ const navigationKey = () =>
  * published page has this slug. */
 export async function publishedPageState(db: Kysely<DB>, slug: string) {
   const row = await publishedRevisions(db)
-    .select([
-      "p.id",
-      "p.slug",
-      "p.kind",
-      "p.published_on",
-      "r.id as revision_id",
-      "r.number",
-      "r.title",
-      "r.summary",
-      "r.audience",
-      "r.content_hash",
-      "r.published_at",
-    ])
+    .select([...PUBLISHED_PAGE_COLUMNS, "r.content_hash"])
     .select(navigationKey().as("nav_key"))
     .where("p.slug", "=", slug)
     .executeTakeFirst();

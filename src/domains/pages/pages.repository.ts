@@ -86,22 +86,25 @@ function withBlocks<T extends { audience: unknown; blocks: unknown }>(row: T) {
   return { ...row, audience: row.audience as unknown, blocks: parsedList<BlockRow>(row.blocks) };
 }
 
+/** What a reader of a published page gets of the page and its current revision. */
+export const PUBLISHED_PAGE_COLUMNS = [
+  "p.id",
+  "p.slug",
+  "p.kind",
+  "p.published_on",
+  "r.id as revision_id",
+  "r.number",
+  "r.title",
+  "r.summary",
+  "r.audience",
+  "r.published_at",
+] as const;
+
 /** A published page with its current revision and that revision's blocks, in one round trip; undefined
  * when no published page has this slug. Nothing else than the current published revision is ever read. */
 export async function findPublishedPage(db: Kysely<DB>, slug: string) {
   const row = await publishedWithBlocks(db)
-    .select([
-      "p.id",
-      "p.slug",
-      "p.kind",
-      "p.published_on",
-      "r.id as revision_id",
-      "r.number",
-      "r.title",
-      "r.summary",
-      "r.audience",
-      "r.published_at",
-    ])
+    .select(PUBLISHED_PAGE_COLUMNS)
     .where("p.slug", "=", slug)
     .executeTakeFirst();
   return row && withBlocks(row);
