@@ -134,7 +134,7 @@ describe("browser: write, preview, share, publish to members (pglite)", browserS
     await logInThroughForm(page, app.baseUrl, publisher.email, publisher.password);
     await page.goto(editorUrl);
     await page.getByText("Who may see this page").click();
-    await page.locator("#page-audience-who").selectOption({ label: "Signed-in members" });
+    await page.locator("#page-audience-who").selectOption({ label: "Signed-in members in good standing" });
     await submit(page, "Set who sees the page");
     await page.getByText("Shown to: signed-in members").first().waitFor();
     await submit(page, "Publish draft 1");

@@ -124,7 +124,7 @@ forEachEngine("idempotency key replays and their purge", (engine) => {
       withRuntime: (fn) => fn(runtime),
     };
     assert.equal(await runCli(["jobs", "list"], env), 0, lines.join("\n"));
-    assert.match(lines.join("\n"), /^purge-idempotency-keys: .* \(every 60 min\)$/m);
+    assert.match(lines.join("\n"), /^purge-idempotency-keys: .* \(every 60 min; runs in normal mode\)$/m);
     assert.equal(
       await runCli(["jobs", "run", "purge-idempotency-keys", "--actor", "alice"], env),
       0,

@@ -25,6 +25,7 @@ const EXPECTED: Record<string, readonly Mode[]> = {
   "renewal-reminders": ["normal"],
   "scheduled-publish": ["normal"],
   "pages-leak-audit": ["normal"],
+  "purge-access-data": ["normal"],
 };
 
 test("every scheduled job declares the modes it runs in", () => {
