@@ -59,6 +59,13 @@ async function rows(runtime: Runtime, tag: string) {
       },
     ])
     .execute();
+  await db
+    .insertInto("login_attempts")
+    .values([
+      { email_key: `${tag}@example.org`, ip: `${tag}-old`, succeeded: true, at: ago(366) },
+      { email_key: `${tag}@example.org`, ip: `${tag}-kept`, succeeded: true, at: ago(364) },
+    ])
+    .execute();
   const member = await runAction(runtime.actionEnv(systemActor("test")), createMemberRecord, {
     name: "Joined",
     email: `${tag}-member@example.org`,
@@ -98,6 +105,11 @@ const left = async (runtime: Runtime, tag: string) => {
     .select("token_hash")
     .where("token_hash", "like", `${tag}-%`)
     .execute();
+  const attempts = await db
+    .selectFrom("login_attempts")
+    .select("ip")
+    .where("ip", "like", `${tag}-%`)
+    .execute();
   const applications = await db
     .selectFrom("join_applications")
     .select("name")
@@ -106,6 +118,7 @@ const left = async (runtime: Runtime, tag: string) => {
   return {
     throttles: throttles.map((r) => r.key).sort(),
     devices: devices.map((r) => r.token_hash).sort(),
+    attempts: attempts.map((r) => r.ip).sort(),
     applications: applications.map((r) => r.name).sort(),
   };
 };
@@ -129,10 +142,11 @@ forEachEngine("access data retention", (engine) => {
         progress: () => {},
       });
     const summary = await run();
-    assert.ok(summary.changed >= 5);
+    assert.ok(summary.changed >= 6);
     assert.deepEqual(await left(runtime, tag), {
       throttles: [`${tag}:recent`],
       devices: [`${tag}-used`],
+      attempts: [`${tag}-kept`],
       applications: [`${tag} confirmed null`, `${tag} rejected 179`],
     });
 
@@ -147,7 +161,10 @@ forEachEngine("access data retention", (engine) => {
     assert.equal(entry.actor_id, "system:access-retention");
     const after = entry.after as { deleted: Record<string, number>; retentionDays: Record<string, number> };
     assert.ok(
-      after.deleted.throttles! >= 2 && after.deleted.devices! >= 1 && after.deleted.joinApplications! >= 2,
+      after.deleted.throttles! >= 2 &&
+        after.deleted.devices! >= 1 &&
+        after.deleted.attempts! >= 1 &&
+        after.deleted.joinApplications! >= 2,
     );
     assert.deepEqual(after.retentionDays, { throttleDays: 30, deviceDays: 365, joinApplicationDays: 180 });
     assert.doesNotMatch(JSON.stringify(entry.after), new RegExp(tag), "no deleted personal data in the log");

@@ -1,5 +1,9 @@
 import { defineAction } from "../../core/action.ts";
-import { deleteDevicesBefore, deleteThrottlesBefore } from "./access-retention.repository.ts";
+import {
+  deleteAttemptsBefore,
+  deleteDevicesBefore,
+  deleteThrottlesBefore,
+} from "./access-retention.repository.ts";
 import { deleteDecidedBefore } from "./join.repository.ts";
 
 /** How long each kind of sign-in and join data is kept (CLUBOS_*_RETENTION_DAYS, src/app/config.ts). */
@@ -28,7 +32,8 @@ export function cutoffsOf(retention: AccessRetention, now: Date): AccessCutoffs 
   };
 }
 
-/** Deletes login throttles, remembered browsers and decided join applications past their retention, in
+/** Deletes login throttles, remembered browsers with the sign-in history (as old as the browsers'
+ * retention) and decided join applications past their retention, in
  * one transaction with one audit entry (the scheduled job's action, run as the system actor). The entry
  * holds the counts and cutoffs only: what was deleted was personal data, and is not copied into the log. */
 export const purgeStaleAccessData = defineAction({
@@ -38,8 +43,9 @@ export const purgeStaleAccessData = defineAction({
   async run({ trx }, input: { retention: AccessRetention; cutoffs: AccessCutoffs; reason: string }) {
     const throttles = await deleteThrottlesBefore(trx, input.cutoffs.throttles);
     const devices = await deleteDevicesBefore(trx, input.cutoffs.devices);
+    const attempts = await deleteAttemptsBefore(trx, input.cutoffs.devices);
     const joinApplications = await deleteDecidedBefore(trx, input.cutoffs.joinApplications);
-    const deleted = { throttles, devices, joinApplications };
+    const deleted = { throttles, devices, attempts, joinApplications };
     return {
       result: deleted,
       audit: {

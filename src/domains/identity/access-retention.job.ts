@@ -34,22 +34,25 @@ async function purgeStale(run: JobRun): Promise<JobSummary> {
         const waiting =
           (await countStaleLoginData(trx, cutoffs)) +
           (await countDecidedBefore(trx, cutoffs.joinApplications));
-        return waiting === 0 ? { throttles: 0, devices: 0, joinApplications: 0 } : undefined;
+        return waiting === 0 ? { throttles: 0, devices: 0, attempts: 0, joinApplications: 0 } : undefined;
       },
       after: async (_trx, result) => result,
     },
   );
   run.progress(
-    `deleted ${deleted.throttles} login throttle(s), ${deleted.devices} remembered browser(s) and ${deleted.joinApplications} decided join application(s)`,
+    `deleted ${deleted.throttles} login throttle(s), ${deleted.devices} remembered browser(s), ${deleted.attempts} sign-in history row(s) and ${deleted.joinApplications} decided join application(s)`,
   );
-  return { changed: deleted.throttles + deleted.devices + deleted.joinApplications, failed: 0 };
+  return {
+    changed: deleted.throttles + deleted.devices + deleted.attempts + deleted.joinApplications,
+    failed: 0,
+  };
 }
 
 /** The access data retention job: daily. */
 export const accessRetentionJob: Job = {
   name: "purge-access-data",
   description:
-    "Delete login throttles, remembered browsers and decided join applications past CLUBOS_LOGIN_THROTTLE_RETENTION_DAYS, CLUBOS_LOGIN_DEVICE_RETENTION_DAYS and CLUBOS_JOIN_APPLICATION_RETENTION_DAYS",
+    "Delete login throttles, remembered browsers and sign-in history, and decided join applications past CLUBOS_LOGIN_THROTTLE_RETENTION_DAYS, CLUBOS_LOGIN_DEVICE_RETENTION_DAYS and CLUBOS_JOIN_APPLICATION_RETENTION_DAYS",
   intervalMs: 24 * 60 * 60_000,
   modes: JOB_MODES.normal,
   run: purgeStale,

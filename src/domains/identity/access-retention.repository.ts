@@ -28,13 +28,21 @@ export async function deleteDevicesBefore(trx: Transaction<DB>, before: Date): P
   return rows.length;
 }
 
-/** How many throttles and browsers the retention would delete. */
+/** Deletes the sign-in history (login_attempts) older than `before`: it is what lets an address that
+ * signed in before past a throttle, kept as long as a remembered browser. */
+export async function deleteAttemptsBefore(trx: Transaction<DB>, before: Date): Promise<number> {
+  const rows = await trx.deleteFrom("login_attempts").where("at", "<", before).returning("id").execute();
+  return rows.length;
+}
+
+/** How many throttles, browsers and sign-in history rows the retention would delete. */
 export async function countStaleLoginData(
   db: Kysely<DB>,
   cutoffs: { throttles: Date; devices: Date },
 ): Promise<number> {
   const row = await sql<{ n: number }>`
     SELECT (SELECT count(*) FROM login_throttles WHERE ${staleThrottles(cutoffs.throttles)})
-         + (SELECT count(*) FROM login_devices WHERE last_used_at < ${cutoffs.devices}) AS n`.execute(db);
+         + (SELECT count(*) FROM login_devices WHERE last_used_at < ${cutoffs.devices})
+         + (SELECT count(*) FROM login_attempts WHERE at < ${cutoffs.devices}) AS n`.execute(db);
   return Number(row.rows[0]?.n ?? 0);
 }
