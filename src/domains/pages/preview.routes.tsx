@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { runAction } from "../../core/action.ts";
+import { type ActionSpec, runAction } from "../../core/action.ts";
 import { ClubError } from "../../core/errors.ts";
 import { NO_DB, READ } from "../../http/declarations.ts";
 import { sendPage } from "../../http/page.tsx";
@@ -43,6 +43,21 @@ import { PreviewErrorView, PreviewView, renderPreviewBlocks } from "./preview.vi
 const PREVIEW = { ...READ, frozenBy: "preview_off" } as const;
 
 /** The events an event-list block shows (or the error reading them, reported to the editor). */
+/** Runs a share-link action; any refusal (expired, revoked, switched off, unknown) is undefined, for the
+ * one "not available" page (R-5): never published content, never a hint which it was. */
+async function throughLink<I, O>(
+  request: FastifyRequest,
+  spec: ActionSpec<I, O>,
+  input: I,
+): Promise<O | undefined> {
+  try {
+    return await runAction(request.server.ctx.actionEnv(PREVIEW_LINK_ACTOR, request.id), spec, input);
+  } catch (error) {
+    if (error instanceof ClubError && error.status < 500) return undefined;
+    throw error;
+  }
+}
+
 async function upcoming(request: FastifyRequest, membersToo: boolean) {
   try {
     const rows = await listVisibleEventSummaries(request.server.ctx.database.db, membersToo);
@@ -162,16 +177,8 @@ export function previewRoutes(app: FastifyInstance): void {
     schema: { params: PREVIEW_TOKEN_PARAMS },
     handler: async (request, reply) => {
       const ctx = request.server.ctx;
-      let shown: Awaited<ReturnType<typeof viewPreviewThroughLink.run>>["result"];
-      try {
-        shown = await runAction(ctx.actionEnv(PREVIEW_LINK_ACTOR, request.id), viewPreviewThroughLink, {
-          token: request.params.token,
-        });
-      } catch (error) {
-        if (error instanceof ClubError && error.status < 500)
-          return previewError(request, reply, previewUnavailable());
-        throw error;
-      }
+      const shown = await throughLink(request, viewPreviewThroughLink, { token: request.params.token });
+      if (!shown) return previewError(request, reply, previewUnavailable());
       const { revision, blocks } = shown;
       const events = blocks.some((b) => b.type === "event_list") ? await upcoming(request, false) : [];
       // The images and files come through the same link (viewPreviewFileThroughLink).
@@ -239,18 +246,11 @@ export function previewRoutes(app: FastifyInstance): void {
       "A file or image of the revision a share link shows, for the reviewer holding the link (audited)",
     schema: { params: PREVIEW_LINK_FILE_PARAMS },
     handler: async (request, reply) => {
-      const ctx = request.server.ctx;
-      let file: Awaited<ReturnType<typeof viewPreviewFileThroughLink.run>>["result"];
-      try {
-        file = await runAction(ctx.actionEnv(PREVIEW_LINK_ACTOR, request.id), viewPreviewFileThroughLink, {
-          token: request.params.token,
-          sha256: request.params.hash,
-        });
-      } catch (error) {
-        if (error instanceof ClubError && error.status < 500)
-          return previewError(request, reply, previewUnavailable());
-        throw error;
-      }
+      const file = await throughLink(request, viewPreviewFileThroughLink, {
+        token: request.params.token,
+        sha256: request.params.hash,
+      });
+      if (!file) return previewError(request, reply, previewUnavailable());
       return sendPageFile(request, reply, file, false);
     },
   });
