@@ -15,7 +15,7 @@ import {
 } from "../domains/pages/audience.ts";
 import { type LeakFinding, type LeakReport, recordLeakAudit } from "../domains/pages/leak-audit.actions.ts";
 import { blockText, fileOfBlock } from "../domains/pages/page-content.ts";
-import { filesOfRevision } from "../domains/pages/page-files.repository.ts";
+import { everyRevisionWithFiles, filesOfRevision } from "../domains/pages/page-files.repository.ts";
 import {
   allDrafts,
   allPublishedPages,
@@ -34,7 +34,8 @@ import { buildServer } from "./server.ts";
  * otherwise than a missing one (in HTML and in the JSON API), its title or link listed, a hidden block's
  * words on any surface, a page file served to a viewer its page or block excludes, an event hidden from
  * the viewer listed (event-list blocks), the words of an unpublished draft anywhere, a restricted
- * response marked for shared caches. */
+ * response marked for shared caches, a preview (page or file, G09) opened by a viewer without
+ * pages:preview or through a share link nobody was given, or a preview answer without its headers. */
 
 /** The header the audit's own app reads to know which sample member asks. Only the app built here reads
  * it: the served app authenticates by session and token alone. */
@@ -70,6 +71,7 @@ interface Served {
   status: number;
   body: string;
   cacheControl: string;
+  robots: string;
 }
 
 /** Builds the app the audit renders with: the real routes; who asks comes from the audit's header. */
@@ -141,6 +143,9 @@ export async function runLeakAudit(
       })),
   );
   const unpublished = drafts.filter((d) => !d.published).map((d) => d.slug);
+  const revisions = await everyRevisionWithFiles(db);
+  // Previews turn on one capability, not on audiences: one viewer without it of each kind is enough.
+  const previewChecked = new Set<string>();
   const app = await auditApp(ctx, actors, options.build);
   const findings: LeakFinding[] = [];
   let responses = 0;
@@ -159,6 +164,7 @@ export async function runLeakAudit(
           status: res.statusCode,
           body: res.body,
           cacheControl: String(res.headers["cache-control"] ?? ""),
+          robots: String(res.headers["x-robots-tag"] ?? ""),
         };
       };
       const found = (served: Served, subject: string, problem: string) =>
@@ -259,6 +265,20 @@ export async function runLeakAudit(
         asMissing(await get(apiPathOf(slug)), missingApi, slug, "an unpublished page (JSON API)");
       }
       for (const surface of LISTINGS) check(await get(surface));
+      const kind = sample.memberId ? "member" : "anonymous";
+      const mayPreview = sample.memberId
+        ? actors.get(sample.memberId)?.capabilities.has("pages:preview")
+        : false;
+      if (!mayPreview && !previewChecked.has(kind)) {
+        previewChecked.add(kind);
+        for (const served of await previewSurfaces(get, revisions)) {
+          if (served.status < 400)
+            found(served, served.surface, "a preview is shown to a viewer who may not preview");
+          if (!/\bno-store\b/.test(served.cacheControl) || !/\bnoindex\b/.test(served.robots))
+            found(served, served.surface, "a preview answer lacks its no-store and noindex headers");
+          check(served);
+        }
+      }
       // The sitemap is for everyone: only what an anonymous visitor may see belongs in it.
       const sitemap = await get("/sitemap.xml");
       for (const page of pages)
@@ -279,6 +299,27 @@ export async function runLeakAudit(
   const unique = new Map(findings.map((f) => [`${f.viewer}|${f.surface}|${f.subject}|${f.problem}`, f]));
   const list = [...unique.values()];
   return { ok: list.length === 0, viewers: samples.map((s) => s.label), responses, findings: list };
+}
+
+/** Every preview address (G09), for a viewer who may not preview: each page's draft, each revision and
+ * each of its files in an editor's preview, and the share-link page and files through a token nobody was
+ * given (of the right form, so it reaches the link's check rather than the schema's). */
+async function previewSurfaces(
+  get: (surface: string) => Promise<Served>,
+  revisions: { page_id: string; number: number; files: string[] }[],
+): Promise<Served[]> {
+  const token = `pv_${randomBytes(32).toString("base64url")}`;
+  const surfaces = [`/preview/link/${token}`];
+  for (const pageId of new Set(revisions.map((r) => r.page_id))) surfaces.push(`/preview/pages/${pageId}`);
+  for (const r of revisions) {
+    const at = `/preview/pages/${r.page_id}/revisions/${r.number}`;
+    surfaces.push(at, ...r.files.map((f) => `${at}/files/${f}`));
+  }
+  for (const f of new Set(revisions.flatMap((r) => r.files)))
+    surfaces.push(`/preview/link/${token}/files/${f}`);
+  const served: Served[] = [];
+  for (const surface of surfaces) served.push(await get(surface));
+  return served;
 }
 
 /** Runs the audit and records the run (alert, incident and gauge on a finding): the one way the CLI and

@@ -440,6 +440,11 @@ export const guarantees: readonly Guarantee[] = [
         "share-link previews by outcome: a burst of uses or denials shows a link passed around or guessed at",
       ),
       signal("admin-warning", "/admin/audit", "every use of a share link is an entry 'page.previewed'"),
+      signal(
+        "cli",
+        "pages leak-audit",
+        "also asks every preview address (each revision, each file, a share link nobody was given) as a viewer without pages:preview: any that opens, or answers without the preview headers, is a finding",
+      ),
     ],
     recovery: [
       fix("switch previews off everywhere at once", "mode switch", "publishing-freeze"),

@@ -22,13 +22,14 @@ import {
 } from "../../src/domains/pages/pages.repository.ts";
 import { pageRoutes } from "../../src/domains/pages/pages.routes.tsx";
 import { SLUG_PARAMS } from "../../src/domains/pages/pages.schemas.ts";
+import { previewRoutes } from "../../src/domains/pages/preview.routes.tsx";
 import { READ } from "../../src/http/declarations.ts";
 import { declareRoute } from "../../src/http/routes.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { publishedEvent } from "../helpers/events.ts";
 import { Client } from "../helpers/http.ts";
-import { act, makePage, publisher, uniqueSlug } from "../helpers/pages.ts";
+import { act, makePage, publisher, uniqueSlug, versionOf } from "../helpers/pages.ts";
 
 type Suite = ReturnType<typeof suiteApp>;
 
@@ -148,6 +149,34 @@ function leakyEventList(app: FastifyInstance): void {
       return reply.type("text/html").send(`<ul>${events.map((e) => `<li>${e.title}</li>`).join("")}</ul>`);
     },
   });
+}
+
+/** Previews as routes that forgot pages:preview and the share link's check: any revision, its draft words
+ * and its files for anyone, without the preview headers. */
+function leakyPreviews(app: FastifyInstance): void {
+  const open = (url: string, handler: Parameters<typeof declareRoute>[1]["handler"]) =>
+    declareRoute(app, {
+      method: "GET",
+      url,
+      capability: "public",
+      loadClass: "public",
+      response: "html",
+      degraded: READ,
+      summary: "planted leak: a preview for anyone",
+      schema: {
+        params: Type.Object({ id: Type.String(), number: Type.String(), hash: Type.Optional(Type.String()) }),
+      },
+      handler,
+    });
+  open("/preview/pages/:id/revisions/:number", async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const drafts = await listPagesForEditor(request.server.ctx.database.db);
+    const page = drafts.find((p) => p.id === id);
+    return reply.type("text/html").send(`<h1>${page?.title ?? ""}</h1>`);
+  });
+  open("/preview/pages/:id/revisions/:number/files/:hash", async (_request, reply) =>
+    reply.type("image/png").send(Buffer.from("leaked bytes")),
+  );
 }
 
 /** Runs fn with one of the site's route modules (by default the feeds) replaced by a leaky one (that
@@ -419,5 +448,53 @@ forEachEngine("[G08] the publishing leak audit", (engine) => {
       ),
       "members may see it",
     );
+  });
+
+  test("[G09] a preview opened without pages:preview is found: the draft's words, its files, the missing headers", async () => {
+    const rt = t.get().runtime;
+    const draftWords = `Secret draft plans ${uniqueSlug("plans").replace(/-/g, " ")}`;
+    const page = await makePage(rt.database, { slug: uniqueSlug("draft-prev"), publish: false });
+    const by = publisher();
+    await act(rt.database, by, saveDraft, {
+      pageId: page.id,
+      version: page.version,
+      title: draftWords,
+      summary: "",
+    });
+    const up = await act(rt.database, by, uploadPageFile, {
+      pageId: page.id,
+      version: await versionOf(rt.database, page.id),
+      kind: "image",
+      fileName: "plan.png",
+      bytes: Buffer.from(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+        "base64",
+      ),
+      maxBytes: 1_000_000,
+      text: "The plan",
+    });
+    assert.ok(up.page.version > page.version);
+    const clean = await runLeakAudit(rt);
+    assert.equal(clean.ok, true, JSON.stringify(clean.findings));
+    const report = await withPlantedLeak(() => runLeakAudit(rt), leakyPreviews, previewRoutes);
+    const at = `/preview/pages/${page.id}/revisions/1`;
+    for (const viewer of ["anonymous", "member"]) {
+      const theirs = report.findings.filter((f) =>
+        viewer === "anonymous" ? f.viewer === "anonymous" : f.viewer !== "anonymous",
+      );
+      has(theirs, (f) => f.surface === at && /shown to a viewer who may not preview/.test(f.problem));
+      has(theirs, (f) => f.surface === at && f.subject === `draft 1 of ${page.slug}`);
+      has(theirs, (f) => f.surface.startsWith(`${at}/files/`) && /may not preview/.test(f.problem));
+    }
+    // The preview headers are set for every /preview/ answer in one place (src/http/headers.ts): an app
+    // that loses them is found, on the refusals too.
+    const stripHeader = (app: FastifyInstance) =>
+      app.addHook("onSend", async (_request, reply, payload) => {
+        reply.removeHeader("x-robots-tag");
+        return payload;
+      });
+    ROUTE_MODULES.push(stripHeader);
+    const stripped = await runLeakAudit(rt).finally(() => ROUTE_MODULES.pop());
+    has(stripped.findings, (f) => f.surface === at && /lacks its no-store and noindex/.test(f.problem));
   });
 });

@@ -101,3 +101,18 @@ export async function detachIfUnused(trx: Transaction<DB>, revisionId: string, s
   await sql`DELETE FROM page_file_contents c WHERE c.sha256 = ${sha256}
     AND NOT EXISTS (SELECT 1 FROM page_files f WHERE f.sha256 = c.sha256)`.execute(trx);
 }
+
+/** Every revision of every page, with the files it carries (their hashes): what the leak audit asks
+ * the preview routes for. */
+export function everyRevisionWithFiles(db: Kysely<DB>) {
+  return db
+    .selectFrom("page_revisions as r")
+    .select(["r.page_id", "r.number"])
+    .select(
+      sql<string[]>`coalesce((SELECT array_agg(f.sha256 ORDER BY f.sha256) FROM page_files f
+        WHERE f.revision_id = r.id), '{}')`.as("files"),
+    )
+    .orderBy("r.page_id")
+    .orderBy("r.number")
+    .execute();
+}
