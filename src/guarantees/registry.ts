@@ -289,7 +289,7 @@ export const guarantees: readonly Guarantee[] = [
       mech(
         "src/core/db/functions/clubos_page_content_hash.sql",
         "clubos_page_content_hash",
-        "the content hash recorded at publish, recomputed by the scan (pages.published_unchanged)",
+        "the content hash recorded at publish (title, summary, audience, blocks and files), recomputed by the scan (pages.published_unchanged)",
       ),
       scanStopsWrites,
     ],

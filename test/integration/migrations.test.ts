@@ -11,8 +11,12 @@ import {
   readFunctionFiles,
   readMigrationFiles,
 } from "../../src/core/db/migrate.ts";
+import { runChecks } from "../../src/core/invariants.ts";
+import { publishPage, uploadPageFile } from "../../src/domains/pages/pages.actions.ts";
+import { pagesInvariantChecks } from "../../src/domains/pages/pages.invariants.ts";
 import { testConfig } from "../helpers/app.ts";
 import { type Engine, forEachEngine, openTestDatabase } from "../helpers/engines.ts";
+import { act, makePage, publisher, versionOf } from "../helpers/pages.ts";
 
 const FILES = readMigrationFiles().map((f) => f.name);
 const FUNCTIONS = readFunctionFiles().map((f) => f.name);
@@ -214,6 +218,64 @@ forEachEngine("migrations", (engine) => {
           ["page_files_frozen", "file"],
         ],
       );
+    });
+  });
+
+  test("a page published with a file before 0036 keeps a clean scan: its content hash is recorded again, files included", async () => {
+    await withFreshDatabase(engine, async (database) => {
+      await migrate(database);
+      const db = database.db;
+      const by = "0036_page_content_hash_files.sql";
+      // Put the database back as a build before 0036 left it: the content hash without the files.
+      await sql
+        .raw(`CREATE OR REPLACE FUNCTION clubos_page_content_hash(revision uuid) RETURNS text LANGUAGE sql STABLE AS $$
+          SELECT encode(sha256(convert_to(jsonb_build_object('title', r.title, 'summary', r.summary,
+            'audience', r.audience, 'blocks', coalesce((SELECT jsonb_agg(jsonb_build_object('position',
+            b.position, 'type', b.type, 'audience', b.audience, 'data', b.data) ORDER BY b.position)
+            FROM page_blocks b WHERE b.revision_id = r.id), '[]'::jsonb))::text, 'UTF8')), 'hex')
+          FROM page_revisions r WHERE r.id = revision $$`)
+        .execute(db);
+      await db
+        .updateTable("schema_functions")
+        .set({ checksum: "old" })
+        .where("name", "=", "clubos_page_content_hash.sql")
+        .execute();
+      await db.deleteFrom("schema_migrations").where("name", "=", by).execute();
+      const page = await makePage(database, { publish: false });
+      await act(database, publisher(), uploadPageFile, {
+        pageId: page.id,
+        version: await versionOf(database, page.id),
+        kind: "file",
+        fileName: "minutes.png",
+        bytes: Buffer.from(
+          "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+          "base64",
+        ),
+        maxBytes: 1_000_000,
+        text: "Minutes",
+      });
+      await act(database, publisher(), publishPage, {
+        pageId: page.id,
+        version: await versionOf(database, page.id),
+        timeZone: "Europe/London",
+      });
+      const hashOf = async () =>
+        (
+          await db
+            .selectFrom("page_revisions")
+            .select("content_hash")
+            .where("page_id", "=", page.id)
+            .executeTakeFirstOrThrow()
+        ).content_hash;
+      const old = await hashOf();
+
+      assert.deepEqual(await migrate(database), ["functions/clubos_page_content_hash.sql", by]);
+      assert.notEqual(await hashOf(), old, "the hash now covers the file");
+      const report = await runChecks(database, "operator:test", pagesInvariantChecks);
+      assert.ok(report.ok, JSON.stringify(report.checks.filter((c) => c.violations > 0)));
+      const { rows } = await sql<{ enabled: string }>`SELECT tgenabled AS enabled FROM pg_trigger
+        WHERE tgname = 'page_revisions_frozen'`.execute(db);
+      assert.equal(rows[0]?.enabled, "O", "the freeze trigger is back on");
     });
   });
 });

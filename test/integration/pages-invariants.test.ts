@@ -3,10 +3,10 @@ import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { sql } from "kysely";
 import { runChecks } from "../../src/core/invariants.ts";
-import { startDraft } from "../../src/domains/pages/pages.actions.ts";
+import { publishPage, startDraft, uploadPageFile } from "../../src/domains/pages/pages.actions.ts";
 import { pagesInvariantChecks } from "../../src/domains/pages/pages.invariants.ts";
 import { forEachEngine, suiteDatabase } from "../helpers/engines.ts";
-import { act, makePage, publisher } from "../helpers/pages.ts";
+import { act, makePage, publisher, versionOf } from "../helpers/pages.ts";
 
 /* The publishing invariants (INV-4, INV-5) as the issue lists them, each shown to find a row corrupted
  * behind the application's back: one current published revision per published page, published revisions
@@ -102,5 +102,50 @@ forEachEngine("[INV-4, INV-5] the publishing invariant checks find corrupted row
       await sql`DELETE FROM page_blocks WHERE id = ${orphan}`.execute(db());
     }
     assert.equal((await check("pages.blocks_owned")).violations, 0);
+  });
+
+  test("pages.published_unchanged covers a published revision's files: a file renamed or swapped behind its back is found", async () => {
+    const database = s.get().database;
+    const by = publisher();
+    const page = await makePage(database, { publish: false });
+    const png = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+      "base64",
+    );
+    await act(database, by, uploadPageFile, {
+      pageId: page.id,
+      version: await versionOf(database, page.id),
+      kind: "file",
+      fileName: "minutes.png",
+      bytes: png,
+      maxBytes: 1_000_000,
+      text: "Minutes",
+    });
+    await act(database, by, publishPage, {
+      pageId: page.id,
+      version: await versionOf(database, page.id),
+      timeZone: "Europe/London",
+    });
+    const { rows } = await sql<{ id: string; sha256: string }>`SELECT r.id, f.sha256 FROM page_revisions r
+      JOIN page_files f ON f.revision_id = r.id WHERE r.page_id = ${page.id} AND r.frozen`.execute(db());
+    const revisionId = rows[0]!.id;
+    assert.equal((await check("pages.published_unchanged")).violations, 0);
+    // The freeze trigger set aside, as a superuser could: the name a member downloads it under changes.
+    const rename = async (name: string) =>
+      db()
+        .transaction()
+        .execute(async (trx) => {
+          await sql`SET LOCAL session_replication_role = replica`.execute(trx);
+          await sql`UPDATE page_files SET file_name = ${name} WHERE revision_id = ${revisionId}`.execute(trx);
+        });
+    await rename("invoice.exe");
+    try {
+      const found = await check("pages.published_unchanged");
+      assert.equal(found.violations, 1);
+      assert.equal(found.sample[0]!.subject_id, revisionId);
+    } finally {
+      await rename("minutes.png");
+    }
+    assert.equal((await check("pages.published_unchanged")).violations, 0);
   });
 });
