@@ -14,7 +14,7 @@ import {
   verifyBackup,
   verifyRestoredDatabase,
 } from "../core/backup/index.ts";
-import { readJobProgress, recordJobRun } from "../core/job-progress.ts";
+import { claimJobRun, readJobProgress } from "../core/job-progress.ts";
 import { currentFeedTokens } from "../domains/events/events.repository.ts";
 import { keepFeedAddressesAfterRestore } from "../domains/events/ical.actions.ts";
 import { liveApiTokenIds } from "../domains/identity/identity.repository.ts";
@@ -70,18 +70,19 @@ export async function restoreInPlace(
   input: { id: string; reason: string; from?: string; onProgress?: (event: RestoreFlowProgress) => void },
 ): Promise<RestoreOutcome> {
   const db = ctx.database.db;
-  const [latest] = await readJobProgress(db, [RESTORE_PROGRESS_JOB]);
-  if (latest?.running) {
-    // Checked before the record is replaced, so the running restore's progress stays on the page.
-    throw RESTORE_ERRORS.restore_in_progress(
-      `A restore started by ${latest.triggeredBy} is still running ("${latest.step}"). Wait for it to finish, then try again.`,
-    );
-  }
-  const record = await recordJobRun(db, {
+  // One statement claims the restore's progress row, so two servers starting a restore at once cannot
+  // both go on; the second is told who holds it, and the running restore's progress stays on the page.
+  const record = await claimJobRun(db, {
     job: RESTORE_PROGRESS_JOB,
     runId: `restore:${randomUUID()}`,
     triggeredBy: actorRef(actor),
   });
+  if (!record) {
+    const [latest] = await readJobProgress(db, [RESTORE_PROGRESS_JOB]);
+    throw RESTORE_ERRORS.restore_in_progress(
+      `A restore started by ${latest?.triggeredBy ?? "someone else"} is still running ("${latest?.step ?? "started"}"). Wait for it to finish, then try again.`,
+    );
+  }
   try {
     const outcome = await restoreSteps(ctx, actor, {
       ...input,

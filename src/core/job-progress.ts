@@ -63,25 +63,53 @@ export async function recordJobRun(
   db: Kysely<DB>,
   run: { job: string; runId: string; triggeredBy: string },
 ): Promise<JobRecorder> {
+  await startRecord(db, run, false).catch(() => {});
+  return recorderOf(db, run);
+}
+
+/** Starts the record of a run unless another run of the job is in progress (unfinished and touched
+ * within STALE_SECONDS), in one statement, so that two processes starting the job at once cannot both
+ * think they are the only one: null for the one that came second. A failed write throws. */
+export async function claimJobRun(
+  db: Kysely<DB>,
+  run: { job: string; runId: string; triggeredBy: string },
+): Promise<JobRecorder | null> {
+  return (await startRecord(db, run, true)) ? recorderOf(db, run) : null;
+}
+
+async function startRecord(
+  db: Kysely<DB>,
+  run: { job: string; runId: string; triggeredBy: string },
+  exclusive: boolean,
+): Promise<boolean> {
+  const row = await db
+    .insertInto("job_progress")
+    .values({ job: run.job, run_id: run.runId, triggered_by: run.triggeredBy, step: "started" })
+    .onConflict((oc) => {
+      const replace = oc.column("job").doUpdateSet({
+        run_id: run.runId,
+        triggered_by: run.triggeredBy,
+        started_at: sql`now()`,
+        updated_at: sql`now()`,
+        step: "started",
+        finished_at: null,
+        outcome: null,
+        detail: null,
+      });
+      return exclusive
+        ? replace.where(
+            sql<boolean>`job_progress.finished_at IS NOT NULL
+              OR job_progress.updated_at <= now() - make_interval(secs => ${STALE_SECONDS})`,
+          )
+        : replace;
+    })
+    .returning("run_id")
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+function recorderOf(db: Kysely<DB>, run: { runId: string }): JobRecorder {
   const quietly = (write: () => Promise<unknown>) => write().catch(() => {});
-  await quietly(() =>
-    db
-      .insertInto("job_progress")
-      .values({ job: run.job, run_id: run.runId, triggered_by: run.triggeredBy, step: "started" })
-      .onConflict((oc) =>
-        oc.column("job").doUpdateSet({
-          run_id: run.runId,
-          triggered_by: run.triggeredBy,
-          started_at: sql`now()`,
-          updated_at: sql`now()`,
-          step: "started",
-          finished_at: null,
-          outcome: null,
-          detail: null,
-        }),
-      )
-      .execute(),
-  );
   let latest: string | null = null;
   let written = Date.now();
   // Writes one after another, so an older line never lands after a newer one.

@@ -4,7 +4,6 @@ import path from "node:path";
 import { test } from "node:test";
 import { sql } from "kysely";
 import { recordedHeadsOfBackups, takeBackup } from "../../src/app/backup-env.ts";
-import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { describeRestoredAccess, type RestoreOutcome, restoreInPlace } from "../../src/app/restore-flow.ts";
 import { defineAction, runAction } from "../../src/core/action.ts";
 import { type Actor, operatorActor, systemActor } from "../../src/core/actor.ts";
@@ -12,6 +11,7 @@ import { anchorFile } from "../../src/core/audit-anchors.ts";
 import { installationId, verifyAuditChain } from "../../src/core/audit-chain.ts";
 import { listBackups } from "../../src/core/backup/index.ts";
 import { ClubError } from "../../src/core/errors.ts";
+import { readJobProgress } from "../../src/core/job-progress.ts";
 import { actionCounter } from "../../src/core/metrics.ts";
 import { readSystemState } from "../../src/core/modes.ts";
 import { hashSecret } from "../../src/core/secrets.ts";
@@ -28,6 +28,7 @@ import { claimDueMessages, markSentMany } from "../../src/domains/mail/outbox.re
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { setMode } from "../../src/domains/ops/mode.actions.ts";
 import { beginRestore, failRestore, signOffRestore } from "../../src/domains/ops/restore.actions.ts";
+import { RESTORE_PROGRESS_JOB } from "../../src/domains/ops/restore.runner.ts";
 import { createPreviewLink } from "../../src/domains/pages/preview.actions.ts";
 import { createMember, startTestApp, suiteApp } from "../helpers/app.ts";
 import { runVerb, sealAll } from "../helpers/audit.ts";
@@ -421,6 +422,25 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
     assert.match(state.reason ?? "", /nothing was changed: disk full/);
     await assert.rejects(runAction(env("dave"), signOffRestore, {}), (e) => code(e) === "restore_not_open");
     await runAction(env("carol"), setMode, { mode: "normal", reason: "done" });
+  });
+
+  test("[G15] two restores started at once: one runs, the other is told a restore is running, and the page keeps the first's progress", async () => {
+    const { runtime, config } = t.get();
+    const made = await takeBackup(config, runtime.database, "operator:test");
+    const outcomes = await Promise.allSettled([
+      restoreInPlace(runtime, operatorActor("ivy"), { id: made.id, reason: "first" }),
+      restoreInPlace(runtime, operatorActor("jack"), { id: made.id, reason: "second" }),
+    ]);
+    const refused = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason] : []));
+    const done = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+    assert.deepEqual(refused.map(code), ["restore_in_progress"]);
+    assert.equal(done.length, 1);
+    assert.equal(done[0]!.verified, true, JSON.stringify(done[0]!.steps));
+    // The refused one never took the progress row: what the restore pages show is the restore that ran.
+    const [row] = await readJobProgress(runtime.database.db, [RESTORE_PROGRESS_JOB]);
+    assert.equal(row?.outcome, "ok", row?.detail ?? "");
+    assert.match(row?.detail ?? "", /Restored and verified backup/);
+    await runAction(env("kim"), signOffRestore, {});
   });
 
   test("[G15] restored data that fails verification keeps writes off until another restore", async () => {
