@@ -347,6 +347,17 @@ forEachEngine("restore a backup in place (REC-1..REC-4)", (engine) => {
       actions.includes("system.restored") && actions.includes("system.restore_signed_off"),
       actions.join(),
     );
+    // Who started it, when and why survive the load that replaced the log holding 'system.restore_started'.
+    const restored = await runtime.database.db
+      .selectFrom("audit_log")
+      .select(["after"])
+      .where("action", "=", "system.restored")
+      .orderBy("seq", "desc")
+      .executeTakeFirstOrThrow();
+    const said = restored.after as { startedBy?: string; startedAt?: string; reason?: string };
+    assert.match(said.startedBy ?? "", /^operator:/);
+    assert.ok(said.startedAt && !Number.isNaN(Date.parse(said.startedAt)), JSON.stringify(said));
+    assert.ok(said.reason);
 
     // The audit chain verifies on its new timeline, against the anchors and every backup's head.
     await sealAll(runtime.database, config.backupDir);

@@ -189,10 +189,13 @@ export const recordRestoreVerified = defineAction({
         action: "system.restored",
         subjectType: "restore",
         subjectId: open.id,
+        // The entry 'system.restore_started' went with the log the load replaced (it is in the pre-restore
+        // backup), so this one says again who started the restore, when and why.
         after: {
           ok,
           backupId: open.backup_id,
           startedBy: open.started_by,
+          startedAt: open.started_at,
           reason: open.reason,
           preRestoreBackupId: input.preRestoreBackupId,
           tables: input.tables,
