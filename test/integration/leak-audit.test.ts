@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
-import { Type } from "typebox";
+import { type TSchema, Type } from "typebox";
 import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { findJob } from "../../src/app/jobs.ts";
 import { auditAndRecord, runLeakAudit } from "../../src/app/leak-audit.ts";
@@ -99,21 +99,28 @@ function leakyFiles(app: FastifyInstance): void {
   });
 }
 
+type Handler = Parameters<typeof declareRoute>[1]["handler"];
+
+/** A planted leak: a public GET route that skips whatever check its real one makes. */
+function plant(app: FastifyInstance, url: string, summary: string, handler: Handler, params?: TSchema): void {
+  declareRoute(app, {
+    method: "GET",
+    url,
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    degraded: READ,
+    summary: `planted leak: ${summary}`,
+    ...(params ? { schema: { params } } : {}),
+    handler,
+  });
+}
+
 /** The JSON API as routes that skip the audience evaluator and read drafts: every page by its latest
  * title (a draft's included), every block of a published page. */
 function leakyApi(app: FastifyInstance): void {
-  const json = (summary: string, url: string, handler: Parameters<typeof declareRoute>[1]["handler"]) =>
-    declareRoute(app, {
-      method: "GET",
-      url,
-      capability: "public",
-      loadClass: "public",
-      response: "html",
-      degraded: READ,
-      summary: `planted leak: ${summary}`,
-      ...(url.includes(":slug") ? { schema: { params: SLUG_PARAMS } } : {}),
-      handler,
-    });
+  const json = (summary: string, url: string, handler: Handler) =>
+    plant(app, url, summary, handler, url.includes(":slug") ? SLUG_PARAMS : undefined);
   json("a page list with drafts", "/api/v1/pages", async (request, reply) => {
     const pages = await listPagesForEditor(request.server.ctx.database.db);
     return reply
@@ -154,20 +161,12 @@ function leakyEventList(app: FastifyInstance): void {
 /** Previews as routes that forgot pages:preview and the share link's check: any revision, its draft words
  * and its files for anyone, without the preview headers. */
 function leakyPreviews(app: FastifyInstance): void {
-  const open = (url: string, handler: Parameters<typeof declareRoute>[1]["handler"]) =>
-    declareRoute(app, {
-      method: "GET",
-      url,
-      capability: "public",
-      loadClass: "public",
-      response: "html",
-      degraded: READ,
-      summary: "planted leak: a preview for anyone",
-      schema: {
-        params: Type.Object({ id: Type.String(), number: Type.String(), hash: Type.Optional(Type.String()) }),
-      },
-      handler,
-    });
+  const params = Type.Object({
+    id: Type.String(),
+    number: Type.String(),
+    hash: Type.Optional(Type.String()),
+  });
+  const open = (url: string, handler: Handler) => plant(app, url, "a preview for anyone", handler, params);
   open("/preview/pages/:id/revisions/:number", async (request, reply) => {
     const { id } = request.params as { id: string };
     const drafts = await listPagesForEditor(request.server.ctx.database.db);
