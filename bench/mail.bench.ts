@@ -123,6 +123,7 @@ try {
   });
   const throughput: string[] = [];
   const ratios: number[] = [];
+  const workerRates: number[] = [];
   let queueMs: number[] = [];
   for (let repeat = 0; repeat < repeats; repeat++) {
     const queued = await queueAnnouncement(runtime, `a${repeat}`);
@@ -165,6 +166,7 @@ try {
     const plainRate = rows.length / plainSeconds;
     const workerRate = rows.length / workerSeconds;
     ratios.push(workerRate / plainRate);
+    workerRates.push(workerRate);
     const line = `| ${repeat + 1} | ${rows.length} | ${(queued.ms / 1000).toFixed(2)} | ${plainRate.toFixed(0)} | ${workerRate.toFixed(0)} | ${(workerRate / plainRate).toFixed(2)} |`;
     console.log(line);
     throughput.push(line);
@@ -185,13 +187,17 @@ try {
     });
   const latency: string[] = [];
   const p99: Record<"idle" | "draining", number[]> = { idle: [], draining: [] };
+  const restRates: number[] = [];
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const state of ["idle", "draining"] as const) {
       const event = await newEvent(`Stampede ${repeat} ${state}`);
       let drained = 0;
       let waiting = 0;
+      let rest = "";
+      const sinkAtStart = sink.accepted();
+      let queued = 0;
       if (state === "draining") {
-        await queueAnnouncement(runtime, `b${repeat}`);
+        queued = (await queueAnnouncement(runtime, `b${repeat}`)).queued;
         runtime.mail!.startWorker(db);
         await new Promise((r) => setTimeout(r, 300)); // the worker is sending before the clients start
       }
@@ -207,12 +213,23 @@ try {
             )
           ).rows[0]!.n,
         );
+        // The same worker drains the rest once the registrations stop: a worker starved by the load
+        // would show here (and the next idle run must be idle).
+        const restStarted = performance.now();
+        const restCount = sinkAtStart + queued - sink.accepted();
+        while (sink.accepted() < sinkAtStart + queued) {
+          if (performance.now() - restStarted > 600_000)
+            throw new Error(`the worker left ${sinkAtStart + queued - sink.accepted()} messages unsent`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const restSeconds = (performance.now() - restStarted) / 1000;
+        rest = `${restCount} in ${restSeconds.toFixed(1)} s (${(restCount / restSeconds).toFixed(0)} msg/s)`;
+        restRates.push(restCount / restSeconds);
         await runtime.mail!.stopWorker();
-        await runtime.mail!.makeWorker(db).drain(); // the rest, so the next idle run is idle
       }
       const p = quantile(load.latenciesMs, 0.99);
       p99[state].push(p);
-      const line = `| ${repeat + 1} | ${state} | ${load.latenciesMs.length} | ${quantile(load.latenciesMs, 0.5).toFixed(1)} | ${p.toFixed(1)} | ${state === "draining" ? `${drained} (${waiting} still waiting)` : "0"} | ${load.failures} |`;
+      const line = `| ${repeat + 1} | ${state} | ${load.latenciesMs.length} | ${quantile(load.latenciesMs, 0.5).toFixed(1)} | ${p.toFixed(1)} | ${state === "draining" ? `${drained} (${waiting} still waiting)` : "0"} | ${rest || "-"} | ${load.failures} |`;
       console.log(line);
       latency.push(line);
     }
@@ -245,11 +262,11 @@ try {
     "",
     "(b) registration latency, idle outbox vs. while the announcement drains:",
     "",
-    "| repeat | outbox | registrations | p50 ms | p99 ms | messages sent during the run | non-201 |",
-    "|---|---|---|---|---|---|---|",
+    "| repeat | outbox | registrations | p50 ms | p99 ms | messages sent during the run | the rest, sent after the registrations stopped | non-201 |",
+    "|---|---|---|---|---|---|---|---|",
     ...latency,
     "",
-    `Median p99 draining ÷ idle: ${p99Ratio.toFixed(2)}; target within 10% (at most 1.10): ${verdictB}.`,
+    `Median p99 draining ÷ idle: ${p99Ratio.toFixed(2)}; target within 10% (at most 1.10): ${verdictB}. After the registrations stopped, the same worker sent the rest at a median ${median(restRates).toFixed(0)} msg/s (its drain alone, (a): ${median(workerRates).toFixed(0)} msg/s).`,
   ].join("\n");
   if (process.env.BENCH_RESULTS !== "0")
     appendResults(path.join(path.dirname(fileURLToPath(import.meta.url)), "RESULTS.md"), section);
