@@ -123,6 +123,7 @@ try {
   });
   const throughput: string[] = [];
   const ratios: number[] = [];
+  const workerRates: number[] = [];
   let queueMs: number[] = [];
   for (let repeat = 0; repeat < repeats; repeat++) {
     const queued = await queueAnnouncement(runtime, `a${repeat}`);
@@ -165,6 +166,7 @@ try {
     const plainRate = rows.length / plainSeconds;
     const workerRate = rows.length / workerSeconds;
     ratios.push(workerRate / plainRate);
+    workerRates.push(workerRate);
     const line = `| ${repeat + 1} | ${rows.length} | ${(queued.ms / 1000).toFixed(2)} | ${plainRate.toFixed(0)} | ${workerRate.toFixed(0)} | ${(workerRate / plainRate).toFixed(2)} |`;
     console.log(line);
     throughput.push(line);
@@ -185,11 +187,16 @@ try {
     });
   const latency: string[] = [];
   const p99: Record<"idle" | "draining", number[]> = { idle: [], draining: [] };
+  const restRates: number[] = [];
+  const pendingMessages = async () =>
+    (await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE status = 'pending'`.execute(db))
+      .rows[0]!.n;
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const state of ["idle", "draining"] as const) {
       const event = await newEvent(`Stampede ${repeat} ${state}`);
       let drained = 0;
       let waiting = 0;
+      let rest = "";
       if (state === "draining") {
         await queueAnnouncement(runtime, `b${repeat}`);
         runtime.mail!.startWorker(db);
@@ -200,19 +207,26 @@ try {
       registrants.splice(0, load.used);
       if (state === "draining") {
         drained = sink.accepted() - sentBefore;
-        waiting = Number(
-          (
-            await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE status = 'pending'`.execute(
-              db,
-            )
-          ).rows[0]!.n,
-        );
+        waiting = await pendingMessages();
+        // The same worker drains the rest once the registrations stop (the announcement's, and the
+        // registrations' confirmations): a worker starved by the load would show here, and the next
+        // idle run must be idle.
+        const restStarted = performance.now();
+        const restSent = sink.accepted();
+        for (let left = waiting; left > 0; left = await pendingMessages()) {
+          if (performance.now() - restStarted > 600_000)
+            throw new Error(`the worker left ${left} messages unsent for 10 minutes`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const restSeconds = (performance.now() - restStarted) / 1000;
+        const restCount = sink.accepted() - restSent;
+        rest = `${restCount} in ${restSeconds.toFixed(1)} s (${(restCount / restSeconds).toFixed(0)} msg/s)`;
+        restRates.push(restCount / restSeconds);
         await runtime.mail!.stopWorker();
-        await runtime.mail!.makeWorker(db).drain(); // the rest, so the next idle run is idle
       }
       const p = quantile(load.latenciesMs, 0.99);
       p99[state].push(p);
-      const line = `| ${repeat + 1} | ${state} | ${load.latenciesMs.length} | ${quantile(load.latenciesMs, 0.5).toFixed(1)} | ${p.toFixed(1)} | ${state === "draining" ? `${drained} (${waiting} still waiting)` : "0"} | ${load.failures} |`;
+      const line = `| ${repeat + 1} | ${state} | ${load.latenciesMs.length} | ${quantile(load.latenciesMs, 0.5).toFixed(1)} | ${p.toFixed(1)} | ${state === "draining" ? `${drained} (${waiting} still waiting)` : "0"} | ${rest || "-"} | ${load.failures} |`;
       console.log(line);
       latency.push(line);
     }
@@ -233,7 +247,7 @@ try {
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(", ")} on ${os.availableParallelism()} cores (the machine is shared with other work)`,
-    `- Settings: announcement to ${members} members; ${repeats} repeats; SMTP sink: smtp-server on loopback in the bench process; worker batch 20, ${LANES} lanes, pooled nodemailer transport (${LANES} connections), as clubos serve runs it; registrations: ${clients} clients, ${durationMs} ms after ${warmupMs} ms warm-up, event capacity 500 (the rest waitlisted), the worker in the server's process as clubos serve starts it`,
+    `- Settings: announcement to ${members} members; ${repeats} repeats; SMTP sink: smtp-server on loopback in the bench process; worker batch 20, ${LANES} lanes, pooled nodemailer transport (${LANES} connections), as clubos serve runs it; registrations: ${clients} clients, ${durationMs} ms after ${warmupMs} ms warm-up, event capacity 500 (the rest waitlisted), the worker in the server's process as clubos serve starts it, yielding to requests in flight at ${config.mail.busyBatch} messages per ${config.mail.busyIntervalMs} ms (CLUBOS_MAIL_BUSY_BATCH, CLUBOS_MAIL_BUSY_INTERVAL_MS); each registration queues its confirmation, which drains with the announcement`,
     "",
     "(a) messages/s, nodemailer alone vs. the outbox and its worker, over the same messages:",
     "",
@@ -245,11 +259,11 @@ try {
     "",
     "(b) registration latency, idle outbox vs. while the announcement drains:",
     "",
-    "| repeat | outbox | registrations | p50 ms | p99 ms | messages sent during the run | non-201 |",
-    "|---|---|---|---|---|---|---|",
+    "| repeat | outbox | registrations | p50 ms | p99 ms | messages sent during the run | the rest, sent after the registrations stopped | non-201 |",
+    "|---|---|---|---|---|---|---|---|",
     ...latency,
     "",
-    `Median p99 draining ÷ idle: ${p99Ratio.toFixed(2)}; target within 10% (at most 1.10): ${verdictB}.`,
+    `Median p99 draining ÷ idle: ${p99Ratio.toFixed(2)}; target within 10% (at most 1.10): ${verdictB}. After the registrations stopped, the same worker sent the rest at a median ${median(restRates).toFixed(0)} msg/s (its drain alone, (a): ${median(workerRates).toFixed(0)} msg/s).`,
   ].join("\n");
   if (process.env.BENCH_RESULTS !== "0")
     appendResults(path.join(path.dirname(fileURLToPath(import.meta.url)), "RESULTS.md"), section);

@@ -4,6 +4,7 @@ import proxyAddr from "@fastify/proxy-addr";
 import { parseS3Url, type S3Location } from "../core/backup/s3-location.ts";
 import type { AccessRetention } from "../domains/identity/access-retention.actions.ts";
 import { DEFAULT_ACCESS_RETENTION } from "../domains/identity/access-retention.job.ts";
+import { BUSY_PACE } from "../domains/mail/mail.worker.ts";
 
 /** Typed configuration read once from the environment; every variable is listed in README.md. */
 export interface Config {
@@ -70,6 +71,10 @@ export interface MailConfig {
   /** How long a worker's claim on a message lasts; after that another worker may take it. */
   leaseMs: number;
   pollMs: number;
+  /** While `clubos serve` has requests in flight, its worker sends at most busyBatch messages per
+   * busyIntervalMs (G11: mail yields to the club's requests), and at full speed once they end. */
+  busyBatch: number;
+  busyIntervalMs: number;
   /** Past this many waiting messages, optional mail is refused (C-2). */
   outboxMaxDepth: number;
 }
@@ -282,6 +287,8 @@ function mailConfigFrom(env: NodeJS.ProcessEnv): MailConfig {
     breakerResetMs: intFrom(env, "CLUBOS_MAIL_BREAKER_RESET_MS", 60_000),
     leaseMs: intFrom(env, "CLUBOS_MAIL_LEASE_MS", Math.max(60_000, timeoutMs * 3)),
     pollMs: intFrom(env, "CLUBOS_MAIL_POLL_MS", 2_000),
+    busyBatch: intFrom(env, "CLUBOS_MAIL_BUSY_BATCH", BUSY_PACE.batch),
+    busyIntervalMs: intFrom(env, "CLUBOS_MAIL_BUSY_INTERVAL_MS", BUSY_PACE.intervalMs),
     outboxMaxDepth: intFrom(env, "CLUBOS_OUTBOX_MAX_DEPTH", 10_000),
   };
 }

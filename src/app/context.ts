@@ -1,4 +1,5 @@
 import type { AuditSealer } from "../core/audit-sealer.ts";
+import type { ForegroundLoad } from "../core/foreground-load.ts";
 import type { ModeWatcher } from "../core/modes.ts";
 import type { MailService } from "../domains/mail/mail.service.ts";
 import type { DeployInfo, HttpContext } from "../http/context.ts";
@@ -13,4 +14,6 @@ export interface AppContext extends HttpContext {
   modes: ModeWatcher;
   sealer: AuditSealer;
   mail: MailService;
+  /** The requests this process is serving, counted by the server; its mail worker yields to them. */
+  foreground: ForegroundLoad;
 }

@@ -2,6 +2,7 @@ import { AuditSealer } from "../core/audit-sealer.ts";
 import { connectPglite, connectPostgres, type Database } from "../core/db/connect.ts";
 import { assertNoDrift, migrationStatus } from "../core/db/migrate.ts";
 import { CORE_ERRORS } from "../core/errors.ts";
+import { ForegroundLoad } from "../core/foreground-load.ts";
 import { ModeWatcher } from "../core/modes.ts";
 import { makeAuthenticator } from "../domains/identity/authenticate.ts";
 import { MailService } from "../domains/mail/mail.service.ts";
@@ -59,7 +60,8 @@ export async function openRuntime(
     absoluteHours: config.sessionAbsoluteHours,
   });
   const db = database;
-  const mail = new MailService(config.mail);
+  const foreground = new ForegroundLoad();
+  const mail = new MailService(config.mail, foreground);
   return {
     config,
     database: db,
@@ -67,6 +69,7 @@ export async function openRuntime(
     sealer,
     deploy: null,
     mail,
+    foreground,
     authenticate,
     actionEnv: (actor, requestId) => ({
       database: db,

@@ -34,6 +34,7 @@ import { previewAdminRoutes } from "../domains/pages/preview.admin.routes.tsx";
 import { previewRoutes } from "../domains/pages/preview.routes.tsx";
 import { settingsRoutes } from "../domains/settings/settings.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
+import { countRequestsInFlight } from "../http/foreground.ts";
 import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
 import { enforceDeclarations, routeOf } from "../http/routes.ts";
@@ -119,6 +120,9 @@ export async function buildServer(
     genReqId: () => crypto.randomUUID(),
   });
   app.decorate("ctx", ctx);
+  // First of all hooks, so every request counts while it runs (the mail worker yields to them, G11).
+  // A server built only for its route table (`clubos routes`, the OpenAPI document) has no runtime.
+  if (ctx.foreground) countRequestsInFlight(app, ctx.foreground);
   enforceDeclarations(app);
   await app.register(cookie);
   await app.register(formbody);

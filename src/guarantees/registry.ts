@@ -527,6 +527,11 @@ export const guarantees: readonly Guarantee[] = [
           "delivery runs outside every request and transaction; marked sent only after the server accepted",
         ),
         mech(
+          "src/core/foreground-load.ts",
+          "ForegroundLoad",
+          "the server counts its requests in flight; while any run, the worker in its process sends at most CLUBOS_MAIL_BUSY_BATCH messages per CLUBOS_MAIL_BUSY_INTERVAL_MS (never nothing), at full speed once they end",
+        ),
+        mech(
           "src/domains/mail/mail.delivery.ts",
           "MailDelivery",
           "each SMTP attempt under a timeout and a circuit breaker (cockatiel), jittered backoff between attempts",

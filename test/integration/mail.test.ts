@@ -408,6 +408,30 @@ forEachEngine("mail delivery", (engine) => {
     assert.equal(mail.workerRunning(), false);
   });
 
+  test("[G11] a worker stopped and started again still sends: stopping closes the pooled connections, not the transport", async () => {
+    const app = t.get();
+    const mail = new MailService(settings(smtp));
+    const db = app.runtime.database.db;
+    for (const round of [1, 2]) {
+      mail.startWorker(db);
+      try {
+        await runAction(env, writeMail, { n: 1 });
+        for (let i = 0; i < 100 && smtp.received.length < round; i++) await wait(50);
+        assert.equal(smtp.received.length, round, `round ${round}: the message went out`);
+      } finally {
+        await mail.stopWorker();
+      }
+    }
+    const rows = await statuses(app);
+    assert.deepEqual(
+      rows.map((r) => [r.status, r.attempts]),
+      [
+        ["sent", 1],
+        ["sent", 1],
+      ],
+    );
+  });
+
   test("[G11] without SMTP_URL messages go to the local mailbox, labelled as not sent", async () => {
     const app = t.get();
     const mail = new MailService(settings(undefined));

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import type { ForegroundLoad } from "../../core/foreground-load.ts";
 import type { MailDependency } from "../../http/context.ts";
 import { type DeliverySettings, MailDelivery } from "./mail.delivery.ts";
 import { smtpTransport } from "./mail.transport.ts";
@@ -11,16 +12,22 @@ export interface MailSettings extends DeliverySettings {
   from: string;
   leaseMs: number;
   pollMs: number;
+  /** The worker's pace while requests are in flight (BUSY_PACE by default). */
+  busyBatch?: number;
+  busyIntervalMs?: number;
 }
 
 /** A process's mail: one delivery (one breaker) shared by its worker and `clubos mail test`, and the
- * dependency status routes show. */
+ * dependency status routes show. Its workers yield to the process's foreground work, if given (G11). */
 export class MailService implements MailDependency {
   readonly delivery: MailDelivery;
   readonly configured: boolean;
   private worker: MailWorker | undefined;
 
-  constructor(readonly settings: MailSettings) {
+  constructor(
+    readonly settings: MailSettings,
+    private readonly foreground?: ForegroundLoad,
+  ) {
     this.configured = Boolean(settings.smtpUrl);
     this.delivery = new MailDelivery(
       settings.smtpUrl ? smtpTransport(settings.smtpUrl, settings.from, settings.timeoutMs) : null,
@@ -47,6 +54,9 @@ export class MailService implements MailDependency {
       from: this.settings.from,
       leaseMs: this.settings.leaseMs,
       pollMs: this.settings.pollMs,
+      foreground: this.foreground,
+      busyBatch: this.settings.busyBatch,
+      busyIntervalMs: this.settings.busyIntervalMs,
       ...options,
     });
   }

@@ -72,25 +72,29 @@ export function mailMessageId(outboxId: string, from: string): string {
 export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number): MailTransport {
   const url = new URL(smtpUrl);
   const flag = (name: string) => url.searchParams.get(name) === "true";
-  const transporter = nodemailer.createTransport({
-    pool: true,
-    maxConnections: 4,
-    maxMessages: 100,
-    host: url.hostname,
-    port: url.port ? Number(url.port) : undefined,
-    secure: url.protocol === "smtps:",
-    auth: url.username
-      ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
-      : undefined,
-    // ?requireTLS=true refuses a server that does not offer STARTTLS; ?ignoreTLS=true never upgrades.
-    requireTLS: flag("requireTLS"),
-    ignoreTLS: flag("ignoreTLS"),
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
+  const connect = () =>
+    nodemailer.createTransport({
+      pool: true,
+      maxConnections: 4,
+      maxMessages: 100,
+      host: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      secure: url.protocol === "smtps:",
+      auth: url.username
+        ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+        : undefined,
+      // ?requireTLS=true refuses a server that does not offer STARTTLS; ?ignoreTLS=true never upgrades.
+      requireTLS: flag("requireTLS"),
+      ignoreTLS: flag("ignoreTLS"),
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    });
+  // A closed nodemailer pool refuses every later message ("Connection pool was closed"), so close()
+  // swaps in a fresh pool: a worker stopped and started again (or `clubos mail test` after it) sends.
+  let transporter = connect();
   const send: MailTransport = async (mail, signal) => {
     if (signal.aborted) throw new Error("The attempt was cancelled before it started.");
     try {
@@ -120,6 +124,9 @@ export function smtpTransport(smtpUrl: string, from: string, timeoutMs: number):
       throw error;
     }
   };
-  send.close = () => transporter.close();
+  send.close = () => {
+    transporter.close();
+    transporter = connect();
+  };
   return send;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { DB } from "../../core/db/schema.ts";
+import type { ForegroundLoad } from "../../core/foreground-load.ts";
 import { mailAttempts } from "../../core/metrics.ts";
 import type { MailDelivery } from "./mail.delivery.ts";
 import { messageHeaders } from "./mail.transport.ts";
@@ -14,6 +15,11 @@ import {
   markUndeliverable,
   releaseUnattempted,
 } from "./outbox.repository.ts";
+
+/** The worker's pace while requests are in flight, unless configured (CLUBOS_MAIL_BUSY_BATCH,
+ * CLUBOS_MAIL_BUSY_INTERVAL_MS): 2 messages per 250 ms, about 8 a second, leave a server that is never
+ * idle, at a cost in CPU its requests do not notice. */
+export const BUSY_PACE = { batch: 2, intervalMs: 250 };
 
 /** What a worker needs besides its delivery: where, how long a claim lasts, how often to look. */
 export interface WorkerOptions {
@@ -29,6 +35,12 @@ export interface WorkerOptions {
    * suspended during a restore). */
   paused?: () => boolean;
   log?: (line: string) => void;
+  /** This process's requests in flight (G11: mail never slows a core action). While there are any, the
+   * worker sends at most `busyBatch` messages, one at a time, per `busyIntervalMs` (so mail still leaves
+   * a server that is never idle), and at full speed again once they end. Absent: never busy. */
+  foreground?: Pick<ForegroundLoad, "busy" | "whenIdle">;
+  busyBatch?: number;
+  busyIntervalMs?: number;
   /** Names the worker in claims (claimed_by); random by default. */
   id?: string;
 }
@@ -41,7 +53,19 @@ export interface PassResult {
   dead: number;
   held: number;
   deferred: number;
+  /** Claimed, then given back unattempted because requests arrived: they go out at the busy pace. */
+  yielded: number;
 }
+
+const emptyPass = (): PassResult => ({
+  claimed: 0,
+  sent: 0,
+  retried: 0,
+  dead: 0,
+  held: 0,
+  deferred: 0,
+  yielded: 0,
+});
 
 /** The outbox delivery worker (G11, I-3, W-6): outside every request and transaction, it claims due
  * messages with a lease, sends each through MailDelivery (timeout, circuit breaker) and records the
@@ -55,6 +79,8 @@ export class MailWorker {
   /** Set by stop(): a drain under way ends after its pass. */
   private stopping = false;
   private readonly domain: string;
+  /** When the next pass may start while the process is busy (shared by the drain's passes). */
+  private nextBusyPassAt = 0;
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `worker:${randomUUID().slice(0, 8)}`;
@@ -87,12 +113,14 @@ export class MailWorker {
 
   /** Passes until nothing is due (or the breaker opens, or delivery is paused). Two passes run at once,
    * each with its own claim, so the connections keep sending while one pass waits for its slowest
-   * message and records its batch. */
+   * message and records its batch. While requests are in flight, passes are small and paced instead. */
   async drain(): Promise<PassResult> {
-    const total: PassResult = { claimed: 0, sent: 0, retried: 0, dead: 0, held: 0, deferred: 0 };
+    const total = emptyPass();
     const loop = async () => {
       for (;;) {
-        const pass = await this.runOnce();
+        const busy = await this.paceWhileBusy();
+        if (this.stopping) return;
+        const pass = await this.runOnce(busy);
         for (const key of Object.keys(total) as (keyof PassResult)[]) total[key] += pass[key];
         if (pass.claimed === 0 || pass.deferred > 0 || this.stopping) return;
       }
@@ -101,27 +129,48 @@ export class MailWorker {
     return total;
   }
 
-  /** One pass: claim a batch and deliver it. */
-  async runOnce(): Promise<PassResult> {
-    const result: PassResult = { claimed: 0, sent: 0, retried: 0, dead: 0, held: 0, deferred: 0 };
-    const { delivery } = this.options;
+  /** Waits while the process is busy until a busy pass is due (one per busyIntervalMs, whichever of the
+   * drain's passes takes it); true if the next pass is such a small one, false once the process is idle
+   * (or the worker stops). Wakes as soon as the requests end, so an idle server drains at full speed. */
+  private async paceWhileBusy(): Promise<boolean> {
+    const { foreground } = this.options;
+    for (;;) {
+      if (!foreground?.busy() || this.stopping) return false;
+      const wait = this.nextBusyPassAt - performance.now();
+      if (wait <= 0) {
+        this.nextBusyPassAt = performance.now() + (this.options.busyIntervalMs ?? BUSY_PACE.intervalMs);
+        return true;
+      }
+      await foreground.whenIdle(wait);
+    }
+  }
+
+  /** One pass: claim a batch and deliver it; `busy`: a small one through one lane (requests in flight). */
+  async runOnce(busy = false): Promise<PassResult> {
+    const result = emptyPass();
+    const { delivery, foreground } = this.options;
     if (this.options.paused?.() || delivery.resting()) return result;
     const claimed = await claimDueMessages(this.options.db, {
       worker: this.id,
-      limit: this.options.batch ?? 20,
+      limit: busy ? (this.options.busyBatch ?? BUSY_PACE.batch) : (this.options.batch ?? 20),
       leaseMs: this.options.leaseMs,
       domain: this.domain,
     });
     result.claimed = claimed.length;
     const queue = [...claimed];
     const accepted: { id: string; response: string }[] = [];
-    const lanes = Array.from({ length: Math.min(this.options.concurrency ?? 4, queue.length) }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        result[await this.deliver(next, accepted)]++;
+    const laneCount = busy ? 1 : (this.options.concurrency ?? 4);
+    const lanes = Array.from({ length: Math.min(laneCount, queue.length) }, async () => {
+      // A full-speed pass stops taking messages once requests arrive (G11); the rest is given back below.
+      while (queue.length > 0 && (busy || !foreground?.busy())) {
+        result[await this.deliver(queue.shift()!, accepted)]++;
       }
     });
     try {
       await Promise.all(lanes);
+      // Given back at once, unattempted: the next (busy) passes claim them again.
+      await releaseUnattempted(this.options.db, { ids: queue.map((m) => m.id), worker: this.id, delayMs: 0 });
+      result.yielded = queue.length;
     } finally {
       // Marked together, and also when a lane failed: what the server accepted must not go out twice.
       await markSentMany(this.options.db, this.id, accepted);
@@ -169,7 +218,11 @@ export class MailWorker {
         await markDead(db, { ...claim, error: outcome.error, attempted: true });
         return "dead";
       case "breaker open":
-        await releaseUnattempted(db, { ...claim, delayMs: delivery.settings.breakerResetMs });
+        await releaseUnattempted(db, {
+          ids: [m.id],
+          worker: this.id,
+          delayMs: delivery.settings.breakerResetMs,
+        });
         return "deferred";
       case "failed": {
         const state = await markAttemptFailed(db, {

@@ -161,15 +161,20 @@ export async function markDead(db: Kysely<DB>, o: Outcome & { error: string; att
     .execute();
 }
 
-/** Not attempted (the breaker is open): back in the queue after delayMs, no attempt counted. */
-export async function releaseUnattempted(db: Kysely<DB>, o: Outcome & { delayMs: number }) {
+/** Claimed but not attempted (the breaker is open, or the worker yields to requests: G11): back in the
+ * queue after delayMs, no attempt counted, each only while this worker still holds its claim. */
+export async function releaseUnattempted(
+  db: Kysely<DB>,
+  o: { ids: readonly string[]; worker: string; delayMs: number },
+) {
+  if (o.ids.length === 0) return;
   await db
     .updateTable("outbox")
     .set({
       ...released,
       available_at: sql<Date>`now() + ${o.delayMs} * interval '1 millisecond'`,
     })
-    .where("id", "=", o.id)
+    .where("id", "in", o.ids)
     .where("claimed_by", "=", o.worker)
     .where("status", "=", "pending")
     .execute();
