@@ -3,8 +3,9 @@ import type { Database } from "./db/connect.ts";
 
 /* The invariant scanner (INV-10). The database refuses most bad states by itself (foreign keys,
  * CHECKs, triggers); the scanner finds the ones that got in anyway: a superuser with triggers off,
- * a restore of a damaged dump, a bug in a repair script. Each check is one set-based query, so a
- * scan costs a handful of statements however big the club is. Violations are SEV-1 and are never
+ * a restore of a damaged dump, a bug in a repair script. Each check is one set-based query (a big one
+ * cut into parts, CheckPlan), so a scan costs a handful of statements however big the club is; the
+ * runner keeps SCAN_CONNECTIONS of them running at a time. Violations are SEV-1 and are never
  * repaired here: the scanner only reports and records. */
 
 /** One row that breaks an invariant: what it is, which one, and what is wrong with it. */
