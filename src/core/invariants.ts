@@ -1,6 +1,9 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Database } from "./db/connect.ts";
 
+/** Where a check's queries run: the database itself, or a read-only snapshot of it (a backup's). */
+export type CheckReader = Pick<Database, "db">;
+
 /* The invariant scanner (INV-10). The database refuses most bad states by itself (foreign keys,
  * CHECKs, triggers); the scanner finds the ones that got in anyway: a superuser with triggers off,
  * a restore of a damaged dump, a bug in a repair script. Each check is one set-based query, so a
@@ -27,7 +30,7 @@ export interface InvariantCheck {
    * called just before the check runs, it returns the query to run instead of sql, a note saying what
    * that query covered (kept with the result, so a partial check never passes for a full one), and a
    * statement to run when the query found nothing (recording how far it verified). */
-  plan?: (database: Database) => Promise<CheckPlan>;
+  plan?: (reader: CheckReader) => Promise<CheckPlan>;
 }
 
 /** What InvariantCheck.plan decided for one run. */
@@ -63,14 +66,18 @@ export interface InvariantReport {
 /** How many violating rows a check reports; the count is always exact. */
 export const SAMPLE_LIMIT = 100;
 
-async function runCheck(database: Database, check: InvariantCheck): Promise<CheckResult> {
+async function runCheck(
+  database: Database,
+  reader: CheckReader,
+  check: InvariantCheck,
+): Promise<CheckResult> {
   const base: Pick<CheckResult, "id" | "rule" | "description" | "note"> = {
     id: check.id,
     rule: check.rule,
     description: check.description,
   };
   try {
-    const plan: CheckPlan = check.plan ? await check.plan(database) : { sql: check.sql };
+    const plan: CheckPlan = check.plan ? await check.plan(reader) : { sql: check.sql };
     if (plan.note) base.note = plan.note;
     // count(*) OVER () is computed before LIMIT, so one statement gives the exact count and a sample.
     const { rows } = await sql<Violation & { total: number }>`
@@ -78,7 +85,7 @@ async function runCheck(database: Database, check: InvariantCheck): Promise<Chec
              v.subject_id::text AS subject_id, v.detail::text AS detail
       FROM (${plan.sql}) AS v
       ORDER BY 2, 3, 4
-      LIMIT ${SAMPLE_LIMIT}`.execute(database.db);
+      LIMIT ${SAMPLE_LIMIT}`.execute(reader.db);
     const sample = rows.map(({ subject_type, subject_id, detail }) => ({ subject_type, subject_id, detail }));
     const violations = Number(rows[0]?.total ?? 0);
     if (violations === 0 && plan.onClean) await plan.onClean.execute(database.db);
@@ -97,17 +104,22 @@ async function runCheck(database: Database, check: InvariantCheck): Promise<Chec
 /** Runs the checks, one query each, and records the run in invariant_runs (INV-10: reviewable).
  * Opens no transaction of its own, so it also runs inside a caller's transaction (restore checks).
  * actor is the audit-style reference of who asked, e.g. `operator:alice`. The list of every domain's
- * checks is assembled by the app (src/app/invariants.ts): the core knows no domain. */
+ * checks is assembled by the app (src/app/invariants.ts): the core knows no domain. With readFrom (a
+ * backup's snapshot) the checks read it instead, so the result describes exactly the data backed up and
+ * the live database is not held by them; the run and a clean check's record still go to database. */
 export async function runChecks(
   database: Database,
   actor: string,
   checks: InvariantCheck[],
-  options: { onProgress?: (done: number, total: number, check: CheckResult) => void } = {},
+  options: {
+    onProgress?: (done: number, total: number, check: CheckResult) => void;
+    readFrom?: CheckReader;
+  } = {},
 ): Promise<InvariantReport> {
   const startedAt = new Date();
   const results: CheckResult[] = [];
   for (const check of checks) {
-    const result = await runCheck(database, check);
+    const result = await runCheck(database, options.readFrom ?? database, check);
     results.push(result);
     options.onProgress?.(results.length, checks.length, result);
   }
