@@ -9,8 +9,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/app/config.ts";
 import { openRuntime } from "../../src/app/runtime.ts";
+import { sealAuditChain } from "../../src/core/audit-chain.ts";
 import { isBackupId } from "../../src/core/backup/format.ts";
 import { type ClubSize, seedBigClubWith } from "./big-club.ts";
+import { processCpuMs } from "./cpu-time.ts";
 import { startClubos } from "./servers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -20,12 +22,20 @@ interface Load {
   perSecond: number;
   p50: number;
   p99: number;
+  max: number;
   non2xx: number;
+  /** Errors, timeouts included. */
   errors: number;
+  timeouts: number;
 }
 
-/** autocannon in its own process (bench/lib/autocannon-run.mjs) for durationMs. */
-function autocannon(url: string, connections: number, durationMs: number, warmupMs = 0): Promise<Load> {
+/** autocannon in its own process (bench/lib/autocannon-run.mjs) for durationMs, or until stop(). */
+function autocannon(
+  url: string,
+  connections: number,
+  durationMs: number,
+  warmupMs = 0,
+): Promise<Load> & { stop(): void } {
   const child = spawn(
     process.execPath,
     [
@@ -34,7 +44,7 @@ function autocannon(url: string, connections: number, durationMs: number, warmup
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
-  return new Promise((resolve, reject) => {
+  const result = new Promise<Load>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (c) => {
       out += c;
@@ -46,6 +56,7 @@ function autocannon(url: string, connections: number, durationMs: number, warmup
       line ? resolve(JSON.parse(line)) : reject(new Error(`no autocannon result: ${out}`));
     });
   });
+  return Object.assign(result, { stop: () => child.kill("SIGTERM") });
 }
 
 /** `clubos backup create` as an operator runs it against the running server; resolves with its time. */
@@ -72,9 +83,25 @@ function cliBackup(env: Record<string, string>): Promise<number> {
   });
 }
 
+/** Waits until the server has been idle (under a tenth of a core) for two seconds in a row: its first
+ * scheduler tick, a few seconds after the start, runs every job once (the invariant scan, a backup, a
+ * restore drill of it...), and at the benchmark's size that takes minutes of the same one connection. */
+async function settled(pid: number): Promise<number> {
+  const t = performance.now();
+  await new Promise((r) => setTimeout(r, 8_000));
+  for (let quiet = 0; quiet < 2; ) {
+    const before = processCpuMs(pid);
+    await new Promise((r) => setTimeout(r, 1_000));
+    quiet = processCpuMs(pid) - before < 100 ? quiet + 1 : 0;
+  }
+  return performance.now() - t;
+}
+
 export interface EmbeddedResult {
   size: ClubSize;
   seedMs: number;
+  sealMs: number;
+  settleMs: number;
   backupAloneMs: number;
   backupUnderLoadMs: number;
   bundleBytes: number;
@@ -99,18 +126,24 @@ export async function measureEmbeddedBackup(size: ClubSize, connections = 8): Pr
     if (database.kind !== "pglite") throw new Error("the embedded case needs the embedded database");
     await seedBigClubWith((text, params) => database.pglite.query(text, params), size);
     const seedMs = performance.now() - t;
+    // Sealed (and anchored) before the server starts: its sealer would otherwise still be chaining the
+    // seeded entries, on the same one connection, while the backups are measured.
+    const s = performance.now();
+    for (let n = 1; n > 0; ) n = await sealAuditChain(database, runtime.config.backupDir);
+    const sealMs = performance.now() - s;
     await runtime.close();
 
     const server = await startClubos(env);
     try {
       const page = `${server.url}/events`;
+      const settleMs = await settled(server.pid);
       const backupAloneMs = await cliBackup(env);
       const window = Math.max(5_000, Math.round(backupAloneMs));
       const baseline = await autocannon(page, connections, window, 2_000);
-      const [during, backupUnderLoadMs] = await Promise.all([
-        autocannon(page, connections, window),
-        cliBackup(env),
-      ]);
+      // The load runs exactly as long as the backup: started first, stopped when the backup ends.
+      const load = autocannon(page, connections, 30 * 60_000);
+      const backupUnderLoadMs = await cliBackup(env).finally(() => load.stop());
+      const during = await load;
       const bundles = fs
         .readdirSync(env.CLUBOS_BACKUP_DIR)
         .filter(isBackupId)
@@ -122,6 +155,8 @@ export async function measureEmbeddedBackup(size: ClubSize, connections = 8): Pr
       return {
         size,
         seedMs,
+        sealMs,
+        settleMs,
         backupAloneMs,
         backupUnderLoadMs,
         bundleBytes,

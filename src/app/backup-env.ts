@@ -97,7 +97,7 @@ export function recordedHeadsOfBackups(config: Config, installation: string): Re
   );
 }
 
-/** Takes a backup as this configuration says (folder, key, copy targets, the invariant scan first): the
+/** Takes a backup as this configuration says (folder, key, copy targets, the invariant scan of the snapshot): the
  * one way both `clubos backup create` and the scheduled job take one. */
 export function takeBackup(
   config: Config,

@@ -92,7 +92,7 @@ export async function sealAuditChain(database: Database, backupDir: string): Pro
 }
 
 /** The chain's head: the last sealed seq and its hash. */
-export async function chainHead(database: Database): Promise<ChainHead | null> {
+export async function chainHead(database: Pick<Database, "db">): Promise<ChainHead | null> {
   const row = await database.db
     .selectFrom("audit_chain")
     .select(["seq", "chain_hash"])

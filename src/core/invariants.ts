@@ -1,6 +1,9 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Database } from "./db/connect.ts";
 
+/** Where a check's queries run: the database itself, or a read-only snapshot of it (a backup's). */
+export type CheckReader = Pick<Database, "db">;
+
 /* The invariant scanner (INV-10). The database refuses most bad states by itself (foreign keys,
  * CHECKs, triggers); the scanner finds the ones that got in anyway: a superuser with triggers off,
  * a restore of a damaged dump, a bug in a repair script. Each check is one set-based query (a big one
@@ -29,7 +32,7 @@ export interface InvariantCheck {
    * instead of sql, a note saying what they covered (kept with the result, so a partial check never
    * passes for a full one), and a statement to run when they found nothing (recording how far it
    * verified). */
-  plan?: (database: Database) => Promise<CheckPlan>;
+  plan?: (reader: CheckReader) => Promise<CheckPlan>;
 }
 
 /** What InvariantCheck.plan decided for one run. */
@@ -100,31 +103,34 @@ function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
 type Slot = ReturnType<typeof limiter>;
 
 /** One part's violations: the exact count and the first SAMPLE_LIMIT rows. */
-async function sampleOf(database: Database, part: RawBuilder<Violation>) {
+async function sampleOf(reader: CheckReader, part: RawBuilder<Violation>) {
   // count(*) OVER () is computed before LIMIT, so one statement gives the exact count and a sample.
   const { rows } = await sql<Violation & { total: number }>`
     SELECT v.subject_type::text AS subject_type, v.subject_id::text AS subject_id,
            v.detail::text AS detail, count(*) OVER () AS total
     FROM (${part}) AS v
-    ${sampleOrder}`.execute(database.db);
+    ${sampleOrder}`.execute(reader.db);
   const sample = rows.map(({ subject_type, subject_id, detail }) => ({ subject_type, subject_id, detail }));
   return { violations: Number(rows[0]?.total ?? 0), sample };
 }
 
 /** The sample the whole query would have given, from its parts' samples (each already the first rows
  * of its part in sampleOrder), sorted by the database itself. */
-async function mergedSample(database: Database, samples: Violation[][]): Promise<Violation[]> {
-  const withRows = samples.filter((s) => s.length > 0);
-  if (withRows.length <= 1) return withRows[0] ?? [];
+async function mergedSample(reader: CheckReader, withRows: Violation[][]): Promise<Violation[]> {
   const { rows } = await sql<Violation>`
     SELECT v.subject_type, v.subject_id, v.detail
     FROM jsonb_to_recordset(${JSON.stringify(withRows.flat())}::jsonb)
          AS v(subject_type text, subject_id text, detail text)
-    ${sampleOrder}`.execute(database.db);
+    ${sampleOrder}`.execute(reader.db);
   return rows;
 }
 
-async function runCheck(database: Database, check: InvariantCheck, slot: Slot): Promise<CheckResult> {
+async function runCheck(
+  database: Database,
+  reader: CheckReader,
+  check: InvariantCheck,
+  slot: Slot,
+): Promise<CheckResult> {
   const base: Pick<CheckResult, "id" | "rule" | "description" | "note"> = {
     id: check.id,
     rule: check.rule,
@@ -138,21 +144,19 @@ async function runCheck(database: Database, check: InvariantCheck, slot: Slot): 
     });
   const ms = () => (started === undefined ? 0 : performance.now() - started);
   try {
-    const plan: CheckPlan = check.plan ? await timed(() => check.plan!(database)) : { parts: [check.sql] };
+    const plan: CheckPlan = check.plan ? await timed(() => check.plan!(reader)) : { parts: [check.sql] };
     if (plan.note) base.note = plan.note;
     // Every part is waited for, failed or not, so a failed check leaves no query of it running.
-    const settled = await Promise.allSettled(plan.parts.map((part) => timed(() => sampleOf(database, part))));
+    const settled = await Promise.allSettled(plan.parts.map((part) => timed(() => sampleOf(reader, part))));
     const outcomes = settled.map((s) => {
       if (s.status === "rejected") throw s.reason;
       return s.value;
     });
     const violations = outcomes.reduce((sum, o) => sum + o.violations, 0);
-    const sample = await timed(() =>
-      mergedSample(
-        database,
-        outcomes.map((o) => o.sample),
-      ),
-    );
+    // Merging takes a place in the queue only when two or more parts found rows to merge.
+    const withRows = outcomes.map((o) => o.sample).filter((rows) => rows.length > 0);
+    const sample =
+      withRows.length > 1 ? await timed(() => mergedSample(reader, withRows)) : (withRows[0] ?? []);
     if (violations === 0 && plan.onClean) {
       const onClean = plan.onClean;
       await timed(() => onClean.execute(database.db));
@@ -175,19 +179,24 @@ async function runCheck(database: Database, check: InvariantCheck, slot: Slot): 
  * report lists the checks in the order given. Opens no transaction of its own, so it also runs inside
  * a caller's transaction (restore checks). actor is the audit-style reference of who asked, e.g.
  * `operator:alice`. The list of every domain's checks is assembled by the app (src/app/invariants.ts):
- * the core knows no domain. */
+ * the core knows no domain. With readFrom (a backup's snapshot) the checks read it instead, so the result
+ * describes exactly the data backed up and the live database is not held by them; the run and a clean
+ * check's record still go to database. */
 export async function runChecks(
   database: Database,
   actor: string,
   checks: InvariantCheck[],
-  options: { onProgress?: (done: number, total: number, check: CheckResult) => void } = {},
+  options: {
+    onProgress?: (done: number, total: number, check: CheckResult) => void;
+    readFrom?: CheckReader;
+  } = {},
 ): Promise<InvariantReport> {
   const startedAt = new Date();
   const slot = limiter(SCAN_CONNECTIONS);
   let done = 0;
   const results = await Promise.all(
     checks.map(async (check) => {
-      const result = await runCheck(database, check, slot);
+      const result = await runCheck(database, options.readFrom ?? database, check, slot);
       options.onProgress?.(++done, checks.length, result);
       return result;
     }),

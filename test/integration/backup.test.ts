@@ -27,6 +27,7 @@ import {
   verifyBackup,
 } from "../../src/core/backup/index.ts";
 import type { ClubError } from "../../src/core/errors.ts";
+import { runChecks } from "../../src/core/invariants.ts";
 import { createMemberRecord } from "../../src/domains/members/member-create.actions.ts";
 import { startTestApp, suiteApp } from "../helpers/app.ts";
 import { cliEnv, tamperCommitted } from "../helpers/audit.ts";
@@ -70,9 +71,15 @@ forEachEngine("backups", (engine) => {
   test("[G01] a backup restores table for table and row for row, and its manifest describes it", async () => {
     const { runtime, dirs } = suite.get();
     await seedClub(runtime);
-    const made = await createBackup(runtime.database, opts(dirs.backup, key));
-    // After the backup: its invariant scan, recorded before the snapshot, is part of what it holds.
-    const before = await tableDigests(runtime.database);
+    // The database as the snapshot holds it: the backup's invariant scan reads the snapshot, so its
+    // record (the run, the chain checkpoint) is written after it, to the database and not the bundle.
+    let before: Record<string, string> = {};
+    const made = await createBackup(runtime.database, {
+      ...opts(dirs.backup, key),
+      onProgress: async (event) => {
+        if (event.step === "snapshot") before = await tableDigests(runtime.database);
+      },
+    });
     const m = made.manifest;
     assert.ok(!m.tables.some((t) => t.name.startsWith("schema_")), "migration bookkeeping is not data");
     assert.equal(m.tables.find((t) => t.name === "members")!.rows, Number(before.members!.split(":")[0]));
@@ -394,6 +401,37 @@ forEachEngine("backups while the server runs", (engine) => {
   });
 });
 
+forEachEngine("a backup's invariant scan", (engine) => {
+  const suite = suiteApp(engine);
+
+  test("[G01] the scan reads the snapshot: a violation written after it is neither backed up nor reported", async () => {
+    const { runtime, dirs } = suite.get();
+    await seedClub(runtime);
+    // A tally off by five, written with the triggers off as a repair script could: events.tallies finds it.
+    const skewTallies = (by: number) =>
+      runtime.database.db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL session_replication_role = replica`.execute(trx);
+        await sql`UPDATE event_tallies SET confirmed_seats = confirmed_seats + ${by}`.execute(trx);
+      });
+    try {
+      const made = await createBackup(runtime.database, {
+        ...opts(dirs.backup, null),
+        onProgress: async (event) => {
+          if (event.step === "snapshot") await skewTallies(5);
+        },
+      });
+      assert.equal(made.manifest.invariants?.ok, true, JSON.stringify(made.manifest.invariants));
+      const live = await runChecks(runtime.database, "system:test", allInvariantChecks());
+      assert.ok(
+        live.checks.some((c) => c.id === "events.tallies" && c.violations > 0),
+        "the live database holds the violation the backup's scan did not see",
+      );
+    } finally {
+      await skewTallies(-5);
+    }
+  });
+});
+
 postgresOnly("backups losing their connection", () => {
   const suite = suiteApp("postgres");
 
@@ -426,12 +464,15 @@ test("[G01] a PGlite backup restores into a PostgreSQL database (moving to a ser
   try {
     await seedClub(app.runtime);
     // gzip here (brotli is the default elsewhere): a bundle reads back with the codec its manifest names.
+    let before: Record<string, string> = {};
     const made = await createBackup(source.database, {
       ...opts(dir, key),
       compression: { codec: "gzip", level: 3 },
+      onProgress: async (event) => {
+        if (event.step === "snapshot") before = await tableDigests(source.database);
+      },
     });
     assert.match(made.manifest.tables[0]!.file, /\.copy\.gz\.enc$/);
-    const before = await tableDigests(source.database);
     const target = await openTestDatabase("postgres");
     try {
       await restoreInto(target.database, made.dir, key);

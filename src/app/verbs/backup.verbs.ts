@@ -79,9 +79,7 @@ export function registerBackupVerbs(backup: Command, env: CliEnv): void {
           `${humanBytes(bytes)}${m.encryption ? `, encrypted with key ${m.encryption.keyFingerprint}` : ", NOT encrypted"}, in ${created.dir}`,
       );
       if (m.invariants && !m.invariants.ok)
-        env.io.out(
-          `WARNING: the invariant scan before this backup found problems (run ${m.invariants.runId}).`,
-        );
+        env.io.out(`WARNING: the invariant scan of this backup found problems (run ${m.invariants.runId}).`);
       env.io.out(`It is untrusted until a drill passes: clubos backup drill ${created.id} --actor NAME`);
       for (const copy of created.copies) {
         env.io.out(

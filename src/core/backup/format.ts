@@ -71,7 +71,7 @@ export interface Manifest {
   tables: TableEntry[];
   sequences: SequenceEntry[];
   auditChain: { head: { seq: number; chainHash: string } | null; anchors: number };
-  /** The invariant scan of the source taken just before the snapshot (null when none was asked). */
+  /** The invariant scan of the snapshot, i.e. of the data in the bundle (null when none was asked). */
   invariants: {
     ok: boolean;
     runId: string;

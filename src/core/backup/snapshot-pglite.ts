@@ -1,23 +1,60 @@
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { Worker } from "node:worker_threads";
 import type { PgliteDatabase } from "../db/connect.ts";
+import { copyDataFolder } from "./data-folder-copy.ts";
 import { sessionSql } from "./format.ts";
 import { describeSnapshot, type Snapshot, tableSelect } from "./snapshot.ts";
+import { snapshotReader } from "./snapshot-reader.ts";
 
 type Reply = { id: number; rows?: unknown[]; bytes?: ArrayBuffer; error?: string; done?: boolean };
 
-/** Dumps the data folder while holding the one connection (so no transaction is half-way through it:
- * the copy is what a clean stop would leave), then reads it in a worker thread: the server's
- * connection is busy only for the dump, not for the export. */
+/** A table's COPY text arrives whole; hashing and counting it in one piece would hold the server's
+ * event loop for as long (about a second for the largest table of the benchmark club), so it is passed
+ * on in slices, and requests are answered between them. */
+const SLICE_BYTES = 1 << 20;
+function* slices(bytes: Buffer): Generator<Buffer> {
+  for (let at = 0; at < bytes.length; at += SLICE_BYTES) yield bytes.subarray(at, at + SLICE_BYTES);
+}
+
+/** The data folder of a PGlite kept on disk (null for one in memory). */
+function folderOf(database: PgliteDatabase): string | null {
+  const dir = database.pglite.dataDir;
+  if (!dir || dir.includes("://")) return null;
+  const resolved = path.resolve(dir);
+  return fs.existsSync(resolved) ? resolved : null;
+}
+
+/** Copies the data folder (copyDataFolder: the server keeps answering while it is read; the one
+ * connection is held only to copy again what changed meanwhile, so no transaction is half-way through
+ * the copy: it is what a clean stop would leave) into a folder beside it, then reads the copy in a worker
+ * thread. A database in memory is dumped instead, holding the connection (tests and tools: small). */
 export async function openPgliteSnapshot(database: PgliteDatabase): Promise<Snapshot> {
-  const tar = await database.db.connection().execute(async () => {
-    const file = await database.pglite.dumpDataDir("none");
-    return file.arrayBuffer();
-  });
-  const worker = new Worker(new URL("./pglite-worker.mjs", import.meta.url), {
-    workerData: { tar, session: sessionSql() },
-    transferList: [tar],
-  });
+  const source = folderOf(database);
+  const hold = <T>(fn: () => Promise<T>) => database.db.connection().execute(fn);
+  let copy: string | null = null;
+  let workerData: { session: string; dataDir?: string; tar?: ArrayBuffer };
+  const transferList: ArrayBuffer[] = [];
+  if (source) {
+    copy = path.join(path.dirname(source), `backup-snapshot-${randomUUID()}`);
+    try {
+      await copyDataFolder(source, copy, (secondPass) => hold(secondPass));
+    } catch (error) {
+      fs.rmSync(copy, { recursive: true, force: true });
+      throw error;
+    }
+    workerData = { session: sessionSql(), dataDir: copy };
+  } else {
+    const tar = await hold(async () => (await database.pglite.dumpDataDir("none")).arrayBuffer());
+    workerData = { session: sessionSql(), tar };
+    transferList.push(tar);
+  }
+  const removeCopy = () => {
+    if (copy) fs.rmSync(copy, { recursive: true, force: true, maxRetries: 3 });
+  };
+  const worker = new Worker(new URL("./pglite-worker.mjs", import.meta.url), { workerData, transferList });
   let next = 1;
   const waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   let failed: Error | null = null;
@@ -37,12 +74,16 @@ export async function openPgliteSnapshot(database: PgliteDatabase): Promise<Snap
     if (reply.error) w.reject(new Error(reply.error));
     else w.resolve(reply);
   });
-  const ask = (type: "query" | "copy" | "close", sql = ""): Promise<Reply> => {
+  const ask = (
+    type: "query" | "copy" | "close",
+    sql = "",
+    params: readonly unknown[] = [],
+  ): Promise<Reply> => {
     if (failed) return Promise.reject(failed);
     const id = next++;
     return new Promise((resolve, reject) => {
       waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, type, sql });
+      worker.postMessage({ id, type, sql, params });
     });
   };
   try {
@@ -51,17 +92,20 @@ export async function openPgliteSnapshot(database: PgliteDatabase): Promise<Snap
     return {
       lanes: 1,
       info,
+      reader: snapshotReader(async (text, params) => (await ask("query", text, params)).rows ?? []),
       async copyOut(table) {
         const reply = await ask("copy", tableSelect(table));
-        return Readable.from([Buffer.from(reply.bytes ?? new ArrayBuffer(0))]);
+        return Readable.from(slices(Buffer.from(reply.bytes ?? new ArrayBuffer(0))));
       },
       async close() {
         await ask("close").catch(() => {});
         await worker.terminate();
+        removeCopy();
       },
     };
   } catch (error) {
     await worker.terminate();
+    removeCopy();
     throw error;
   }
 }

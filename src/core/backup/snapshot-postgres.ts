@@ -3,6 +3,7 @@ import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { sessionSql } from "./format.ts";
 import { describeSnapshot, type Snapshot, tableSelect } from "./snapshot.ts";
+import { snapshotReader } from "./snapshot-reader.ts";
 
 async function client(url: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url, application_name: "clubos-backup" });
@@ -35,6 +36,7 @@ export async function openPostgresSnapshot(url: string, lanes: number): Promise<
     return {
       lanes: count,
       info,
+      reader: snapshotReader(async (text, params) => (await exporter.query(text, [...params])).rows),
       async copyOut(table, lane) {
         return readers[lane]!.query(copyTo(`COPY (${tableSelect(table)}) TO STDOUT`)) as Readable;
       },

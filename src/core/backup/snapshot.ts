@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { Database } from "../db/connect.ts";
+import type { CheckReader } from "../invariants.ts";
 import { quoteIdent, SCHEMA_BOOKKEEPING, type SequenceEntry } from "./format.ts";
 
 /* A consistent, read-only view of the whole database, taken once and read table by table: on
@@ -25,11 +26,13 @@ export interface SnapshotInfo {
   chainHead: { seq: number; chainHash: string } | null;
 }
 
-/** An open snapshot: describe it, stream a table's COPY text on one of its lanes, close it. */
+/** An open snapshot: describe it, query it, stream a table's COPY text on one of its lanes, close it. */
 export interface Snapshot {
   /** How many tables can be read at once. */
   lanes: number;
   info: SnapshotInfo;
+  /** The snapshot as the invariant checks read it (read-only; one statement at a time). */
+  reader: CheckReader;
   copyOut(table: SnapshotTable, lane: number): Promise<Readable>;
   close(): Promise<void>;
 }

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import { chainHead } from "../../core/audit-chain.ts";
-import type { Database } from "../../core/db/connect.ts";
-import type { InvariantCheck, Violation } from "../../core/invariants.ts";
+import type { CheckReader, InvariantCheck, Violation } from "../../core/invariants.ts";
 
 /* The ops domain's invariants as scans: the audit chain and the single system_state row. The chain
  * hashes are recomputed with the same SQL function the sealer uses (clubos_audit_entry_hash), so
@@ -134,7 +133,7 @@ function chainSql() {
 }
 
 /** The chain's first seq, its first seq after `from`, and its head, for cutting it into ranges. */
-async function chainBounds(database: Database, from: number) {
+async function chainBounds(database: CheckReader, from: number) {
   const { rows } = await sql<{ first: string | null; after: string | null; head: string | null }>`
     SELECT (SELECT min(seq) FROM audit_chain) AS first,
            (SELECT min(seq) FROM audit_chain WHERE seq > ${from}::bigint) AS after,
@@ -145,7 +144,7 @@ async function chainBounds(database: Database, from: number) {
 
 /** Where a scheduled scan may start re-hashing: the newest checkpoint, while the newest full one is
  * recent; 0 (everything) otherwise. */
-async function incrementalStart(database: Database): Promise<{ seq: number; since: string } | null> {
+async function incrementalStart(database: CheckReader): Promise<{ seq: number; since: string } | null> {
   const { rows } = await sql<{ seq: string | null; since: Date | null }>`
     SELECT (SELECT max(seq) FROM audit_chain_checkpoints) AS seq,
            (SELECT max(verified_at) FROM audit_chain_checkpoints WHERE full_scan) AS since
