@@ -1,5 +1,6 @@
 import { AuditSealer } from "../core/audit-sealer.ts";
 import { connectPglite, connectPostgres, type Database } from "../core/db/connect.ts";
+import { contentVersionsReader } from "../core/db/content-versions.ts";
 import { assertNoDrift, migrationStatus } from "../core/db/migrate.ts";
 import { CORE_ERRORS } from "../core/errors.ts";
 import { ModeWatcher } from "../core/modes.ts";
@@ -54,6 +55,7 @@ export async function openRuntime(
   }
   const modes = new ModeWatcher(database, config.modePollMs);
   const sealer = new AuditSealer(database, config.backupDir);
+  const contentVersions = contentVersionsReader(database.db);
   const authenticate = makeAuthenticator(database, {
     idleMinutes: config.sessionIdleMinutes,
     absoluteHours: config.sessionAbsoluteHours,
@@ -68,6 +70,7 @@ export async function openRuntime(
     deploy: null,
     mail,
     authenticate,
+    contentVersions,
     actionEnv: (actor, requestId) => ({
       database: db,
       actor,

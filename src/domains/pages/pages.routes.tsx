@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.ts";
+import { contentVersionsOf } from "../../http/content-versions.ts";
 import { READ } from "../../http/declarations.ts";
 import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
@@ -27,6 +28,7 @@ import {
   type PublishedPage,
   publishedNews,
   viewerOf,
+  viewerRead,
 } from "./pages.repository.ts";
 import { HomeQuery, SLUG_PARAMS } from "./pages.schemas.ts";
 import {
@@ -183,9 +185,16 @@ interface PageRead {
   viewer: Viewer;
 }
 
-async function readPage(request: FastifyRequest, slug: string): Promise<PageRead> {
+/** Both through the render cache at the content versions this request read (after it arrived): what
+ * the database says now, read from the database only when it changed. */
+async function readPage(request: FastifyRequest, cache: PageRenderCache, slug: string): Promise<PageRead> {
   const db = request.server.ctx.database.db;
-  const [state, viewer] = await Promise.all([publishedPageState(db, slug), viewerOf(db, request.auth.actor)]);
+  const actor = request.auth.actor;
+  const versions = await contentVersionsOf(request);
+  const [state, viewer] = await Promise.all([
+    cache.stateOf(versions.site, slug, () => publishedPageState(db, slug)),
+    cache.viewerOf(versions, actor, () => viewerRead(db, actor)),
+  ]);
   return { state, viewer };
 }
 
@@ -249,7 +258,7 @@ export function pageRoutes(app: FastifyInstance): void {
     schema: { querystring: HomeQuery },
     handler: async (request, reply) => {
       const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
-      const read = await readPage(request, HOME_SLUG);
+      const read = await readPage(request, cache, HOME_SLUG);
       const { state: home, viewer } = read;
       if (home && audienceAllows(home.audience, viewer))
         return servePage(request, reply, cache, read, notice);
@@ -276,7 +285,12 @@ export function pageRoutes(app: FastifyInstance): void {
     summary: "A published page, for those its audience admits (404 for anyone else, as for no page)",
     schema: { params: SLUG_PARAMS },
     handler: async (request, reply) => {
-      const sent = await servePage(request, reply, cache, await readPage(request, request.params.slug));
+      const sent = await servePage(
+        request,
+        reply,
+        cache,
+        await readPage(request, cache, request.params.slug),
+      );
       if (!sent) throw notFound();
       return sent;
     },
