@@ -198,7 +198,8 @@ async function readPage(request: FastifyRequest, cache: PageRenderCache, slug: s
   return { state, viewer };
 }
 
-/** Serves the page read, or undefined when there is none; 404 when its audience does not admit the
+/** Serves the page read (true: sent; the reply itself is not returned, as awaiting it would wait for
+ * the response to finish and give undefined), or false when there is none; 404 when its audience does not admit the
  * viewer. The audience is decided (visibleContent) before any rendered bytes are looked up (R-1): a
  * cache only ever gives this viewer what their own decisions admitted. */
 async function servePage(
@@ -209,7 +210,7 @@ async function servePage(
   notice?: string,
 ) {
   privateUntilShown(reply);
-  if (!state) return undefined;
+  if (!state) return false;
   if (!audienceAllows(state.audience, viewer)) throw notFound();
   const db = request.server.ctx.database.db;
   const page = {
@@ -228,8 +229,9 @@ async function servePage(
       : undefined;
   const whole = wholeKey ? cache.publicResponses.get(wholeKey) : undefined;
   if (whole) {
-    if (sharedHeaders(request, reply, whole.etag)) return reply.code(304).send();
-    return reply.type("text/html; charset=utf-8").send(whole.html);
+    if (sharedHeaders(request, reply, whole.etag)) reply.code(304).send();
+    else reply.type("text/html; charset=utf-8").send(whole.html);
+    return true;
   }
   const { content } = await renderFor(request, cache, page, viewer);
   const navigation = await cache.navigationFor(state.nav_key, () => navigationWithKey(db));
@@ -237,11 +239,15 @@ async function servePage(
     siteLinks: siteLinksFrom(navigation, viewer),
     description: state.summary || undefined,
   });
-  if (!shared) return sendCacheable(request, reply, html, false);
+  if (!shared) {
+    sendCacheable(request, reply, html, false);
+    return true;
+  }
   const etag = etagOf(html);
   if (wholeKey) cache.publicResponses.set(wholeKey, { html, etag });
-  if (sharedHeaders(request, reply, etag)) return reply.code(304).send();
-  return reply.type("text/html; charset=utf-8").send(html);
+  if (sharedHeaders(request, reply, etag)) reply.code(304).send();
+  else reply.type("text/html; charset=utf-8").send(html);
+  return true;
 }
 
 /** The public site's routes. */
@@ -260,8 +266,12 @@ export function pageRoutes(app: FastifyInstance): void {
       const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
       const read = await readPage(request, cache, HOME_SLUG);
       const { state: home, viewer } = read;
-      if (home && audienceAllows(home.audience, viewer))
-        return servePage(request, reply, cache, read, notice);
+      if (
+        home &&
+        audienceAllows(home.audience, viewer) &&
+        (await servePage(request, reply, cache, read, notice))
+      )
+        return reply;
       const html = pageHtml(
         request,
         "Home",
@@ -292,7 +302,7 @@ export function pageRoutes(app: FastifyInstance): void {
         await readPage(request, cache, request.params.slug),
       );
       if (!sent) throw notFound();
-      return sent;
+      return reply;
     },
   });
 
