@@ -50,12 +50,18 @@ DROP TRIGGER IF EXISTS committee_memberships_access_version ON committee_members
 CREATE TRIGGER committee_memberships_access_version
   AFTER INSERT OR UPDATE OR DELETE ON committee_memberships
   FOR EACH STATEMENT EXECUTE FUNCTION clubos_bump_content_version('access');
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['sessions', 'accounts', 'members', 'role_assignments', 'committee_memberships'] LOOP
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I', t || '_access_version_truncate', t);
-    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I FOR EACH STATEMENT '
-      'EXECUTE FUNCTION clubos_bump_content_version(%L)', t || '_access_version_truncate', t, 'access');
-  END LOOP;
-END $$;
+DROP TRIGGER IF EXISTS sessions_access_version_truncate ON sessions;
+CREATE TRIGGER sessions_access_version_truncate AFTER TRUNCATE ON sessions
+  FOR EACH STATEMENT EXECUTE FUNCTION clubos_bump_content_version('access');
+DROP TRIGGER IF EXISTS accounts_access_version_truncate ON accounts;
+CREATE TRIGGER accounts_access_version_truncate AFTER TRUNCATE ON accounts
+  FOR EACH STATEMENT EXECUTE FUNCTION clubos_bump_content_version('access');
+DROP TRIGGER IF EXISTS members_access_version_truncate ON members;
+CREATE TRIGGER members_access_version_truncate AFTER TRUNCATE ON members
+  FOR EACH STATEMENT EXECUTE FUNCTION clubos_bump_content_version('access');
+DROP TRIGGER IF EXISTS role_assignments_access_version_truncate ON role_assignments;
+CREATE TRIGGER role_assignments_access_version_truncate AFTER TRUNCATE ON role_assignments
+  FOR EACH STATEMENT EXECUTE FUNCTION clubos_bump_content_version('access');
+DROP TRIGGER IF EXISTS committee_memberships_access_version_truncate ON committee_memberships;
+CREATE TRIGGER committee_memberships_access_version_truncate AFTER TRUNCATE ON committee_memberships
+  FOR EACH STATEMENT EXECUTE FUNCTION clubos_bump_content_version('access');
