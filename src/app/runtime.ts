@@ -1,5 +1,6 @@
 import { AuditSealer } from "../core/audit-sealer.ts";
 import { connectPglite, connectPostgres, type Database } from "../core/db/connect.ts";
+import { contentVersionsReader } from "../core/db/content-versions.ts";
 import { assertNoDrift, migrationStatus } from "../core/db/migrate.ts";
 import { CORE_ERRORS } from "../core/errors.ts";
 import { ForegroundLoad } from "../core/foreground-load.ts";
@@ -55,6 +56,7 @@ export async function openRuntime(
   }
   const modes = new ModeWatcher(database, config.modePollMs);
   const sealer = new AuditSealer(database, config.backupDir);
+  const contentVersions = contentVersionsReader(database.db);
   const authenticate = makeAuthenticator(database, {
     idleMinutes: config.sessionIdleMinutes,
     absoluteHours: config.sessionAbsoluteHours,
@@ -71,6 +73,7 @@ export async function openRuntime(
     mail,
     foreground,
     authenticate,
+    contentVersions,
     actionEnv: (actor, requestId) => ({
       database: db,
       actor,

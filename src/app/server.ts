@@ -126,7 +126,7 @@ export async function buildServer(
   enforceDeclarations(app);
   await app.register(cookie);
   await app.register(formbody);
-  await installSecurityHeaders(app);
+  installSecurityHeaders(app);
   installCachePolicy(app);
   installErrorHandling(app);
   app.addHook("onSend", async (_request, reply, payload) => {

@@ -350,7 +350,12 @@ export const guarantees: readonly Guarantee[] = [
       mech(
         "src/domains/pages/page-render-cache.ts",
         "PageRenderCache",
-        "the server's page cache is asked only after each request's own audience decision: content is kept by revision and the exact blocks admitted, whole responses only for credential-less requests of pages every viewer gets alike",
+        "the server's page cache is asked only after each request's own audience decision: content is kept by revision and the exact blocks admitted, whole responses only for credential-less requests of pages every viewer gets alike; page states and viewer facts are kept only under the content version they were read at",
+      ),
+      mech(
+        "src/core/db/content-versions.ts",
+        "contentVersionsReader",
+        "every request reads the 'site' and 'access' versions (changed by statement triggers on what decides published content and access) in a shared read sent after it arrived, so a change committed by any process is seen by the next request",
       ),
       mech(
         "src/app/leak-audit.ts",
@@ -404,7 +409,7 @@ export const guarantees: readonly Guarantee[] = [
       mech(
         "src/domains/pages/page-serving.repository.ts",
         "publishedPageState",
-        "the page route reads the current published revision on every request (publishedRevisions), so a cached render is never of another revision",
+        "the page route reads the current published revision (publishedRevisions) whenever the site's content version changed, checked on every request, so a cached render is never of another revision",
       ),
       mech(
         "src/domains/pages/preview.routes.tsx",

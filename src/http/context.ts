@@ -1,7 +1,9 @@
 import type { FastifyRequest } from "fastify";
 import type { ActionEnv } from "../core/action.ts";
 import type { Actor } from "../core/actor.ts";
+import type { CoalescedRead } from "../core/coalesced-read.ts";
 import type { Database } from "../core/db/connect.ts";
+import type { ContentVersions } from "../core/db/content-versions.ts";
 import type { ModeWatcher } from "../core/modes.ts";
 
 /** How the request proved who it is. */
@@ -61,6 +63,8 @@ export interface HttpContext {
   /** The mail dependency; absent in processes that deliver no mail. */
   mail?: MailDependency;
   authenticate(request: FastifyRequest): Promise<AuthResult>;
+  /** The content versions, shared by concurrent requests (read through contentVersionsOf, per request). */
+  contentVersions: CoalescedRead<ContentVersions>;
   /** Where and as whom an action runs, with the audit sealer hooked to its commit. */
   actionEnv(actor: Actor, requestId?: string): ActionEnv;
 }

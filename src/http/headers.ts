@@ -1,6 +1,5 @@
-import fastifyHelmet from "@fastify/helmet";
 import type { FastifyInstance } from "fastify";
-import { strictTransportSecurity } from "helmet";
+import helmet, { strictTransportSecurity } from "helmet";
 import { carriesCredentials } from "./credentials.ts";
 import { routeOf } from "./routes.ts";
 
@@ -17,20 +16,55 @@ const CONTENT_SECURITY_POLICY = {
   },
 };
 
-/** Helmet's security headers on every response, with our policy; HSTS only over https. */
-export async function installSecurityHeaders(app: FastifyInstance): Promise<void> {
-  await app.register(fastifyHelmet, {
+/** Helmet's security headers with our policy, computed once: helmet's answer depends on its options
+ * only (no nonces are used), so running its middleware chain on every request would give these very
+ * headers at several times the cost. HSTS is left out: it is only for https (below). */
+function securityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: string) => {
+      headers[name.toLowerCase()] = value;
+    },
+    removeHeader: (name: string) => {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  let done = false;
+  helmet({
     contentSecurityPolicy: CONTENT_SECURITY_POLICY,
     frameguard: { action: "deny" },
     referrerPolicy: { policy: "same-origin" },
     // Sent over plain http it would be ignored at best; over https it pins the browser to https.
     strictTransportSecurity: false,
+  })({} as never, response as never, () => {
+    done = true;
   });
-  const hsts = strictTransportSecurity();
-  app.addHook("onRequest", async (request, reply) => {
+  if (!done) throw new Error("helmet did not finish synchronously: its headers cannot be computed once");
+  return headers;
+}
+
+/** Helmet's security headers on every response (errors and unknown routes included: set when the
+ * request arrives), with our policy; HSTS only over https. */
+export function installSecurityHeaders(app: FastifyInstance): void {
+  const headers = securityHeaders();
+  const hsts = { "strict-transport-security": strictTransportHeader() };
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.headers(headers);
     // request.protocol reads X-Forwarded-Proto only from a trusted proxy (CLUBOS_TRUST_PROXY).
-    if (request.protocol === "https") hsts(request.raw, reply.raw, () => {});
+    if (request.protocol === "https") reply.headers(hsts);
+    done();
   });
+}
+
+/** Helmet's HSTS header with its defaults, read once. */
+function strictTransportHeader(): string {
+  let value = "";
+  strictTransportSecurity()(
+    {} as never,
+    { setHeader: (_name: string, v: string) => (value = v) } as never,
+    () => {},
+  );
+  return value;
 }
 
 const PRIVATE = "private, no-store";

@@ -132,6 +132,11 @@ export interface CommitteesTable {
   updated_at: GenTimestamp;
 }
 
+export interface ContentVersionsTable {
+  name: string;
+  version: Generated<string>;
+}
+
 export interface DeploysTable {
   id: Generated<string>;
   version: string;
@@ -583,6 +588,7 @@ export interface DB {
   club_settings: ClubSettingsTable;
   committee_memberships: CommitteeMembershipsTable;
   committees: CommitteesTable;
+  content_versions: ContentVersionsTable;
   deploys: DeploysTable;
   event_tallies: EventTalliesTable;
   events: EventsTable;

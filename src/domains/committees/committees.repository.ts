@@ -15,6 +15,14 @@ export function termIsCurrent(alias = "committee_memberships"): Expression<SqlBo
   return sql<SqlBool>`(${t}.starts_at <= now() AND (${t}.ends_at IS NULL OR ${t}.ends_at > now()))`;
 }
 
+/** The next moment termIsCurrent changes for the terms of this table (alias) of the member in
+ * `memberRef`, by the clock alone: the earliest start or end still ahead of now(), or null. */
+export function termsChangeAt(table: "committee_memberships", memberRef: string) {
+  return sql<Date | null>`(SELECT min(b.at) FROM ${sql.table(table)} t
+    CROSS JOIN LATERAL (VALUES (t.starts_at), (t.ends_at)) AS b(at)
+    WHERE t.member_id = ${sql.ref(memberRef)} AND b.at > now())`;
+}
+
 /** The member's chair terms that give rights right now: started, not ended, and the member active and
  * not deleted. Every chair check starts here, so they cannot disagree about who is a chair; other domains
  * join it to what a chair may manage (events: events.committee_id). */

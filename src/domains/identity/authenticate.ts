@@ -1,9 +1,12 @@
 import type { FastifyRequest } from "fastify";
 import type { Actor } from "../../core/actor.ts";
 import { anonymousActor } from "../../core/actor.ts";
+import { BoundedMap } from "../../core/bounded-map.ts";
 import { type Capability, capabilitiesOf } from "../../core/capabilities.ts";
 import type { Database } from "../../core/db/connect.ts";
+import type { ContentVersions } from "../../core/db/content-versions.ts";
 import { hashSecret } from "../../core/secrets.ts";
+import { contentVersionsOf } from "../../http/content-versions.ts";
 import { SESSION_COOKIE } from "../../http/credentials.ts";
 import type { AuthResult } from "../../http/request-context.ts";
 import {
@@ -50,14 +53,61 @@ async function withRolesOrWithout<T>(find: (roles: WithRoles) => Promise<T>): Pr
   }
 }
 
-/** Resolves a session token; ends it if its idle or absolute lifetime is over. */
+/** A session row as findSession reads it. */
+type SessionRow = NonNullable<Awaited<ReturnType<typeof findSession>>>;
+
+/** What a process keeps of a session it read: the row (with its member's role keys), under the access
+ * version of the snapshot it was read in, for use while that version is current, from the database time
+ * it was read at until its roles next change by the clock (a term beginning or ending). Expiry and idle
+ * time are still compared with the clock on every request. */
+interface KeptSession {
+  row: SessionRow;
+  readAt: number;
+  until: number;
+}
+
+/** The sessions a process keeps, by token hash (bounded: a token nobody uses any more is forgotten). */
+export class SessionCache {
+  private readonly kept = new BoundedMap<KeptSession>(4096);
+
+  /** The kept row for this hash if it is what the database says at `versions`, else undefined. */
+  usable(hash: string, versions: ContentVersions): SessionRow | undefined {
+    const kept = this.kept.get(hash);
+    if (!kept || kept.row.accessVersion !== versions.access) return undefined;
+    const now = versions.now.getTime();
+    return now >= kept.readAt && now < kept.until ? kept.row : undefined;
+  }
+
+  /** Keeps a row read with its roles (one read without them is never kept: its roles are unknown). */
+  keep(hash: string, row: SessionRow): void {
+    if (row.roleKeys === null) return;
+    const until = row.rolesChangeAt ? new Date(row.rolesChangeAt).getTime() : Number.POSITIVE_INFINITY;
+    this.kept.set(hash, { row, readAt: new Date(row.now).getTime(), until });
+  }
+
+  forget(hash: string): void {
+    this.kept.delete(hash);
+  }
+}
+
+/** Resolves a session token; ends it if its idle or absolute lifetime is over. With a cache and the
+ * request's fresh content versions, a row kept under the current access version is used instead of
+ * reading it again: every change to what it holds changes that version, so it is the row the database
+ * would return, and its lifetimes are still compared with the database's clock of the fresh read. */
 export async function resolveSessionToken(
   database: Database,
   token: string,
   policy: SessionPolicy,
+  kept?: { cache: SessionCache; versions: ContentVersions },
 ): Promise<AuthResult | null> {
   const hash = hashSecret(token);
-  const row = await withRolesOrWithout((roles) => findSession(database.db, hash, roles));
+  const cached = kept?.cache.usable(hash, kept.versions);
+  let row: SessionRow | undefined;
+  if (cached) row = { ...cached, now: kept!.versions.now };
+  else {
+    row = await withRolesOrWithout((roles) => findSession(database.db, hash, roles));
+    if (row) kept?.cache.keep(hash, row);
+  }
   if (!row || row.endedAt || row.disabledAt || row.deletedAt) return null;
   const now = new Date(row.now).getTime();
   if (now >= new Date(row.expiresAt).getTime()) {
@@ -65,10 +115,16 @@ export async function resolveSessionToken(
     return null;
   }
   if (now - new Date(row.lastSeenAt).getTime() >= policy.idleMinutes * 60_000) {
+    // A kept row's last_seen_at may be older than the database's (another process touched it): the
+    // session is only ended on the database's own word.
+    if (cached) {
+      kept!.cache.forget(hash);
+      return resolveSessionToken(database, token, policy, kept);
+    }
     await endSession(database.db, row.sessionId, "idle");
     return null;
   }
-  await touchSession(database.db, row);
+  if ((await touchSession(database.db, row)) && cached) cached.lastSeenAt = new Date(row.now);
   const { actor, unavailable } = await memberActor(database, row.memberId, row.name, row.roleKeys);
   return {
     actor,
@@ -95,6 +151,7 @@ async function resolveApiToken(database: Database, secret: string): Promise<Auth
 
 /** Builds the request authenticator used by the first guard of every route. */
 export function makeAuthenticator(database: Database, policy: SessionPolicy) {
+  const cache = new SessionCache();
   return async (request: FastifyRequest): Promise<AuthResult> => {
     const header = request.headers.authorization;
     if (header?.startsWith("Bearer ")) {
@@ -104,7 +161,8 @@ export function makeAuthenticator(database: Database, policy: SessionPolicy) {
     }
     const token = request.cookies?.[SESSION_COOKIE];
     if (token) {
-      const resolved = await resolveSessionToken(database, token, policy);
+      const versions = await contentVersionsOf(request);
+      const resolved = await resolveSessionToken(database, token, policy, { cache, versions });
       if (resolved) return resolved;
     }
     return { actor: anonymousActor, via: null };

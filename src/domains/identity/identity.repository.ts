@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { RoleKey } from "../../core/capabilities.ts";
+import { contentVersionOf } from "../../core/db/content-versions.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
 import { hasMemberRights } from "../members/members.repository.ts";
@@ -51,6 +52,16 @@ const roleKeysOfMember = () => sql<string[]>`ARRAY(
   SELECT ${MEMBERSHIP_ROLE}::text WHERE members.deleted_at IS NULL AND ${hasMemberRights()}
   ORDER BY 1)`;
 
+/** When the role keys of the `members` row in the surrounding query next change by the clock alone: the
+ * earliest start or end of one of its role terms still ahead of now(), or null. What was read with the
+ * keys may be used only until then (a term that begins or ends changes them without any write). */
+const roleKeysChangeAt = () => sql<Date | null>`(SELECT min(b.at) FROM role_assignments ra
+  CROSS JOIN LATERAL (VALUES (ra.starts_at), (ra.ends_at)) AS b(at)
+  WHERE ra.member_id = members.id AND b.at > now())`;
+
+/** The same, for other domains' queries on the `members` table. */
+export const roleKeysOfMembersRowChangeAt = () => roleKeysChangeAt();
+
 /** The same expression, for other domains' queries on the `members` table (page audiences name roles). */
 export const roleKeysOfMembersRow = () => roleKeysOfMember();
 
@@ -86,6 +97,9 @@ export function findSession(db: Kysely<DB>, tokenHash: string, roles: WithRoles 
       "members.deleted_at as deletedAt",
       sql<Date>`now()`.as("now"),
       roles === "with roles" ? roleKeysOfMember().as("roleKeys") : sql<null>`NULL`.as("roleKeys"),
+      roles === "with roles" ? roleKeysChangeAt().as("rolesChangeAt") : sql<null>`NULL`.as("rolesChangeAt"),
+      // The access version of this very snapshot: the row may be kept under it (authenticate.ts).
+      contentVersionOf("access").as("accessVersion"),
     ])
     .where("sessions.token_hash", "=", tokenHash)
     .executeTakeFirst();
@@ -106,19 +120,21 @@ export async function endSession(db: Kysely<DB>, sessionId: string, reason: stri
 const TOUCH_EVERY_SECONDS = 15;
 
 /** Marks a session as seen now (idle timeout), at most every 15 seconds to spare writes. Given when it was
- * last seen, by the database's clock as read with it, a session seen since sends no statement at all. */
+ * last seen, by the database's clock as read with it, a session seen since sends no statement at all.
+ * True when it sent the statement. It sets last_seen_at alone, which changes no content version. */
 export async function touchSession(
   db: Kysely<DB>,
   session: { sessionId: string; lastSeenAt: Date; now: Date },
-): Promise<void> {
+): Promise<boolean> {
   const seenAgoMs = new Date(session.now).getTime() - new Date(session.lastSeenAt).getTime();
-  if (seenAgoMs < TOUCH_EVERY_SECONDS * 1000) return;
+  if (seenAgoMs < TOUCH_EVERY_SECONDS * 1000) return false;
   await db
     .updateTable("sessions")
     .set({ last_seen_at: sql`now()` })
     .where("id", "=", session.sessionId)
     .where("last_seen_at", "<", sql<Date>`now() - make_interval(secs => ${TOUCH_EVERY_SECONDS})`)
     .execute();
+  return true;
 }
 
 /** A live API token with its member. */

@@ -1,5 +1,9 @@
-import type { NavigationRow } from "./page-serving.repository.ts";
-import type { BlockRow } from "./pages.repository.ts";
+import type { Actor } from "../../core/actor.ts";
+import { BoundedMap } from "../../core/bounded-map.ts";
+import type { ContentVersions } from "../../core/db/content-versions.ts";
+import type { Viewer } from "./audience.ts";
+import type { NavigationRow, PublishedPageState } from "./page-serving.repository.ts";
+import type { BlockRow, viewerRead } from "./pages.repository.ts";
 
 /* What a published-page request may reuse from an earlier one, in this process only. Nothing here
  * decides or skips an audience: every request reads the page's current state (publishedPageState) and
@@ -16,28 +20,6 @@ import type { BlockRow } from "./pages.repository.ts";
  *   are still filtered by their own audience decision.
  * - Whole responses for anonymous requests of pages every viewer gets alike (R-6: only what a shared
  *   cache could keep), by content key, navigation key and system state. */
-
-/** A map that forgets its least recently used entries beyond a bound. */
-export class BoundedMap<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
-  }
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
-  }
-  get size(): number {
-    return this.map.size;
-  }
-}
 
 /** A frozen revision as the cache names it. */
 export interface FrozenRevision {
@@ -61,6 +43,50 @@ export class PageRenderCache {
   readonly blocks = new BoundedMap<BlockRow[]>(256);
   readonly content = new BoundedMap<string>(1024);
   readonly publicResponses = new BoundedMap<{ html: string; etag: string }>(256);
+  private readonly states = new BoundedMap<PublishedPageState | null>(1024);
+  private readonly viewers = new BoundedMap<{
+    viewer: Viewer;
+    accessVersion: string;
+    from: number;
+    until: number;
+  }>(4096);
+
+  /** The page's state at the site version this request read (`site`), read after it when not kept. */
+  async stateOf(
+    site: string,
+    slug: string,
+    read: () => Promise<PublishedPageState | undefined>,
+  ): Promise<PublishedPageState | undefined> {
+    const key = `${site}|${slug}`;
+    const kept = this.states.get(key);
+    if (kept !== undefined) return kept ?? undefined;
+    const state = await read();
+    this.states.set(key, state ?? null);
+    return state;
+  }
+
+  /** The viewer's facts at the request's versions: kept ones when read under the same access version
+   * and the database's clock is still within the time they hold, else read afresh (and kept). */
+  async viewerOf(
+    versions: ContentVersions,
+    actor: Actor,
+    read: () => ReturnType<typeof viewerRead>,
+  ): Promise<Viewer> {
+    if (actor.type !== "member") return { kind: "anonymous" };
+    const now = versions.now.getTime();
+    const kept = this.viewers.get(actor.memberId);
+    if (kept && kept.accessVersion === versions.access && now >= kept.from && now < kept.until)
+      return kept.viewer;
+    const fresh = await read();
+    if (fresh.kept)
+      this.viewers.set(actor.memberId, {
+        viewer: fresh.viewer,
+        accessVersion: fresh.kept.accessVersion,
+        from: new Date(fresh.kept.readAt).getTime(),
+        until: fresh.kept.until ? new Date(fresh.kept.until).getTime() : Number.POSITIVE_INFINITY,
+      });
+    return fresh.viewer;
+  }
   private navigation: { key: string; rows: NavigationRow[] } | undefined;
 
   /** The revision's blocks, read once per frozen revision. */

@@ -1,9 +1,10 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Actor } from "../../core/actor.ts";
+import { contentVersionOf } from "../../core/db/content-versions.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
-import { termIsCurrent } from "../committees/committees.repository.ts";
-import { roleKeysOfMembersRow } from "../identity/identity.repository.ts";
+import { termIsCurrent, termsChangeAt } from "../committees/committees.repository.ts";
+import { roleKeysOfMembersRow, roleKeysOfMembersRowChangeAt } from "../identity/identity.repository.ts";
 import { hasMemberRights } from "../members/members.repository.ts";
 import type { Viewer } from "./audience.ts";
 import { copyFiles } from "./page-files.repository.ts";
@@ -20,7 +21,17 @@ function parsedList<T>(value: unknown): T[] {
 /** The facts an audience rule may ask about the actor, read once per request in one statement. A member
  * whose facts cannot be read is "unknown" (sees public content only, R-1); a deleted one is anonymous. */
 export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
-  if (actor.type !== "member") return { kind: "anonymous" };
+  return (await viewerRead(db, actor)).viewer;
+}
+
+/** viewerOf's facts with what decides how long they hold: the access version of the snapshot they were
+ * read in, the database time of the read, and when a role or committee term next begins or ends (until
+ * then the clock alone changes nothing). Only a member's facts read whole carry a version. */
+export async function viewerRead(
+  db: Kysely<DB>,
+  actor: Actor,
+): Promise<{ viewer: Viewer; kept?: { accessVersion: string; readAt: Date; until: Date | null } }> {
+  if (actor.type !== "member") return { viewer: { kind: "anonymous" } };
   try {
     // Roles as identity counts them (only a member whose status has the member rights holds any);
     // committee places that are current.
@@ -33,20 +44,31 @@ export async function viewerOf(db: Kysely<DB>, actor: Actor): Promise<Viewer> {
       )
       .select(roleKeysOfMembersRow().as("roles"))
       .select(hasMemberRights().as("member_rights"))
+      .select(sql<Date>`now()`.as("now"))
+      .select(contentVersionOf("access").as("access_version"))
+      .select(
+        sql<Date | null>`least(${roleKeysOfMembersRowChangeAt()}, ${termsChangeAt("committee_memberships", "members.id")})`.as(
+          "changes_at",
+        ),
+      )
       .where("members.id", "=", actor.memberId)
       .executeTakeFirst();
-    if (!row || row.deleted_at) return { kind: "anonymous" };
+    const kept = row && { accessVersion: row.access_version, readAt: row.now, until: row.changes_at };
+    if (!row || row.deleted_at) return { viewer: { kind: "anonymous" }, kept };
     return {
-      kind: "member",
-      memberId: row.id,
-      status: row.status,
-      memberRights: row.member_rights === true,
-      tier: row.tier_key,
-      committees: new Set(row.committees),
-      roles: new Set(row.roles),
+      viewer: {
+        kind: "member",
+        memberId: row.id,
+        status: row.status,
+        memberRights: row.member_rights === true,
+        tier: row.tier_key,
+        committees: new Set(row.committees),
+        roles: new Set(row.roles),
+      },
+      kept,
     };
   } catch {
-    return { kind: "unknown" };
+    return { viewer: { kind: "unknown" } };
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.ts";
+import { contentVersionsOf } from "../../http/content-versions.ts";
 import { READ } from "../../http/declarations.ts";
 import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
@@ -27,6 +28,7 @@ import {
   type PublishedPage,
   publishedNews,
   viewerOf,
+  viewerRead,
 } from "./pages.repository.ts";
 import { HomeQuery, SLUG_PARAMS } from "./pages.schemas.ts";
 import {
@@ -183,13 +185,21 @@ interface PageRead {
   viewer: Viewer;
 }
 
-async function readPage(request: FastifyRequest, slug: string): Promise<PageRead> {
+/** Both through the render cache at the content versions this request read (after it arrived): what
+ * the database says now, read from the database only when it changed. */
+async function readPage(request: FastifyRequest, cache: PageRenderCache, slug: string): Promise<PageRead> {
   const db = request.server.ctx.database.db;
-  const [state, viewer] = await Promise.all([publishedPageState(db, slug), viewerOf(db, request.auth.actor)]);
+  const actor = request.auth.actor;
+  const versions = await contentVersionsOf(request);
+  const [state, viewer] = await Promise.all([
+    cache.stateOf(versions.site, slug, () => publishedPageState(db, slug)),
+    cache.viewerOf(versions, actor, () => viewerRead(db, actor)),
+  ]);
   return { state, viewer };
 }
 
-/** Serves the page read, or undefined when there is none; 404 when its audience does not admit the
+/** Serves the page read (true: sent; the reply itself is not returned, as awaiting it would wait for
+ * the response to finish and give undefined), or false when there is none; 404 when its audience does not admit the
  * viewer. The audience is decided (visibleContent) before any rendered bytes are looked up (R-1): a
  * cache only ever gives this viewer what their own decisions admitted. */
 async function servePage(
@@ -200,7 +210,7 @@ async function servePage(
   notice?: string,
 ) {
   privateUntilShown(reply);
-  if (!state) return undefined;
+  if (!state) return false;
   if (!audienceAllows(state.audience, viewer)) throw notFound();
   const db = request.server.ctx.database.db;
   const page = {
@@ -219,8 +229,9 @@ async function servePage(
       : undefined;
   const whole = wholeKey ? cache.publicResponses.get(wholeKey) : undefined;
   if (whole) {
-    if (sharedHeaders(request, reply, whole.etag)) return reply.code(304).send();
-    return reply.type("text/html; charset=utf-8").send(whole.html);
+    if (sharedHeaders(request, reply, whole.etag)) reply.code(304).send();
+    else reply.type("text/html; charset=utf-8").send(whole.html);
+    return true;
   }
   const { content } = await renderFor(request, cache, page, viewer);
   const navigation = await cache.navigationFor(state.nav_key, () => navigationWithKey(db));
@@ -228,11 +239,15 @@ async function servePage(
     siteLinks: siteLinksFrom(navigation, viewer),
     description: state.summary || undefined,
   });
-  if (!shared) return sendCacheable(request, reply, html, false);
+  if (!shared) {
+    sendCacheable(request, reply, html, false);
+    return true;
+  }
   const etag = etagOf(html);
   if (wholeKey) cache.publicResponses.set(wholeKey, { html, etag });
-  if (sharedHeaders(request, reply, etag)) return reply.code(304).send();
-  return reply.type("text/html; charset=utf-8").send(html);
+  if (sharedHeaders(request, reply, etag)) reply.code(304).send();
+  else reply.type("text/html; charset=utf-8").send(html);
+  return true;
 }
 
 /** The public site's routes. */
@@ -249,10 +264,14 @@ export function pageRoutes(app: FastifyInstance): void {
     schema: { querystring: HomeQuery },
     handler: async (request, reply) => {
       const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
-      const read = await readPage(request, HOME_SLUG);
+      const read = await readPage(request, cache, HOME_SLUG);
       const { state: home, viewer } = read;
-      if (home && audienceAllows(home.audience, viewer))
-        return servePage(request, reply, cache, read, notice);
+      if (
+        home &&
+        audienceAllows(home.audience, viewer) &&
+        (await servePage(request, reply, cache, read, notice))
+      )
+        return reply;
       const html = pageHtml(
         request,
         "Home",
@@ -276,9 +295,14 @@ export function pageRoutes(app: FastifyInstance): void {
     summary: "A published page, for those its audience admits (404 for anyone else, as for no page)",
     schema: { params: SLUG_PARAMS },
     handler: async (request, reply) => {
-      const sent = await servePage(request, reply, cache, await readPage(request, request.params.slug));
+      const sent = await servePage(
+        request,
+        reply,
+        cache,
+        await readPage(request, cache, request.params.slug),
+      );
       if (!sent) throw notFound();
-      return sent;
+      return reply;
     },
   });
 
