@@ -4,15 +4,10 @@ import { type ActionEnv, runAction } from "../core/action.ts";
 import { type Actor, anonymousActor } from "../core/actor.ts";
 import { capabilitiesOf } from "../core/capabilities.ts";
 import type { JobContext } from "../core/scheduler.ts";
+import { seesMembersOnlyEvents } from "../domains/events/events.policies.ts";
 import { allEventTitles, listVisibleEventSummaries } from "../domains/events/events.repository.ts";
 import { activeRoleKeys } from "../domains/identity/identity.repository.ts";
-import {
-  ANONYMOUS,
-  audienceAllows,
-  blockAllows,
-  seesMembersOnlyEvents,
-  type Viewer,
-} from "../domains/pages/audience.ts";
+import { ANONYMOUS, audienceAllows, blockAllows, type Viewer } from "../domains/pages/audience.ts";
 import { type LeakFinding, type LeakReport, recordLeakAudit } from "../domains/pages/leak-audit.actions.ts";
 import { blockText, fileOfBlock } from "../domains/pages/page-content.ts";
 import { everyRevisionWithFiles, filesOfRevision } from "../domains/pages/page-files.repository.ts";
@@ -205,7 +200,14 @@ export async function runLeakAudit(
       }
       // Events as the events domain shows them to this viewer (what an event-list block may list).
       const shownEvents = new Set(
-        (await listVisibleEventSummaries(db, seesMembersOnlyEvents(sample.viewer))).map((e) => e.id),
+        (
+          await listVisibleEventSummaries(
+            db,
+            seesMembersOnlyEvents(
+              sample.memberId ? (actors.get(sample.memberId) ?? anonymousActor) : anonymousActor,
+            ),
+          )
+        ).map((e) => e.id),
       );
       for (const event of events) {
         if (shownEvents.has(event.id)) visibleText.push(event.title);

@@ -14,7 +14,8 @@ import { chairsCommitteeOfEvent, eventOfRegistration, memberOfRegistration } fro
 
 /** Members-only events are for members who hold the member rights: every role, the membership role and
  * its events:register included, counts only in a status that carries them (identity roleKeysOfMember), so
- * a suspended or lapsed member, signed in or not, sees only public events. */
+ * a suspended or lapsed member, signed in or not, sees only public events. The one definition: the events
+ * routes, a page's event-list block and the leak audit all ask it. */
 export function seesMembersOnlyEvents(actor: Actor): boolean {
   return actor.type === "member" && actor.capabilities.has("events:register");
 }

@@ -65,12 +65,6 @@ export function isPublicRule(rule: unknown): boolean {
   return audienceAllows(rule, ANONYMOUS);
 }
 
-/** Whether the viewer sees members-only events (an event-list block, the leak audit): the same member
- * rights the signed-in members rule asks for. */
-export function seesMembersOnlyEvents(viewer: Viewer): boolean {
-  return audienceAllows(MEMBERS_RULE, viewer);
-}
-
 /** A block's own audience on top of its revision's: none means "as the page"; a members-only note is
  * for signed-in members with the member rights whatever its rule says. */
 export function blockAllows(block: { type: string; audience: unknown }, viewer: Viewer): boolean {

@@ -5,15 +5,9 @@ import { contentVersionsOf } from "../../http/content-versions.ts";
 import { READ } from "../../http/declarations.ts";
 import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
+import { seesMembersOnlyEvents } from "../events/events.policies.ts";
 import { listVisibleEventSummaries } from "../events/events.repository.ts";
-import {
-  audienceAllows,
-  blockAllows,
-  blockIsRestricted,
-  isPublicRule,
-  seesMembersOnlyEvents,
-  type Viewer,
-} from "./audience.ts";
+import { audienceAllows, blockAllows, blockIsRestricted, isPublicRule, type Viewer } from "./audience.ts";
 import { blockIsValid } from "./page-content.ts";
 import { contentIsKeepable, contentKey, PageRenderCache } from "./page-render-cache.ts";
 import {
@@ -124,7 +118,10 @@ export async function visibleContent(request: FastifyRequest, page: PublishedPag
       if (!blockIsValid(block)) throw new Error(`block ${block.position} (${block.type}) cannot be rendered`);
     const events = blocks.some((b) => b.type === "event_list")
       ? (
-          await listVisibleEventSummaries(request.server.ctx.database.db, seesMembersOnlyEvents(viewer))
+          await listVisibleEventSummaries(
+            request.server.ctx.database.db,
+            seesMembersOnlyEvents(request.auth.actor),
+          )
         ).filter((e) => e.status === "published" && new Date(e.starts_at).getTime() >= Date.now())
       : [];
     return { blocks, events };
