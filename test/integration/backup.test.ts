@@ -93,6 +93,17 @@ forEachEngine("backups", (engine) => {
     try {
       await restoreInto(target.database, made.dir, key);
       assert.deepEqual(await tableDigests(target.database), before);
+      // The content versions come back with new values: no server takes what it kept for the data now.
+      const versions = (db: typeof target.database.db) =>
+        sql<{ name: string; version: string }>`SELECT name, version::text FROM content_versions ORDER BY name`
+          .execute(db)
+          .then((r) => r.rows);
+      const [was, now] = [await versions(runtime.database.db), await versions(target.database.db)];
+      assert.deepEqual(
+        now.map((v) => v.name),
+        was.map((v) => v.name),
+      );
+      for (const [i, v] of now.entries()) assert.notEqual(v.version, was[i]!.version, v.name);
       // Sequences carry on where the source's were: the next audit entry does not reuse a seq.
       const { rows } = await sql<{ v: number }>`SELECT last_value AS v FROM audit_log_seq_seq`.execute(
         target.database.db,
