@@ -116,3 +116,23 @@ export async function createMember(
     await runAction(env, grantRole, { memberId: member.id, roleKey: role, reason: "test" });
   return { memberId: member.id, email, password };
 }
+
+/** Two app instances on one PostgreSQL database (two servers of one club), started before the suite's
+ * tests and closed after them: what one process changes, the other must see on its next request. */
+export function twoAppsOnOneDatabase(): { a(): TestApp; b(): TestApp } {
+  let a: TestApp | undefined;
+  let b: TestApp | undefined;
+  before(async () => {
+    a = await startTestApp("postgres");
+    b = await startTestApp("postgres", {}, { databaseUrl: a.testDb.url });
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+  const started = (app: TestApp | undefined) => {
+    if (!app) throw new Error("the two apps start before the suite's tests");
+    return app;
+  };
+  return { a: () => started(a), b: () => started(b) };
+}

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
+import type { MailSettings } from "../../src/domains/mail/mail.service.ts";
 
 /** How the test SMTP server answers the next messages. */
 export type SmtpBehaviour = "accept" | "reject" | "fail" | "hang";
@@ -88,4 +89,21 @@ export async function startTestSmtp(behaviour: SmtpBehaviour = "accept"): Promis
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
   return state;
+}
+
+/** Mail settings for a test's MailService against a test SMTP server: quick retries, a breaker that does
+ * not open by accident, a long lease; a test changes what it is about. */
+export function testMailSettings(smtp: TestSmtp | undefined, over: Partial<MailSettings> = {}): MailSettings {
+  return {
+    smtpUrl: smtp?.url,
+    from: "Club <club@mail.test>",
+    timeoutMs: 5_000,
+    maxAttempts: 5,
+    retryBaseMs: 30,
+    breakerFailures: 100,
+    breakerResetMs: 60_000,
+    leaseMs: 60_000,
+    pollMs: 20,
+    ...over,
+  };
 }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { sql } from "kysely";
 import { readContentVersions } from "../../src/core/db/content-versions.ts";
 import { MEMBERS_RULE } from "../../src/domains/pages/audience.ts";
 import { saveDraft, startDraft } from "../../src/domains/pages/pages.actions.ts";
-import { startTestApp, suiteApp, type TestApp } from "../helpers/app.ts";
+import { suiteApp, twoAppsOnOneDatabase } from "../helpers/app.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import { loggedIn, meWith, sessionCookie } from "../helpers/identity.ts";
 import { act, editor, makePage, versionOf } from "../helpers/pages.ts";
@@ -111,26 +111,20 @@ forEachEngine("what a server keeps under the content versions", (engine) => {
 });
 
 postgresOnly("two app instances on one database: access", () => {
-  let a: TestApp;
-  let b: TestApp;
-  before(async () => {
-    a = await startTestApp("postgres");
-    b = await startTestApp("postgres", {}, { databaseUrl: a.testDb.url });
-  });
-  after(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const apps = twoAppsOnOneDatabase();
 
   test("a logout through one instance signs the session out on the other's next request", async () => {
-    const suite = { get: () => a };
+    const suite = { get: () => apps.a() };
     const { client, token } = await loggedIn(suite);
-    const page = await makePage(a.runtime.database, { audience: MEMBERS_RULE, blocks: [text("BOTHAPPS")] });
-    const url = `${b.baseUrl}/p/${page.slug}`;
+    const page = await makePage(apps.a().runtime.database, {
+      audience: MEMBERS_RULE,
+      blocks: [text("BOTHAPPS")],
+    });
+    const url = `${apps.b().baseUrl}/p/${page.slug}`;
     assert.match(await (await warm(url, sessionCookie(token))).text(), /BOTHAPPS/);
-    assert.equal((await meWith(b.baseUrl, sessionCookie(token))).status, 200);
+    assert.equal((await meWith(apps.b().baseUrl, sessionCookie(token))).status, 200);
     assert.equal((await client.postForm("/logout", {})).status, 303);
     assert.equal((await fetch(url, { headers: sessionCookie(token) })).status, 404);
-    assert.equal((await meWith(b.baseUrl, sessionCookie(token))).status, 401);
+    assert.equal((await meWith(apps.b().baseUrl, sessionCookie(token))).status, 401);
   });
 });

@@ -9,7 +9,7 @@ import { connectPostgres, type Database } from "../../src/core/db/connect.ts";
 import { MailService } from "../../src/domains/mail/mail.service.ts";
 import { startTestApp, type TestApp } from "../helpers/app.ts";
 import { postgresOnly } from "../helpers/engines.ts";
-import { startTestSmtp, type TestSmtp } from "../helpers/smtp.ts";
+import { startTestSmtp, type TestSmtp, testMailSettings } from "../helpers/smtp.ts";
 
 const MESSAGES = 300;
 
@@ -31,18 +31,7 @@ const writeMail = defineAction({
   },
 });
 
-const service = (smtp: TestSmtp) =>
-  new MailService({
-    smtpUrl: smtp.url,
-    from: "Club <club@mail.test>",
-    timeoutMs: 5_000,
-    maxAttempts: 5,
-    retryBaseMs: 30,
-    breakerFailures: 100,
-    breakerResetMs: 60_000,
-    leaseMs: 60_000,
-    pollMs: 20,
-  });
+const service = (smtp: TestSmtp) => new MailService(testMailSettings(smtp));
 
 postgresOnly("mail delivery with several workers", () => {
   let app: TestApp;

@@ -7,7 +7,7 @@ import { systemActor } from "../../src/core/actor.ts";
 import { MailService } from "../../src/domains/mail/mail.service.ts";
 import { suiteApp, type TestApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
-import { startTestSmtp } from "../helpers/smtp.ts";
+import { startTestSmtp, testMailSettings } from "../helpers/smtp.ts";
 
 /* G11: the worker in the server's process yields to the club's requests. While a request is in flight
  * it sends at most its busy pace (CLUBOS_MAIL_BUSY_BATCH per CLUBOS_MAIL_BUSY_INTERVAL_MS), never
@@ -91,21 +91,7 @@ forEachEngine("mail worker yields to requests in flight", (engine) => {
   /** A mail service whose workers yield to this app's requests, as `clubos serve` wires it. */
   const service = async (pace: { busyBatch: number; busyIntervalMs: number }) => {
     const smtp = await startTestSmtp("accept");
-    const mail = new MailService(
-      {
-        smtpUrl: smtp.url,
-        from: "Club <club@mail.test>",
-        timeoutMs: 5_000,
-        maxAttempts: 5,
-        retryBaseMs: 30,
-        breakerFailures: 100,
-        breakerResetMs: 60_000,
-        leaseMs: 60_000,
-        pollMs: 20,
-        ...pace,
-      },
-      t.get().runtime.foreground,
-    );
+    const mail = new MailService(testMailSettings(smtp, pace), t.get().runtime.foreground);
     return { smtp, mail };
   };
 

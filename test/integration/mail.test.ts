@@ -15,25 +15,14 @@ import { suiteApp, type TestApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { apiPost, publishedEvent, tokenMember } from "../helpers/events.ts";
 import { loggedIn } from "../helpers/identity.ts";
-import { startTestSmtp, type TestSmtp } from "../helpers/smtp.ts";
+import { startTestSmtp, type TestSmtp, testMailSettings } from "../helpers/smtp.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const FROM = "Test Club <club@mail.test>";
 
 /** Fast settings for tests; each test overrides what it is about. */
 function settings(smtp: TestSmtp | undefined, over: Partial<MailSettings> = {}): MailSettings {
-  return {
-    smtpUrl: smtp?.url,
-    from: FROM,
-    timeoutMs: 2_000,
-    maxAttempts: 5,
-    retryBaseMs: 30,
-    breakerFailures: 100,
-    breakerResetMs: 60_000,
-    leaseMs: 30_000,
-    pollMs: 50,
-    ...over,
-  };
+  return testMailSettings(smtp, { from: FROM, timeoutMs: 2_000, leaseMs: 30_000, pollMs: 50, ...over });
 }
 
 let serial = 0;

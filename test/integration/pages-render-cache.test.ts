@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { Database } from "../../src/core/db/connect.ts";
 import {
   addBlock,
@@ -9,7 +9,7 @@ import {
   unpublishPage,
   updateBlock,
 } from "../../src/domains/pages/pages.actions.ts";
-import { startTestApp, suiteApp, type TestApp } from "../helpers/app.ts";
+import { suiteApp, twoAppsOnOneDatabase } from "../helpers/app.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
 import { loggedIn } from "../helpers/identity.ts";
@@ -148,26 +148,17 @@ forEachEngine("published pages served through the render cache", (engine) => {
 });
 
 postgresOnly("two app instances on one database", () => {
-  let a: TestApp;
-  let b: TestApp;
-  before(async () => {
-    a = await startTestApp("postgres");
-    b = await startTestApp("postgres", {}, { databaseUrl: a.testDb.url });
-  });
-  after(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const apps = twoAppsOnOneDatabase();
 
   test("a publish or unpublish in one instance is seen by the other on its next request", async () => {
-    const page = await makePage(a.runtime.database, { blocks: [text("INSTANCEONE")] });
-    const visitor = new Client(b.baseUrl);
+    const page = await makePage(apps.a().runtime.database, { blocks: [text("INSTANCEONE")] });
+    const visitor = new Client(apps.b().baseUrl);
     assert.match(await warm(visitor, `/p/${page.slug}`), /INSTANCEONE/);
-    await republishWith(a.runtime.database, page.id, "INSTANCETWO");
+    await republishWith(apps.a().runtime.database, page.id, "INSTANCETWO");
     assert.match((await visitor.get(`/p/${page.slug}`)).text, /INSTANCETWO/);
-    await act(a.runtime.database, publisher(), unpublishPage, {
+    await act(apps.a().runtime.database, publisher(), unpublishPage, {
       pageId: page.id,
-      version: await versionOf(a.runtime.database, page.id),
+      version: await versionOf(apps.a().runtime.database, page.id),
     });
     assert.equal((await visitor.get(`/p/${page.slug}`)).status, 404);
   });
