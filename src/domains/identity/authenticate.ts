@@ -1,10 +1,10 @@
 import type { FastifyRequest } from "fastify";
 import type { Actor } from "../../core/actor.ts";
 import { anonymousActor } from "../../core/actor.ts";
-import { BoundedMap } from "../../core/bounded-map.ts";
 import { type Capability, capabilitiesOf } from "../../core/capabilities.ts";
 import type { Database } from "../../core/db/connect.ts";
 import type { ContentVersions } from "../../core/db/content-versions.ts";
+import { KeptUnderVersion } from "../../core/kept-under-version.ts";
 import { hashSecret } from "../../core/secrets.ts";
 import { contentVersionsOf } from "../../http/content-versions.ts";
 import { SESSION_COOKIE } from "../../http/credentials.ts";
@@ -56,37 +56,32 @@ async function withRolesOrWithout<T>(find: (roles: WithRoles) => Promise<T>): Pr
 /** A session row as findSession reads it. */
 type SessionRow = NonNullable<Awaited<ReturnType<typeof findSession>>>;
 
-/** What a process keeps of a session it read: the row (with its member's role keys), under the access
- * version of the snapshot it was read in, for use while that version is current, from the database time
- * it was read at until its roles next change by the clock (a term beginning or ending). Expiry and idle
- * time are still compared with the clock on every request. */
-interface KeptSession {
-  row: SessionRow;
-  readAt: number;
-  until: number;
-}
-
-/** The sessions a process keeps, by token hash (bounded: a token nobody uses any more is forgotten). */
+/** The sessions a process keeps, by token hash: each row (with its member's role keys) under the access
+ * version of the snapshot it was read in, from the database time it was read at until its roles next
+ * change by the clock (a term beginning or ending). Expiry and idle time are still compared with the
+ * clock on every request. Bounded: a token nobody uses any more is forgotten. */
 export class SessionCache {
-  private readonly kept = new BoundedMap<KeptSession>(4096);
+  private readonly kept = new KeptUnderVersion<SessionRow>(4096);
 
   /** The kept row for this hash if it is what the database says at `versions`, else undefined. */
   usable(hash: string, versions: ContentVersions): SessionRow | undefined {
-    const kept = this.kept.get(hash);
-    if (!kept || kept.row.accessVersion !== versions.access) return undefined;
-    const now = versions.now.getTime();
-    return now >= kept.readAt && now < kept.until ? kept.row : undefined;
+    return this.kept.get(hash, versions.access, versions.now);
   }
 
   /** Keeps a row read with its roles (one read without them is never kept: its roles are unknown). */
   keep(hash: string, row: SessionRow): void {
     if (row.roleKeys === null) return;
-    const until = row.rolesChangeAt ? new Date(row.rolesChangeAt).getTime() : Number.POSITIVE_INFINITY;
-    this.kept.set(hash, { row, readAt: new Date(row.now).getTime(), until });
+    this.kept.keep(
+      hash,
+      row,
+      row.accessVersion,
+      row.now,
+      row.rolesChangeAt ? new Date(row.rolesChangeAt) : null,
+    );
   }
 
   forget(hash: string): void {
-    this.kept.delete(hash);
+    this.kept.forget(hash);
   }
 }
 

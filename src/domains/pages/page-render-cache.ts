@@ -1,6 +1,7 @@
 import type { Actor } from "../../core/actor.ts";
 import { BoundedMap } from "../../core/bounded-map.ts";
 import type { ContentVersions } from "../../core/db/content-versions.ts";
+import { KeptUnderVersion } from "../../core/kept-under-version.ts";
 import type { Viewer } from "./audience.ts";
 import type { NavigationRow, PublishedPageState } from "./page-serving.repository.ts";
 import type { BlockRow, viewerRead } from "./pages.repository.ts";
@@ -44,12 +45,7 @@ export class PageRenderCache {
   readonly content = new BoundedMap<string>(1024);
   readonly publicResponses = new BoundedMap<{ html: string; etag: string }>(256);
   private readonly states = new BoundedMap<PublishedPageState | null>(1024);
-  private readonly viewers = new BoundedMap<{
-    viewer: Viewer;
-    accessVersion: string;
-    from: number;
-    until: number;
-  }>(4096);
+  private readonly viewers = new KeptUnderVersion<Viewer>(4096);
 
   /** The page's state at the site version this request read (`site`), read after it when not kept. */
   async stateOf(
@@ -73,18 +69,13 @@ export class PageRenderCache {
     read: () => ReturnType<typeof viewerRead>,
   ): Promise<Viewer> {
     if (actor.type !== "member") return { kind: "anonymous" };
-    const now = versions.now.getTime();
-    const kept = this.viewers.get(actor.memberId);
-    if (kept && kept.accessVersion === versions.access && now >= kept.from && now < kept.until)
-      return kept.viewer;
+    const kept = this.viewers.get(actor.memberId, versions.access, versions.now);
+    if (kept) return kept;
     const fresh = await read();
-    if (fresh.kept)
-      this.viewers.set(actor.memberId, {
-        viewer: fresh.viewer,
-        accessVersion: fresh.kept.accessVersion,
-        from: new Date(fresh.kept.readAt).getTime(),
-        until: fresh.kept.until ? new Date(fresh.kept.until).getTime() : Number.POSITIVE_INFINITY,
-      });
+    if (fresh.kept) {
+      const { accessVersion, readAt, until } = fresh.kept;
+      this.viewers.keep(actor.memberId, fresh.viewer, accessVersion, readAt, until);
+    }
     return fresh.viewer;
   }
   private navigation: { key: string; rows: NavigationRow[] } | undefined;
