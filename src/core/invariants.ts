@@ -1,3 +1,4 @@
+import { bulkhead } from "cockatiel";
 import { type RawBuilder, sql } from "kysely";
 import type { Database } from "./db/connect.ts";
 
@@ -83,24 +84,13 @@ export const SCAN_CONNECTIONS = 2;
  * query would have given (the order is the database's, collation included). */
 const sampleOrder = sql`ORDER BY 1, 2, 3 LIMIT ${SAMPLE_LIMIT}`;
 
-/** Runs at most n tasks at a time, in the order they asked. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    // A finishing task hands its place straight to the next waiting one, so no newcomer slips in between.
-    if (active < n) active++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
+/** Runs a scan's queries SCAN_CONNECTIONS at a time, the rest waiting in the order they asked
+ * (cockatiel's bulkhead, with an unbounded queue). */
+type Slot = <T>(task: () => Promise<T>) => Promise<T>;
+function scanSlots(): Slot {
+  const slots = bulkhead(SCAN_CONNECTIONS, Number.POSITIVE_INFINITY);
+  return (task) => slots.execute(task);
 }
-type Slot = ReturnType<typeof limiter>;
 
 /** One part's violations: the exact count and the first SAMPLE_LIMIT rows. */
 async function sampleOf(reader: CheckReader, part: RawBuilder<Violation>) {
@@ -192,7 +182,7 @@ export async function runChecks(
   } = {},
 ): Promise<InvariantReport> {
   const startedAt = new Date();
-  const slot = limiter(SCAN_CONNECTIONS);
+  const slot = scanSlots();
   let done = 0;
   const results = await Promise.all(
     checks.map(async (check) => {
