@@ -148,6 +148,31 @@ forEachEngine("backups", (engine) => {
     }
   });
 
+  test("[G01] a target that stores fewer rows than the bundle holds is refused and left as it was", async () => {
+    const { runtime, dirs } = suite.get();
+    const made = await createBackup(runtime.database, opts(dirs.backup, key));
+    const target = await openTestDatabase(engine);
+    try {
+      // A trigger of the target's own that fires even during the load (ALWAYS) and drops every row: the
+      // bytes read are the manifest's, but the table would hold nothing.
+      await sql`CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`.execute(
+        target.database.db,
+      );
+      await sql`CREATE TRIGGER drop_rows BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION drop_row()`.execute(
+        target.database.db,
+      );
+      await sql`ALTER TABLE members ENABLE ALWAYS TRIGGER drop_rows`.execute(target.database.db);
+      await assert.rejects(
+        restoreInto(target.database, made.dir, key),
+        (e: ClubError) => e.code === "backup_damaged" && /stored 0 rows/.test(e.message),
+      );
+      const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM events`.execute(target.database.db);
+      assert.equal(Number(rows[0]!.n), 0, "nothing of the restore stayed");
+    } finally {
+      await target.drop();
+    }
+  });
+
   test("[G01] a wrong key is refused naming both fingerprints; no key names the one needed", async () => {
     const { runtime, dirs } = suite.get();
     const made = await createBackup(runtime.database, opts(dirs.backup, key));
