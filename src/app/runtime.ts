@@ -56,7 +56,7 @@ export async function openRuntime(
   }
   const modes = new ModeWatcher(database, config.modePollMs);
   const sealer = new AuditSealer(database, config.backupDir);
-  const contentVersions = contentVersionsReader(database.db);
+  const contentVersions = contentVersionsReader(database);
   const authenticate = makeAuthenticator(database, {
     idleMinutes: config.sessionIdleMinutes,
     absoluteHours: config.sessionAbsoluteHours,

@@ -1,9 +1,8 @@
 import type { FastifyRequest } from "fastify";
 import type { ActionEnv } from "../core/action.ts";
 import type { Actor } from "../core/actor.ts";
-import type { CoalescedRead } from "../core/coalesced-read.ts";
 import type { Database } from "../core/db/connect.ts";
-import type { ContentVersions } from "../core/db/content-versions.ts";
+import type { ContentVersionsReader } from "../core/db/content-versions.ts";
 import type { ModeWatcher } from "../core/modes.ts";
 
 /** How the request proved who it is. */
@@ -64,7 +63,7 @@ export interface HttpContext {
   mail?: MailDependency;
   authenticate(request: FastifyRequest): Promise<AuthResult>;
   /** The content versions, shared by concurrent requests (read through contentVersionsOf, per request). */
-  contentVersions: CoalescedRead<ContentVersions>;
+  contentVersions: ContentVersionsReader;
   /** Where and as whom an action runs, with the audit sealer hooked to its commit. */
   actionEnv(actor: Actor, requestId?: string): ActionEnv;
 }

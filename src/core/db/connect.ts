@@ -33,6 +33,10 @@ export interface PostgresDatabase extends DatabaseBase {
 export interface PgliteDatabase extends DatabaseBase {
   kind: "pglite";
   pglite: PGlite;
+  /** How many times the one connection has been lent (every statement, transaction and direct use of
+   * pglite runs while holding it): while this is unchanged, nothing has run on the database, as this
+   * process is its only user (the data lock keeps every other one out). */
+  lendings(): number;
 }
 
 /** The open database, on either engine. */
@@ -98,6 +102,7 @@ function wrapPglite(pglite: PGlite): PgliteDatabase {
     kind: "pglite",
     pglite,
     db,
+    lendings: () => pool.lendings,
     async listen(channel, onMessage) {
       return pglite.listen(channel, onMessage);
     },

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { CoalescedRead } from "../coalesced-read.ts";
+import type { Database, PgliteDatabase } from "./connect.ts";
 import type { DB } from "./schema.ts";
 
 /* The content versions (migrations/0033_content_versions.sql): 'site' changes with every statement that
@@ -32,8 +33,38 @@ export async function readContentVersions(db: Kysely<DB>): Promise<ContentVersio
 export const contentVersionOf = (name: "site" | "access") =>
   sql<string>`(SELECT version FROM content_versions WHERE name = ${name})`;
 
+/** What requests ask for the versions through: never an answer older than the request. */
+export interface ContentVersionsReader {
+  get(): Promise<ContentVersions>;
+}
+
 /** A process's reader of the versions: concurrent requests share one read, and each gets a read sent
- * after it asked (CoalescedRead), so what it is given is never older than its request. */
-export function contentVersionsReader(db: Kysely<DB>): CoalescedRead<ContentVersions> {
-  return new CoalescedRead(() => readContentVersions(db));
+ * after it asked (CoalescedRead), so what it is given is never older than its request. On the embedded
+ * engine, which only this process uses, the last read's answer is given again while nothing at all has
+ * run on the database since that read (embeddedVersions). */
+export function contentVersionsReader(database: Database): ContentVersionsReader {
+  if (database.kind === "pglite") return embeddedVersions(database);
+  return new CoalescedRead(() => readContentVersions(database.db));
+}
+
+/** The versions on PGlite without a statement per request. A read that was the only use of the
+ * connection from its start to its end (one lending) is what the database holds for as long as the
+ * connection is not lent again: no statement, write or transaction ran since, so a fresh read would
+ * return the same rows. Its clock is this process's own, which is PGlite's. A read that shared the
+ * connection's time with anything else is given to its callers and not kept. */
+function embeddedVersions(database: PgliteDatabase): ContentVersionsReader {
+  let kept: { versions: ContentVersions; lendings: number } | undefined;
+  const shared = new CoalescedRead(async () => {
+    const before = database.lendings();
+    const versions = await readContentVersions(database.db);
+    kept = database.lendings() === before + 1 ? { versions, lendings: before + 1 } : undefined;
+    return versions;
+  });
+  return {
+    get(): Promise<ContentVersions> {
+      if (kept && kept.lendings === database.lendings())
+        return Promise.resolve({ ...kept.versions, now: new Date() });
+      return shared.get();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import type { PGlite } from "@electric-sql/pglite";
  * to one holder at a time, so two transactions can never interleave on it. */
 export class PGlitePool {
   private tail: Promise<void> = Promise.resolve();
+  private lent = 0;
 
   constructor(private readonly pg: PGlite) {}
 
@@ -16,6 +17,7 @@ export class PGlitePool {
     const previous = this.tail;
     this.tail = previous.then(() => held);
     await previous;
+    this.lent++;
     const pg = this.pg;
     let released = false;
     return {
@@ -34,6 +36,11 @@ export class PGlitePool {
         release();
       },
     };
+  }
+
+  /** How many times the connection has been lent: while it is unchanged, no statement has run since. */
+  get lendings(): number {
+    return this.lent;
   }
 
   async end(): Promise<void> {
