@@ -18,7 +18,7 @@ import { openRuntime } from "../src/app/runtime.ts";
 import { connectPostgres, type Database } from "../src/core/db/connect.ts";
 import { SESSION_COOKIE } from "../src/domains/identity/authenticate.ts";
 import { type BenchClub, seedBenchClub } from "./lib/club-seed.ts";
-import { cpuBetween, cpuSnapshot } from "./lib/cpu-time.ts";
+import { cpuBetween, cpuSnapshot, settled } from "./lib/cpu-time.ts";
 import { createBenchDatabase, median } from "./lib/harness.ts";
 import { seedBenchPages } from "./lib/pages-seed.ts";
 import { appendResults, machineDetails } from "./lib/report.ts";
@@ -198,6 +198,8 @@ try {
     const profDir = settings.cpuProfDir && path.join(settings.cpuProfDir, engine);
     const server = await startClubos(env, profDir);
     servers.push(server);
+    // Its start-up jobs (the leak audit, the invariant scan, a backup...) are not what is measured.
+    await settled(server.pid);
     const cookie = await signIn(server.url, club.member);
     const serving = { pid: server.pid, database: engine === "postgres" ? observer : undefined };
     const pages: Record<PageKey, Omit<Target, "engine" | "page" | "pid" | "database">> = {

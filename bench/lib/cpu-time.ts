@@ -41,3 +41,18 @@ export function cpuBetween(before: Map<string, number>, after: Map<string, numbe
   }
   return { server: after.get("server")! - before.get("server")!, database };
 }
+
+/** Waits until a server has been idle (under a tenth of a core) for two seconds in a row, and gives how
+ * long that took: its first scheduler tick, a few seconds after the start, runs every job once (the
+ * invariant scan, a backup, a restore drill of it, the leak audit...), and on PGlite those share the one
+ * connection with the requests being measured. */
+export async function settled(pid: number): Promise<number> {
+  const t = performance.now();
+  await new Promise((r) => setTimeout(r, 8_000));
+  for (let quiet = 0; quiet < 2; ) {
+    const before = processCpuMs(pid);
+    await new Promise((r) => setTimeout(r, 1_000));
+    quiet = processCpuMs(pid) - before < 100 ? quiet + 1 : 0;
+  }
+  return performance.now() - t;
+}

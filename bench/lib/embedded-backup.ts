@@ -12,7 +12,7 @@ import { openRuntime } from "../../src/app/runtime.ts";
 import { sealAuditChain } from "../../src/core/audit-chain.ts";
 import { isBackupId } from "../../src/core/backup/format.ts";
 import { type ClubSize, seedBigClubWith } from "./big-club.ts";
-import { processCpuMs } from "./cpu-time.ts";
+import { processCpuMs, settled } from "./cpu-time.ts";
 import { startClubos } from "./servers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -81,20 +81,6 @@ function cliBackup(env: Record<string, string>): Promise<number> {
         : reject(new Error(`backup create exited ${code}:\n${out}`)),
     );
   });
-}
-
-/** Waits until the server has been idle (under a tenth of a core) for two seconds in a row: its first
- * scheduler tick, a few seconds after the start, runs every job once (the invariant scan, a backup, a
- * restore drill of it...), and at the benchmark's size that takes minutes of the same one connection. */
-async function settled(pid: number): Promise<number> {
-  const t = performance.now();
-  await new Promise((r) => setTimeout(r, 8_000));
-  for (let quiet = 0; quiet < 2; ) {
-    const before = processCpuMs(pid);
-    await new Promise((r) => setTimeout(r, 1_000));
-    quiet = processCpuMs(pid) - before < 100 ? quiet + 1 : 0;
-  }
-  return performance.now() - t;
 }
 
 export interface EmbeddedResult {

@@ -129,15 +129,11 @@ export async function buildServer(
   installSecurityHeaders(app);
   installCachePolicy(app);
   installErrorHandling(app);
-  app.addHook("onSend", async (_request, reply, payload) => {
-    // Server time so far, for operators' tools and the benchmarks (excludes the network).
-    reply.header("server-timing", `app;dur=${reply.elapsedTime.toFixed(1)}`);
-    return payload;
-  });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const loadClass = routeOf(request)?.loadClass ?? "public";
     httpCounter.inc({ load_class: loadClass, status: String(reply.statusCode) });
     httpLatency.observe({ load_class: loadClass }, reply.elapsedTime / 1000);
+    done();
   });
   for (const register of [...ROUTE_MODULES, ...(options.extraRoutes ?? [])]) register(app, ctx);
   await app.ready();

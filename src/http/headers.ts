@@ -87,11 +87,13 @@ export const isPreviewPath = (url: string) => url.startsWith("/preview/");
  * every route, so that a new route cannot forget it; public anonymous responses keep their own header.
  */
 export function installCachePolicy(app: FastifyInstance): void {
-  app.addHook("onSend", async (request, reply, payload) => {
+  app.addHook("onSend", (request, reply, payload, done) => {
     const route = routeOf(request);
     const personal = route !== undefined && route.capability !== "public";
     if (personal || carriesCredentials(request)) reply.header("cache-control", PRIVATE);
     if (isPreviewPath(request.url)) for (const [name, value] of PREVIEW_HEADERS) reply.header(name, value);
-    return payload;
+    // Server time so far, for operators' tools and the benchmarks (excludes the network).
+    reply.header("server-timing", `app;dur=${reply.elapsedTime.toFixed(1)}`);
+    done(null, payload);
   });
 }

@@ -153,6 +153,12 @@ function Nav({
 }
 
 /** Renders a full HTML page; all text is escaped by Preact, so views never build HTML by hand. */
+/** What of the actor the layout shows (signed in or not, the admin link): two actors with the same key
+ * get the same frame around the same body, given the same form token. */
+export function actorFrameKey(actor: Actor): string {
+  return actor.type !== "member" ? actor.type : `member|${actor.capabilities.has("admin:access")}`;
+}
+
 export function renderPage(frame: PageFrame, body: ComponentChildren): string {
   const html = renderToString(
     <html lang="en">

@@ -271,7 +271,8 @@ export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
     config: { [DECLARED]: true, declaration: resolved } as Record<string | symbol, unknown>,
     bodyLimit: decl.bodyLimit,
     // A large body is read only for someone allowed to send it.
-    preParsing: decl.bodyLimit === undefined ? undefined : (identityGuardsFor(resolved) as PreParsingHook[]),
+    preParsing:
+      decl.bodyLimit === undefined ? undefined : (identityGuardsFor(resolved) as unknown as PreParsingHook),
     // Guards run before validation, so nobody learns anything from a route they may not use.
     preValidation: guardsFor(resolved),
     // An object-level rule of a read route needs its validated input.

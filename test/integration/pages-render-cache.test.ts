@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { sql } from "kysely";
 import type { Database } from "../../src/core/db/connect.ts";
 import {
   addBlock,
@@ -9,6 +10,7 @@ import {
   unpublishPage,
   updateBlock,
 } from "../../src/domains/pages/pages.actions.ts";
+import { csrfTokenFor } from "../../src/http/guards.ts";
 import { suiteApp, twoAppsOnOneDatabase } from "../helpers/app.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
@@ -129,6 +131,31 @@ forEachEngine("published pages served through the render cache", (engine) => {
     assert.doesNotMatch(seen, /MEMBERSNOTE/);
     assert.match(await warm(member, `/p/${page.slug}`), /MEMBERSNOTE/);
     assert.equal((await anonymous.get(`/p/${page.slug}`)).headers.get("cache-control"), "private, no-store");
+  });
+
+  test("a session's kept page goes to that session only, with its own form token", async () => {
+    // One member signed in twice: the same viewer facts, two sessions with their own tokens.
+    const { client: first, token: firstToken, member } = await loggedIn(t);
+    const second = new Client(t.get().baseUrl);
+    assert.equal((await second.login(member.email, member.password)).status, 303);
+    const secondToken = second.cookie("clubos_session");
+    const page = await makePage(database(), { audience: { type: "members" }, blocks: [text("OURSONLY")] });
+    const path = `/p/${page.slug}`;
+    const formToken = (html: string) => /name="_csrf" value="([^"]*)"/.exec(html)?.[1];
+    assert.equal(formToken(await warm(first, path)), csrfTokenFor(firstToken!));
+    assert.equal(formToken(await warm(second, path)), csrfTokenFor(secondToken!));
+    assert.equal(formToken(await warm(first, path)), csrfTokenFor(firstToken!));
+    assert.equal((await first.get(path)).headers.get("cache-control"), "private, no-store");
+  });
+
+  test("a member whose rights end is refused the page they were just given, on the next request", async () => {
+    const { client: member, member: who } = await loggedIn(t);
+    const page = await makePage(database(), { audience: { type: "members" }, blocks: [text("WHILEACTIVE")] });
+    assert.match(await warm(member, `/p/${page.slug}`), /WHILEACTIVE/);
+    await sql`UPDATE members SET status = 'suspended' WHERE id = ${who.memberId}`.execute(database().db);
+    const res = await member.get(`/p/${page.slug}`);
+    assert.equal(res.status, 404);
+    assert.doesNotMatch(res.text, /WHILEACTIVE/);
   });
 
   test("the navigation follows a page joining it on the next request", async () => {

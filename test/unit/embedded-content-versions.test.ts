@@ -11,7 +11,9 @@ let database: PgliteDatabase;
 
 before(async () => {
   database = await connectPgliteMemory();
-  await sql`CREATE TABLE content_versions (name text PRIMARY KEY, version text NOT NULL)`.execute(database.db);
+  await sql`CREATE TABLE content_versions (name text PRIMARY KEY, version text NOT NULL)`.execute(
+    database.db,
+  );
   await sql`INSERT INTO content_versions VALUES ('site', 's1'), ('access', 'a1')`.execute(database.db);
 });
 

@@ -2,7 +2,7 @@ import type { Actor } from "../../core/actor.ts";
 import { BoundedMap } from "../../core/bounded-map.ts";
 import type { ContentVersions } from "../../core/db/content-versions.ts";
 import { KeptUnderVersion } from "../../core/kept-under-version.ts";
-import type { Viewer } from "./audience.ts";
+import { ANONYMOUS, type Viewer } from "./audience.ts";
 import type { NavigationRow, PublishedPageState } from "./page-serving.repository.ts";
 import type { BlockRow, viewerRead } from "./pages.repository.ts";
 
@@ -20,7 +20,12 @@ import type { BlockRow, viewerRead } from "./pages.repository.ts";
  * - The navigation rows, under the key of the state they were read in (one slot); each viewer's links
  *   are still filtered by their own audience decision.
  * - Whole responses for anonymous requests of pages every viewer gets alike (R-6: only what a shared
- *   cache could keep), by content key, navigation key and system state. */
+ *   cache could keep), on the page state they were rendered from (which names the revision, its content
+ *   hash and the navigation key, and is one object for as long as the site version holds) and the
+ *   system state they show.
+ * - Whole responses for a signed-in session, by session and revision: each kept with the page state, the viewer
+ *   facts (one object for as long as the access version holds), the system state and what of the actor
+ *   the layout shows, and given again only while all four are the same. Never to another session. */
 
 /** A frozen revision as the cache names it. */
 export interface FrozenRevision {
@@ -43,7 +48,8 @@ export function contentKey(revision: FrozenRevision, shown: readonly { id: strin
 export class PageRenderCache {
   readonly blocks = new BoundedMap<BlockRow[]>(256);
   readonly content = new BoundedMap<string>(1024);
-  readonly publicResponses = new BoundedMap<{ html: string; etag: string }>(256);
+  private readonly publicResponses = new WeakMap<PublishedPageState, WholeResponse>();
+  private readonly sessionResponses = new BoundedMap<WholeResponse>(1024);
   private readonly states = new BoundedMap<PublishedPageState | null>(1024);
   private readonly viewers = new KeptUnderVersion<Viewer>(4096);
 
@@ -80,6 +86,26 @@ export class PageRenderCache {
   }
   private navigation: { key: string; rows: NavigationRow[] } | undefined;
 
+  /** The whole anonymous response rendered from this very state object while the system state was as
+   * now. */
+  publicResponse(state: PublishedPageState, system: unknown): WholeResponse | undefined {
+    return stillHolds(this.publicResponses.get(state), { state, viewer: ANONYMOUS, system, frame: "" });
+  }
+
+  keepPublicResponse(state: PublishedPageState, system: unknown, html: string, etag: string): void {
+    this.publicResponses.set(state, kept({ state, viewer: ANONYMOUS, system, frame: "" }, html, etag));
+  }
+
+  /** The whole response this session was last given for this page revision, if it was made for the same viewer
+   * facts, system state and frame. */
+  sessionResponse(session: string, made: MadeFor): WholeResponse | undefined {
+    return stillHolds(this.sessionResponses.get(`${session}|${made.state.revision_id}`), made);
+  }
+
+  keepSessionResponse(session: string, made: MadeFor, html: string): void {
+    this.sessionResponses.set(`${session}|${made.state.revision_id}`, kept(made, html, ""));
+  }
+
   /** The revision's blocks, read once per frozen revision. */
   async blocksOf(revision: FrozenRevision, read: () => Promise<BlockRow[]>): Promise<BlockRow[]> {
     // A revision without a hash is not frozen: never kept (findPublished reads only frozen ones).
@@ -103,4 +129,35 @@ export class PageRenderCache {
     this.navigation = fresh;
     return fresh.rows;
   }
+}
+
+/** What a whole response was made from. */
+interface MadeFor {
+  state: PublishedPageState;
+  viewer: Viewer;
+  system: unknown;
+  /** actorFrameKey of who it was made for. */
+  frame: string;
+}
+
+/** A whole response and what it was made from. */
+interface WholeResponse extends MadeFor {
+  systemKey: string;
+  html: string;
+  etag: string;
+}
+
+function kept(made: MadeFor, html: string, etag: string): WholeResponse {
+  return { ...made, systemKey: JSON.stringify(made.system), html, etag };
+}
+
+/** The kept response if it was made from these very objects (the system state compared by value when
+ * the watcher has read it again since), else undefined. */
+function stillHolds(whole: WholeResponse | undefined, made: MadeFor): WholeResponse | undefined {
+  if (!whole || whole.state !== made.state || whole.viewer !== made.viewer || whole.frame !== made.frame)
+    return undefined;
+  if (whole.system === made.system) return whole;
+  if (whole.systemKey !== JSON.stringify(made.system)) return undefined;
+  whole.system = made.system;
+  return whole;
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.ts";
 import { contentVersionsOf } from "../../http/content-versions.ts";
 import { READ } from "../../http/declarations.ts";
+import { actorFrameKey } from "../../http/layout.tsx";
 import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
 import { declareRoute } from "../../http/routes.ts";
 import { seesMembersOnlyEvents } from "../events/events.policies.ts";
@@ -217,17 +218,26 @@ async function servePage(
   const shared = sameForEveryone(page, viewer) && !notice;
   // A whole response is kept only for a request with no credentials at all: the layout then shows
   // nobody's name and no form token, so every such request gets these bytes.
-  const wholeKey =
+  const keepWhole =
     shared &&
     request.auth.actor.type === "anonymous" &&
     !request.auth.sessionToken &&
-    contentIsKeepable(page.blocks)
-      ? `${contentKey(page, page.blocks)}#${state.nav_key}#${JSON.stringify(request.server.ctx.modes.current())}`
-      : undefined;
-  const whole = wholeKey ? cache.publicResponses.get(wholeKey) : undefined;
+    contentIsKeepable(page.blocks);
+  const system = request.server.ctx.modes.current();
+  const whole = keepWhole ? cache.publicResponse(state, system) : undefined;
   if (whole) {
     if (sharedHeaders(request, reply, whole.etag)) reply.code(304).send();
     else reply.type("text/html; charset=utf-8").send(whole.html);
+    return true;
+  }
+  // A session's own whole response: made for this very state, viewer facts, system state and frame (its
+  // form token is the session's), given to no other session.
+  const session = request.auth.sessionId;
+  const made = { state, viewer, system, frame: actorFrameKey(request.auth.actor) };
+  const keepForSession = !shared && session !== undefined && !notice && contentIsKeepable(page.blocks);
+  const mine = keepForSession ? cache.sessionResponse(session, made) : undefined;
+  if (mine) {
+    sendCacheable(request, reply, mine.html, false);
     return true;
   }
   const { content } = await renderFor(request, cache, page, viewer);
@@ -237,11 +247,12 @@ async function servePage(
     description: state.summary || undefined,
   });
   if (!shared) {
+    if (keepForSession) cache.keepSessionResponse(session, made, html);
     sendCacheable(request, reply, html, false);
     return true;
   }
   const etag = etagOf(html);
-  if (wholeKey) cache.publicResponses.set(wholeKey, { html, etag });
+  if (keepWhole) cache.keepPublicResponse(state, system, html, etag);
   if (sharedHeaders(request, reply, etag)) reply.code(304).send();
   else reply.type("text/html; charset=utf-8").send(html);
   return true;
