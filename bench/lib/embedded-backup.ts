@@ -12,7 +12,7 @@ import { openRuntime } from "../../src/app/runtime.ts";
 import { sealAuditChain } from "../../src/core/audit-chain.ts";
 import { isBackupId } from "../../src/core/backup/format.ts";
 import { type ClubSize, seedBigClubWith } from "./big-club.ts";
-import { processCpuMs, settled } from "./cpu-time.ts";
+import { settled } from "./cpu-time.ts";
 import { startClubos } from "./servers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

@@ -350,12 +350,12 @@ export const guarantees: readonly Guarantee[] = [
       mech(
         "src/domains/pages/page-render-cache.ts",
         "PageRenderCache",
-        "the server's page cache is asked only after each request's own audience decision: content is kept by revision and the exact blocks admitted, whole responses only for credential-less requests of pages every viewer gets alike; page states and viewer facts are kept only under the content version they were read at",
+        "the server's page cache is asked only after each request's own audience decision: content is kept by revision and the exact blocks admitted, whole responses only for credential-less requests of pages every viewer gets alike or for one session's own request (never another session's); page states and viewer facts are kept only under the content version they were read at",
       ),
       mech(
         "src/core/db/content-versions.ts",
         "contentVersionsReader",
-        "every request reads the 'site' and 'access' versions (changed by statement triggers on what decides published content and access) in a shared read sent after it arrived, so a change committed by any process is seen by the next request",
+        "every request reads the 'site' and 'access' versions (changed by statement triggers on what decides published content and access) in a shared read sent after it arrived (on PGlite, which only this process opens, the last read while nothing has run on the database since), so a change committed by any process is seen by the next request",
       ),
       mech(
         "src/app/leak-audit.ts",

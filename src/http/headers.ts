@@ -85,6 +85,7 @@ export const isPreviewPath = (url: string) => url.startsWith("/preview/");
  * No shared cache keeps a response that depends on who asks (R-6): one to a request carrying
  * credentials (valid or not), or from a route that is not public, errors included. Decided here for
  * every route, so that a new route cannot forget it; public anonymous responses keep their own header.
+ * The same hook, the last header step of every response, adds its Server-Timing.
  */
 export function installCachePolicy(app: FastifyInstance): void {
   app.addHook("onSend", (request, reply, payload, done) => {

@@ -6,7 +6,8 @@ import type { DB } from "./schema.ts";
 /* The content versions (migrations/0033_content_versions.sql): 'site' changes with every statement that
  * can change what the public site serves, 'access' with every one that can change who a session is and
  * what its member may see. A process keeps what it read under the version it read it with and uses it
- * only while a fresh read of the versions returns the same value. */
+ * only while a fresh read of the versions returns the same value (on the embedded engine, while nothing
+ * has run on the database since the last read: contentVersionsReader). */
 
 /** The versions and the database's clock, read in one statement. */
 export interface ContentVersions {

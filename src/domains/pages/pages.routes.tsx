@@ -233,9 +233,11 @@ async function servePage(
   // A session's own whole response: made for this very state, viewer facts, system state and frame (its
   // form token is the session's), given to no other session.
   const session = request.auth.sessionId;
-  const made = { state, viewer, system, frame: actorFrameKey(request.auth.actor) };
   const keepForSession = !shared && session !== undefined && !notice && contentIsKeepable(page.blocks);
-  const mine = keepForSession ? cache.sessionResponse(session, made) : undefined;
+  const made = keepForSession
+    ? { state, viewer, system, frame: actorFrameKey(request.auth.actor) }
+    : undefined;
+  const mine = made ? cache.sessionResponse(session!, made) : undefined;
   if (mine) {
     sendCacheable(request, reply, mine.html, false);
     return true;
@@ -247,7 +249,7 @@ async function servePage(
     description: state.summary || undefined,
   });
   if (!shared) {
-    if (keepForSession) cache.keepSessionResponse(session, made, html);
+    if (made) cache.keepSessionResponse(session!, made, html);
     sendCacheable(request, reply, html, false);
     return true;
   }
