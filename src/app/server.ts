@@ -1,7 +1,7 @@
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance } from "fastify";
-import { httpCounter, httpLatency } from "../core/metrics.ts";
+import { countResponse } from "../core/metrics.ts";
 import { committeeApiRoutes } from "../domains/committees/committees.api.ts";
 import { committeeRoutes } from "../domains/committees/committees.routes.tsx";
 import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
@@ -124,15 +124,15 @@ export async function buildServer(
   // A server built only for its route table (`clubos routes`, the OpenAPI document) has no runtime.
   if (ctx.foreground) countRequestsInFlight(app, ctx.foreground);
   enforceDeclarations(app);
-  await app.register(cookie);
+  // Cookies are parsed once the request is known to take a route's full path (preParsing, before any
+  // guard reads them); a public page answered from what it keeps (routes.ts, keptShortcut) never needs them.
+  await app.register(cookie, { hook: "preParsing" });
   await app.register(formbody);
   installSecurityHeaders(app);
   installCachePolicy(app);
   installErrorHandling(app);
   app.addHook("onResponse", (request, reply, done) => {
-    const loadClass = routeOf(request)?.loadClass ?? "public";
-    httpCounter.inc({ load_class: loadClass, status: String(reply.statusCode) });
-    httpLatency.observe({ load_class: loadClass }, reply.elapsedTime / 1000);
+    countResponse(routeOf(request)?.loadClass ?? "public", reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   for (const register of [...ROUTE_MODULES, ...(options.extraRoutes ?? [])]) register(app, ctx);

@@ -28,6 +28,23 @@ export const httpLatency = new Histogram({
   registers: [registry],
 });
 
+/** The labelled series of each load class and status, looked up once: every response counts. */
+const responseSeries = new Map<string, { count: () => void; latency: (seconds: number) => void }>();
+
+/** Counts one HTTP response of this load class and status, with its latency. */
+export function countResponse(loadClass: string, status: number, seconds: number): void {
+  const key = `${loadClass}|${status}`;
+  let series = responseSeries.get(key);
+  if (!series) {
+    const counter = httpCounter.labels({ load_class: loadClass, status: String(status) });
+    const latency = httpLatency.labels({ load_class: loadClass });
+    series = { count: () => counter.inc(), latency: (s) => latency.observe(s) };
+    responseSeries.set(key, series);
+  }
+  series.count();
+  series.latency(seconds);
+}
+
 /** Requests refused by guards, by reason (unauthenticated, forbidden, read_only, ...). */
 export const refusalCounter = new Counter({
   name: "clubos_refusals_total",

@@ -350,7 +350,7 @@ export const guarantees: readonly Guarantee[] = [
       mech(
         "src/domains/pages/page-render-cache.ts",
         "PageRenderCache",
-        "the server's page cache is asked only after each request's own audience decision: content is kept by revision and the exact blocks admitted, whole responses only for credential-less requests of pages every viewer gets alike or for one session's own request (never another session's); page states and viewer facts are kept only under the content version they were read at",
+        "the server's page cache is asked only after each request's own audience decision, or, for a request with no credentials, for the response made for an anonymous visitor from the very page state the request reads now (kept only when that state's audience and every block admit everyone): content is kept by revision and the exact blocks admitted, whole responses only for credential-less requests of pages every viewer gets alike or for one session's own request (never another session's); page states and viewer facts are kept only under the content version they were read at",
       ),
       mech(
         "src/core/db/content-versions.ts",

@@ -13,6 +13,7 @@ import { describeAccess, type Policy } from "../core/access.ts";
 import type { ActionSpec } from "../core/action.ts";
 import { type Capability, isCapability } from "../core/capabilities.ts";
 import { type ActionEffect, EFFECTS } from "../core/modes.ts";
+import { carriesCredentials } from "./credentials.ts";
 import { guardsFor, identityGuardsFor, policyGuard } from "./guards.ts";
 import { type RouteAction, routeAction } from "./route-action.ts";
 import { EMPTY_QUERY, ERROR_RESPONSES } from "./schema.ts";
@@ -78,6 +79,10 @@ export interface RouteDeclaration<S extends RouteSchema = RouteSchema, I = never
    * such a route checks who is asking before it reads the body. */
   bodyLimit?: number;
   schema?: S;
+  /** Only for public GET routes without an action: answers a request that carries no credentials and no
+   * query string from what the route keeps, before its guards and validation run (keptShortcut);
+   * resolves true when it answered, false to let the request take the route's full path. */
+  kept?: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
   handler: (request: RouteRequest<S>, reply: FastifyReply, action: RouteAction<I, O>) => Promise<unknown>;
 }
 
@@ -173,6 +178,8 @@ export function validateDeclaration(decl: AnyDeclaration): void {
   if (!write && d.readOnly !== "serves") fail("a read route serves in read-only mode");
   if (decl.bodyLimit !== undefined && !(Number.isInteger(decl.bodyLimit) && decl.bodyLimit > 0))
     fail("bodyLimit must be a positive whole number of bytes");
+  if (decl.kept && (decl.method !== "GET" || decl.action || decl.capability !== "public"))
+    fail("only a public GET route without an action may answer from what it keeps");
   if (typeof decl.handler !== "function") fail("handler is missing");
 }
 
@@ -245,6 +252,21 @@ export function enforceDeclarations(app: FastifyInstance): void {
   });
 }
 
+/** A public GET route's answer from what it keeps, for a request the guards would pass as it is: no
+ * credentials (so anonymous: a public read's guards refuse such a request only when the database is out
+ * of reach, which is left to the full path), no query string (nothing to validate), GET itself (HEAD
+ * takes the full path). Anything the route cannot answer this way, a failure included, takes the full
+ * path, which answers it as it would have. The response still goes through every onSend and onResponse
+ * hook. */
+function keptShortcut(kept: NonNullable<RouteDeclaration["kept"]>) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== "GET" || request.url.includes("?") || carriesCredentials(request)) return;
+    if (!request.server.ctx.modes.databaseReachable()) return;
+    // Authentication has not run: the request is anonymous, as it carries no credentials.
+    if (await kept(request, reply).catch(() => false)) return reply;
+  };
+}
+
 /** Registers one route with its guards, after checking its declaration and schemas. */
 export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
   app: FastifyInstance,
@@ -273,6 +295,7 @@ export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
     // A large body is read only for someone allowed to send it.
     preParsing:
       decl.bodyLimit === undefined ? undefined : (identityGuardsFor(resolved) as unknown as PreParsingHook),
+    onRequest: decl.kept ? keptShortcut(decl.kept) : undefined,
     // Guards run before validation, so nobody learns anything from a route they may not use.
     preValidation: guardsFor(resolved),
     // An object-level rule of a read route needs its validated input.

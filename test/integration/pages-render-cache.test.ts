@@ -10,6 +10,8 @@ import {
   unpublishPage,
   updateBlock,
 } from "../../src/domains/pages/pages.actions.ts";
+import { HOME_SLUG } from "../../src/domains/pages/pages.routes.tsx";
+import { PASSWORD_CHANGED } from "../../src/domains/pages/pages.views.tsx";
 import { csrfTokenFor } from "../../src/http/guards.ts";
 import { suiteApp, twoAppsOnOneDatabase } from "../helpers/app.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
@@ -131,6 +133,55 @@ forEachEngine("published pages served through the render cache", (engine) => {
     assert.doesNotMatch(seen, /MEMBERSNOTE/);
     assert.match(await warm(member, `/p/${page.slug}`), /MEMBERSNOTE/);
     assert.equal((await anonymous.get(`/p/${page.slug}`)).headers.get("cache-control"), "private, no-store");
+  });
+
+  test("a kept public page is answered with the status, headers and bytes the full path gave", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const page = await makePage(database(), { blocks: [text("ANSWEREDALIKE")] });
+    const path = `/p/${page.slug}`;
+    // The first request renders and keeps the response; the next ones are answered from it.
+    const [rendered, ...kept] = [
+      await anonymous.get(path),
+      await anonymous.get(path),
+      await anonymous.get(path),
+    ];
+    const comparable = (headers: Headers) =>
+      [...headers].filter(([name]) => name !== "date" && name !== "server-timing");
+    assert.equal(rendered.status, 200);
+    assert.match(rendered.text, /ANSWEREDALIKE/);
+    assert.equal(rendered.headers.get("cache-control"), "public, max-age=60");
+    for (const res of kept) {
+      assert.equal(res.status, 200);
+      assert.equal(res.text, rendered.text);
+      assert.deepEqual(comparable(res.headers), comparable(rendered.headers));
+    }
+    const etag = rendered.headers.get("etag")!;
+    const unchanged = await anonymous.get(path, { "if-none-match": etag });
+    assert.equal(unchanged.status, 304);
+    assert.equal(unchanged.headers.get("etag"), etag);
+  });
+
+  test("a kept public page is not the answer to a request with a session or a query string", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const { client: member } = await loggedIn(t);
+    const page = await makePage(database(), { blocks: [text("PUBLICTEXT")] });
+    const path = `/p/${page.slug}`;
+    const kept = await warm(anonymous, path);
+    // The member's own page: their session's form token in the layout, never the anonymous bytes.
+    const mine = await member.get(path);
+    assert.equal(mine.status, 200);
+    assert.match(mine.text, /PUBLICTEXT/);
+    assert.notEqual(mine.text, kept);
+    assert.match(mine.text, /name="_csrf"/);
+    assert.equal(mine.headers.get("cache-control"), "private, no-store");
+    // A query string may change the answer: the home page after a password change carries a notice.
+    await makePage(database(), { slug: HOME_SLUG, blocks: [text("HOMETEXT")] });
+    const home = await warm(anonymous, "/");
+    assert.match(home, /HOMETEXT/);
+    assert.ok(!home.includes(PASSWORD_CHANGED));
+    const noticed = await anonymous.get("/?changed=password");
+    assert.equal(noticed.status, 200);
+    assert.ok(noticed.text.includes(PASSWORD_CHANGED), "the notice, not the kept page without it");
   });
 
   test("a session's kept page goes to that session only, with its own form token", async () => {

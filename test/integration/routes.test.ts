@@ -53,6 +53,34 @@ test("[G16] a declaration missing its degraded behaviour, capability or load cla
   );
 });
 
+test("[G16] only a public GET route may answer from what it keeps, before its guards", () => {
+  const read = {
+    method: "GET",
+    url: "/x",
+    capability: "public",
+    loadClass: "public",
+    response: "html",
+    summary: "x",
+    degraded: { readOnly: "serves", databaseDown: "503", frozenBy: "none" },
+    handler: async () => null,
+    kept: async () => false,
+  } as const;
+  assert.doesNotThrow(() => validateDeclaration(read));
+  assert.throws(
+    () => validateDeclaration({ ...read, capability: "members:read" }),
+    /only a public GET route/,
+  );
+  assert.throws(
+    () =>
+      validateDeclaration({
+        ...read,
+        method: "POST",
+        degraded: { ...read.degraded, readOnly: "refused" },
+      }),
+    /only a public GET route/,
+  );
+});
+
 test("[G16] boot fails when any module adds an undeclared route", async () => {
   await assert.rejects(
     buildServer(fakeCtx(), { extraRoutes: [(app) => app.post("/undeclared", async () => "x")] }),

@@ -9,6 +9,9 @@ import type { BlockRow, viewerRead } from "./pages.repository.ts";
 /* What a published-page request may reuse from an earlier one, in this process only. Nothing here
  * decides or skips an audience: every request reads the page's current state (publishedPageState) and
  * decides the page's and each block's audience for its own viewer first; only then does it look here.
+ * The one exception needs no decision of its own: a request with no credentials is anonymous, and is
+ * given the anonymous response kept on the page state it reads now (keptState), which was kept only
+ * when that state's audience and every one of its blocks admitted everyone.
  *
  * - A frozen revision's blocks, by revision id and content hash: a frozen revision cannot change (the
  *   database refuses it), so these are the rows the database would return. All of them are kept; which
@@ -67,6 +70,11 @@ export class PageRenderCache {
     return state;
   }
 
+  /** The page's state at the site version this request read, only if it is kept (never read here). */
+  keptState(site: string, slug: string): PublishedPageState | undefined {
+    return this.states.get(`${site}|${slug}`) ?? undefined;
+  }
+
   /** The viewer's facts at the request's versions: kept ones when read under the same access version
    * and the database's clock is still within the time they hold, else read afresh (and kept). */
   async viewerOf(
@@ -92,8 +100,11 @@ export class PageRenderCache {
     return stillHolds(this.publicResponses.get(state), { state, viewer: ANONYMOUS, system, frame: "" });
   }
 
-  keepPublicResponse(state: PublishedPageState, system: unknown, html: string, etag: string): void {
-    this.publicResponses.set(state, kept({ state, viewer: ANONYMOUS, system, frame: "" }, html, etag));
+  /** Keeps the anonymous response and gives it. */
+  keepPublicResponse(state: PublishedPageState, system: unknown, html: string, etag: string): WholeResponse {
+    const whole = kept({ state, viewer: ANONYMOUS, system, frame: "" }, html, etag);
+    this.publicResponses.set(state, whole);
+    return whole;
   }
 
   /** The whole response this session was last given for this page revision, if it was made for the same viewer
@@ -141,14 +152,15 @@ interface MadeFor {
 }
 
 /** A whole response and what it was made from. */
-interface WholeResponse extends MadeFor {
+export interface WholeResponse extends MadeFor {
   systemKey: string;
-  html: string;
+  /** The HTML as UTF-8, encoded once: it is sent as it is, many times. */
+  bytes: Buffer;
   etag: string;
 }
 
 function kept(made: MadeFor, html: string, etag: string): WholeResponse {
-  return { ...made, systemKey: JSON.stringify(made.system), html, etag };
+  return { ...made, systemKey: JSON.stringify(made.system), bytes: Buffer.from(html), etag };
 }
 
 /** The kept response if it was made from these very objects (the system state compared by value when

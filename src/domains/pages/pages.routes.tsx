@@ -10,7 +10,7 @@ import { seesMembersOnlyEvents } from "../events/events.policies.ts";
 import { listVisibleEventSummaries } from "../events/events.repository.ts";
 import { audienceAllows, blockAllows, blockIsRestricted, isPublicRule, type Viewer } from "./audience.ts";
 import { blockIsValid } from "./page-content.ts";
-import { contentIsKeepable, contentKey, PageRenderCache } from "./page-render-cache.ts";
+import { contentIsKeepable, contentKey, PageRenderCache, type WholeResponse } from "./page-render-cache.ts";
 import {
   type NavigationRow,
   navigationWithKey,
@@ -75,7 +75,12 @@ function siteLinksFrom(rows: readonly NavigationRow[], viewer: Viewer): SiteLink
 /** Sets the cache headers of a published-content response (R-6): public with an ETag of its bytes when
  * every viewer would get these very bytes, else private. True when the asker's If-None-Match already
  * names these bytes: answer 304. */
-export function cacheHeaders(request: FastifyRequest, reply: FastifyReply, bytes: string, shared: boolean) {
+export function cacheHeaders(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  bytes: string | Buffer,
+  shared: boolean,
+) {
   if (!shared) {
     reply.header("cache-control", PRIVATE);
     return false;
@@ -84,7 +89,7 @@ export function cacheHeaders(request: FastifyRequest, reply: FastifyReply, bytes
 }
 
 /** The ETag of bytes every viewer gets alike. */
-function etagOf(bytes: string): string {
+function etagOf(bytes: string | Buffer): string {
   return `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`;
 }
 
@@ -99,7 +104,7 @@ function sharedHeaders(request: FastifyRequest, reply: FastifyReply, etag: strin
 export function sendCacheable(
   request: FastifyRequest,
   reply: FastifyReply,
-  html: string,
+  html: string | Buffer,
   shared: boolean,
   type = "text/html; charset=utf-8",
 ) {
@@ -226,8 +231,7 @@ async function servePage(
   const system = request.server.ctx.modes.current();
   const whole = keepWhole ? cache.publicResponse(state, system) : undefined;
   if (whole) {
-    if (sharedHeaders(request, reply, whole.etag)) reply.code(304).send();
-    else reply.type("text/html; charset=utf-8").send(whole.html);
+    sendWhole(request, reply, whole);
     return true;
   }
   // A session's own whole response: made for this very state, viewer facts, system state and frame (its
@@ -239,7 +243,7 @@ async function servePage(
     : undefined;
   const mine = made ? cache.sessionResponse(session!, made) : undefined;
   if (mine) {
-    sendCacheable(request, reply, mine.html, false);
+    sendCacheable(request, reply, mine.bytes, false);
     return true;
   }
   const { content } = await renderFor(request, cache, page, viewer);
@@ -254,9 +258,38 @@ async function servePage(
     return true;
   }
   const etag = etagOf(html);
-  if (keepWhole) cache.keepPublicResponse(state, system, html, etag);
+  if (keepWhole) {
+    sendWhole(request, reply, cache.keepPublicResponse(state, system, html, etag));
+    return true;
+  }
   if (sharedHeaders(request, reply, etag)) reply.code(304).send();
   else reply.type("text/html; charset=utf-8").send(html);
+  return true;
+}
+
+/** Sends a kept anonymous response with the headers it was first sent with; 304 when the asker's
+ * If-None-Match names it. */
+function sendWhole(request: FastifyRequest, reply: FastifyReply, whole: WholeResponse): void {
+  privateUntilShown(reply);
+  if (sharedHeaders(request, reply, whole.etag)) reply.code(304).send();
+  else reply.type("text/html; charset=utf-8").send(whole.bytes);
+}
+
+/** The kept anonymous response of this page, for a request with no credentials (a route's `kept`): only
+ * when the page's state at the content versions this request read (after it arrived) is the very state
+ * object the response was made from, and the system state is as it was; nothing is read here but the
+ * versions, so a page not kept takes the full path. */
+async function sendKeptPublic(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  cache: PageRenderCache,
+  slug: string,
+): Promise<boolean> {
+  const versions = await contentVersionsOf(request);
+  const state = cache.keptState(versions.site, slug);
+  const whole = state && cache.publicResponse(state, request.server.ctx.modes.current());
+  if (!whole) return false;
+  sendWhole(request, reply, whole);
   return true;
 }
 
@@ -272,6 +305,7 @@ export function pageRoutes(app: FastifyInstance): void {
     degraded: READ,
     summary: "Home page: the published page 'home', or a welcome while there is none",
     schema: { querystring: HomeQuery },
+    kept: (request, reply) => sendKeptPublic(request, reply, cache, HOME_SLUG),
     handler: async (request, reply) => {
       const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
       const read = await readPage(request, cache, HOME_SLUG);
@@ -304,6 +338,8 @@ export function pageRoutes(app: FastifyInstance): void {
     degraded: READ,
     summary: "A published page, for those its audience admits (404 for anyone else, as for no page)",
     schema: { params: SLUG_PARAMS },
+    kept: (request, reply) =>
+      sendKeptPublic(request, reply, cache, (request.params as { slug: string }).slug),
     handler: async (request, reply) => {
       const sent = await servePage(
         request,
