@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { suiteApp } from "../helpers/app.ts";
 import { runVerb } from "../helpers/audit.ts";
 import { forEachEngine } from "../helpers/engines.ts";

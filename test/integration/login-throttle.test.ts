@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sql } from "kysely";
-import { type CliEnv, runCli } from "../../src/app/cli.ts";
 import { claimThrottleAttempt } from "../../src/domains/identity/identity.repository.ts";
 import { ACCOUNT_RULE } from "../../src/domains/identity/login-throttle.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";

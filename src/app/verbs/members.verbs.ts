@@ -160,9 +160,7 @@ export function registerMembersVerbs(members: Command, env: CliEnv): void {
           env.io.out(
             `Not sent: no mail server is configured (SMTP_URL). Give ${issued.name} this link yourself;`,
           );
-          env.io.out(
-            "it is shown only this once and works once, until " + issued.expiresAt.toISOString() + ":",
-          );
+          env.io.out(`it is shown only this once and works once, until ${issued.expiresAt.toISOString()}:`);
           env.io.out(issued.link);
         } else {
           env.io.out(

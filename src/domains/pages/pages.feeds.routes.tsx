@@ -54,7 +54,7 @@ function atom(
   clubName: string,
   entries: { slug: string; title: string; summary: string; updated: Date; id: string }[],
 ): string {
-  const updated = entries.reduce((max, e) => (e.updated > max ? e.updated : max), new Date(0));
+  const updated = new Date(entries.reduce((max, e) => Math.max(max, e.updated.getTime()), 0));
   return [
     '<?xml version="1.0" encoding="utf-8"?>',
     '<feed xmlns="http://www.w3.org/2005/Atom">',
