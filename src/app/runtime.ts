@@ -1,4 +1,5 @@
 import { AuditSealer } from "../core/audit-sealer.ts";
+import { removeLeftSnapshots } from "../core/backup/snapshot.ts";
 import { connectPglite, connectPostgres, type Database } from "../core/db/connect.ts";
 import { contentVersionsReader } from "../core/db/content-versions.ts";
 import { assertNoDrift, migrationStatus } from "../core/db/migrate.ts";
@@ -39,6 +40,9 @@ export async function openRuntime(
     }
   }
   try {
+    // An embedded folder is this process's alone now: a snapshot copy beside it was left by a process
+    // stopped mid-backup.
+    if (!options.database) await removeLeftSnapshots(database);
     if (options.migrations === "apply") await migrateSafely(config, database);
     else if (options.migrations === "require-current") {
       const statuses = await migrationStatus(database);

@@ -129,6 +129,11 @@ export const guarantees: readonly Guarantee[] = [
           "one transaction; commits only when every table reconciles",
         ),
         mech(
+          "src/core/backup/snapshot-pglite.ts",
+          "removeLeftCopies",
+          "a data-folder copy an embedded backup stopped mid-way left is removed at the next start and backup",
+        ),
+        mech(
           "src/core/backup/drill.ts",
           "drillBackup",
           "restore into a scratch database plus the verification suite",

@@ -27,6 +27,27 @@ function folderOf(database: PgliteDatabase): string | null {
   return fs.existsSync(resolved) ? resolved : null;
 }
 
+/** The copies of the data folder a snapshot reads, named `backup-snapshot-<uuid>` beside it. */
+const COPY_NAME = /^backup-snapshot-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** This process's copies being read now: only this process opens the data folder (src/app/data-lock.ts). */
+const openCopies = new Set<string>();
+
+/** Removes the copies beside the data folder that no snapshot of this process is reading: those a
+ * process stopped mid-backup left (killed, or the machine lost power). Each is a whole, unencrypted
+ * copy of the club's data, and as large as the data folder. */
+export function removeLeftCopies(database: PgliteDatabase): string[] {
+  const dataFolder = folderOf(database);
+  if (!dataFolder) return [];
+  const parent = path.dirname(dataFolder);
+  const left = fs
+    .readdirSync(parent)
+    .filter((name) => COPY_NAME.test(name))
+    .map((name) => path.join(parent, name))
+    .filter((copy) => !openCopies.has(copy));
+  for (const copy of left) fs.rmSync(copy, { recursive: true, force: true, maxRetries: 3 });
+  return left;
+}
+
 /** Copies the data folder (copyDataFolder: the server keeps answering while it is read; the one
  * connection is held only to copy again what changed meanwhile, so no transaction is half-way through
  * the copy: it is what a clean stop would leave) into a folder beside it, then reads the copy in a worker
@@ -38,10 +59,13 @@ export async function openPgliteSnapshot(database: PgliteDatabase): Promise<Snap
   let workerData: { session: string; dataDir?: string; tar?: ArrayBuffer };
   const transferList: ArrayBuffer[] = [];
   if (source) {
+    removeLeftCopies(database);
     copy = path.join(path.dirname(source), `backup-snapshot-${randomUUID()}`);
+    openCopies.add(copy);
     try {
       await copyDataFolder(source, copy, (secondPass) => hold(secondPass));
     } catch (error) {
+      openCopies.delete(copy);
       fs.rmSync(copy, { recursive: true, force: true });
       throw error;
     }
@@ -52,7 +76,9 @@ export async function openPgliteSnapshot(database: PgliteDatabase): Promise<Snap
     transferList.push(tar);
   }
   const removeCopy = () => {
-    if (copy) fs.rmSync(copy, { recursive: true, force: true, maxRetries: 3 });
+    if (!copy) return;
+    fs.rmSync(copy, { recursive: true, force: true, maxRetries: 3 });
+    openCopies.delete(copy);
   };
   const worker = new Worker(new URL("./pglite-worker.mjs", import.meta.url), { workerData, transferList });
   let next = 1;

@@ -109,6 +109,14 @@ export function tableSelect(table: SnapshotTable): string {
   return `SELECT ${cols} FROM ${quoteIdent(table.name)}${order ? ` ORDER BY ${order}` : ""}`;
 }
 
+/** Removes what snapshots of an embedded database left behind when their process stopped mid-backup
+ * (removeLeftCopies); gives what it removed. Nothing is left on a server. */
+export async function removeLeftSnapshots(database: Database): Promise<string[]> {
+  if (database.kind === "postgres") return [];
+  const { removeLeftCopies } = await import("./snapshot-pglite.ts");
+  return removeLeftCopies(database);
+}
+
 /** Opens a snapshot of the database on its engine. */
 export async function openSnapshot(database: Database, options: { lanes?: number } = {}): Promise<Snapshot> {
   if (database.kind === "postgres") {
