@@ -173,6 +173,14 @@ const SECONDARY_INDEXES_SQL = (tables: string[]) => `
     AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
   ORDER BY ic.relname`;
 
+/** Which of these tables hold at least one row (one probe each, on the first row only). */
+async function tablesWithRows(t: Target, names: readonly string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const probes = names.map((name, i) => `SELECT ${i} AS i WHERE EXISTS (SELECT 1 FROM ${quoteIdent(name)})`);
+  const rows = await t.query<{ i: number }>(probes.join(" UNION ALL "));
+  return new Set(rows.map((r) => names[Number(r.i)]!));
+}
+
 /** Drops the loaded tables' secondary indexes inside the restore's transaction, so COPY does not
  * maintain them row by row; the caller builds each again from its definition after the load (one bulk
  * build each, as pg_restore does). A unique index built again still refuses duplicates, so nothing
@@ -271,8 +279,12 @@ async function load(
   const rebuilt = await dropKeys(t, names);
   const indexes = await dropSecondaryIndexes(t, names);
   // Emptied with their keys and indexes already gone, so there are fewer new files to make (about half
-  // a second less on bench:backup's club).
-  if (total > 0) await t.query(`TRUNCATE ${tables.map((x) => quoteIdent(x.name)).join(", ")}`);
+  // a second less on bench:backup's club). Only those holding rows: each TRUNCATE makes a table's files
+  // anew, for nothing when it is empty (a drill's scratch database, a move to a new server). The tables
+  // are already locked against every other session (dropping their keys took ACCESS EXCLUSIVE locks),
+  // so one found empty stays empty until this transaction ends.
+  const filled = await tablesWithRows(t, names);
+  if (filled.size > 0) await t.query(`TRUNCATE ${[...filled].map(quoteIdent).join(", ")}`);
   let done = 0;
   for (const table of tables) {
     const cols = table.columns.map(quoteIdent).join(", ");
@@ -282,12 +294,10 @@ async function load(
       compression: manifest.compression,
     });
     const tap = tapCopyText(source);
-    // FREEZE: the table was emptied in this transaction, so its rows can be written already frozen
-    // (no hint-bit rewrite of the whole table on first read).
-    const stored = await t.copyIn(
-      `COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN WITH (FREEZE true)`,
-      tap.stream,
-    );
+    // FREEZE where the table was emptied in this transaction (PostgreSQL allows it only then): its rows
+    // are written already frozen (no hint-bit rewrite of the whole table on first read).
+    const freeze = filled.has(table.name) ? " WITH (FREEZE true)" : "";
+    const stored = await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN${freeze}`, tap.stream);
     const loaded = tap.measured();
     if (loaded.rows !== table.rows || loaded.sha256 !== table.plaintextSha256) {
       throw BACKUP_ERRORS.backup_damaged(
@@ -296,8 +306,8 @@ async function load(
           "The restore was undone; the database is as it was. Use another backup, or its off-site copy.",
       );
     }
-    // The table was emptied in this transaction and only this COPY wrote to it: the rows the target
-    // reports storing are the rows it holds (no count(*) scan of it afterwards).
+    // The table was empty (or emptied) in this transaction and only this COPY wrote to it: the rows the
+    // target reports storing are the rows it holds (no count(*) scan of it afterwards).
     if (stored !== table.rows) {
       throw BACKUP_ERRORS.backup_damaged(
         `Loading ${table.name} from backup ${manifest.id} stored ${stored} rows, but the manifest has ` +
