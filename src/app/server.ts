@@ -124,9 +124,7 @@ export async function buildServer(
   // A server built only for its route table (`clubos routes`, the OpenAPI document) has no runtime.
   if (ctx.foreground) countRequestsInFlight(app, ctx.foreground);
   enforceDeclarations(app);
-  // Cookies are parsed once the request is known to take a route's full path (preParsing, before any
-  // guard reads them); a public page answered from what it keeps (routes.ts, keptShortcut) never needs them.
-  await app.register(cookie, { hook: "preParsing" });
+  await app.register(cookie);
   await app.register(formbody);
   installSecurityHeaders(app);
   installCachePolicy(app);
