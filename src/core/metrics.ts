@@ -29,20 +29,24 @@ export const httpLatency = new Histogram({
 });
 
 /** The labelled series of each load class and status, looked up once: every response counts. */
-const responseSeries = new Map<string, { count: () => void; latency: (seconds: number) => void }>();
+const responseSeries = new Map<
+  string,
+  { count: ReturnType<typeof httpCounter.labels>; latency: ReturnType<typeof httpLatency.labels> }
+>();
 
 /** Counts one HTTP response of this load class and status, with its latency. */
 export function countResponse(loadClass: string, status: number, seconds: number): void {
   const key = `${loadClass}|${status}`;
   let series = responseSeries.get(key);
   if (!series) {
-    const counter = httpCounter.labels({ load_class: loadClass, status: String(status) });
-    const latency = httpLatency.labels({ load_class: loadClass });
-    series = { count: () => counter.inc(), latency: (s) => latency.observe(s) };
+    series = {
+      count: httpCounter.labels({ load_class: loadClass, status: String(status) }),
+      latency: httpLatency.labels({ load_class: loadClass }),
+    };
     responseSeries.set(key, series);
   }
-  series.count();
-  series.latency(seconds);
+  series.count.inc();
+  series.latency.observe(seconds);
 }
 
 /** Requests refused by guards, by reason (unauthenticated, forbidden, read_only, ...). */

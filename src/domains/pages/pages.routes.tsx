@@ -252,18 +252,10 @@ async function servePage(
     siteLinks: siteLinksFrom(navigation, viewer),
     description: state.summary || undefined,
   });
-  if (!shared) {
-    if (made) cache.keepSessionResponse(session!, made, html);
-    sendCacheable(request, reply, html, false);
-    return true;
-  }
-  const etag = etagOf(html);
-  if (keepWhole) {
-    sendWhole(request, reply, cache.keepPublicResponse(state, system, html, etag));
-    return true;
-  }
-  if (sharedHeaders(request, reply, etag)) reply.code(304).send();
-  else reply.type("text/html; charset=utf-8").send(html);
+  // `made` only for a response that is not shared (keepForSession).
+  if (made) cache.keepSessionResponse(session!, made, html);
+  if (keepWhole) sendWhole(request, reply, cache.keepPublicResponse(state, system, html, etagOf(html)));
+  else sendCacheable(request, reply, html, shared);
   return true;
 }
 
