@@ -254,7 +254,8 @@ export function enforceDeclarations(app: FastifyInstance): void {
 
 /** A public GET route's answer from what it keeps, for a request the guards would pass as it is: no
  * credentials (so anonymous: a public read's guards refuse such a request only when the database is out
- * of reach, which is left to the full path), no query string (nothing to validate), GET itself (HEAD
+ * of reach, which is left to the full path), no query string (one may change the answer, as the home
+ * page's notice does, and is validated on the full path), GET itself (HEAD
  * takes the full path). Anything the route cannot answer this way, a failure included, takes the full
  * path, which answers it as it would have. The response still goes through every onSend and onResponse
  * hook. */
@@ -263,7 +264,11 @@ function keptShortcut(kept: NonNullable<RouteDeclaration["kept"]>) {
     if (request.method !== "GET" || request.url.includes("?") || carriesCredentials(request)) return;
     if (!request.server.ctx.modes.databaseReachable()) return;
     // Authentication has not run: the request is anonymous, as it carries no credentials.
-    if (await kept(request, reply).catch(() => false)) return reply;
+    const answered = await kept(request, reply).catch((error: unknown) => {
+      request.log.warn({ err: error }, "a kept answer failed; the request takes the route's full path");
+      return false;
+    });
+    if (answered) return reply;
   };
 }
 
