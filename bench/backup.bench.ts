@@ -168,7 +168,7 @@ async function main() {
       "",
       ...(await machineDetails(db)),
       `- Load average (1 min) at the end: ${os.loadavg()[0]!.toFixed(1)}`,
-      `- Settings: scale ${scale} (${members} members, ${events} events, ${audit} audit entries), ${repeats} repeats, each pair back to back in alternating order; ClubOS: 3 COPY lanes, brotli quality 1, AES-256-GCM; restore: one transaction, keys and indexes built after the load, loaded bytes hashed and rows counted against the manifest (drills also read every table back); pg_dump/pg_restore: custom format, default compression, one job, pg_restore also builds the schema`,
+      `- Settings: scale ${scale} (${members} members, ${events} events, ${audit} audit entries), ${repeats} repeats, each pair back to back in alternating order; ClubOS: 3 COPY lanes, brotli quality 1, AES-256-GCM; restore: one transaction, tables of 250,000 rows or more loaded on lanes of their own and swapped in by it, keys and indexes built after the load (a staged table's over two connections), loaded bytes hashed and rows counted against the manifest (drills also read every table back); pg_dump/pg_restore: custom format, default compression, one job, pg_restore also builds the schema`,
       "",
       "| step | repeat | load at start | ClubOS (s) | pg_dump -Fc / pg_restore (s) | ratio |",
       "|---|---:|---:|---:|---:|---:|",

@@ -129,6 +129,11 @@ export const guarantees: readonly Guarantee[] = [
           "one transaction; commits only when every table reconciles",
         ),
         mech(
+          "src/core/backup/restore-staged.ts",
+          "startStaging",
+          "the largest tables load on lanes of their own and are swapped in by that transaction, each checked to be defined as before",
+        ),
+        mech(
           "src/core/backup/snapshot-pglite.ts",
           "removeLeftCopies",
           "a data-folder copy an embedded backup stopped mid-way left is removed at the next start and backup",

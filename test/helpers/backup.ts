@@ -61,6 +61,49 @@ export async function tableDigests(database: Database): Promise<Record<string, s
   });
 }
 
+/** Every column, constraint, index, trigger, owned sequence and function of schema public, as the
+ * catalogue defines them: a restore must leave all of it as the migrations made it. */
+export async function schemaOf(database: Database): Promise<string[]> {
+  const { rows } = await sql<{ line: string }>`
+    SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ||
+           ' notnull=' || a.attnotnull::text || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-') AS line
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'constraint ' || c.relname || '.' || k.conname || ' ' || k.contype::text || ' ' ||
+           pg_get_constraintdef(k.oid) || ' validated=' || k.convalidated::text ||
+           ' deferrable=' || k.condeferrable::text
+    FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+    WHERE k.connamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+    UNION ALL
+    SELECT 'trigger ' || c.relname || '.' || t.tgname || ' ' || t.tgenabled::text || ' ' || pg_get_triggerdef(t.oid)
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+    UNION ALL
+    -- The foreign keys' own triggers are named after their oids: counted, and their state compared.
+    SELECT 'foreign key triggers ' || c.relname || ' ' || count(*)::text || ' ' || string_agg(DISTINCT t.tgenabled::text, ',')
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE c.relnamespace = 'public'::regnamespace AND t.tgisinternal
+    GROUP BY c.relname
+    UNION ALL
+    SELECT 'sequence ' || s.relname || ' owned by ' || coalesce(
+      (SELECT t.relname || '.' || a.attname FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+       WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype = 'a'), '-')
+    FROM pg_class s WHERE s.relnamespace = 'public'::regnamespace AND s.relkind = 'S'
+    UNION ALL
+    SELECT 'function ' || p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid))
+    FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND left(p.proname, 7) = 'clubos_'
+    UNION ALL
+    SELECT 'schema ' || nspname FROM pg_namespace
+    WHERE left(nspname, 3) <> 'pg_' AND nspname NOT IN ('information_schema', 'public')
+    ORDER BY 1`.execute(database.db);
+  return rows.map((r) => r.line);
+}
+
 /** Flips one byte in the middle of a file. */
 export function flipByte(file: string, at?: number): void {
   const bytes = fs.readFileSync(file);

@@ -4,43 +4,17 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { test } from "node:test";
-import { sql } from "kysely";
 import { actorRef, operatorActor } from "../../src/core/actor.ts";
 import { readManifest, writeJsonDurably } from "../../src/core/backup/format.ts";
 import { createBackup, restoreInto } from "../../src/core/backup/index.ts";
 import { readTableFile, writeTableFile } from "../../src/core/backup/table-file.ts";
-import type { Database } from "../../src/core/db/connect.ts";
 import { suiteApp } from "../helpers/app.ts";
-import { seedClub, tableDigests } from "../helpers/backup.ts";
+import { schemaOf, seedClub, tableDigests } from "../helpers/backup.ts";
 import { forEachEngine, openTestDatabase } from "../helpers/engines.ts";
 
 // A restore drops the loaded tables' keys, their foreign keys and secondary indexes for the load and
 // builds them again after it (bench:backup: what makes it as fast as pg_restore). These tests hold it
 // to leaving the schema exactly as the migrations made it, and to refusing rows that break a key.
-
-/** Every constraint and index of schema public, as the catalogue defines them. */
-async function schemaOf(database: Database): Promise<string[]> {
-  const { rows } = await sql<{ line: string }>`
-    SELECT 'constraint ' || c.relname || '.' || k.conname || ' ' || k.contype::text || ' ' ||
-           pg_get_constraintdef(k.oid) || ' validated=' || k.convalidated::text ||
-           ' deferrable=' || k.condeferrable::text AS line
-    FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-    WHERE k.connamespace = 'public'::regnamespace
-    UNION ALL
-    SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
-    UNION ALL
-    SELECT 'trigger ' || c.relname || '.' || t.tgname || ' ' || t.tgenabled::text
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-    WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
-    UNION ALL
-    -- The foreign keys' own triggers are named after their oids: counted, and their state compared.
-    SELECT 'foreign key triggers ' || c.relname || ' ' || count(*)::text || ' ' || string_agg(DISTINCT t.tgenabled::text, ',')
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-    WHERE c.relnamespace = 'public'::regnamespace AND t.tgisinternal
-    GROUP BY c.relname
-    ORDER BY 1`.execute(database.db);
-  return rows.map((r) => r.line);
-}
 
 const ACTOR = actorRef(operatorActor("restore-test"));
 

@@ -19,6 +19,10 @@ export const BACKUP_ERRORS = defineErrors({
     status: 409,
     description: "The backup was made by another schema version than the target database has",
   },
+  restore_failed: {
+    status: 500,
+    description: "The restore could not rebuild a table exactly as the database defines it; it was undone",
+  },
   backup_failed: { status: 500, description: "Taking the backup failed; nothing was kept" },
   migration_backup_failed: {
     status: 503,

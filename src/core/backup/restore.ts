@@ -1,14 +1,11 @@
-import path from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { sql } from "kysely";
-import pg from "pg";
-import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import type { Database, PgliteDatabase } from "../db/connect.ts";
+import type { Database } from "../db/connect.ts";
 import { BACKUP_ERRORS } from "./errors.ts";
 import { type Manifest, quoteIdent, readManifest, sessionStatements } from "./format.ts";
+import { removeLeftStages, STAGE_AT_ROWS, startStaging } from "./restore-staged.ts";
+import { inPglite, inPostgres, loadTable, type Target } from "./restore-target.ts";
 import { tableSelect } from "./snapshot.ts";
-import { measureCopyText, readTableFile, tapCopyText } from "./table-file.ts";
+import { measureCopyText } from "./table-file.ts";
 import { assertKeyFits } from "./verify.ts";
 
 /** A step of a restore, for progress lines. */
@@ -21,14 +18,6 @@ export interface RestoreResult {
   id: string;
   tables: number;
   rows: number;
-}
-
-/** One open transaction on the target, whichever engine it is. */
-interface Target {
-  query<R>(text: string): Promise<R[]>;
-  /** Loads the rows; gives the count the target reports storing (COPY's own reply). */
-  copyIn(text: string, source: Readable): Promise<number>;
-  copyOut(text: string): Promise<Readable>;
 }
 
 export interface RestoreOptions {
@@ -44,9 +33,13 @@ export interface RestoreOptions {
    * which costs no second pass over the data (bench:backup: the read-back was about a sixth of a
    * restore of 1,000,000 audit entries). */
   readBack?: boolean;
+  /** Tables with at least this many rows load on lanes of their own beside the transaction
+   * (PostgreSQL; restore-staged.ts). */
+  stageAtRows?: number;
 }
 
-/** Restores a bundle into the target database in one transaction: triggers off for the load
+/** Restores a bundle into the target database in one transaction (on PostgreSQL the largest tables
+ * load beside it and it swaps them in: restore-staged.ts): triggers off for the load
  * (session_replication_role = replica: the data was checked when it was first written, and the audit
  * log's guards must not refuse its own rows), every table emptied and loaded with its keys and indexes
  * built after the data (foreign keys checked again as they are added), sequences set where the
@@ -64,63 +57,6 @@ export async function restoreInto(
   assertKeyFits(manifest, key);
   const run = (t: Target) => load(t, manifest, bundleDir, key, options);
   return target.kind === "postgres" ? inPostgres(target.url, run) : inPglite(target, run);
-}
-
-async function inPostgres<T>(url: string, body: (t: Target) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: "clubos-restore" });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await body({
-      query: async (text) => (await client.query(text)).rows,
-      copyIn: async (text, source) => {
-        const copy = client.query(copyFrom(text));
-        await pipeline(source, copy);
-        return copy.rowCount;
-      },
-      copyOut: async (text) => client.query(copyTo(text)),
-    });
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function inPglite<T>(target: PgliteDatabase, body: (t: Target) => Promise<T>): Promise<T> {
-  const { pglite } = target;
-  // Holding Kysely's one connection: nothing else runs on the database until the restore ends.
-  return target.db.connection().execute(async () => {
-    await pglite.exec("BEGIN");
-    try {
-      const result = await body({
-        query: async <R>(text: string) => (await pglite.query<R>(text)).rows,
-        copyIn: async (text, source) => {
-          const parts: Buffer[] = [];
-          for await (const part of source) parts.push(part as Buffer);
-          const result = await pglite.query(text.replace(/FROM STDIN\b/, "FROM '/dev/blob'"), [], {
-            blob: new Blob(parts as unknown as BlobPart[]),
-          });
-          return result.affectedRows ?? -1;
-        },
-        copyOut: async (text) => {
-          const result = await pglite.query(text.replace(/TO STDOUT$/, "TO '/dev/blob'"));
-          return Readable.from([
-            Buffer.from(result.blob ? await result.blob.arrayBuffer() : new ArrayBuffer(0)),
-          ]);
-        },
-      });
-      await pglite.exec("COMMIT");
-      return result;
-    } catch (error) {
-      await pglite.exec("ROLLBACK").catch(() => {});
-      throw error;
-    }
-  });
 }
 
 const listOf = (rows: Array<{ name: string; checksum: string }>) =>
@@ -220,23 +156,38 @@ const KEYS_SQL = (tables: string[]) => `
                     AND d.refobjid = k.oid AND d.classid = 'pg_rewrite'::regclass)
   ORDER BY c.relname, k.conname`;
 
-// The foreign keys that point at those indexes: they go first and come back last.
-const FOREIGN_KEYS_SQL = (indexes: string[]) => `
+// The foreign keys that point at those indexes, and those of the staged tables (which go with the
+// table the swap drops): they go first and come back last.
+const FOREIGN_KEYS_SQL = (indexes: string[], staged: string[]) => `
   SELECT c.relname AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS definition
   FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-  WHERE k.contype = 'f' AND k.conindid IN (${indexes.join(", ")})
+  WHERE k.contype = 'f' AND (${indexes.length ? `k.conindid IN (${indexes.join(", ")})` : "false"}
+    OR (c.relnamespace = 'public'::regnamespace AND c.relname IN (${staged.length ? inList(staged) : "NULL"})))
   ORDER BY c.relname, k.conname`;
 
 /** Drops the loaded tables' primary keys and unique constraints (and the foreign keys pointing at
  * them) for the load, as pg_restore creates them only after the data. Added again after the load
  * from their own definitions, each key is a bulk build that still refuses a duplicate, and each
- * foreign key checks every row again (stricter than the load itself, whose triggers are off). */
-async function dropKeys(t: Target, tables: string[]): Promise<{ keys: Rebuilt[]; foreign: Rebuilt[] }> {
+ * foreign key checks every row again (stricter than the load itself, whose triggers are off). A
+ * staged table keeps its keys (its staged copy has them built); the foreign keys pointing at them and
+ * its own are dropped all the same, for the swap. */
+async function dropKeys(
+  t: Target,
+  tables: string[],
+  staged: ReadonlySet<string>,
+): Promise<{ keys: Rebuilt[]; foreign: Rebuilt[] }> {
   if (tables.length === 0) return { keys: [], foreign: [] };
-  const keys = await t.query<Rebuilt & { index: string }>(KEYS_SQL(tables));
-  const foreign = keys.length
-    ? await t.query<Rebuilt>(FOREIGN_KEYS_SQL(keys.map((k) => `${Number(k.index)}::oid`)))
-    : [];
+  const found = await t.query<Rebuilt & { index: string }>(KEYS_SQL(tables));
+  const keys = found.filter((k) => !staged.has(k.table));
+  const foreign =
+    found.length || staged.size
+      ? await t.query<Rebuilt>(
+          FOREIGN_KEYS_SQL(
+            found.map((k) => `${Number(k.index)}::oid`),
+            [...staged],
+          ),
+        )
+      : [];
   const drop = (x: Rebuilt) =>
     t.query(`ALTER TABLE public.${quoteIdent(x.table)} DROP CONSTRAINT ${quoteIdent(x.name)}`);
   for (const fk of foreign) await drop(fk);
@@ -269,63 +220,52 @@ async function load(
   const progress = options.onProgress ?? (() => {});
   const keep = new Set(options.keep ?? []);
   const tables = manifest.tables.filter((x) => !keep.has(x.name));
+  const bundle = { dir: bundleDir, manifest, key };
   for (const statement of sessionStatements("local")) await t.query(statement);
   await t.query("SET LOCAL session_replication_role = replica");
   // The indexes are built again after the load: give each build memory enough to sort in one pass.
   await t.query("SET LOCAL maintenance_work_mem = '256MB'");
   await assertSameSchema(t, manifest);
   const total = tables.length;
-  const names = tables.map((x) => x.name);
-  const rebuilt = await dropKeys(t, names);
-  const indexes = await dropSecondaryIndexes(t, names);
-  // Emptied with their keys and indexes already gone, so there are fewer new files to make (about half
-  // a second less on bench:backup's club). Only those holding rows: each TRUNCATE makes a table's files
-  // anew, for nothing when it is empty (a drill's scratch database, a move to a new server). The tables
-  // are already locked against every other session (dropping their keys took ACCESS EXCLUSIVE locks),
-  // so one found empty stays empty until this transaction ends.
-  const filled = await tablesWithRows(t, names);
-  if (filled.size > 0) await t.query(`TRUNCATE ${[...filled].map(quoteIdent).join(", ")}`);
   let done = 0;
-  for (const table of tables) {
-    const cols = table.columns.map(quoteIdent).join(", ");
-    const source = readTableFile(path.join(bundleDir, table.file), {
-      key,
-      label: table.file,
-      compression: manifest.compression,
-    });
-    const tap = tapCopyText(source);
-    // FREEZE where the table was emptied in this transaction (PostgreSQL allows it only then): its rows
-    // are written already frozen (no hint-bit rewrite of the whole table on first read).
-    const freeze = filled.has(table.name) ? " WITH (FREEZE true)" : "";
-    const stored = await t.copyIn(`COPY ${quoteIdent(table.name)} (${cols}) FROM STDIN${freeze}`, tap.stream);
-    const loaded = tap.measured();
-    if (loaded.rows !== table.rows || loaded.sha256 !== table.plaintextSha256) {
-      throw BACKUP_ERRORS.backup_damaged(
-        `The data of ${table.name} in backup ${manifest.id} is not what its manifest recorded ` +
-          `(${loaded.rows} rows read, ${table.rows} in the manifest, checksum ${loaded.sha256 === table.plaintextSha256 ? "equal" : "different"}). ` +
-          "The restore was undone; the database is as it was. Use another backup, or its off-site copy.",
-      );
-    }
-    // The table was empty (or emptied) in this transaction and only this COPY wrote to it: the rows the
-    // target reports storing are the rows it holds (no count(*) scan of it afterwards).
-    if (stored !== table.rows) {
-      throw BACKUP_ERRORS.backup_damaged(
-        `Loading ${table.name} from backup ${manifest.id} stored ${stored} rows, but the manifest has ` +
-          `${table.rows}. The restore was undone; the database is as it was. ` +
-          "Check the target database for triggers or rules of its own, or restore into a fresh one.",
-      );
-    }
+  const loadedOne = (table: (typeof tables)[number]) =>
     progress({ step: "load", table: table.name, rows: table.rows, done: ++done, total });
+  if (t.openLane) await removeLeftStages(t);
+  const staging = await startStaging(t, tables, bundle, options.stageAtRows ?? STAGE_AT_ROWS, loadedOne);
+  try {
+    const names = tables.map((x) => x.name);
+    const here = tables.filter((x) => !staging.tables.has(x.name));
+    const hereNames = here.map((x) => x.name);
+    const rebuilt = await dropKeys(t, names, staging.tables);
+    const indexes = await dropSecondaryIndexes(t, hereNames);
+    // Emptied with their keys and indexes already gone, so there are fewer new files to make (about half
+    // a second less on bench:backup's club). Only those holding rows: each TRUNCATE makes a table's files
+    // anew, for nothing when it is empty (a drill's scratch database, a move to a new server). The tables
+    // are already locked against every other session (dropping their keys took ACCESS EXCLUSIVE locks),
+    // so one found empty stays empty until this transaction ends.
+    const filled = await tablesWithRows(t, hereNames);
+    if (filled.size > 0) await t.query(`TRUNCATE ${[...filled].map(quoteIdent).join(", ")}`);
+    for (const table of here) {
+      await loadTable(t, quoteIdent(table.name), table, bundle, filled.has(table.name));
+      loadedOne(table);
+    }
+    for (const key of rebuilt.keys) await addConstraint(t, key, manifest);
+    for (const index of indexes) await t.query(index.definition);
+    // First statistics: without them the planner takes every loaded table for empty, and the first
+    // queries after a restore (the verification suite's invariant checks among them) plan badly. A
+    // small sample (a tenth of the default) is enough for that and costs a tenth (bench:backup: about
+    // half a second less); on PostgreSQL autovacuum's own ANALYZE of the new rows refines them later.
+    // The staged tables are analysed on their lanes.
+    await t.query("SET LOCAL default_statistics_target = 10");
+    for (const table of here) await t.query(`ANALYZE ${quoteIdent(table.name)}`);
+    await staging.loaded;
+    await staging.swapIn();
+    for (const fk of rebuilt.foreign) await addConstraint(t, fk, manifest);
+    await staging.assertSameDefinitions();
+  } catch (error) {
+    await staging.loaded.catch(() => {});
+    throw error;
   }
-  for (const key of rebuilt.keys) await addConstraint(t, key, manifest);
-  for (const index of indexes) await t.query(index.definition);
-  for (const fk of rebuilt.foreign) await addConstraint(t, fk, manifest);
-  // First statistics: without them the planner takes every loaded table for empty, and the first
-  // queries after a restore (the verification suite's invariant checks among them) plan badly. A
-  // small sample (a tenth of the default) is enough for that and costs a tenth (bench:backup: about
-  // half a second less); on PostgreSQL autovacuum's own ANALYZE of the new rows refines them later.
-  await t.query("SET LOCAL default_statistics_target = 10");
-  for (const table of tables) await t.query(`ANALYZE ${quoteIdent(table.name)}`);
   for (const seq of manifest.sequences) {
     const name = quoteIdent(seq.name).replace(/'/g, "''");
     await t.query(`SELECT setval('public.${name}', ${Number(seq.lastValue)}, ${seq.isCalled})`);
