@@ -85,6 +85,7 @@ export async function openRuntime(
       afterCommit: sealer.schedule,
       outboxMaxDepth: config.mail.outboxMaxDepth,
       clubName: config.clubName,
+      publicUrl: config.publicUrl,
     }),
     async close() {
       await mail.stopWorker();

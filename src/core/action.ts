@@ -42,6 +42,8 @@ export interface ActionScope {
   outboxMaxDepth?: number;
   /** The club's name (CLUBOS_CLUB_NAME), signed under every message an action writes. */
   clubName: string;
+  /** The club's address (CLUBOS_PUBLIC_URL), for links in the messages an action writes. */
+  publicUrl?: string;
 }
 
 /** A use case: its access, its effect, one transaction, one audit entry. */
@@ -87,6 +89,8 @@ export interface ActionEnv {
   outboxMaxDepth?: number;
   /** The club's name (CLUBOS_CLUB_NAME): every message names the club it comes from. */
   clubName: string;
+  /** The club's address (CLUBOS_PUBLIC_URL): links in messages start with it. */
+  publicUrl?: string;
 }
 
 const RETRYABLE = new Set(["40001", "40P01"]); // serialization failure, deadlock
@@ -188,6 +192,7 @@ export async function runActionWith<I, O, R>(
           effect: spec.effect,
           outboxMaxDepth: env.outboxMaxDepth,
           clubName: env.clubName,
+          publicUrl: env.publicUrl,
         };
         const unchanged = await spec.unchanged?.(scope, input);
         if (unchanged !== undefined) {

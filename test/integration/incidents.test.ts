@@ -7,6 +7,7 @@ import { runAction } from "../../src/core/action.ts";
 import { operatorActor, systemActor } from "../../src/core/actor.ts";
 import { runJob } from "../../src/core/scheduler.ts";
 import { createEvent } from "../../src/domains/events/events.actions.ts";
+import { reportBackupsFailing } from "../../src/domains/ops/backup.job.ts";
 import { incidentWatchJob } from "../../src/domains/ops/incident-watch.job.ts";
 import { closeIncident, openIncident } from "../../src/domains/ops/incidents.actions.ts";
 import { setMode, setSwitch } from "../../src/domains/ops/mode.actions.ts";
@@ -51,6 +52,15 @@ const incidentByNumber = (runtime: Runtime, number: number) =>
     .selectAll()
     .where("number", "=", number)
     .executeTakeFirstOrThrow();
+
+/** The messages in the outbox about one incident (its owner's notice). */
+const mailAbout = (runtime: Runtime, incidentId: string) =>
+  runtime.database.db
+    .selectFrom("outbox")
+    .select(["recipient", "subject", "body", "topic"])
+    .where("topic", "=", "incident.opened")
+    .where(sql<boolean>`payload->>'incidentId' = ${incidentId}`)
+    .execute();
 
 const numberIn = (out: string) => Number(/INC-(\d+)/.exec(out)?.[1]);
 
@@ -380,7 +390,7 @@ forEachEngine("incidents, owners and the decision log", (engine) => {
     assert.equal(normal.degraded_since, null, "back to normal clears it");
   });
 
-  test("an area without an owner shows a 'No owner' warning; naming one shows them, and an incident in the area goes to them", async () => {
+  test("[G10] an area without an owner shows a 'No owner' warning; naming one shows them, and an incident in the area goes to them by email", async () => {
     const { client } = await loggedIn(t, ["member", "full_admin"]);
     const before = await client.get("/admin/incidents");
     assert.equal((before.text.match(/No owner/g) ?? []).length >= 4, true, "each of the four areas says so");
@@ -431,12 +441,36 @@ forEachEngine("incidents, owners and the decision log", (engine) => {
     try {
       const view = await client.get(`/admin/incidents/${incident.id}`);
       assert.match(view.text, /Goes to.*Olive Owner.*owner of data and backups/s);
+      // And by email: one message to the owner, committed with the incident.
+      const told = await mailAbout(rt(), incident.id);
+      assert.equal(told.length, 1);
+      assert.equal(told[0]!.recipient, owner.email);
+      assert.match(
+        told[0]!.subject ?? "",
+        new RegExp(`^INC-${incident.number} \\(SEV-3\\) in data and backups: Backup slow$`),
+      );
+      assert.match(told[0]!.body ?? "", /^Hello Olive Owner\b/);
+      assert.ok(
+        told[0]!.body?.includes(`${rt().config.publicUrl}/admin/incidents/${incident.id}`),
+        told[0]!.body ?? "",
+      );
       const other = await runAction(rt().actionEnv(operatorActor("alice")), openIncident, {
         severity: "SEV-3",
         title: "Spam",
         area: "email",
       });
       assert.match((await client.get(`/admin/incidents/${other.id}`)).text, /No owner/);
+      assert.deepEqual(await mailAbout(rt(), other.id), [], "an area without an owner sends nothing");
+      // An incident a job opens goes to the owner too, once: the job's next finding is a note.
+      const env = rt().actionEnv(systemActor("backup"));
+      const first = await runAction(env, reportBackupsFailing, { why: "Two backups in a row failed." });
+      const again = await runAction(env, reportBackupsFailing, { why: "And a third." });
+      assert.equal(again.incident.id, first.incident.id);
+      assert.equal(again.opened, false);
+      const jobMail = await mailAbout(rt(), first.incident.id);
+      assert.equal(jobMail.length, 1);
+      assert.equal(jobMail[0]!.recipient, owner.email);
+      assert.match(jobMail[0]!.subject ?? "", /\(SEV-1\) in data and backups: Backups are failing$/);
       const audit = await rt()
         .database.db.selectFrom("audit_log")
         .select("action")

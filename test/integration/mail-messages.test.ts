@@ -29,6 +29,7 @@ import { clubMessage, messageText } from "../../src/domains/mail/message.present
 import { sendAnnouncement } from "../../src/domains/members/announcements.actions.ts";
 import { clubToday } from "../../src/domains/members/lapse.job.ts";
 import { renewalReminderJob } from "../../src/domains/members/renewal-reminders.job.ts";
+import { openIncident, setAreaOwner } from "../../src/domains/ops/incidents.actions.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { cliEnv } from "../helpers/audit.ts";
 import { forEachEngine } from "../helpers/engines.ts";
@@ -193,6 +194,11 @@ async function everyKindOfMessage(runtime: Runtime): Promise<void> {
     audience: { status: "active", tierKey: tier },
     settings: { publicUrl: PUBLIC_URL, clubName: runtime.config.clubName },
   });
+
+  // An incident opened in an area with an owner tells them.
+  const owner = await tokenMember(runtime, []);
+  await runAction(admin, setAreaOwner, { area: "security", email: owner.email });
+  await runAction(admin, openIncident, { severity: "SEV-2", title: "Odd sign-ins", area: "security" });
 }
 
 test("the frame: greeting, lines, the club's name as sign-off and the footer, in text and escaped HTML", () => {

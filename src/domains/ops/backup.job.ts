@@ -42,10 +42,10 @@ export const reportBackupsFailing = defineAction({
   name: "reportBackupsFailing",
   access: { capability: "system:operate" },
   effect: "recovery",
-  async run({ trx, actor }, input: { why: string }) {
-    const who = actorRef(actor);
+  async run(scope, input: { why: string }) {
+    const who = actorRef(scope.actor);
     const note = `${input.why} Follow ${RUNBOOK}; \`clubos backup list\` shows what there is.`;
-    const { incident, opened } = await openOrNoteIncidentIn(trx, {
+    const { incident, opened, outbox } = await openOrNoteIncidentIn(scope, {
       severity: "SEV-1",
       area: "data",
       title: "Backups are failing",
@@ -61,6 +61,7 @@ export const reportBackupsFailing = defineAction({
         after: { number: incident.number, severity: "SEV-1", area: "data" },
         reason: input.why,
       },
+      outbox,
     };
   },
 });

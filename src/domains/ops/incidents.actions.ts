@@ -57,14 +57,20 @@ export const openIncident = defineAction({
     scope,
     input: { severity: string; title: string; area?: string; note?: string; readOnly?: boolean },
   ) {
-    const { trx, actor, state } = scope;
+    const { actor, state } = scope;
     const severity = severityFrom(input.severity);
     const title = required(input.title, "A title saying what is wrong");
     if (title.length > 200)
       throw invalidInput("The title is at most 200 characters; put the rest in a note.");
     const area = areaFrom(input.area);
     const who = actorRef(actor);
-    const incident = await openIncidentIn(trx, { severity, title, area, openedBy: who, note: input.note });
+    const { incident, outbox } = await openIncidentIn(scope, {
+      severity,
+      title,
+      area,
+      openedBy: who,
+      note: input.note,
+    });
     if (input.readOnly && state?.mode !== "read-only") {
       const reason = `Incident INC-${incident.number} (${severity}): ${title}`;
       await stopWritesIn(scope, reason);
@@ -77,6 +83,7 @@ export const openIncident = defineAction({
         subjectId: incident.id,
         after: { number: incident.number, severity, title, area, readOnly: Boolean(input.readOnly) },
       },
+      outbox,
     };
   },
 });
@@ -169,7 +176,7 @@ export const closeIncident = defineAction({
   },
 });
 
-/** Names the owner of a critical area: incidents in it go to them (on the page until email exists). */
+/** Names the owner of a critical area: incidents in it go to them (by email, and on their pages). */
 export const setAreaOwner = defineAction({
   name: "setAreaOwner",
   access: INCIDENTS,

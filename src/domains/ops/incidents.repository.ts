@@ -1,8 +1,10 @@
 import { type Kysely, sql } from "kysely";
+import type { ActionScope, OutboxDraft } from "../../core/action.ts";
 import { clearAlert, clearAlertsLike, raiseAlert } from "../../core/alerts.ts";
 import type { DB } from "../../core/db/schema.ts";
 import { UUID } from "../../core/ids.ts";
 import type { CheckResult } from "../../core/invariants.ts";
+import { incidentOpenedEmail } from "./incidents.messages.ts";
 
 /* The incident log's SQL (H-1..H-4, D-2): incidents, their timeline (notes, decisions, confirmations),
  * the owner of each critical area, and the operator alerts they raise. openIncidentIn, recordDecisionIn
@@ -192,6 +194,18 @@ export async function listAreaOwners(db: Kysely<DB>) {
   });
 }
 
+/** The owner of an area when it is named and still an active member: whom its incidents go to. */
+export function activeAreaOwner(db: Kysely<DB>, area: Area) {
+  return db
+    .selectFrom("area_owners as o")
+    .innerJoin("members as m", "m.id", "o.member_id")
+    .select(["m.id", "m.name", "m.email"])
+    .where("o.area", "=", area)
+    .where("m.deleted_at", "is", null)
+    .where("m.status", "=", "active")
+    .executeTakeFirst();
+}
+
 /** The active member with this email, for naming an owner. */
 export function activeMemberByEmail(db: Kysely<DB>, email: string) {
   return db
@@ -248,12 +262,21 @@ export function openIncidentOpenedBy(db: Kysely<DB>, openedBy: string) {
     .executeTakeFirst();
 }
 
-/** Opens an incident inside the caller's transaction (restore, backups, the invariant scan), with an
- * optional first note, and raises its banner when it is a SEV-1. The caller's action audits it. */
+type Opening = { severity: Severity; title: string; area?: Area | null; openedBy: string; note?: string };
+
+/** The scope an incident opens in: the action's transaction, and what its messages say. */
+type OpeningScope = Pick<ActionScope, "trx" | "clubName" | "publicUrl">;
+
+/** Opens an incident inside the caller's action (restore, backups, the invariant scan, the leak audit),
+ * with an optional first note, and raises its banner when it is a SEV-1. Gives the mail that tells the
+ * area's owner (H-2), for the action's outbox, so that it commits with the incident or not at all:
+ * every incident ClubOS opens goes through here. An area with no active owner gets none (its page
+ * and the incident's show that in red). The caller's action audits it. */
 export async function openIncidentIn(
-  trx: Kysely<DB>,
-  input: { severity: Severity; title: string; area?: Area | null; openedBy: string; note?: string },
-): Promise<IncidentRef> {
+  scope: OpeningScope,
+  input: Opening,
+): Promise<{ incident: IncidentRef; outbox: OutboxDraft[] }> {
+  const { trx } = scope;
   const row = await insertIncident(trx, {
     severity: input.severity,
     title: input.title.trim(),
@@ -268,19 +291,41 @@ export async function openIncidentIn(
       text: input.note.trim(),
     });
   await refreshOpsAlerts(trx);
-  return { id: row.id, number: row.number, severity: row.severity, title: row.title };
+  const incident = { id: row.id, number: row.number, severity: row.severity, title: row.title };
+  const owner = input.area ? await activeAreaOwner(trx, input.area) : undefined;
+  const outbox =
+    owner && input.area
+      ? [
+          incidentOpenedEmail({
+            owner,
+            incident,
+            areaLabel: AREA_LABELS[input.area],
+            openedBy: input.openedBy,
+            note: input.note,
+            clubName: scope.clubName,
+            publicUrl: scope.publicUrl,
+          }),
+        ]
+      : [];
+  return { incident, outbox };
 }
 
 /** A problem a job finds again and again (the invariant scan, the backup job): a note on the incident
- * it opened and nobody closed yet, or a new incident when there is none. */
+ * it opened and nobody closed yet, or a new incident when there is none (its owner told then, not at
+ * each note). */
 export async function openOrNoteIncidentIn(
-  trx: Kysely<DB>,
-  input: { severity: Severity; title: string; area: Area; openedBy: string; note: string },
-): Promise<{ incident: IncidentRef; opened: boolean }> {
-  const open = await openIncidentOpenedBy(trx, input.openedBy);
-  if (!open) return { incident: await openIncidentIn(trx, input), opened: true };
-  await insertEntry(trx, { incidentId: open.id, kind: "note", actor: input.openedBy, text: input.note });
-  return { incident: open, opened: false };
+  scope: OpeningScope,
+  input: Opening & { area: Area; note: string },
+): Promise<{ incident: IncidentRef; opened: boolean; outbox: OutboxDraft[] }> {
+  const open = await openIncidentOpenedBy(scope.trx, input.openedBy);
+  if (!open) return { ...(await openIncidentIn(scope, input)), opened: true };
+  await insertEntry(scope.trx, {
+    incidentId: open.id,
+    kind: "note",
+    actor: input.openedBy,
+    text: input.note,
+  });
+  return { incident: open, opened: false, outbox: [] };
 }
 
 /** Records a decision (actor, action, rationale: H-4) on the given incidents, or on every open one,

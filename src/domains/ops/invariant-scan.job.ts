@@ -21,12 +21,12 @@ export const stopWritesForViolation = defineAction({
   access: { capability: "system:operate" },
   effect: "recovery",
   async run(scope, input: { runId: string; failed: CheckResult[] }) {
-    const { trx, actor } = scope;
+    const { actor } = scope;
     const who = actorRef(actor);
     const ids = input.failed.map((c) => c.id);
     const details = input.failed.map((c) => describeFailedCheck(c)).join("\n");
     const note = `Invariant scan ${input.runId} found violations. Nothing was repaired. Follow ${RUNBOOK}.\n${details}`;
-    const { incident, opened } = await openOrNoteIncidentIn(trx, {
+    const { incident, opened, outbox } = await openOrNoteIncidentIn(scope, {
       severity: "SEV-1",
       area: "data",
       title: `Invariant violation: ${ids.join(", ")}`.slice(0, 200),
@@ -44,6 +44,7 @@ export const stopWritesForViolation = defineAction({
         after: { number: incident.number, severity: "SEV-1", area: "data", run: input.runId, checks: ids },
         reason,
       },
+      outbox,
     };
   },
 });

@@ -38,7 +38,8 @@ export const beginRestore = defineAction({
   name: "beginRestore",
   access: RESTORE,
   effect: "recovery",
-  async run({ trx, actor, state }, input: { backupId: string; reason: string }) {
+  async run(scope, input: { backupId: string; reason: string }) {
+    const { trx, actor, state } = scope;
     const reason = (input.reason ?? "").trim();
     if (!reason)
       throw invalidInput("A reason is required: it is shown to everyone and kept in the audit log.");
@@ -53,16 +54,16 @@ export const beginRestore = defineAction({
     // mode to return to is still the one before the first.
     const previousMode = open ? open.previous_mode : (state?.mode ?? "normal");
     if (open) await updateRestore(trx, open.id, { status: "superseded" });
-    const incidents = await openIncidents(trx);
-    const incident =
-      incidents[0] ??
-      (await openIncidentIn(trx, {
-        severity: "SEV-2",
-        title: `Restore of backup ${input.backupId}`,
-        area: "data",
-        openedBy: who,
-        note: reason,
-      }));
+    const [already] = await openIncidents(trx);
+    const { incident, outbox } = already
+      ? { incident: already, outbox: [] }
+      : await openIncidentIn(scope, {
+          severity: "SEV-2",
+          title: `Restore of backup ${input.backupId}`,
+          area: "data",
+          openedBy: who,
+          note: reason,
+        });
     const row = await insertRestore(trx, {
       backupId: input.backupId,
       reason,
@@ -92,6 +93,7 @@ export const beginRestore = defineAction({
         after: { mode: "maintenance", backupId: input.backupId, superseded: open?.id ?? null },
         reason,
       },
+      outbox,
     };
   },
 });

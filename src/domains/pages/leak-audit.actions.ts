@@ -1,3 +1,4 @@
+import type { OutboxDraft } from "../../core/action.ts";
 import { defineAction } from "../../core/action.ts";
 import { actorRef } from "../../core/actor.ts";
 import { clearAlert, raiseAlert } from "../../core/alerts.ts";
@@ -40,9 +41,11 @@ export const recordLeakAudit = defineAction({
   access: { capability: "system:operate" },
   // Detection must be recorded whatever the mode: a leak found while writes are stopped still counts.
   effect: "recovery",
-  async run({ trx, actor }, input: { report: LeakReport }) {
+  async run(scope, input: { report: LeakReport }) {
+    const { trx, actor } = scope;
     const { report } = input;
     const who = actorRef(actor);
+    let outbox: OutboxDraft[] = [];
     const run = await insertLeakAudit(trx, {
       ranBy: who,
       viewers: report.viewers.length,
@@ -56,13 +59,15 @@ export const recordLeakAudit = defineAction({
       const lines = report.findings
         .slice(0, 20)
         .map((f) => `- ${f.viewer} at ${f.surface}: ${f.subject}: ${f.problem}`);
-      const { incident } = await openOrNoteIncidentIn(trx, {
+      const opening = await openOrNoteIncidentIn(scope, {
         severity: "SEV-1",
         area: "publishing",
         title: `Published content leaked to viewers it excludes: ${subjects.join(", ")}`.slice(0, 200),
         openedBy: who,
         note: `Leak audit ${run.id} found ${report.findings.length} finding(s). Follow ${LEAK_RUNBOOK}.\n${lines.join("\n")}`,
       });
+      const { incident } = opening;
+      outbox = opening.outbox;
       incidentNumber = incident.number;
       await raiseAlert(trx, {
         key: LEAK_ALERT,
@@ -86,6 +91,7 @@ export const recordLeakAudit = defineAction({
           viewers: report.viewers.length,
         },
       },
+      outbox,
     };
   },
 });
