@@ -8,7 +8,9 @@ import { actorRef, operatorActor } from "../../src/core/actor.ts";
 import { createBackup, restoreInto } from "../../src/core/backup/index.ts";
 import { definitionOf } from "../../src/core/backup/restore-staged.ts";
 import type { Database } from "../../src/core/db/connect.ts";
-import { suiteApp } from "../helpers/app.ts";
+import { KEPT_BY_RESTORE } from "../../src/domains/ops/restore.repository.ts";
+import { createMember, suiteApp } from "../helpers/app.ts";
+import { sealAll } from "../helpers/audit.ts";
 import { flipByte, schemaOf, seedClub, tableDigests } from "../helpers/backup.ts";
 import { openTestDatabase, postgresOnly } from "../helpers/engines.ts";
 
@@ -65,6 +67,52 @@ postgresOnly("restore on lanes", () => {
     } finally {
       await target.drop();
     }
+  });
+
+  test("[G01] a restore in place on lanes, beside the running app, keeps what it keeps and leaves the app working", async () => {
+    const { runtime } = suite.get();
+    const db = runtime.database.db;
+    const kept = async () => {
+      const all = await tableDigests(runtime.database);
+      return Object.fromEntries(KEPT_BY_RESTORE.map((t) => [t, all[t]]));
+    };
+    const schema = await schemaOf(runtime.database);
+    const before = { oid: await oidOf(runtime.database, "audit_log"), kept: await kept() };
+    const made = await createBackup(runtime.database, {
+      backupDir: dir,
+      actor: ACTOR,
+      appVersion: "test",
+      key: null,
+    });
+    // Changed after the backup: the restore takes the club back to the backup's rows.
+    await createMember(runtime, ["member"], "After The Backup");
+    const restored = await restoreInto(runtime.database, made.dir, null, {
+      keep: KEPT_BY_RESTORE,
+      readBack: true,
+      stageAtRows: 1,
+    });
+    assert.equal(restored.id, made.id);
+    assert.notEqual(await oidOf(runtime.database, "audit_log"), before.oid, "the audit log was swapped in");
+    assert.deepEqual(await kept(), before.kept, "the kept tables are as they were");
+    assert.deepEqual(await schemaOf(runtime.database), schema);
+    assert.equal(
+      (
+        await sql<{
+          n: number;
+        }>`SELECT count(*)::int AS n FROM members WHERE name LIKE 'After The Backup%'`.execute(db)
+      ).rows[0]!.n,
+      0,
+    );
+    // The app writes on: an action's audit entry goes into the swapped-in log, and the sealer chains it.
+    const member = await createMember(runtime, ["member"], "After The Restore");
+    const { rows } = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM audit_log WHERE subject_id = ${member.memberId}`.execute(db);
+    assert.ok(rows[0]!.n >= 1);
+    await sealAll(runtime.database, runtime.config.backupDir);
+    const { rows: unsealed } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_log
+      WHERE seq > (SELECT max(seq) FROM audit_chain)`.execute(db);
+    assert.equal(unsealed[0]!.n, 0);
   });
 
   test("[G01] a staged table whose data is damaged fails the restore and leaves the database and its tables as they were", async () => {
