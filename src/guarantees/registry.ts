@@ -130,7 +130,7 @@ export const guarantees: readonly Guarantee[] = [
         ),
         mech(
           "src/core/backup/restore-staged.ts",
-          "startStaging",
+          "prepareStaging",
           "the largest tables load on lanes of their own and are swapped in by that transaction, each checked to be defined as before",
         ),
         mech(

@@ -160,12 +160,22 @@ export async function removeLeftStages(t: Pick<Target, "query">): Promise<void> 
   for (const { name } of left) await t.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
 }
 
+/** The staged tables' copies made in the stage schema, empty, before the transaction takes its locks:
+ * start loads them. */
+export interface PreparedStaging {
+  tables: ReadonlySet<string>;
+  /** Starts the lanes; call it once the transaction holds every table it replaces. */
+  start(onLoaded: (table: TableEntry) => void): Staging;
+}
+
 const NOTHING_STAGED: Staging = {
   tables: new Set(),
   loaded: Promise.resolve(),
   swapIn: async () => {},
   assertSameDefinitions: async () => {},
 };
+
+const NOTHING_PREPARED: PreparedStaging = { tables: NOTHING_STAGED.tables, start: () => NOTHING_STAGED };
 
 /** The definition a lane runs to build an index of the live table on its staged copy. */
 function inStage(definition: string, ident: string, stage: string): string {
@@ -177,21 +187,20 @@ function inStage(definition: string, ident: string, stage: string): string {
 }
 
 /**
- * Starts loading the largest loaded tables (PostgreSQL: at least atRows rows, and nothing depending
+ * Prepares loading the largest loaded tables (PostgreSQL: at least atRows rows, and nothing depending
  * on them the swap could not rebuild) on lanes of their own, while the transaction loads the rest:
- * each into a table of a stage schema no server reads, with its keys and indexes built there over
- * two connections. The live tables are locked against writes first (reads go on until the swap). The
- * stage schema, whatever it still holds, is dropped once the transaction ends.
+ * each into a table of a stage schema no server reads (made here, before the transaction locks the
+ * live tables: making it reads them), with its keys and indexes built there over two connections.
+ * The stage schema, whatever it still holds, is dropped once the transaction ends.
  */
-export async function startStaging(
+export async function prepareStaging(
   t: Target,
   tables: readonly TableEntry[],
   bundle: { dir: string; manifest: Manifest; key: Buffer | null },
   atRows: number,
-  onLoaded: (table: TableEntry) => void,
-): Promise<Staging> {
+): Promise<PreparedStaging> {
   const candidates = tables.filter((x) => x.rows >= atRows).map((x) => x.name);
-  if (!t.openLane || candidates.length === 0) return NOTHING_STAGED;
+  if (!t.openLane || candidates.length === 0) return NOTHING_PREPARED;
   const openLane = t.openLane;
   const names = (
     await t.query<{ name: string }>(
@@ -201,8 +210,7 @@ export async function startStaging(
       ),
     )
   ).map((r) => r.name);
-  if (names.length === 0) return NOTHING_STAGED;
-  await t.query(`LOCK TABLE ${names.map((n) => `public.${quoteIdent(n)}`).join(", ")} IN EXCLUSIVE MODE`);
+  if (names.length === 0) return NOTHING_PREPARED;
   const staged: StagedTable[] = [];
   for (const name of names) {
     const [parts] = await t.query<Parts>(PARTS_SQL(name));
@@ -247,6 +255,21 @@ export async function startStaging(
     );
   }
   await setup.close();
+  return {
+    tables: new Set(names),
+    start: (onLoaded) => startLanes(t, staged, stage, bundle, lane, onLoaded),
+  };
+}
+
+/** The lanes of prepared staged tables: each loads, checks, keys, indexes and analyses its table. */
+function startLanes(
+  t: Target,
+  staged: StagedTable[],
+  stage: string,
+  bundle: { dir: string; manifest: Manifest; key: Buffer | null },
+  lane: () => Promise<Lane>,
+  onLoaded: (table: TableEntry) => void,
+): Staging {
   const loaded = Promise.all(
     staged.map(async ({ table, parts }) => {
       const copier = await lane();
@@ -279,7 +302,7 @@ export async function startStaging(
   // Awaited by the transaction once its own load is done; until then a failure waits there.
   loaded.catch(() => {});
   return {
-    tables: new Set(names),
+    tables: new Set(staged.map((x) => x.table.name)),
     loaded,
     swapIn: async () => {
       for (const { parts } of staged) {

@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { PgliteDatabase } from "../db/connect.ts";
-import { ClubError } from "../errors.ts";
+import { ClubError, sqlState } from "../errors.ts";
 import { BACKUP_ERRORS } from "./errors.ts";
 import { type Manifest, quoteIdent, sessionStatements, type TableEntry } from "./format.ts";
 import { readTableFile, tapCopyText } from "./table-file.ts";
@@ -52,40 +52,55 @@ function loaderOf(client: pg.Client): Loader {
   };
 }
 
-export async function inPostgres<T>(url: string, body: (t: Target) => Promise<T>): Promise<T> {
-  const client = await connect(url, "clubos-restore");
+/** BEGIN, the body, then COMMIT (ROLLBACK when it failed); what the body asked to run once the
+ * transaction ended runs then, committed or not. */
+async function inTransaction<T>(
+  run: (text: string) => Promise<unknown>,
+  target: Omit<Target, "afterEnd">,
+  body: (t: Target) => Promise<T>,
+): Promise<T> {
   const after: Array<() => Promise<void>> = [];
+  await run("BEGIN");
   try {
-    await client.query("BEGIN");
-    const result = await body({
-      ...loaderOf(client),
-      copyOut: async (text) => client.query(copyTo(text)),
-      openLane: async () => {
-        const lane = await connect(url, LANE_NAME);
-        for (const statement of sessionStatements()) await lane.query(statement);
-        return { ...loaderOf(lane), close: () => lane.end().catch(() => {}) };
-      },
-      afterEnd: (fn) => after.push(fn),
-    });
-    await client.query("COMMIT");
+    const result = await body({ ...target, afterEnd: (fn) => after.push(fn) });
+    await run("COMMIT");
     return result;
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
+    await run("ROLLBACK").catch(() => {});
     throw error;
   } finally {
-    await client.end().catch(() => {});
     for (const fn of after) await fn().catch(() => {});
+  }
+}
+
+export async function inPostgres<T>(url: string, body: (t: Target) => Promise<T>): Promise<T> {
+  const client = await connect(url, "clubos-restore");
+  try {
+    return await inTransaction(
+      (text) => client.query(text),
+      {
+        ...loaderOf(client),
+        copyOut: async (text) => client.query(copyTo(text)),
+        openLane: async () => {
+          const lane = await connect(url, LANE_NAME);
+          for (const statement of sessionStatements()) await lane.query(statement);
+          return { ...loaderOf(lane), close: () => lane.end().catch(() => {}) };
+        },
+      },
+      body,
+    );
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
 export async function inPglite<T>(target: PgliteDatabase, body: (t: Target) => Promise<T>): Promise<T> {
   const { pglite } = target;
-  const after: Array<() => Promise<void>> = [];
   // Holding Kysely's one connection: nothing else runs on the database until the restore ends.
-  return target.db.connection().execute(async () => {
-    await pglite.exec("BEGIN");
-    try {
-      const result = await body({
+  return target.db.connection().execute(() =>
+    inTransaction(
+      (text) => pglite.exec(text),
+      {
         query: async <R>(text: string) => (await pglite.query<R>(text)).rows,
         copyIn: async (text, source) => {
           const parts: Buffer[] = [];
@@ -101,17 +116,10 @@ export async function inPglite<T>(target: PgliteDatabase, body: (t: Target) => P
             Buffer.from(result.blob ? await result.blob.arrayBuffer() : new ArrayBuffer(0)),
           ]);
         },
-        afterEnd: (fn) => after.push(fn),
-      });
-      await pglite.exec("COMMIT");
-      return result;
-    } catch (error) {
-      await pglite.exec("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      for (const fn of after) await fn().catch(() => {});
-    }
-  });
+      },
+      body,
+    ),
+  );
 }
 
 /** Loads one table's rows from the bundle into relation (emptied in this transaction when freeze),
@@ -144,11 +152,14 @@ export async function loadTable(
     stored = await loader.copyIn(`COPY ${relation} (${cols}) FROM STDIN${options}`, tap.stream);
   } catch (error) {
     if (unreadable instanceof ClubError) throw unreadable;
-    if (unreadable) {
+    // Bytes that do not decompress, or that decompress into rows this table cannot hold (a data or
+    // constraint error of the COPY): the file is not what was written.
+    const refused = /^2[23]/.test(sqlState(error) ?? "");
+    if (unreadable || refused) {
       throw BACKUP_ERRORS.backup_damaged(
-        `The file ${table.file} of backup ${manifest.id} cannot be read (${unreadable.message}). ` +
-          "The restore was undone; the database is as it was. Verify the backup " +
-          "(`clubos backup verify ID`) and use another one, or its off-site copy.",
+        `The file ${table.file} of backup ${manifest.id} cannot be ${unreadable ? "read" : `loaded into ${table.name}`} ` +
+          `(${(unreadable ?? (error as Error)).message}). The restore was undone; the database is as it was. ` +
+          "Verify the backup (`clubos backup verify ID`) and use another one, or its off-site copy.",
       );
     }
     throw error;

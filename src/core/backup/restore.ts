@@ -1,8 +1,9 @@
 import { sql } from "kysely";
 import type { Database } from "../db/connect.ts";
+import { sqlState } from "../errors.ts";
 import { BACKUP_ERRORS } from "./errors.ts";
 import { type Manifest, quoteIdent, readManifest, sessionStatements } from "./format.ts";
-import { removeLeftStages, STAGE_AT_ROWS, startStaging } from "./restore-staged.ts";
+import { prepareStaging, removeLeftStages, STAGE_AT_ROWS } from "./restore-staged.ts";
 import { inPglite, inPostgres, loadTable, type Target } from "./restore-target.ts";
 import { tableSelect } from "./snapshot.ts";
 import { measureCopyText } from "./table-file.ts";
@@ -108,6 +109,40 @@ const SECONDARY_INDEXES_SQL = (tables: string[]) => `
   WHERE n.nspname = 'public' AND c.relname IN (${tables.map((x) => `'${x.replace(/'/g, "''")}'`).join(", ")})
     AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
   ORDER BY ic.relname`;
+
+/** How long a restore waits to have every table it replaces to itself, trying all at once. */
+const LOCK_WAIT_MS = 60_000;
+
+/** Takes every table the restore replaces (ACCESS EXCLUSIVE), all at once or none: a try that cannot
+ * have them all within a moment gives back what it got and tries again. So the restore never holds some
+ * tables while it waits for others, which a running server's session holding one and waiting for
+ * another (the audit sealer: the chain, then the log its foreign key checks) would deadlock with. */
+async function lockAll(t: Target, names: string[], manifest: Manifest): Promise<void> {
+  if (names.length === 0) return;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  const list = names.map((n) => `public.${quoteIdent(n)}`).join(", ");
+  for (;;) {
+    await t.query("SAVEPOINT clubos_restore_lock");
+    try {
+      await t.query("SET LOCAL lock_timeout = '100ms'");
+      await t.query(`LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`);
+      await t.query("SET LOCAL lock_timeout TO DEFAULT");
+      await t.query("RELEASE SAVEPOINT clubos_restore_lock");
+      return;
+    } catch (error) {
+      await t.query("ROLLBACK TO SAVEPOINT clubos_restore_lock");
+      if (sqlState(error) !== "55P03") throw error;
+      if (Date.now() > deadline) {
+        throw BACKUP_ERRORS.restore_failed(
+          `Restoring backup ${manifest.id} needs every table to itself, and for ${LOCK_WAIT_MS / 1000} s ` +
+            "other sessions kept some of them busy. Nothing was changed. Stop what is using the " +
+            "database (a long report, another tool) and restore again.",
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
+  }
+}
 
 /** Which of these tables hold at least one row (one probe each, on the first row only). */
 async function tablesWithRows(t: Target, names: readonly string[]): Promise<Set<string>> {
@@ -231,9 +266,11 @@ async function load(
   const loadedOne = (table: (typeof tables)[number]) =>
     progress({ step: "load", table: table.name, rows: table.rows, done: ++done, total });
   if (t.openLane) await removeLeftStages(t);
-  const staging = await startStaging(t, tables, bundle, options.stageAtRows ?? STAGE_AT_ROWS, loadedOne);
+  const prepared = await prepareStaging(t, tables, bundle, options.stageAtRows ?? STAGE_AT_ROWS);
+  const names = tables.map((x) => x.name);
+  await lockAll(t, names, manifest);
+  const staging = prepared.start(loadedOne);
   try {
-    const names = tables.map((x) => x.name);
     const here = tables.filter((x) => !staging.tables.has(x.name));
     const hereNames = here.map((x) => x.name);
     const rebuilt = await dropKeys(t, names, staging.tables);
@@ -241,8 +278,8 @@ async function load(
     // Emptied with their keys and indexes already gone, so there are fewer new files to make (about half
     // a second less on bench:backup's club). Only those holding rows: each TRUNCATE makes a table's files
     // anew, for nothing when it is empty (a drill's scratch database, a move to a new server). The tables
-    // are already locked against every other session (dropping their keys took ACCESS EXCLUSIVE locks),
-    // so one found empty stays empty until this transaction ends.
+    // are locked against every other session (lockAll), so one found empty stays empty until this
+    // transaction ends.
     const filled = await tablesWithRows(t, hereNames);
     if (filled.size > 0) await t.query(`TRUNCATE ${[...filled].map(quoteIdent).join(", ")}`);
     for (const table of here) {
