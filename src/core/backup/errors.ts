@@ -21,7 +21,8 @@ export const BACKUP_ERRORS = defineErrors({
   },
   restore_failed: {
     status: 500,
-    description: "The restore could not rebuild a table exactly as the database defines it; it was undone",
+    description:
+      "The restore could not be finished (the tables stayed busy, or one could not be rebuilt exactly as defined); it was undone",
   },
   backup_failed: { status: 500, description: "Taking the backup failed; nothing was kept" },
   migration_backup_failed: {
