@@ -44,11 +44,7 @@ test("[G01] what changes between the two passes (written, added, removed, a new 
       fs.writeFileSync(path.join(from, "base", "2", "1259"), "new relation");
       await secondPass();
     });
-    assert.equal(
-      copiedBeforeQuiet.PG_VERSION,
-      Buffer.from("15\n").toString("hex"),
-      "the first pass copied",
-    );
+    assert.equal(copiedBeforeQuiet.PG_VERSION, Buffer.from("15\n").toString("hex"), "the first pass copied");
     assert.deepEqual(contents(to), contents(from));
   } finally {
     done();
