@@ -194,16 +194,13 @@ export async function listAreaOwners(db: Kysely<DB>) {
   });
 }
 
-/** The owner of an area when it is named and still an active member: whom its incidents go to. */
-export function activeAreaOwner(db: Kysely<DB>, area: Area) {
-  return db
-    .selectFrom("area_owners as o")
-    .innerJoin("members as m", "m.id", "o.member_id")
-    .select(["m.id", "m.name", "m.email"])
-    .where("o.area", "=", area)
-    .where("m.deleted_at", "is", null)
-    .where("m.status", "=", "active")
-    .executeTakeFirst();
+/** The owner of an area when it is named and still an active member (as listAreaOwners decides):
+ * whom its incidents go to. */
+export async function activeAreaOwner(db: Kysely<DB>, area: Area) {
+  const owned = (await listAreaOwners(db)).find((a) => a.area === area && a.active);
+  return owned?.owner
+    ? { id: owned.owner.member_id, name: owned.owner.name, email: owned.owner.email }
+    : undefined;
 }
 
 /** The active member with this email, for naming an owner. */
