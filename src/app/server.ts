@@ -1,7 +1,8 @@
+import http from "node:http";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
-import Fastify, { type FastifyInstance } from "fastify";
-import { countResponse } from "../core/metrics.ts";
+import proxyAddr from "@fastify/proxy-addr";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { committeeApiRoutes } from "../domains/committees/committees.api.ts";
 import { committeeRoutes } from "../domains/committees/committees.routes.tsx";
 import { eventAdminApiRoutes } from "../domains/events/events.admin.api.ts";
@@ -34,9 +35,11 @@ import { previewAdminRoutes } from "../domains/pages/preview.admin.routes.tsx";
 import { previewRoutes } from "../domains/pages/preview.routes.tsx";
 import { settingsRoutes } from "../domains/settings/settings.routes.tsx";
 import { installErrorHandling } from "../http/error-handler.tsx";
-import { countRequestsInFlight } from "../http/foreground.ts";
-import { installCachePolicy, installSecurityHeaders } from "../http/headers.ts";
+import { countRequestsInFlight, countUntilClosed } from "../http/foreground.ts";
+import { Front } from "../http/front.ts";
+import { installCachePolicy, installSecurityHeaders, type Trust } from "../http/headers.ts";
 import { openApiRoutes } from "../http/openapi.ts";
+import { type ResponseRecorder, recordResponse } from "../http/responses.ts";
 import { enforceDeclarations, routeOf } from "../http/routes.ts";
 import { backupOperations } from "./backup-operations.ts";
 import type { TrustProxy } from "./config.ts";
@@ -95,12 +98,48 @@ export const ROUTE_MODULES: Array<(app: FastifyInstance, ctx: AppContext) => voi
  * is at most about 250 KB even url-encoded in 4-byte characters. Routes that take more say so. */
 const BODY_LIMIT = 512 * 1024;
 
-/** Fastify's trustProxy for CLUBOS_TRUST_PROXY. Fastify takes a bare number as "trust none", so a
- * count is given as the rule it stands for: the nearest `hops` peers are proxies, the next is the client. */
-function fastifyTrustProxy(
-  setting: TrustProxy,
-): false | string[] | ((address: string, hop: number) => boolean) {
-  return typeof setting === "number" ? (_address, hop) => hop < setting : setting;
+/** Which peers are trusted proxies, for CLUBOS_TRUST_PROXY: the nearest `hops` peers for a count (the
+ * next is the client), the listed addresses and ranges for a list. The framework and the front are
+ * given this one function. */
+function trustOf(setting: TrustProxy): Trust {
+  if (setting === false) return () => false;
+  if (typeof setting === "number") return (_address, hop) => hop < setting;
+  return proxyAddr.compile(setting);
+}
+
+/** The HTTP server with the front's kept answers before Fastify's handler, set up as Fastify sets up
+ * its own (its keep-alive, request and connection timeouts). */
+function serverWithFront(front: Front) {
+  return (
+    handler: http.RequestListener,
+    options: {
+      keepAliveTimeout?: number;
+      requestTimeout?: number;
+      connectionTimeout?: number;
+      maxRequestsPerSocket?: number | null;
+    },
+  ) => {
+    const server = http.createServer(front.handler(handler));
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout ?? 0);
+    if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+    return server;
+  };
+}
+
+/** Fastify's own request lines are left out: recordResponse writes one line for every request, the
+ * front's answers included. Its other lines (a request that errored, a broken stream) stay. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(...[error, request, reply]: Parameters<LogController["requestCompleted"]>): void {
+    if (error) super.requestCompleted(error, request, reply);
+  }
+}
+
+/** What Fastify's logger (pino) says of its level. */
+interface PinoLevels {
+  isLevelEnabled(level: string): boolean;
 }
 
 /** Builds the Fastify app; boot fails if any route lacks its declaration (D-1, G16). */
@@ -113,27 +152,54 @@ export async function buildServer(
     extraRoutes?: Array<(app: FastifyInstance) => void>;
   } = {},
 ): Promise<FastifyInstance> {
+  const trust = trustOf(ctx.config.trustProxy);
+  const front = new Front();
   const app = Fastify({
     logger: options.logger ? { level: ctx.config.logLevel, stream: options.logStream } : false,
-    trustProxy: fastifyTrustProxy(ctx.config.trustProxy),
+    logController: new OneLinePerRequest(),
+    trustProxy: ctx.config.trustProxy === false ? false : trust,
     bodyLimit: BODY_LIMIT,
     genReqId: () => crypto.randomUUID(),
+    serverFactory: serverWithFront(front),
   });
   app.decorate("ctx", ctx);
+  const recorder: ResponseRecorder = {
+    log: app.log,
+    logsRequests: options.logger === true && (app.log as unknown as PinoLevels).isLevelEnabled("info"),
+  };
   // First of all hooks, so every request counts while it runs (the mail worker yields to them, G11).
   // A server built only for its route table (`clubos routes`, the OpenAPI document) has no runtime.
   if (ctx.foreground) countRequestsInFlight(app, ctx.foreground);
-  enforceDeclarations(app);
+  enforceDeclarations(app, front);
   await app.register(cookie);
   await app.register(formbody);
-  installSecurityHeaders(app);
+  installSecurityHeaders(app, trust);
   installCachePolicy(app);
   installErrorHandling(app);
   app.addHook("onResponse", (request, reply, done) => {
-    countResponse(routeOf(request)?.loadClass ?? "public", reply.statusCode, reply.elapsedTime / 1000);
+    recordResponse(recorder, {
+      reqId: request.id,
+      method: request.method,
+      url: request.url,
+      loadClass: routeOf(request)?.loadClass ?? "public",
+      status: reply.statusCode,
+      milliseconds: reply.elapsedTime,
+    });
     done();
   });
   for (const register of [...ROUTE_MODULES, ...(options.extraRoutes ?? [])]) register(app, ctx);
+  // New requests go to Fastify once it closes, which refuses them while it finishes the ones it has.
+  app.addHook("preClose", (done) => {
+    front.close();
+    done();
+  });
   await app.ready();
+  const foreground = ctx.foreground;
+  front.open({
+    databaseReachable: () => ctx.modes.databaseReachable(),
+    countInFlight: foreground ? (res) => countUntilClosed(foreground, res) : undefined,
+    trust,
+    recorder,
+  });
   return app;
 }

@@ -47,7 +47,7 @@ function authenticate(route: ResolvedRoute): Guard {
     try {
       request.auth = await request.server.ctx.authenticate(request);
     } catch (error) {
-      if (route.degraded.databaseDown === "serves" || !carriesCredentials(request)) {
+      if (route.degraded.databaseDown === "serves" || !carriesCredentials(request.headers)) {
         request.auth = { actor: anonymousActor, via: null };
         return;
       }

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
 import type { FastifyInstance } from "fastify";
 import helmet, { strictTransportSecurity } from "helmet";
 import { carriesCredentials } from "./credentials.ts";
@@ -43,15 +45,34 @@ function securityHeaders(): Record<string, string> {
   return headers;
 }
 
+/** Whether a peer at this address, this many hops back, is a proxy we trust (CLUBOS_TRUST_PROXY): the
+ * framework's trustProxy and the front are given the same function. */
+export type Trust = (address: string, hop: number) => boolean;
+
+/** Whether the request came over https: its own connection, or the X-Forwarded-Proto of a trusted proxy
+ * (its last entry), read as the framework reads request.protocol. */
+export function isHttps(req: IncomingMessage, trust: Trust): boolean {
+  const forwarded = req.headers["x-forwarded-proto"];
+  if (typeof forwarded === "string" && forwarded && req.socket?.remoteAddress !== undefined)
+    if (trust(req.socket.remoteAddress, 0))
+      return forwarded.slice(forwarded.lastIndexOf(",") + 1).trim() === "https";
+  return (req.socket as TLSSocket | undefined)?.encrypted === true;
+}
+
+const SECURITY = securityHeaders();
+const SECURE_SECURITY = { ...SECURITY, "strict-transport-security": strictTransportHeader() };
+const FLAT = { http: Object.entries(SECURITY).flat(), https: Object.entries(SECURE_SECURITY).flat() };
+
+/** Helmet's security headers with our policy as flat name, value pairs, HSTS only over https. */
+export function securityHeadersOf(https: boolean): readonly string[] {
+  return https ? FLAT.https : FLAT.http;
+}
+
 /** Helmet's security headers on every response (errors and unknown routes included: set when the
  * request arrives), with our policy; HSTS only over https. */
-export function installSecurityHeaders(app: FastifyInstance): void {
-  const headers = securityHeaders();
-  const hsts = { "strict-transport-security": strictTransportHeader() };
+export function installSecurityHeaders(app: FastifyInstance, trust: Trust): void {
   app.addHook("onRequest", (request, reply, done) => {
-    reply.headers(headers);
-    // request.protocol reads X-Forwarded-Proto only from a trusted proxy (CLUBOS_TRUST_PROXY).
-    if (request.protocol === "https") reply.headers(hsts);
+    reply.headers(isHttps(request.raw, trust) ? SECURE_SECURITY : SECURITY);
     done();
   });
 }
@@ -91,7 +112,7 @@ export function installCachePolicy(app: FastifyInstance): void {
   app.addHook("onSend", (request, reply, payload, done) => {
     const route = routeOf(request);
     const personal = route !== undefined && route.capability !== "public";
-    if (personal || carriesCredentials(request)) reply.header("cache-control", PRIVATE);
+    if (personal || carriesCredentials(request.headers)) reply.header("cache-control", PRIVATE);
     if (isPreviewPath(request.url)) for (const [name, value] of PREVIEW_HEADERS) reply.header(name, value);
     // Server time so far, for operators' tools and the benchmarks (excludes the network).
     reply.header("server-timing", `app;dur=${reply.elapsedTime.toFixed(1)}`);

@@ -13,8 +13,9 @@ import { describeAccess, type Policy } from "../core/access.ts";
 import type { ActionSpec } from "../core/action.ts";
 import { type Capability, isCapability } from "../core/capabilities.ts";
 import { type ActionEffect, EFFECTS } from "../core/modes.ts";
-import { carriesCredentials } from "./credentials.ts";
+import { Front, type KeptSource } from "./front.ts";
 import { guardsFor, identityGuardsFor, policyGuard } from "./guards.ts";
+import { isPreviewPath } from "./headers.ts";
 import { type RouteAction, routeAction } from "./route-action.ts";
 import { EMPTY_QUERY, ERROR_RESPONSES } from "./schema.ts";
 
@@ -79,10 +80,10 @@ export interface RouteDeclaration<S extends RouteSchema = RouteSchema, I = never
    * such a route checks who is asking before it reads the body. */
   bodyLimit?: number;
   schema?: S;
-  /** Only for public GET routes without an action: answers a request that carries no credentials and no
-   * query string from what the route keeps, before its guards and validation run (keptShortcut);
-   * resolves true when it answered, false to let the request take the route's full path. */
-  kept?: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
+  /** Only for public GET routes without an action, outside /preview/: the whole answer the route keeps
+   * for these path parameters, given to a request with no credentials and no query string before
+   * routing, guards and validation (src/http/front.ts); undefined lets the request take the full path. */
+  kept?: KeptSource;
   handler: (request: RouteRequest<S>, reply: FastifyReply, action: RouteAction<I, O>) => Promise<unknown>;
 }
 
@@ -178,8 +179,11 @@ export function validateDeclaration(decl: AnyDeclaration): void {
   if (!write && d.readOnly !== "serves") fail("a read route serves in read-only mode");
   if (decl.bodyLimit !== undefined && !(Number.isInteger(decl.bodyLimit) && decl.bodyLimit > 0))
     fail("bodyLimit must be a positive whole number of bytes");
-  if (decl.kept && (decl.method !== "GET" || decl.action || decl.capability !== "public"))
-    fail("only a public GET route without an action may answer from what it keeps");
+  if (
+    decl.kept &&
+    (decl.method !== "GET" || decl.action || decl.capability !== "public" || isPreviewPath(decl.url ?? ""))
+  )
+    fail("only a public GET route without an action, outside /preview/, may answer from what it keeps");
   if (typeof decl.handler !== "function") fail("handler is missing");
 }
 
@@ -238,10 +242,16 @@ export function routeOf(request: FastifyRequest): ResolvedRoute | undefined {
   return (request.routeOptions.config as { declaration?: ResolvedRoute } | undefined)?.declaration;
 }
 
+/** The app's front (the kept answers given before routing). */
+export function frontOf(app: FastifyInstance): Front {
+  return (app as unknown as { clubosFront: Front }).clubosFront;
+}
+
 /** Makes the app refuse any route that did not come through declareRoute, and starts its table. */
-export function enforceDeclarations(app: FastifyInstance): void {
+export function enforceDeclarations(app: FastifyInstance, front = new Front()): void {
   app.decorate("clubosRoutes", [] as RouteListing[]);
   app.decorate("clubosSchemas", new Map());
+  app.decorate("clubosFront", front);
   app.addHook("onRoute", (options) => {
     const config = options.config as Record<symbol, unknown> | undefined;
     if (!config?.[DECLARED] && options.method !== "HEAD") {
@@ -250,26 +260,6 @@ export function enforceDeclarations(app: FastifyInstance): void {
       );
     }
   });
-}
-
-/** A public GET route's answer from what it keeps, for a request the guards would pass as it is: no
- * credentials (so anonymous: a public read's guards refuse such a request only when the database is out
- * of reach, which is left to the full path), no query string (one may change the answer, as the home
- * page's notice does, and is validated on the full path), GET itself (HEAD
- * takes the full path). Anything the route cannot answer this way, a failure included, takes the full
- * path, which answers it as it would have. The response still goes through every onSend and onResponse
- * hook. */
-function keptShortcut(kept: NonNullable<RouteDeclaration["kept"]>) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.method !== "GET" || request.url.includes("?") || carriesCredentials(request)) return;
-    if (!request.server.ctx.modes.databaseReachable()) return;
-    // Authentication has not run: the request is anonymous, as it carries no credentials.
-    const answered = await kept(request, reply).catch((error: unknown) => {
-      request.log.warn({ err: error }, "a kept answer failed; the request takes the route's full path");
-      return false;
-    });
-    if (answered) return reply;
-  };
 }
 
 /** Registers one route with its guards, after checking its declaration and schemas. */
@@ -291,6 +281,7 @@ export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
       : {}),
   };
   schemaTable(app).set(`${decl.method} ${decl.url}`, schema);
+  if (decl.kept) frontOf(app).add(decl.url, decl.kept, decl.loadClass);
   app.route({
     method: decl.method,
     url: decl.url,
@@ -300,7 +291,6 @@ export function declareRoute<S extends RouteSchema, I = never, O = unknown>(
     // A large body is read only for someone allowed to send it.
     preParsing:
       decl.bodyLimit === undefined ? undefined : (identityGuardsFor(resolved) as unknown as PreParsingHook),
-    onRequest: decl.kept ? keptShortcut(decl.kept) : undefined,
     // Guards run before validation, so nobody learns anything from a route they may not use.
     preValidation: guardsFor(resolved),
     // An object-level rule of a read route needs its validated input.

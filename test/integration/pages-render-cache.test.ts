@@ -13,6 +13,7 @@ import {
 import { HOME_SLUG } from "../../src/domains/pages/pages.routes.tsx";
 import { PASSWORD_CHANGED } from "../../src/domains/pages/pages.views.tsx";
 import { csrfTokenFor } from "../../src/http/guards.ts";
+import { frontOf } from "../../src/http/routes.ts";
 import { suiteApp, twoAppsOnOneDatabase } from "../helpers/app.ts";
 import { forEachEngine, postgresOnly } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
@@ -159,6 +160,37 @@ forEachEngine("published pages served through the render cache", (engine) => {
     const unchanged = await anonymous.get(path, { "if-none-match": etag });
     assert.equal(unchanged.status, 304);
     assert.equal(unchanged.headers.get("etag"), etag);
+  });
+
+  test("a kept public page is answered in front of the router, exactly as the router's path answers it", async () => {
+    const anonymous = new Client(t.get().baseUrl);
+    const front = frontOf(t.get().app);
+    const page = await makePage(database(), { blocks: [text("INFRONT")] });
+    const path = `/p/${page.slug}`;
+    // The same page by an encoded path: the front leaves it to the router, which decodes it.
+    const routed = `/p/%${page.slug.charCodeAt(0).toString(16)}${page.slug.slice(1)}`;
+    await warm(anonymous, path);
+    const before = front.answered;
+    const [fromFront, fromRouter] = [await anonymous.get(path), await anonymous.get(routed)];
+    assert.equal(front.answered, before + 1, "only the plain path was answered in front");
+    const comparable = (headers: Headers) =>
+      [...headers].filter(([name]) => name !== "date" && name !== "server-timing");
+    assert.equal(fromFront.status, 200);
+    assert.equal(fromRouter.status, 200);
+    assert.equal(fromFront.text, fromRouter.text);
+    assert.deepEqual(comparable(fromFront.headers), comparable(fromRouter.headers));
+    const etag = { "if-none-match": fromFront.headers.get("etag")! };
+    const [sameFront, sameRouter] = [await anonymous.get(path, etag), await anonymous.get(routed, etag)];
+    assert.equal(front.answered, before + 2);
+    assert.equal(sameFront.status, 304);
+    assert.equal(sameRouter.status, 304);
+    assert.deepEqual(comparable(sameFront.headers), comparable(sameRouter.headers));
+    // A session, a query string, another method: never in front.
+    const { client: member } = await loggedIn(t);
+    await member.get(path);
+    await anonymous.get(`${path}?x=1`);
+    await fetch(`${t.get().baseUrl}${path}`, { method: "HEAD" });
+    assert.equal(front.answered, before + 2);
   });
 
   test("a kept public page is not the answer to a request with a session or a query string", async () => {

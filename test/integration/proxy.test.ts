@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { frontOf } from "../../src/http/routes.ts";
 import { createMember, suiteApp } from "../helpers/app.ts";
 import { forEachEngine } from "../helpers/engines.ts";
 import { Client } from "../helpers/http.ts";
 import type { Suite } from "../helpers/identity.ts";
+import { makePage } from "../helpers/pages.ts";
 
 // The test talks to ClubOS from 127.0.0.1 and plays the reverse proxy itself: the headers below are
 // what a proxy (or a client pretending through one) would send.
@@ -32,8 +34,35 @@ async function failureAddresses(t: Suite): Promise<Set<string>> {
   return new Set(rows.map((r) => r.ip));
 }
 
-const hsts = async (t: Suite, headers: Record<string, string>) =>
-  (await fetch(`${t.get().baseUrl}/`, { headers })).headers.get("strict-transport-security");
+/** A public page of the suite's app, just kept: its next request is answered in front of the router. */
+const keptPages = new WeakMap<object, string>();
+async function keptPage(t: Suite): Promise<string> {
+  let path = keptPages.get(t.get());
+  if (!path) {
+    const page = await makePage(t.get().runtime.database, {
+      blocks: [{ type: "text", data: { markdown: "Kept" } }],
+    });
+    path = `/p/${page.slug}`;
+    keptPages.set(t.get(), path);
+  }
+  // Kept again if anything the site shows changed since (another test's writes).
+  assert.equal((await fetch(`${t.get().baseUrl}${path}`)).status, 200);
+  return path;
+}
+
+/** The HSTS header sent with these headers: the same from the router's path (the welcome page) and from
+ * the front's kept answers. */
+async function hsts(t: Suite, headers: Record<string, string>) {
+  const header = (res: Response) => res.headers.get("strict-transport-security");
+  const routed = header(await fetch(`${t.get().baseUrl}/`, { headers }));
+  const path = await keptPage(t);
+  const front = frontOf(t.get().app);
+  const before = front.answered;
+  const kept = header(await fetch(`${t.get().baseUrl}${path}`, { headers }));
+  assert.equal(front.answered, before + 1, "the kept page was answered in front of the router");
+  assert.equal(kept, routed, "the front decides https as the router does");
+  return routed;
+}
 
 /** The Set-Cookie of a successful login made with these headers. */
 async function loginCookie(t: Suite, headers: Record<string, string>): Promise<string> {

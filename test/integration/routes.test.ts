@@ -63,7 +63,7 @@ test("[G16] only a public GET route may answer from what it keeps, before its gu
     summary: "x",
     degraded: { readOnly: "serves", databaseDown: "503", frozenBy: "none" },
     handler: async () => null,
-    kept: async () => false,
+    kept: async () => undefined,
   } as const;
   assert.doesNotThrow(() => validateDeclaration(read));
   assert.throws(
@@ -79,6 +79,8 @@ test("[G16] only a public GET route may answer from what it keeps, before its gu
       }),
     /only a public GET route/,
   );
+  // Preview answers are never kept (R-5): every one carries its own headers and audit.
+  assert.throws(() => validateDeclaration({ ...read, url: "/preview/x" }), /outside \/preview\//);
 });
 
 test("[G16] boot fails when any module adds an undeclared route", async () => {

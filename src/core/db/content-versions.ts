@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { CoalescedRead } from "../coalesced-read.ts";
-import type { Database, PgliteDatabase } from "./connect.ts";
+import type { Database, PgliteDatabase, PostgresDatabase } from "./connect.ts";
 import type { DB } from "./schema.ts";
 
 /* The content versions (migrations/0033_content_versions.sql): 'site' changes with every statement that
@@ -19,15 +19,28 @@ export interface ContentVersions {
 
 /** One statement over the table's two rows: no index to plan for (on PGlite, planning a primary-key
  * lookup costs several times this whole read), about the cost of `SELECT 1`. */
+const READ = "SELECT name, version, now() AS now FROM content_versions";
+
+/** The versions, read through Kysely (either engine). */
 export async function readContentVersions(db: Kysely<DB>): Promise<ContentVersions> {
-  const { rows } = await sql<{ name: string; version: string; now: Date }>`
-    SELECT name, version, now() AS now FROM content_versions`.execute(db);
+  const { rows } = await sql.raw<{ name: string; version: string; now: Date }>(READ).execute(db);
+  return versionsOf(rows.map((r) => [r.name, r.version, r.now]));
+}
+
+/** The versions on a PostgreSQL server, as a prepared statement (preparedRows): what every request's
+ * read costs there. */
+async function readPreparedVersions(database: PostgresDatabase): Promise<ContentVersions> {
+  return versionsOf(await database.preparedRows("clubos_content_versions", READ));
+}
+
+function versionsOf(rows: unknown[][]): ContentVersions {
   const of = (name: string) => {
-    const row = rows.find((r) => r.name === name);
+    const row = rows.find((r) => r[0] === name);
     if (!row) throw new Error(`content_versions has no '${name}' row`);
     return row;
   };
-  return { site: of("site").version, access: of("access").version, now: new Date(of("site").now) };
+  const site = of("site");
+  return { site: site[1] as string, access: of("access")[1] as string, now: new Date(site[2] as Date) };
 }
 
 /** The SQL of one version, for a statement that keeps its rows under the version of its own snapshot. */
@@ -45,7 +58,7 @@ export interface ContentVersionsReader {
  * run on the database since that read (embeddedVersions). */
 export function contentVersionsReader(database: Database): ContentVersionsReader {
   if (database.kind === "pglite") return embeddedVersions(database);
-  return new CoalescedRead(() => readContentVersions(database.db));
+  return new CoalescedRead(() => readPreparedVersions(database));
 }
 
 /** The versions on PGlite without a statement per request. A read that was the only use of the

@@ -101,8 +101,14 @@ export class PageRenderCache {
   }
 
   /** Keeps the anonymous response and gives it. */
-  keepPublicResponse(state: PublishedPageState, system: unknown, html: string, etag: string): WholeResponse {
-    const whole = kept({ state, viewer: ANONYMOUS, system, frame: "" }, html, etag);
+  keepPublicResponse(
+    state: PublishedPageState,
+    system: unknown,
+    html: string,
+    etag: string,
+    headers: readonly string[],
+  ): WholeResponse {
+    const whole = kept({ state, viewer: ANONYMOUS, system, frame: "" }, html, etag, headers);
     this.publicResponses.set(state, whole);
     return whole;
   }
@@ -114,7 +120,7 @@ export class PageRenderCache {
   }
 
   keepSessionResponse(session: string, made: MadeFor, html: string): void {
-    this.sessionResponses.set(`${session}|${made.state.revision_id}`, kept(made, html, ""));
+    this.sessionResponses.set(`${session}|${made.state.revision_id}`, kept(made, html, "", []));
   }
 
   /** The revision's blocks, read once per frozen revision. */
@@ -157,10 +163,12 @@ export interface WholeResponse extends MadeFor {
   /** The HTML as UTF-8, encoded once: it is sent as it is, many times. */
   bytes: Buffer;
   etag: string;
+  /** Its cache and type headers as flat name, value pairs (what the front sends with it). */
+  headers: readonly string[];
 }
 
-function kept(made: MadeFor, html: string, etag: string): WholeResponse {
-  return { ...made, systemKey: JSON.stringify(made.system), bytes: Buffer.from(html), etag };
+function kept(made: MadeFor, html: string, etag: string, headers: readonly string[]): WholeResponse {
+  return { ...made, systemKey: JSON.stringify(made.system), bytes: Buffer.from(html), etag, headers };
 }
 
 /** The kept response if it was made from these very objects (the system state compared by value when

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.ts";
 import { contentVersionsOf } from "../../http/content-versions.ts";
+import type { HttpContext } from "../../http/context.ts";
 import { READ } from "../../http/declarations.ts";
 import { actorFrameKey } from "../../http/layout.tsx";
 import { pageContext, pageHtml, type SiteLink } from "../../http/page.tsx";
@@ -45,6 +46,9 @@ export const HOME_SLUG = "home";
 /** How long a shared cache may keep a public page (R-6): short, as unpublishing must take effect. */
 export const PUBLIC_CACHE = "public, max-age=60";
 export const PRIVATE = "private, no-store";
+/** What a published-content answer varies with: who asks. */
+const VARY = "Cookie, Authorization";
+const HTML = "text/html; charset=utf-8";
 
 /** The header links of the site's pages this viewer may see: top-level pages in menu order, each
  * followed by its children; a child whose parent is hidden stands on its own. */
@@ -106,7 +110,7 @@ export function sendCacheable(
   reply: FastifyReply,
   html: string | Buffer,
   shared: boolean,
-  type = "text/html; charset=utf-8",
+  type = HTML,
 ) {
   if (cacheHeaders(request, reply, html, shared)) return reply.code(304).send();
   return reply.type(type).send(html);
@@ -179,7 +183,7 @@ export function sameForEveryone(
 /** Until a response is known to be the same for everyone it is private, its 404s included: a hidden
  * page's 404 and a missing page's carry the same headers too. */
 export function privateUntilShown(reply: FastifyReply): void {
-  reply.header("vary", "Cookie, Authorization").header("cache-control", PRIVATE);
+  reply.header("vary", VARY).header("cache-control", PRIVATE);
 }
 
 /** What a page request reads first: the page's current state and the viewer, once per request. */
@@ -254,35 +258,35 @@ async function servePage(
   });
   // `made` only for a response that is not shared (keepForSession).
   if (made) cache.keepSessionResponse(session!, made, html);
-  if (keepWhole) sendWhole(request, reply, cache.keepPublicResponse(state, system, html, etagOf(html)));
+  if (keepWhole) sendWhole(request, reply, keepPublic(cache, state, system, html));
   else sendCacheable(request, reply, html, shared);
   return true;
 }
 
-/** Sends a kept anonymous response with the headers it was first sent with; 304 when the asker's
- * If-None-Match names it. */
+/** Keeps the anonymous response of a page every viewer gets alike, with the headers sendWhole sends
+ * (which the front sends too). */
+function keepPublic(cache: PageRenderCache, state: PublishedPageState, system: unknown, html: string) {
+  const etag = etagOf(html);
+  const headers = ["vary", VARY, "cache-control", PUBLIC_CACHE, "etag", etag, "content-type", HTML];
+  return cache.keepPublicResponse(state, system, html, etag, headers);
+}
+
+/** Sends a kept anonymous response with the headers it was first sent with (WholeResponse's); 304 when
+ * the asker's If-None-Match names it. */
 function sendWhole(request: FastifyRequest, reply: FastifyReply, whole: WholeResponse): void {
   privateUntilShown(reply);
   if (sharedHeaders(request, reply, whole.etag)) reply.code(304).send();
-  else reply.type("text/html; charset=utf-8").send(whole.bytes);
+  else reply.type(HTML).send(whole.bytes);
 }
 
-/** The kept anonymous response of this page, for a request with no credentials (a route's `kept`): only
- * when the page's state at the content versions this request read (after it arrived) is the very state
- * object the response was made from, and the system state is as it was; nothing is read here but the
- * versions, so a page not kept takes the full path. */
-async function sendKeptPublic(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  cache: PageRenderCache,
-  slug: string,
-): Promise<boolean> {
-  const versions = await contentVersionsOf(request);
+/** The kept anonymous response of this page, for the front (a route's `kept`): only when the page's
+ * state at the content versions read now (after the request arrived) is the very state object the
+ * response was made from, and the system state is as it was; nothing is read here but the versions, so
+ * a page not kept takes the full path. */
+async function keptPublic(ctx: HttpContext, cache: PageRenderCache, slug: string) {
+  const versions = await ctx.contentVersions.get();
   const state = cache.keptState(versions.site, slug);
-  const whole = state && cache.publicResponse(state, request.server.ctx.modes.current());
-  if (!whole) return false;
-  sendWhole(request, reply, whole);
-  return true;
+  return state && cache.publicResponse(state, ctx.modes.current());
 }
 
 /** The public site's routes. */
@@ -297,7 +301,7 @@ export function pageRoutes(app: FastifyInstance): void {
     degraded: READ,
     summary: "Home page: the published page 'home', or a welcome while there is none",
     schema: { querystring: HomeQuery },
-    kept: (request, reply) => sendKeptPublic(request, reply, cache, HOME_SLUG),
+    kept: () => keptPublic(app.ctx, cache, HOME_SLUG),
     handler: async (request, reply) => {
       const notice = request.query.changed === "password" ? PASSWORD_CHANGED : undefined;
       const read = await readPage(request, cache, HOME_SLUG);
@@ -317,7 +321,7 @@ export function pageRoutes(app: FastifyInstance): void {
         </>,
         { siteLinks: await siteLinksFor(request, viewer) },
       );
-      return reply.type("text/html; charset=utf-8").send(html);
+      return reply.type(HTML).send(html);
     },
   });
 
@@ -330,8 +334,7 @@ export function pageRoutes(app: FastifyInstance): void {
     degraded: READ,
     summary: "A published page, for those its audience admits (404 for anyone else, as for no page)",
     schema: { params: SLUG_PARAMS },
-    kept: (request, reply) =>
-      sendKeptPublic(request, reply, cache, (request.params as { slug: string }).slug),
+    kept: (params) => keptPublic(app.ctx, cache, params.slug!),
     handler: async (request, reply) => {
       const sent = await servePage(
         request,
