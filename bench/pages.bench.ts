@@ -97,6 +97,8 @@ interface Run {
   errors: number;
   /** CPU microseconds per request of the serving process and of its PostgreSQL backends. */
   serverUs: number;
+  /** Of serverUs, the main thread's (the rest: V8's collector helpers, libuv's pool). */
+  mainUs: number;
   databaseUs: number;
 }
 
@@ -130,7 +132,12 @@ function load(target: Target): Promise<Omit<Run, "target" | "repeat">> {
             .then(([b, a]) => {
               const cpu = cpuBetween(b, a);
               const perRequest = (ms: number) => (1000 * ms) / Math.max(1, result.requests);
-              resolve({ ...result, serverUs: perRequest(cpu.server), databaseUs: perRequest(cpu.database) });
+              resolve({
+                ...result,
+                serverUs: perRequest(cpu.server),
+                mainUs: perRequest(cpu.main),
+                databaseUs: perRequest(cpu.database),
+              });
             })
             .catch(reject);
         }
@@ -246,7 +253,7 @@ try {
       runs.push(r);
       console.log(
         `repeat ${repeat + 1} ${target.engine.padEnd(8)} ${target.page.padEnd(12)} ${r.perSecond.toFixed(0).padStart(6)}/s` +
-          `  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU/request ${r.serverUs.toFixed(0)} µs + database ${r.databaseUs.toFixed(0)} µs${r.non2xx || r.errors ? `  non-2xx ${r.non2xx}, errors ${r.errors}` : ""}`,
+          `  p50 ${r.p50} ms  p99 ${r.p99} ms  CPU/request ${r.serverUs.toFixed(0)} µs (main thread ${r.mainUs.toFixed(0)}) + database ${r.databaseUs.toFixed(0)} µs${r.non2xx || r.errors ? `  non-2xx ${r.non2xx}, errors ${r.errors}` : ""}`,
       );
     }
   }

@@ -7,9 +7,9 @@ import type { Database } from "../../src/core/db/connect.ts";
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux architecture Node runs on
 
 /** User plus system CPU milliseconds of one process so far; NaN where /proc cannot tell. */
-export function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number, thread?: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = fs.readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14, 15.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
@@ -21,7 +21,12 @@ export function processCpuMs(pid: number): number {
 /** CPU milliseconds so far of a server process and, when given, of every PostgreSQL backend serving
  * its database (the pool's connections), keyed so two snapshots can be subtracted. */
 export async function cpuSnapshot(pid: number, database?: Database): Promise<Map<string, number>> {
-  const snapshot = new Map([["server", processCpuMs(pid)]]);
+  // The main thread (its thread id is the process id) apart: the rest is V8's helpers (the collector's
+  // parallel and concurrent work), libuv's pool and any worker threads.
+  const snapshot = new Map([
+    ["server", processCpuMs(pid)],
+    ["main", processCpuMs(pid, pid)],
+  ]);
   if (database) {
     const { rows } = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity
       WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`.execute(
@@ -39,7 +44,11 @@ export function cpuBetween(before: Map<string, number>, after: Map<string, numbe
   for (const [key, ms] of after) {
     if (key.startsWith("pg:") && Number.isFinite(ms)) database += ms - (before.get(key) ?? 0);
   }
-  return { server: after.get("server")! - before.get("server")!, database };
+  return {
+    server: after.get("server")! - before.get("server")!,
+    main: after.get("main")! - before.get("main")!,
+    database,
+  };
 }
 
 /** Waits until a server has been idle (under a tenth of a core) for two seconds in a row, and gives how
